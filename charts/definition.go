@@ -1,0 +1,278 @@
+package charts
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Type says how a chart's series share a category.
+type Type string
+
+// The chart types.
+const (
+	Grouped Type = "grouped" // series side by side
+	Stacked Type = "stacked" // series stacked on each other
+	Percent Type = "percent" // stacked, each category normalised to 100 %
+)
+
+// Agg is how the samples of one bar are folded into its value.
+type Agg string
+
+// The aggregations.
+const (
+	Sum   Agg = "sum"
+	Count Agg = "count"
+	Avg   Agg = "avg"
+	Min   Agg = "min"
+	Max   Agg = "max"
+	Last  Agg = "last"
+	Rate  Agg = "rate" // the sum per second over the window (or the bucket)
+)
+
+// TimeAxis is the value of Chart.X that puts time buckets on the category axis.
+const TimeAxis = "time"
+
+// Other is the category (and series) into which everything past a chart's
+// top N, or past its cardinality limit, is folded.
+const Other = "other"
+
+// Duration is a time.Duration written as "10s", "5m" in YAML and JSON.
+type Duration time.Duration
+
+// UnmarshalText reads a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (expected e.g. 10s, 5m, 1h)", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalText writes the duration as Go formats it ("5m0s").
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+// Threshold is a horizontal (or vertical, on a horizontal chart) mark line.
+type Threshold struct {
+	Value float64 `json:"value" yaml:"value"`
+	Label string  `json:"label,omitempty" yaml:"label,omitempty"`
+	Color string  `json:"color,omitempty" yaml:"color,omitempty"`
+}
+
+// Chart is the definition of one bar chart. The zero values of optional
+// fields are filled by Normalize.
+type Chart struct {
+	ID         string            `json:"id" yaml:"id"`
+	Title      string            `json:"title,omitempty" yaml:"title,omitempty"`
+	Type       Type              `json:"type,omitempty" yaml:"type,omitempty"`
+	Horizontal bool              `json:"horizontal,omitempty" yaml:"horizontal,omitempty"`
+	Metric     string            `json:"metric,omitempty" yaml:"metric,omitempty"`
+	Field      string            `json:"field,omitempty" yaml:"field,omitempty"`
+	Where      map[string]string `json:"where,omitempty" yaml:"where,omitempty"`
+	X          string            `json:"x,omitempty" yaml:"x,omitempty"`
+	Bucket     Duration          `json:"bucket,omitempty" yaml:"bucket,omitempty"`
+	Series     string            `json:"series,omitempty" yaml:"series,omitempty"`
+	Agg        Agg               `json:"agg,omitempty" yaml:"agg,omitempty"`
+	Window     Duration          `json:"window,omitempty" yaml:"window,omitempty"`
+	Top        int               `json:"top,omitempty" yaml:"top,omitempty"`
+	Sort       string            `json:"sort,omitempty" yaml:"sort,omitempty"`
+	Unit       string            `json:"unit,omitempty" yaml:"unit,omitempty"`
+	Thresholds []Threshold       `json:"thresholds,omitempty" yaml:"thresholds,omitempty"`
+}
+
+// Dashboard is an ordered grid of charts.
+type Dashboard struct {
+	ID     string  `json:"id" yaml:"id"`
+	Title  string  `json:"title,omitempty" yaml:"title,omitempty"`
+	Charts []Chart `json:"charts" yaml:"charts"`
+}
+
+// Limits a definition is checked against.
+const (
+	// MaxBuckets is the most time buckets one chart may show (window / bucket).
+	MaxBuckets = 1440
+	// MaxTop is the largest top N.
+	MaxTop = 500
+)
+
+// The sort orders of a chart's categories.
+const (
+	SortName  = "name"  // by category name, ascending (time: oldest first)
+	SortValue = "value" // by the category's total, largest first
+)
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+// FieldError says which field of a definition is wrong and what was expected.
+// Field is a path such as "charts[2].agg".
+type FieldError struct {
+	Field   string
+	Message string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
+
+// Normalize fills the defaults of c: type grouped, field "value", agg sum,
+// sort by name, and a window of 60 buckets on a time axis.
+func (c *Chart) Normalize() {
+	if c.Type == "" {
+		c.Type = Grouped
+	}
+	if c.Metric != "" && c.Field == "" {
+		c.Field = "value"
+	}
+	if c.Agg == "" {
+		c.Agg = Sum
+	}
+	if c.Sort == "" {
+		c.Sort = SortName
+	}
+	if c.X == TimeAxis && c.Window == 0 && c.Bucket > 0 {
+		c.Window = Duration(60 * time.Duration(c.Bucket))
+	}
+	if c.Title == "" {
+		c.Title = c.ID
+	}
+}
+
+// Validate checks a normalized chart and returns every problem it finds as
+// *FieldError values joined with errors.Join, or nil.
+func (c *Chart) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	if !idPattern.MatchString(c.ID) {
+		bad("id", "%q is not a valid id (expected 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit)", c.ID)
+	}
+	switch c.Type {
+	case Grouped, Stacked, Percent:
+	default:
+		bad("type", "%q is not a chart type (expected grouped, stacked or percent)", c.Type)
+	}
+	switch c.Agg {
+	case Sum, Count, Avg, Min, Max, Last, Rate:
+	default:
+		bad("agg", "%q is not an aggregation (expected sum, count, avg, min, max, last or rate)", c.Agg)
+	}
+	switch c.Sort {
+	case SortName, SortValue:
+	default:
+		bad("sort", "%q is not a sort order (expected name or value)", c.Sort)
+	}
+	if c.Top < 0 || c.Top > MaxTop {
+		bad("top", "%d is out of range (expected 0 to %d; 0 shows every category)", c.Top, MaxTop)
+	}
+	if c.Window < 0 {
+		bad("window", "must not be negative")
+	}
+	if c.Metric == "" {
+		// A push chart: its data is set through the API, so nothing that
+		// reads samples may be set.
+		for field, set := range map[string]bool{"x": c.X != "", "series": c.Series != "", "where": len(c.Where) > 0, "bucket": c.Bucket != 0, "window": c.Window != 0} {
+			if set {
+				bad(field, "is set, but the chart has no metric (a chart without a metric is a push chart, fed through PUT /api/v1/charts/%s/data)", c.ID)
+			}
+		}
+		return errors.Join(errs...)
+	}
+	if c.X == "" {
+		bad("x", "is missing (expected a tag key for the categories, or %q with a bucket)", TimeAxis)
+	}
+	if c.X == TimeAxis {
+		switch {
+		case c.Bucket <= 0:
+			bad("bucket", "is missing (x is %q, so a bucket such as 10s is expected)", TimeAxis)
+		case c.Window < c.Bucket:
+			bad("window", "%s is shorter than the bucket %s", time.Duration(c.Window), time.Duration(c.Bucket))
+		case int64(c.Window)/int64(c.Bucket) > MaxBuckets:
+			bad("window", "%s / bucket %s is %d bars (at most %d)", time.Duration(c.Window), time.Duration(c.Bucket), int64(c.Window)/int64(c.Bucket), MaxBuckets)
+		}
+		if c.Sort == SortValue {
+			bad("sort", "value is not possible on a time axis (expected name)")
+		}
+	} else if c.Bucket != 0 {
+		bad("bucket", "is only meaningful with x: %s", TimeAxis)
+	}
+	if c.Series != "" && c.Series == c.X {
+		bad("series", "%q is also the x key (expected another tag key, or none)", c.Series)
+	}
+	if c.Agg == Rate && c.X != TimeAxis && c.Window == 0 {
+		bad("window", "is missing (agg rate is a sum per second over the window)")
+	}
+	return errors.Join(errs...)
+}
+
+// Check normalizes every chart of d and validates the dashboard. Chart ids
+// must be unique within d; uniqueness across dashboards is the board's to
+// check. Errors name fields as "charts[2].agg".
+func (d *Dashboard) Check() error {
+	var errs []error
+	if !idPattern.MatchString(d.ID) {
+		errs = append(errs, &FieldError{Field: "id", Message: fmt.Sprintf("%q is not a valid id (expected 1-64 letters, digits, '_', '.' or '-')", d.ID)})
+	}
+	if d.Title == "" {
+		d.Title = d.ID
+	}
+	seen := make(map[string]int, len(d.Charts))
+	for i := range d.Charts {
+		c := &d.Charts[i]
+		c.Normalize()
+		if err := c.Validate(); err != nil {
+			errs = append(errs, prefixFieldErrors(fmt.Sprintf("charts[%d].", i), err))
+		}
+		if j, dup := seen[c.ID]; dup {
+			errs = append(errs, &FieldError{Field: fmt.Sprintf("charts[%d].id", i), Message: fmt.Sprintf("%q is already the id of charts[%d]", c.ID, j)})
+		}
+		seen[c.ID] = i
+	}
+	return errors.Join(errs...)
+}
+
+// prefixFieldErrors puts prefix before the Field of every *FieldError in err.
+func prefixFieldErrors(prefix string, err error) error {
+	var out []error
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		var fe *FieldError
+		if errors.As(e, &fe) {
+			out = append(out, &FieldError{Field: prefix + fe.Field, Message: fe.Message})
+			return
+		}
+		out = append(out, fmt.Errorf("%s%w", strings.TrimSuffix(prefix, "."), e))
+	}
+	walk(err)
+	return errors.Join(out...)
+}
+
+// FieldErrors flattens err into its *FieldError values, for callers that
+// report every problem at once (the config loader, the API).
+func FieldErrors(err error) []*FieldError {
+	var out []*FieldError
+	var walk func(error)
+	walk = func(e error) {
+		if j, ok := e.(interface{ Unwrap() []error }); ok {
+			for _, x := range j.Unwrap() {
+				walk(x)
+			}
+			return
+		}
+		var fe *FieldError
+		if errors.As(e, &fe) {
+			out = append(out, fe)
+		}
+	}
+	if err != nil {
+		walk(err)
+	}
+	return out
+}

@@ -1,0 +1,62 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// DefaultField is the field name of a sample whose format has no field keys
+// (JSON, Prometheus text).
+const DefaultField = "value"
+
+// Tag is one key=value label of a sample.
+type Tag struct {
+	Key   string
+	Value string
+}
+
+// Sample is one measured number.
+//
+// Tags are sorted by key with no key repeated; decoders guarantee this, so
+// readers may look a tag up with Tag and compare tag sets element by element.
+// A Sample owns none of its memory exclusively: once handed to a Sink it must
+// not be modified by anyone.
+type Sample struct {
+	Metric string
+	Field  string
+	Tags   []Tag
+	Value  float64
+	Time   time.Time
+}
+
+// Tag returns the value of the tag named key.
+func (s *Sample) Tag(key string) (string, bool) {
+	for i := range s.Tags {
+		if s.Tags[i].Key == key {
+			return s.Tags[i].Value, true
+		}
+	}
+	return "", false
+}
+
+// Sink receives decoded batches. Accept takes ownership of the slice.
+//
+// A nil error means every sample of the batch is accepted: it will be shown
+// (and, where persistence is on, it is already stored). An error means none
+// of them is; an *OverloadError says the sink is full for now and when to
+// try again. Accept may be called from many goroutines at once.
+type Sink interface {
+	Accept(ctx context.Context, batch []Sample) error
+}
+
+// OverloadError is returned by a Sink that cannot take more samples now.
+// Handlers answer it with 429 or 503 and a Retry-After header.
+type OverloadError struct {
+	RetryAfter time.Duration
+	Reason     string
+}
+
+func (e *OverloadError) Error() string {
+	return fmt.Sprintf("overloaded: %s (retry after %s)", e.Reason, e.RetryAfter)
+}
