@@ -186,6 +186,8 @@ func (c *Chart) Validate() error {
 		switch {
 		case c.Bucket <= 0:
 			bad("bucket", "is missing (x is %q, so a bucket such as 10s is expected)", TimeAxis)
+		case time.Duration(c.Bucket)%time.Second != 0:
+			bad("bucket", "%s is not a whole number of seconds (expected e.g. 1s, 10s, 1m)", time.Duration(c.Bucket))
 		case c.Window < c.Bucket:
 			bad("window", "%s is shorter than the bucket %s", time.Duration(c.Window), time.Duration(c.Bucket))
 		case int64(c.Window)/int64(c.Bucket) > MaxBuckets:

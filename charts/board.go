@@ -1,0 +1,442 @@
+package charts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dashd/dashd/ingest"
+)
+
+// Config tunes a Board. The zero value of every field has a useful default.
+type Config struct {
+	// MaxFPS is the most frames per chart per second (default 10). The first
+	// change after a quiet spell goes out at once; later ones are coalesced
+	// into one frame at the end of the interval.
+	MaxFPS float64
+	// QueueLen is how many accepted batches may wait for the board
+	// (default 4096). Past it, Accept answers with an *ingest.OverloadError.
+	QueueLen int
+	// Limits bound each chart's categories and series.
+	Limits Limits
+	// Now is the clock (default time.Now). Window and bucket arithmetic
+	// uses it; the flush timers use real time.
+	Now func() time.Time
+	// Logger; nil discards.
+	Logger *slog.Logger
+}
+
+// ErrClosed is returned by Accept once the board has stopped.
+var ErrClosed = errors.New("charts: the board has stopped")
+
+// ErrNotFound is returned for a chart or dashboard id that is not defined.
+var ErrNotFound = errors.New("not found")
+
+// ErrNotPush is returned when data is set on a chart that reads a metric.
+var ErrNotPush = errors.New("the chart reads a metric; only a chart without a metric takes its data through the API")
+
+// Board owns the state of every chart. One goroutine (Run) applies samples,
+// builds frames and publishes them; every other method may be called from
+// any goroutine and talks to it over channels, or reads the immutable
+// catalog of definitions.
+type Board struct {
+	cfg      Config
+	interval time.Duration
+	pub      Publisher
+	log      *slog.Logger
+
+	in   chan []ingest.Sample
+	reqs chan func(*boardState)
+
+	// mu guards closed against the last drain of in: Accept sends under the
+	// read lock, so no batch can enter the queue after Run's final drain.
+	mu     sync.RWMutex
+	closed bool
+
+	catalog atomic.Pointer[catalog]
+	done    chan struct{}
+
+	// Counters, read by metrics.
+	applied atomic.Uint64 // samples applied
+	frames  atomic.Uint64 // frames published
+}
+
+// catalog is an immutable snapshot of the definitions, swapped whole.
+type catalog struct {
+	dashboards []Dashboard
+	byID       map[string]int   // dashboard id → index
+	charts     map[string]Chart // chart id → definition
+	chartDash  map[string]string
+}
+
+// NewBoard makes a board that publishes to pub. Call Run to start it.
+func NewBoard(cfg Config, pub Publisher) *Board {
+	if cfg.MaxFPS <= 0 {
+		cfg.MaxFPS = 10
+	}
+	if cfg.QueueLen <= 0 {
+		cfg.QueueLen = 4096
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	b := &Board{
+		cfg:      cfg,
+		interval: time.Duration(float64(time.Second) / cfg.MaxFPS),
+		pub:      pub,
+		log:      cfg.Logger,
+		in:       make(chan []ingest.Sample, cfg.QueueLen),
+		reqs:     make(chan func(*boardState)),
+		done:     make(chan struct{}),
+	}
+	b.catalog.Store(newCatalog(nil))
+	return b
+}
+
+func newCatalog(ds []Dashboard) *catalog {
+	c := &catalog{dashboards: ds, byID: map[string]int{}, charts: map[string]Chart{}, chartDash: map[string]string{}}
+	for i, d := range ds {
+		c.byID[d.ID] = i
+		for _, ch := range d.Charts {
+			c.charts[ch.ID] = ch
+			c.chartDash[ch.ID] = d.ID
+		}
+	}
+	return c
+}
+
+// Accept queues a batch for the board. It implements ingest.Sink: a nil
+// error means the board will apply every sample of the batch. When the
+// queue stays full for a moment it answers *ingest.OverloadError.
+func (b *Board) Accept(ctx context.Context, batch []ingest.Sample) error {
+	deadline := time.Now().Add(50 * time.Millisecond)
+	for {
+		sent, err := b.trySend(batch)
+		if sent || err != nil {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return &ingest.OverloadError{RetryAfter: time.Second, Reason: "the chart board is behind"}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+func (b *Board) trySend(batch []ingest.Sample) (bool, error) {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if b.closed {
+		return false, ErrClosed
+	}
+	select {
+	case b.in <- batch:
+		return true, nil
+	default:
+		return false, nil
+	}
+}
+
+// boardState is everything Run's goroutine owns.
+type boardState struct {
+	views    map[string]*View
+	byMetric map[string][]*View
+	dirty    map[*View]struct{}
+	current  map[string][]byte // the newest published frame of each chart
+	epochs   map[*View]int64   // the window epoch of each view's last frame
+}
+
+// Run applies samples and publishes frames until ctx is done. Before it
+// returns it applies every batch already accepted and publishes the last
+// frames, so an accepted sample is never lost. Run must be called once.
+func (b *Board) Run(ctx context.Context) error {
+	defer close(b.done)
+	st := &boardState{
+		views:    map[string]*View{},
+		byMetric: map[string][]*View{},
+		dirty:    map[*View]struct{}{},
+		current:  map[string][]byte{},
+		epochs:   map[*View]int64{},
+	}
+	b.rebuild(st, b.catalog.Load())
+
+	flushTimer := time.NewTimer(time.Hour)
+	flushTimer.Stop()
+	timerArmed := false
+	var lastFlush time.Time
+	shift := time.NewTicker(250 * time.Millisecond)
+	defer shift.Stop()
+
+	// changed schedules a flush: now if the last one was at least an
+	// interval ago (the leading edge), else at the end of the interval.
+	changed := func() {
+		if timerArmed || len(st.dirty) == 0 {
+			return
+		}
+		if wait := b.interval - time.Since(lastFlush); wait > 0 {
+			flushTimer.Reset(wait)
+			timerArmed = true
+			return
+		}
+		b.flush(st)
+		lastFlush = time.Now()
+	}
+
+	for {
+		select {
+		case batch := <-b.in:
+			b.apply(st, batch)
+			// Apply what else is waiting before publishing: under load one
+			// frame then carries many batches.
+			for n := 0; n < 64; n++ {
+				select {
+				case batch = <-b.in:
+					b.apply(st, batch)
+					continue
+				default:
+				}
+				break
+			}
+			changed()
+		case req := <-b.reqs:
+			req(st)
+			changed()
+		case <-flushTimer.C:
+			timerArmed = false
+			b.flush(st)
+			lastFlush = time.Now()
+		case <-shift.C:
+			now := b.cfg.Now()
+			for _, v := range st.views {
+				if v.Windowed() && v.Epoch(now) != st.epochs[v] {
+					st.dirty[v] = struct{}{}
+				}
+			}
+			changed()
+		case <-ctx.Done():
+			b.mu.Lock()
+			b.closed = true
+			b.mu.Unlock()
+			for {
+				select {
+				case batch := <-b.in:
+					b.apply(st, batch)
+					continue
+				default:
+				}
+				break
+			}
+			b.flush(st)
+			return nil
+		}
+	}
+}
+
+func (b *Board) apply(st *boardState, batch []ingest.Sample) {
+	now := b.cfg.Now()
+	for i := range batch {
+		s := &batch[i]
+		for _, v := range st.byMetric[s.Metric] {
+			if v.Matches(s) && v.Add(s, now) {
+				st.dirty[v] = struct{}{}
+			}
+		}
+	}
+	b.applied.Add(uint64(len(batch)))
+}
+
+// flush builds, encodes once and publishes the frame of every dirty chart.
+func (b *Board) flush(st *boardState) {
+	if len(st.dirty) == 0 {
+		return
+	}
+	now := b.cfg.Now()
+	for v := range st.dirty {
+		f := v.Frame(now)
+		st.epochs[v] = v.Epoch(now)
+		msg := f.AppendJSON(make([]byte, 0, 256))
+		st.current[v.def.ID] = msg
+		b.pub.Publish(v.def.ID, msg)
+		b.frames.Add(1)
+	}
+	clear(st.dirty)
+	b.pub.Flush()
+}
+
+// rebuild makes the views of c, keeping the state of every chart whose
+// definition did not change.
+func (b *Board) rebuild(st *boardState, c *catalog) {
+	views := make(map[string]*View, len(c.charts))
+	for id, def := range c.charts {
+		if old := st.views[id]; old != nil && reflect.DeepEqual(old.def, def) {
+			views[id] = old
+			continue
+		}
+		v := NewView(def, b.cfg.Limits)
+		views[id] = v
+		st.dirty[v] = struct{}{}
+	}
+	for id, old := range st.views {
+		if views[id] != old {
+			delete(st.dirty, old)
+			delete(st.epochs, old)
+			if views[id] == nil {
+				delete(st.current, id)
+			}
+		}
+	}
+	st.views = views
+	st.byMetric = map[string][]*View{}
+	for _, v := range views {
+		if v.def.Metric != "" {
+			st.byMetric[v.def.Metric] = append(st.byMetric[v.def.Metric], v)
+		}
+	}
+}
+
+// do runs f in the board's goroutine and waits for it.
+func (b *Board) do(ctx context.Context, f func(*boardState)) error {
+	done := make(chan struct{})
+	select {
+	case b.reqs <- func(st *boardState) { f(st); close(done) }:
+	case <-b.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-done
+	return nil
+}
+
+// SetDashboards replaces every definition. Each dashboard is checked (and
+// normalized); chart ids must be unique across dashboards. On error nothing
+// changes. Charts whose definition is unchanged keep their data; new and
+// changed ones start empty.
+func (b *Board) SetDashboards(ctx context.Context, ds []Dashboard) error {
+	ds = cloneDashboards(ds)
+	var errs []error
+	owner := map[string]string{}
+	for i := range ds {
+		if err := ds[i].Check(); err != nil {
+			errs = append(errs, prefixFieldErrors(fmt.Sprintf("dashboards[%d].", i), err))
+		}
+		for j, c := range ds[i].Charts {
+			if prev, dup := owner[c.ID]; dup {
+				errs = append(errs, &FieldError{Field: fmt.Sprintf("dashboards[%d].charts[%d].id", i, j), Message: fmt.Sprintf("%q is already a chart of dashboard %q (chart ids are unique across dashboards)", c.ID, prev)})
+			}
+			owner[c.ID] = ds[i].ID
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	c := newCatalog(ds)
+	if len(c.byID) != len(ds) {
+		return &FieldError{Field: "dashboards", Message: "two dashboards have the same id"}
+	}
+	return b.do(ctx, func(st *boardState) {
+		b.catalog.Store(c)
+		b.rebuild(st, c)
+	})
+}
+
+func cloneDashboards(ds []Dashboard) []Dashboard {
+	out := make([]Dashboard, len(ds))
+	for i, d := range ds {
+		out[i] = d
+		out[i].Charts = append([]Chart(nil), d.Charts...)
+	}
+	return out
+}
+
+// Dashboards returns every dashboard, in order. The result is shared: do
+// not modify it.
+func (b *Board) Dashboards() []Dashboard { return b.catalog.Load().dashboards }
+
+// Dashboard returns the dashboard with the given id.
+func (b *Board) Dashboard(id string) (Dashboard, bool) {
+	c := b.catalog.Load()
+	i, ok := c.byID[id]
+	if !ok {
+		return Dashboard{}, false
+	}
+	return c.dashboards[i], true
+}
+
+// Chart returns the definition of the chart with the given id.
+func (b *Board) Chart(id string) (Chart, bool) {
+	ch, ok := b.catalog.Load().charts[id]
+	return ch, ok
+}
+
+// Frame returns the wire encoding of the newest frame published for the
+// chart, or ErrNotFound.
+func (b *Board) Frame(ctx context.Context, id string) ([]byte, error) {
+	var msg []byte
+	err := b.do(ctx, func(st *boardState) {
+		if st.views[id] == nil {
+			return
+		}
+		if msg = st.current[id]; msg == nil {
+			// Defined but not flushed yet: publish its first frame now.
+			b.flush(st)
+			msg = st.current[id]
+		}
+	})
+	if err == nil && msg == nil {
+		err = ErrNotFound
+	}
+	return msg, err
+}
+
+// SetData replaces the data of a push chart (one without a metric). Every
+// series must have one value per category.
+func (b *Board) SetData(ctx context.Context, id string, categories []string, series []FrameSeries) error {
+	def, ok := b.Chart(id)
+	if !ok {
+		return ErrNotFound
+	}
+	if def.Metric != "" {
+		return ErrNotPush
+	}
+	for i, s := range series {
+		if len(s.Data) != len(categories) {
+			return &FieldError{Field: fmt.Sprintf("series[%d].data", i), Message: fmt.Sprintf("has %d values for %d categories", len(s.Data), len(categories))}
+		}
+	}
+	var found bool
+	err := b.do(ctx, func(st *boardState) {
+		v := st.views[id]
+		if found = v != nil; found {
+			v.SetData(categories, series)
+			st.dirty[v] = struct{}{}
+		}
+	})
+	if err == nil && !found {
+		err = ErrNotFound
+	}
+	return err
+}
+
+// Stats are the board's counters since it started.
+type Stats struct {
+	Applied uint64 // samples applied
+	Frames  uint64 // frames published
+	Queued  int    // batches waiting to be applied
+}
+
+// Stats reads the board's counters; safe from any goroutine.
+func (b *Board) Stats() Stats {
+	return Stats{Applied: b.applied.Load(), Frames: b.frames.Load(), Queued: len(b.in)}
+}

@@ -1,0 +1,320 @@
+package charts_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dashd/dashd/charts"
+	"github.com/dashd/dashd/ingest"
+)
+
+// recorder is a Publisher that keeps every tick and signals each one.
+type recorder struct {
+	mu      sync.Mutex
+	pending map[string][]byte
+	ticks   []map[string][]byte
+	tick    chan struct{}
+}
+
+func newRecorder() *recorder {
+	return &recorder{pending: map[string][]byte{}, tick: make(chan struct{}, 1024)}
+}
+
+func (r *recorder) Publish(topic string, msg []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending[topic] = msg
+}
+
+func (r *recorder) Flush() {
+	r.mu.Lock()
+	r.ticks = append(r.ticks, r.pending)
+	r.pending = map[string][]byte{}
+	r.mu.Unlock()
+	r.tick <- struct{}{}
+}
+
+// next waits for the next tick that carries topic and decodes its frame.
+func (r *recorder) next(t *testing.T, topic string) wireFrame {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case <-r.tick:
+			r.mu.Lock()
+			msg := r.ticks[len(r.ticks)-1][topic]
+			r.mu.Unlock()
+			if msg != nil {
+				var f wireFrame
+				if err := json.Unmarshal(msg, &f); err != nil {
+					t.Fatalf("frame is not JSON: %v: %s", err, msg)
+				}
+				return f
+			}
+		case <-deadline:
+			t.Fatalf("no frame for %q within 5s", topic)
+		}
+	}
+}
+
+// until waits for a frame of topic for which ok is true.
+func (r *recorder) until(t *testing.T, topic string, ok func(wireFrame) bool) wireFrame {
+	t.Helper()
+	for range 100 {
+		if f := r.next(t, topic); ok(f) {
+			return f
+		}
+	}
+	t.Fatalf("no matching frame for %q in 100 frames", topic)
+	return wireFrame{}
+}
+
+func hasCategories(f wireFrame) bool { return len(f.Categories) > 0 }
+
+type wireFrame struct {
+	Type       string   `json:"type"`
+	Chart      string   `json:"chart"`
+	Seq        uint64   `json:"seq"`
+	Time       string   `json:"time"`
+	Categories []string `json:"categories"`
+	Series     []struct {
+		Name string     `json:"name"`
+		Data []*float64 `json:"data"`
+	} `json:"series"`
+}
+
+func startBoard(t *testing.T, cfg charts.Config, ds ...charts.Dashboard) (*charts.Board, *recorder) {
+	t.Helper()
+	rec := newRecorder()
+	b := charts.NewBoard(cfg, rec)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	if err := b.SetDashboards(context.Background(), ds); err != nil {
+		t.Fatal(err)
+	}
+	return b, rec
+}
+
+var webDash = charts.Dashboard{ID: "web", Charts: []charts.Chart{
+	{ID: "by-route", Type: charts.Stacked, Metric: "req", X: "route", Series: "status"},
+	{ID: "push"},
+}}
+
+func TestBoardPublishesAcceptedSamples(t *testing.T) {
+	b, rec := startBoard(t, charts.Config{}, webDash)
+	if f := rec.next(t, "by-route"); len(f.Categories) != 0 {
+		t.Fatalf("a new chart starts empty, got %v", f.Categories)
+	}
+	err := b.Accept(context.Background(), []ingest.Sample{
+		sample("req", 1, 0, "route", "/a", "status", "200"),
+		sample("req", 1, 0, "route", "/a", "status", "200"),
+		sample("req", 1, 0, "route", "/b", "status", "500"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := rec.next(t, "by-route")
+	if f.Type != "frame" || f.Chart != "by-route" || f.Seq < 2 {
+		t.Errorf("frame header %+v", f)
+	}
+	if strings.Join(f.Categories, ",") != "/a,/b" || len(f.Series) != 2 {
+		t.Fatalf("frame %+v", f)
+	}
+	if s := f.Series[0]; s.Name != "200" || *s.Data[0] != 2 || s.Data[1] != nil {
+		t.Errorf("series 200: %s %v (want [2 null])", s.Name, s.Data)
+	}
+
+	got, err := b.Frame(context.Background(), "by-route")
+	if err != nil || !strings.Contains(string(got), `"categories":["/a","/b"]`) {
+		t.Errorf("Frame = %s, %v", got, err)
+	}
+	if _, err := b.Frame(context.Background(), "nope"); !errors.Is(err, charts.ErrNotFound) {
+		t.Errorf("Frame of an unknown chart: %v", err)
+	}
+}
+
+func TestBoardCoalescesWithinTheInterval(t *testing.T) {
+	b, rec := startBoard(t, charts.Config{MaxFPS: 2}, webDash)
+	rec.next(t, "by-route")
+	// Wait out the interval so the next change is a leading edge.
+	time.Sleep(600 * time.Millisecond)
+	ctx := context.Background()
+	if err := b.Accept(ctx, []ingest.Sample{sample("req", 1, 0, "route", "/a")}); err != nil {
+		t.Fatal(err)
+	}
+	first := rec.next(t, "by-route")
+	for range 20 {
+		if err := b.Accept(ctx, []ingest.Sample{sample("req", 1, 0, "route", "/a")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	second := rec.next(t, "by-route")
+	if second.Seq != first.Seq+1 {
+		t.Errorf("20 changes inside one interval gave frames %d then %d: they must be coalesced into one", first.Seq, second.Seq)
+	}
+	if v := second.Series[0].Data[0]; v == nil || *v != 21 {
+		t.Errorf("coalesced frame lost samples: %v", v)
+	}
+}
+
+func TestBoardPushChart(t *testing.T) {
+	b, rec := startBoard(t, charts.Config{}, webDash)
+	ctx := context.Background()
+	err := b.SetData(ctx, "push", []string{"q1", "q2"}, []charts.FrameSeries{{Name: "eu", Data: []float64{1, math.NaN()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := rec.until(t, "push", hasCategories)
+	if len(f.Categories) != 2 || f.Series[0].Data[1] != nil {
+		t.Errorf("push frame %+v", f)
+	}
+	if err := b.SetData(ctx, "by-route", nil, nil); !errors.Is(err, charts.ErrNotPush) {
+		t.Errorf("SetData on a metric chart: %v", err)
+	}
+	err = b.SetData(ctx, "push", []string{"q1"}, []charts.FrameSeries{{Name: "eu", Data: []float64{1, 2}}})
+	if len(charts.FieldErrors(err)) != 1 {
+		t.Errorf("mismatched lengths: %v", err)
+	}
+}
+
+func TestBoardKeepsDataOfUnchangedChartsAcrossRedefinition(t *testing.T) {
+	b, rec := startBoard(t, charts.Config{}, webDash)
+	ctx := context.Background()
+	if err := b.Accept(ctx, []ingest.Sample{sample("req", 5, 0, "route", "/a")}); err != nil {
+		t.Fatal(err)
+	}
+	rec.until(t, "by-route", hasCategories)
+	more := webDash
+	more.Charts = append([]charts.Chart{{ID: "extra", Metric: "req", X: "route"}}, webDash.Charts...)
+	if err := b.SetDashboards(ctx, []charts.Dashboard{more}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := b.Frame(ctx, "by-route")
+	if !strings.Contains(string(got), `"/a"`) {
+		t.Errorf("unchanged chart lost its data: %s", got)
+	}
+	if _, ok := b.Chart("extra"); !ok {
+		t.Error("new chart not in the catalog")
+	}
+}
+
+func TestBoardRefusesBadDefinitionsAndChangesNothing(t *testing.T) {
+	b, _ := startBoard(t, charts.Config{}, webDash)
+	bad := []charts.Dashboard{
+		{ID: "a", Charts: []charts.Chart{{ID: "x", Metric: "m", X: "k", Agg: "median"}}},
+		{ID: "b", Charts: []charts.Chart{{ID: "x", Metric: "m", X: "k"}}},
+	}
+	err := b.SetDashboards(context.Background(), bad)
+	fields := []string{}
+	for _, fe := range charts.FieldErrors(err) {
+		fields = append(fields, fe.Field)
+	}
+	if strings.Join(fields, " ") != "dashboards[0].charts[0].agg dashboards[1].charts[0].id" {
+		t.Errorf("errors name %v; err: %v", fields, err)
+	}
+	if _, ok := b.Dashboard("web"); !ok || len(b.Dashboards()) != 1 {
+		t.Error("a refused definition changed the catalog")
+	}
+}
+
+func TestBoardAppliesEveryAcceptedBatchBeforeStopping(t *testing.T) {
+	rec := newRecorder()
+	b := charts.NewBoard(charts.Config{MaxFPS: 1}, rec)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- b.Run(ctx) }()
+	if err := b.SetDashboards(context.Background(), []charts.Dashboard{webDash}); err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		if err := b.Accept(context.Background(), []ingest.Sample{sample("req", 1, 0, "route", "/a")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	<-done
+	if got := b.Stats().Applied; got != 100 {
+		t.Errorf("applied %d of 100 accepted samples", got)
+	}
+	if err := b.Accept(context.Background(), []ingest.Sample{sample("req", 1, 0, "route", "/a")}); !errors.Is(err, charts.ErrClosed) {
+		t.Errorf("Accept after stop: %v", err)
+	}
+	rec.mu.Lock()
+	last := rec.ticks[len(rec.ticks)-1]["by-route"]
+	rec.mu.Unlock()
+	if !strings.Contains(string(last), `"data":[100]`) {
+		t.Errorf("the last frame does not carry every sample: %s", last)
+	}
+}
+
+func TestBoardOverloadAnswersRetryAfter(t *testing.T) {
+	// A board that is never run: its queue fills and stays full.
+	b := charts.NewBoard(charts.Config{QueueLen: 1}, newRecorder())
+	ctx := context.Background()
+	if err := b.Accept(ctx, []ingest.Sample{sample("req", 1, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	err := b.Accept(ctx, []ingest.Sample{sample("req", 1, 0)})
+	var oe *ingest.OverloadError
+	if !errors.As(err, &oe) || oe.RetryAfter <= 0 {
+		t.Errorf("a full queue answered %v, want an OverloadError with RetryAfter", err)
+	}
+}
+
+func TestFrameEncodingEscapesAndWritesNull(t *testing.T) {
+	f := charts.Frame{Chart: "c", Seq: 7, Time: t0, Categories: []string{"</script><img src=x onerror=alert(1)>", "a\"b\\\n\u2028"},
+		Series: []charts.FrameSeries{{Name: "&", Data: []float64{1.5, math.NaN()}}}}
+	b := f.AppendJSON(nil)
+	for _, bad := range []string{"<", ">", "&", "\u2028"} {
+		if strings.Contains(string(b), bad) {
+			t.Errorf("encoding contains a raw %q: %s", bad, b)
+		}
+	}
+	var back wireFrame
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	if back.Categories[0] != f.Categories[0] || back.Categories[1] != f.Categories[1] || back.Series[0].Name != "&" {
+		t.Errorf("round trip changed strings: %+v", back)
+	}
+	if *back.Series[0].Data[0] != 1.5 || back.Series[0].Data[1] != nil || back.Seq != 7 || back.Time != "2026-11-23T12:00:00Z" {
+		t.Errorf("round trip: %s", b)
+	}
+}
+
+func TestOptionIsEscapedAndKeyed(t *testing.T) {
+	def := charts.Chart{ID: "c", Title: "<script>alert(1)</script>", Type: charts.Stacked, Metric: "m", X: "k",
+		Thresholds: []charts.Threshold{{Value: 5, Label: "limit"}}}
+	def.Normalize()
+	f := charts.Frame{Categories: []string{"<b>"}, Series: []charts.FrameSeries{{Name: "t", Data: []float64{1}}}}
+	b, err := charts.Option(def, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(string(b), "<>") {
+		t.Errorf("option has raw angle brackets: %s", b)
+	}
+	var opt struct {
+		Series []struct {
+			ID, Stack string
+		}
+		XAxis []struct{ Data []string }
+	}
+	if err := json.Unmarshal(b, &opt); err != nil {
+		t.Fatal(err)
+	}
+	if len(opt.Series) != 2 || opt.Series[0].ID != "s:t" || opt.Series[0].Stack != "total" || opt.Series[1].ID != "t" {
+		t.Errorf("series %+v: a user series named t must not take the threshold id", opt.Series)
+	}
+	if len(opt.XAxis) != 1 || len(opt.XAxis[0].Data) != 1 || opt.XAxis[0].Data[0] != "<b>" {
+		t.Errorf("categories missing from the x axis (go-echarts needs Validate before JSON): %+v", opt.XAxis)
+	}
+}
