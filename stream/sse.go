@@ -1,0 +1,172 @@
+package stream
+
+import (
+	"errors"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ServeSSE streams topics as Server-Sent Events: each message is an event
+// "frame" with id "TOPIC:N", the current message of each topic first, then
+// every tick, with the same conflation as WebSocket. On reconnect, a topic
+// whose current id equals Last-Event-ID is not resent. A heartbeat comment
+// goes out every PingPeriod. ServeSSE blocks until the client leaves, the
+// viewer is stuck past StuckAfter, or the Hub closes.
+func (h *Hub) ServeSSE(w http.ResponseWriter, r *http.Request, topics []string) {
+	names, key := canonical(topics)
+	if len(names) == 0 {
+		h.refuse(w, r, refusal{status: http.StatusBadRequest, reason: reasonNoTopics,
+			body: "The stream request names no topics to subscribe to.\n"})
+		return
+	}
+	lastTopic, lastN, hasLast := parseEventID(r.Header.Get("Last-Event-ID"))
+
+	v := &viewer{h: h, slot: -1, wake: make(chan struct{}, 1)}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		h.refuse(w, r, closedRefusal)
+		return
+	}
+	h.conns.Add(1)
+	defer h.conns.Done()
+	h.join(v, names, key)
+	v.spare = make([][]byte, len(names))
+	v.spareN = make([]uint64, len(names))
+	snap := make([][]byte, len(names))
+	snapN := make([]uint64, len(names))
+	for i, t := range v.g.topics {
+		if t.cur != nil && !(hasLast && t.name == lastTopic && t.n == lastN) {
+			snap[i], snapN[i] = t.cur, t.n
+		}
+	}
+	v.mu.Lock()
+	v.conflate(snap, snapN, time.Now())
+	v.mu.Unlock()
+	h.mu.Unlock()
+	h.met.viewersSSE.Inc()
+	defer func() {
+		v.stop()
+		h.mu.Lock()
+		h.leave(v)
+		h.mu.Unlock()
+		h.met.viewersSSE.Dec()
+	}()
+
+	hd := w.Header()
+	hd.Set("Content-Type", "text/event-stream")
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
+
+	ping := time.NewTicker(h.cfg.PingPeriod)
+	defer ping.Stop()
+	buf := []byte(": stream open\n\n") // sends the headers now: EventSource opens
+	for {
+		if len(buf) > 0 {
+			if err := h.sseWrite(w, rc, buf); err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) && v.stuck.CompareAndSwap(false, true) {
+					h.met.stuckSSE.Inc()
+					h.log.Warn("stream: SSE viewer too slow, ending its stream", "remote", r.RemoteAddr, "stuck_after", h.cfg.StuckAfter)
+				}
+				return
+			}
+		}
+		buf = buf[:0]
+		select {
+		case <-r.Context().Done():
+			return
+		case <-h.done:
+			return
+		case <-ping.C:
+			buf = append(buf, ": ping\n\n"...)
+		case <-v.wake:
+			var n int
+			buf, n = v.appendEvents(buf)
+			h.met.sentSSE.Add(float64(n))
+		}
+	}
+}
+
+// sseWrite writes and flushes buf; a write that takes longer than
+// StuckAfter fails with os.ErrDeadlineExceeded.
+func (h *Hub) sseWrite(w http.ResponseWriter, rc *http.ResponseController, buf []byte) error {
+	// ErrNotSupported (a ResponseWriter without deadlines) leaves the
+	// viewer without a stuck check, not without a stream.
+	_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.StuckAfter))
+	if _, err := w.Write(buf); err != nil {
+		return err
+	}
+	return rc.Flush()
+}
+
+// appendEvents takes v's pending messages and appends them as events, in
+// topic order. It returns how many.
+func (v *viewer) appendEvents(buf []byte) ([]byte, int) {
+	v.mu.Lock()
+	v.pending, v.spare = v.spare, v.pending
+	v.pendingN, v.spareN = v.spareN, v.pendingN
+	v.npending = 0
+	msgs, ns, names := v.spare, v.spareN, v.g.names
+	v.mu.Unlock()
+
+	n := 0
+	for i, m := range msgs {
+		if m == nil {
+			continue
+		}
+		n++
+		buf = append(buf, "event: frame\nid: "...)
+		buf = append(buf, names[i]...)
+		buf = append(buf, ':')
+		buf = strconv.AppendUint(buf, ns[i], 10)
+		buf = append(buf, '\n')
+		buf = appendData(buf, m)
+		buf = append(buf, '\n')
+	}
+	clear(msgs)
+	return buf, n
+}
+
+// appendData appends m as data lines: one per line of m, since a newline
+// would otherwise end the field (compact JSON has none).
+func appendData(buf, m []byte) []byte {
+	for {
+		i := -1
+		for j, c := range m {
+			if c == '\n' || c == '\r' {
+				i = j
+				break
+			}
+		}
+		buf = append(buf, "data: "...)
+		if i < 0 {
+			buf = append(buf, m...)
+			return append(buf, '\n')
+		}
+		buf = append(buf, m[:i]...)
+		buf = append(buf, '\n')
+		if m[i] == '\r' && i+1 < len(m) && m[i+1] == '\n' {
+			i++
+		}
+		m = m[i+1:]
+	}
+}
+
+// parseEventID splits "TOPIC:N".
+func parseEventID(id string) (string, uint64, bool) {
+	i := strings.LastIndexByte(id, ':')
+	if i < 0 {
+		return "", 0, false
+	}
+	n, err := strconv.ParseUint(id[i+1:], 10, 64)
+	if err != nil {
+		return "", 0, false
+	}
+	return id[:i], n, true
+}

@@ -1,0 +1,171 @@
+package stream
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/olahol/melody"
+)
+
+// viewer is one open stream, WebSocket (ws set) or SSE (wake set).
+//
+// Lock order: Hub.mu, then viewer.mu. melody calls wsSent and wsError
+// without holding either, and wsError takes neither (melody may call it
+// from inside Session.Write).
+type viewer struct {
+	h    *Hub
+	ws   *melody.Session
+	wake chan struct{} // SSE: pending data to write; capacity 1
+
+	// Guarded by Hub.mu.
+	g    *group
+	slot int // index in g.members; -1 once left
+
+	stuck atomic.Bool // disconnected as stuck (counted once)
+
+	mu        sync.Mutex
+	gone      bool      // closing: deliver nothing more
+	busy      bool      // ws: a data message is queued or being written
+	since     time.Time // ws: when the oldest undelivered data was queued
+	pending   [][]byte  // newest undelivered message by topic index
+	pendingN  []uint64  // their ids (SSE)
+	npending  int
+	pendSince time.Time
+	spare     [][]byte // SSE: the other half of the double buffer
+	spareN    []uint64
+	timer     *time.Timer // ws: stuck check
+	armed     bool
+}
+
+// deliver hands the group's tick to v. Hub.mu held.
+func (v *viewer) deliver(g *group, now time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.gone {
+		return
+	}
+	if v.ws != nil && !v.busy {
+		v.write(g.tickPayload(v.h.met), now)
+		return
+	}
+	v.conflate(g.frames, g.ns, now)
+}
+
+// conflate keeps the newest message per topic until v can take it. v.mu held.
+func (v *viewer) conflate(frames [][]byte, ns []uint64, now time.Time) {
+	for i, f := range frames {
+		if f == nil {
+			continue
+		}
+		if v.pending[i] != nil {
+			v.h.met.conflated.Inc()
+		} else {
+			if v.npending == 0 {
+				v.pendSince = now
+			}
+			v.npending++
+		}
+		v.pending[i] = f
+		v.pendingN[i] = ns[i]
+	}
+	if v.wake != nil && v.npending > 0 {
+		select {
+		case v.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// write queues msg on the WebSocket session; it becomes v's one message in
+// flight. queued is when its oldest data was first queued. v.mu held.
+func (v *viewer) write(msg []byte, queued time.Time) {
+	v.busy = true
+	v.since = queued
+	if !v.armed {
+		v.armed = true
+		if v.timer == nil {
+			v.timer = time.AfterFunc(v.h.cfg.StuckAfter, v.checkStuck)
+		} else {
+			v.timer.Reset(v.h.cfg.StuckAfter)
+		}
+	}
+	// Never blocks: melody's buffer holds more than the one message in
+	// flight. An error means the session is closing; wsDisconnect follows.
+	_ = v.ws.Write(msg)
+}
+
+// sent is called when melody has written v's message in flight: what
+// was conflated meanwhile leaves as one message.
+func (v *viewer) sent() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.gone {
+		return
+	}
+	if v.npending == 0 {
+		v.busy = false
+		return
+	}
+	var msg []byte
+	if v.npending == 1 {
+		for _, f := range v.pending {
+			if f != nil {
+				msg = f
+				break
+			}
+		}
+	} else {
+		msg = appendBatch(nil, v.pending)
+		v.h.met.batches.Inc()
+	}
+	clear(v.pending)
+	v.npending = 0
+	v.write(msg, v.pendSince)
+}
+
+// checkStuck runs on v's timer: a WebSocket viewer whose data stayed
+// undelivered for StuckAfter is closed with 1013 (try again later).
+func (v *viewer) checkStuck() {
+	v.mu.Lock()
+	v.armed = false
+	if v.gone || !v.busy {
+		v.mu.Unlock()
+		return
+	}
+	age := time.Since(v.since)
+	if limit := v.h.cfg.StuckAfter; age < limit {
+		v.armed = true
+		v.timer.Reset(limit - age)
+		v.mu.Unlock()
+		return
+	}
+	v.gone = true
+	clear(v.pending)
+	v.npending = 0
+	v.mu.Unlock()
+
+	if v.stuck.CompareAndSwap(false, true) {
+		v.h.met.stuckWS.Inc()
+		v.h.log.Warn("stream: viewer too slow, closing with 1013",
+			"remote", v.ws.Request.RemoteAddr, "undelivered_for", age.Round(time.Millisecond))
+	}
+	// Queued behind the write in flight: a viewer that wakes up before
+	// WriteWait reads its data, then this close.
+	_ = v.ws.CloseWithMsg(websocket.FormatCloseMessage(websocket.CloseTryAgainLater,
+		"too slow: data undelivered for "+age.Round(time.Second).String()+"; reconnect"))
+}
+
+// stop ends deliveries to v.
+func (v *viewer) stop() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.gone = true
+	clear(v.pending)
+	clear(v.spare)
+	v.npending = 0
+	if v.timer != nil {
+		v.timer.Stop()
+	}
+}
