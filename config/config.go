@@ -1,0 +1,248 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/dashd/dashd/charts"
+)
+
+// The values of Auth.Read.
+const (
+	ReadPublic = "public" // anyone may read dashboards, charts and streams
+	ReadToken  = "token"  // reading needs a token
+)
+
+// MaxFPS is the largest Stream.MaxFPS accepted.
+const MaxFPS = 60
+
+// File is the configuration file, key for key. Default gives its defaults;
+// Load fills a Default with what the file sets.
+type File struct {
+	Addr       string             `yaml:"addr"`
+	Data       string             `yaml:"data"` // "" keeps everything in memory
+	LogLevel   string             `yaml:"log_level"`
+	LogFormat  string             `yaml:"log_format"`
+	Auth       Auth               `yaml:"auth"`
+	Stream     Stream             `yaml:"stream"`
+	NATS       NATS               `yaml:"nats"`
+	Dashboards []charts.Dashboard `yaml:"dashboards"`
+}
+
+// Auth holds the tokens and the read policy.
+type Auth struct {
+	// IngestTokens may push samples; none means ingest is open.
+	IngestTokens []string `yaml:"ingest_tokens"`
+	// AdminTokens may write dashboards through the API.
+	AdminTokens []string `yaml:"admin_tokens"`
+	// Read is ReadPublic or ReadToken.
+	Read string `yaml:"read"`
+	// EmbedSecret is the key that signs embed tokens.
+	EmbedSecret string `yaml:"embed_secret"`
+}
+
+// Stream holds the live-stream settings.
+type Stream struct {
+	// MaxFPS is the most frames per chart per second, in (0, MaxFPS].
+	MaxFPS int `yaml:"max_fps"`
+	// AllowedOrigins are the origins besides dashd's own that may open the stream.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+}
+
+// NATS says where an external NATS is; an empty URL means the embedded server.
+type NATS struct {
+	URL string `yaml:"url"`
+}
+
+// Default returns the configuration used where neither the file, the
+// environment nor a flag says otherwise. It is the one place defaults live.
+func Default() *File {
+	return &File{
+		Addr:      "127.0.0.1:8080",
+		Data:      "./data",
+		LogLevel:  "info",
+		LogFormat: "text",
+		Auth:      Auth{Read: ReadPublic},
+		Stream:    Stream{MaxFPS: 10},
+	}
+}
+
+// Overrides are values set by a higher layer (flags, the environment); a nil
+// field leaves the file's value alone.
+type Overrides struct {
+	Addr, Data, LogLevel, LogFormat *string
+}
+
+// Apply sets every non-nil field of o on f. Call Validate afterwards.
+func (f *File) Apply(o Overrides) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&f.Addr, o.Addr)
+	set(&f.Data, o.Data)
+	set(&f.LogLevel, o.LogLevel)
+	set(&f.LogFormat, o.LogFormat)
+}
+
+// Validate checks f as Load does (normalizing its dashboards) and returns
+// every problem as *charts.FieldError values joined with errors.Join, with
+// paths such as "dashboards[0].charts[1].agg" but no file positions. It is for
+// a File built or changed in code; Load already validated what it returns.
+func (f *File) Validate() error {
+	var errs []error
+	for _, fe := range f.validate() {
+		errs = append(errs, fe)
+	}
+	return errors.Join(errs...)
+}
+
+// Load reads, decodes and validates the configuration file at path. Keys the
+// file leaves out keep their Default values. Any problem, an unknown key
+// included, makes it fail with an *Error listing every problem found (up to
+// MaxProblems), each with its line, column and key path.
+func Load(path string) (*File, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(path, src)
+}
+
+// Parse is Load for a file already read; name is used in messages.
+func Parse(name string, src []byte) (*File, error) {
+	f := Default()
+	if err := decode(name, src, f); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// validate returns every semantic problem of f, in file order where it can.
+func (f *File) validate() []*charts.FieldError {
+	var out []*charts.FieldError
+	bad := func(field, format string, args ...any) {
+		out = append(out, &charts.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	if msg := checkAddr(f.Addr); msg != "" {
+		bad("addr", "%s", msg)
+	}
+	switch f.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log_level", "%q is not a log level (expected debug, info, warn or error)", f.LogLevel)
+	}
+	switch f.LogFormat {
+	case "text", "json":
+	default:
+		bad("log_format", "%q is not a log format (expected text or json)", f.LogFormat)
+	}
+	for _, list := range []struct {
+		key    string
+		tokens []string
+	}{{"auth.ingest_tokens", f.Auth.IngestTokens}, {"auth.admin_tokens", f.Auth.AdminTokens}} {
+		for i, tok := range list.tokens {
+			if strings.TrimSpace(tok) == "" {
+				bad(fmt.Sprintf("%s[%d]", list.key, i), "is empty (expected a token; leave the list empty for none)")
+			} else if tok != strings.TrimSpace(tok) {
+				bad(fmt.Sprintf("%s[%d]", list.key, i), "has leading or trailing spaces (a client would never send them)")
+			}
+		}
+	}
+	switch f.Auth.Read {
+	case ReadPublic, ReadToken:
+	default:
+		bad("auth.read", "%q is not a read policy (expected %s or %s)", f.Auth.Read, ReadPublic, ReadToken)
+	}
+	if f.Stream.MaxFPS <= 0 || f.Stream.MaxFPS > MaxFPS {
+		bad("stream.max_fps", "%d is out of range (expected 1 to %d frames per chart per second)", f.Stream.MaxFPS, MaxFPS)
+	}
+	for i, o := range f.Stream.AllowedOrigins {
+		if msg := checkOrigin(o); msg != "" {
+			bad(fmt.Sprintf("stream.allowed_origins[%d]", i), "%s", msg)
+		}
+	}
+	if f.NATS.URL != "" {
+		if msg := checkNATSURL(f.NATS.URL); msg != "" {
+			bad("nats.url", "%s", msg)
+		}
+	}
+
+	dashboards := make(map[string]int, len(f.Dashboards))
+	type place struct{ dash, chart int }
+	chartIDs := make(map[string]place)
+	for i := range f.Dashboards {
+		d := &f.Dashboards[i]
+		prefix := fmt.Sprintf("dashboards[%d].", i)
+		for _, fe := range charts.FieldErrors(d.Check()) {
+			bad(prefix+fe.Field, "%s", fe.Message)
+		}
+		if j, dup := dashboards[d.ID]; dup && d.ID != "" {
+			bad(prefix+"id", "%q is already the id of dashboards[%d]", d.ID, j)
+		} else {
+			dashboards[d.ID] = i
+		}
+		for k := range d.Charts {
+			id := d.Charts[k].ID
+			if p, dup := chartIDs[id]; dup {
+				// Check reports a repeat within one dashboard.
+				if p.dash != i {
+					bad(fmt.Sprintf("%scharts[%d].id", prefix, k), "%q is already the id of dashboards[%d].charts[%d] (chart ids are unique across dashboards)", id, p.dash, p.chart)
+				}
+				continue
+			}
+			chartIDs[id] = place{i, k}
+		}
+	}
+	return out
+}
+
+func checkAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Sprintf("%q is not a host:port address (expected e.g. 127.0.0.1:8080, :8080 or [::1]:8080)", addr)
+	}
+	if strings.ContainsAny(host, " /") {
+		return fmt.Sprintf("%q has an invalid host %q (expected a name or an IP address)", addr, host)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return fmt.Sprintf("%q has an invalid port %q (expected a number from 0 to 65535)", addr, port)
+	}
+	return ""
+}
+
+func checkOrigin(o string) string {
+	const expected = "expected scheme://host[:port], e.g. https://example.com"
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Sprintf("%q is not an origin (%s)", o, expected)
+	}
+	if u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return fmt.Sprintf("%q is not an origin: browsers send no path, not even a trailing /, no query and no user (%s)", o, expected)
+	}
+	return ""
+}
+
+// checkNATSURL accepts what nats.Connect does: one URL or several joined by
+// commas.
+func checkNATSURL(s string) string {
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		u, err := url.Parse(part)
+		if err != nil || u.Host == "" {
+			return fmt.Sprintf("%q is not a NATS URL (expected e.g. nats://127.0.0.1:4222, several joined by commas)", part)
+		}
+		switch u.Scheme {
+		case "nats", "tls", "ws", "wss":
+		default:
+			return fmt.Sprintf("%q has the scheme %q (expected nats, tls, ws or wss)", part, u.Scheme)
+		}
+	}
+	return ""
+}
