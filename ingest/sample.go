@@ -51,10 +51,15 @@ type Sink interface {
 }
 
 // OverloadError is returned by a Sink that cannot take more samples now.
-// Handlers answer it with 429 or 503 and a Retry-After header.
+// Handlers answer it with 429 (full for now) or, when Unavailable is set,
+// 503 (the store itself is down), and a Retry-After header of RetryAfter
+// rounded up to whole seconds (at least 1).
 type OverloadError struct {
 	RetryAfter time.Duration
 	Reason     string
+	// Unavailable says the store cannot take samples at all (e.g. the log
+	// is unreachable), rather than being busy.
+	Unavailable bool
 }
 
 func (e *OverloadError) Error() string {

@@ -1,0 +1,184 @@
+package ingest_test
+
+import (
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dashd/dashd/ingest"
+)
+
+func TestDecodeLineProtocol(t *testing.T) {
+	ts := now.Add(-time.Minute)
+	tests := map[string]struct {
+		body      string
+		precision time.Duration
+		want      []ingest.Sample
+	}{
+		"fields of every kind, tags sorted": {
+			body: "cpu,host=b,cpu=cpu0 idle=1.5,user=2i,sys=3u,up=true,down=false " + itoa(ts.UnixNano()) + "\n",
+			want: []ingest.Sample{
+				{Metric: "cpu", Field: "idle", Tags: tags("cpu", "cpu0", "host", "b"), Value: 1.5, Time: ts},
+				{Metric: "cpu", Field: "user", Tags: tags("cpu", "cpu0", "host", "b"), Value: 2, Time: ts},
+				{Metric: "cpu", Field: "sys", Tags: tags("cpu", "cpu0", "host", "b"), Value: 3, Time: ts},
+				{Metric: "cpu", Field: "up", Tags: tags("cpu", "cpu0", "host", "b"), Value: 1, Time: ts},
+				{Metric: "cpu", Field: "down", Tags: tags("cpu", "cpu0", "host", "b"), Value: 0, Time: ts},
+			},
+		},
+		"no timestamp, comments, blank lines, escapes": {
+			body: "# a comment\n\nmem.used,region=eu\\ west v=1\r\nmem-free v=2\n",
+			want: []ingest.Sample{
+				{Metric: "mem.used", Field: "v", Tags: tags("region", "eu west"), Value: 1, Time: now},
+				{Metric: "mem-free", Field: "v", Value: 2, Time: now},
+			},
+		},
+		"precision s":  {body: "m v=1 " + itoa(ts.Unix()), precision: time.Second, want: []ingest.Sample{{Metric: "m", Field: "v", Value: 1, Time: ts}}},
+		"precision ms": {body: "m v=1 " + itoa(ts.UnixMilli()), precision: time.Millisecond, want: []ingest.Sample{{Metric: "m", Field: "v", Value: 1, Time: ts}}},
+		"precision h":  {body: "m v=1 " + itoa(now.Unix()/3600), precision: time.Hour, want: []ingest.Sample{{Metric: "m", Field: "v", Value: 1, Time: now}}},
+		"empty":        {body: "", want: []ingest.Sample{}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := ingest.DecodeLineProtocol([]byte(tc.body), tc.precision, opts())
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkInvariants(t, got)
+			for i := range got {
+				if !got[i].Time.Equal(tc.want[i].Time) {
+					t.Fatalf("sample %d time %v, want %v", i, got[i].Time, tc.want[i].Time)
+				}
+				got[i].Time = tc.want[i].Time
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func itoa(i int64) string { return strconv.FormatInt(i, 10) }
+
+func TestDecodeLineProtocolErrors(t *testing.T) {
+	tests := map[string]struct {
+		body      string
+		line, col int
+		msg       string
+	}{
+		"string field":       {"ok v=1\nm a=1,s=\"x\"\n", 2, 7, `field "s" is a string`},
+		"syntax":             {"ok v=1\nok v=1\nm,t v=1\n", 3, 3, `expected '=' after tag key "t"`},
+		"no fields":          {"m,t=1\n", 1, 6, "expected tag key or field"},
+		"bad measurement":    {"ok v=1\n1m v=1\n", 2, 1, `measurement "1m"`},
+		"bad field name":     {"m a/b=1\n", 1, 3, `field name "a/b"`},
+		"bad tag key":        {"m,a/b=1 v=1\n", 1, 1, `tag key "a/b"`},
+		"NaN is not parsed":  {"m v=NaN\n", 1, 5, "unrecognized type"},
+		"future":             {"m v=1 " + itoa(now.Add(10*time.Minute).UnixNano()) + "\n", 1, 7, "in the future"},
+		"too old":            {"m v=1 1000000000\n", 1, 7, "older than the maximum age"},
+		"bad timestamp":      {"m v=1 12x\n", 1, 7, "invalid timestamp"},
+		"overflow precision": {"m v=1 9223372036854775807\n", 1, -1, "out of range"},
+		"duplicate tag":      {"m,a=1,a=2 v=1\n", 1, 1, `tag "a" is given twice`},
+		"long tag value":     {"m,a=" + strings.Repeat("x", 300) + " v=1\n", 1, 1, "300 bytes long"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			prec := time.Nanosecond
+			if name == "overflow precision" {
+				prec = time.Second
+			}
+			got, err := ingest.DecodeLineProtocol([]byte(tc.body), prec, opts())
+			if err == nil {
+				t.Fatalf("no error; got %+v", got)
+			}
+			wantProblem(t, err, tc.line, tc.col, tc.msg)
+		})
+	}
+}
+
+func TestParsePrecision(t *testing.T) {
+	tests := map[string]time.Duration{"": time.Nanosecond, "ns": time.Nanosecond, "n": time.Nanosecond, "us": time.Microsecond,
+		"µs": time.Microsecond, "u": time.Microsecond, "ms": time.Millisecond, "s": time.Second, "m": time.Minute, "h": time.Hour}
+	for in, want := range tests {
+		if got, err := ingest.ParsePrecision(in); err != nil || got != want {
+			t.Errorf("ParsePrecision(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	if _, err := ingest.ParsePrecision("d"); err == nil {
+		t.Error("ParsePrecision(d): no error")
+	}
+}
+
+const promText = `# HELP http_requests_total Requests.
+# TYPE http_requests_total counter
+http_requests_total{route="/a",code="200"} 10
+http_requests_total{route="/b",code="500",empty=""} 2 1772366340000
+# TYPE temp gauge
+temp 21.5
+untyped_thing{x="y"} 3
+# TYPE lat histogram
+lat_bucket{le="0.1"} 1
+lat_bucket{le="1"} 3
+lat_bucket{le="+Inf"} 4
+lat_sum 2.5
+lat_count 4
+# TYPE rpc summary
+rpc{quantile="0.5"} 0.2
+rpc{quantile="0.99"} 0.9
+rpc_sum 10
+rpc_count 20
+`
+
+func TestDecodePrometheus(t *testing.T) {
+	got, err := ingest.DecodePrometheus([]byte(promText), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkInvariants(t, got)
+	v := func(m string, val float64, kv ...string) ingest.Sample {
+		return ingest.Sample{Metric: m, Field: "value", Tags: tags(kv...), Value: val, Time: now}
+	}
+	want := []ingest.Sample{
+		v("http_requests_total", 10, "code", "200", "route", "/a"),
+		v("http_requests_total", 2, "code", "500", "route", "/b"),
+		v("lat_bucket", 1, "le", "0.1"), v("lat_bucket", 3, "le", "1"), v("lat_bucket", 4, "le", "+Inf"),
+		v("lat_sum", 2.5), v("lat_count", 4),
+		v("rpc", 0.2, "quantile", "0.5"), v("rpc", 0.9, "quantile", "0.99"), v("rpc_sum", 10), v("rpc_count", 20),
+		v("temp", 21.5),
+		v("untyped_thing", 3, "x", "y"),
+	}
+	want[1].Time = time.UnixMilli(1772366340000)
+	for i := range got {
+		if i < len(want) && got[i].Time.Equal(want[i].Time) {
+			got[i].Time = want[i].Time
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %+v\nwant %+v", got, want)
+	}
+}
+
+func TestDecodePrometheusErrors(t *testing.T) {
+	tests := map[string]struct {
+		body string
+		line int
+		msg  string
+	}{
+		"syntax":     {"ok 1\nbad{ 1\n", 2, ""},
+		"NaN":        {"ok 1\nm NaN\n", 0, "m: value is NaN"},
+		"Inf":        {"m{a=\"b\"} +Inf\n", 0, "m: value is infinite"},
+		"bad name":   {"{\"a b\"} 1\n", 0, `metric name "a b"`},
+		"bad label":  {"m{\"a b\"=\"1\"} 1\n", 0, `tag key "a b"`},
+		"too old":    {"m 1 1000\n", 0, "older than"},
+		"type clash": {"# TYPE m counter\n# TYPE m gauge\n", 2, ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := ingest.DecodePrometheus([]byte(tc.body), opts())
+			if err == nil {
+				t.Fatalf("no error; got %+v", got)
+			}
+			wantProblem(t, err, tc.line, -1, tc.msg)
+		})
+	}
+}

@@ -1,0 +1,476 @@
+package ingest
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// HandlerConfig configures the ingest handlers. The zero value is usable:
+// default limits, no tokens (open), no logging, the wall clock.
+type HandlerConfig struct {
+	// Limits to enforce; zero fields take their defaults.
+	Limits Limits
+	// Tokens that may write. None means ingest is open to anyone.
+	Tokens []string
+	// Logger gets one line per refused request (never one per sample);
+	// nil discards.
+	Logger *slog.Logger
+	// Clock gives the arrival time of a request; nil means time.Now.
+	Clock func() time.Time
+	// Observe, if set, is called once per request after the answer is
+	// written, e.g. to count requests and samples in metrics. It must be
+	// safe for concurrent use and quick.
+	Observe func(Outcome)
+}
+
+// Outcome describes one handled request, for HandlerConfig.Observe.
+type Outcome struct {
+	Format   string // "json", "line protocol" or "prometheus"
+	Status   int    // the HTTP status answered
+	Samples  int    // samples accepted (0 unless Status is 2xx)
+	Bytes    int    // body bytes after decompression (0 if not read)
+	Duration time.Duration
+	Reason   string // why it was refused; empty on success
+}
+
+// JSONHandler serves POST /api/v1/ingest (see DecodeJSON). It answers
+// 200 {"accepted":N} on success. Content-Type must be empty,
+// application/json, application/x-ndjson or text/plain (else 415).
+// Refusals are {"error":"…","details":[{"line","column","index","message"}]}.
+// Tokens are read from "Authorization: Bearer <token>".
+func JSONHandler(sink Sink, cfg HandlerConfig) http.Handler {
+	return newHandler(sink, cfg, formatJSON)
+}
+
+// LineProtocolHandler serves InfluxDB writes, both POST /write (1.x) and
+// POST /api/v2/write (2.x) (see DecodeLineProtocol). It answers 204 on
+// success, like InfluxDB. The query parameter precision is honoured; db,
+// rp, org and bucket are accepted and ignored (dashd has one namespace).
+// Tokens are read from "Authorization: Token <token>", "Bearer <token>",
+// basic auth (the password) or the 1.x query parameter p. Refusals use
+// InfluxDB 2's error body {"code":"invalid","message":"…"} (plus "error"
+// for 1.x clients, "line" and "details"), so that Telegraf and the client
+// libraries show the message; Telegraf drops a batch refused with 400,
+// splits one refused with 413 and retries 429/503 after Retry-After.
+func LineProtocolHandler(sink Sink, cfg HandlerConfig) http.Handler {
+	return newHandler(sink, cfg, formatLine)
+}
+
+// PrometheusHandler serves POST /api/v1/import/prometheus (see
+// DecodePrometheus). It answers 200 {"accepted":N}; refusals are as for
+// JSONHandler. Protocol-buffer and OpenMetrics bodies are refused with 415.
+func PrometheusHandler(sink Sink, cfg HandlerConfig) http.Handler {
+	return newHandler(sink, cfg, formatProm)
+}
+
+type format int
+
+const (
+	formatJSON format = iota
+	formatLine
+	formatProm
+)
+
+func (f format) String() string {
+	return [...]string{"json", "line protocol", "prometheus"}[f]
+}
+
+// handler is shared by the three formats; it is safe for concurrent use.
+type handler struct {
+	sink    Sink
+	lim     Limits
+	tokens  [][sha256.Size]byte
+	log     *slog.Logger
+	clock   func() time.Time
+	observe func(Outcome)
+	format  format
+	bufs    sync.Pool // *bytes.Buffer
+	gzips   sync.Pool // *gzip.Reader
+}
+
+// maxPooledBuffer is the largest body buffer kept for reuse; a rare huge
+// request should not pin its memory forever.
+const maxPooledBuffer = 4 << 20
+
+func newHandler(sink Sink, cfg HandlerConfig, f format) *handler {
+	if sink == nil {
+		panic("ingest: nil Sink")
+	}
+	h := &handler{sink: sink, lim: cfg.Limits.WithDefaults(), log: cfg.Logger, clock: cfg.Clock, observe: cfg.Observe, format: f}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.clock == nil {
+		h.clock = time.Now
+	}
+	for _, t := range cfg.Tokens {
+		h.tokens = append(h.tokens, sha256.Sum256([]byte(t)))
+	}
+	return h
+}
+
+// refusal is an answer other than success.
+type refusal struct {
+	status     int
+	msg        string
+	problems   []Problem
+	retryAfter time.Duration
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	now := h.clock()
+	out := Outcome{Format: h.format.String()}
+	var ref *refusal
+	defer func() {
+		out.Duration = time.Since(start)
+		if ref != nil {
+			out.Status, out.Reason = ref.status, ref.msg
+			h.refuse(w, r, ref)
+		}
+		if h.observe != nil {
+			h.observe(out)
+		}
+	}()
+
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		ref = &refusal{status: http.StatusMethodNotAllowed, msg: "method " + r.Method + " not allowed; use POST"}
+		return
+	}
+	if ref = h.authorize(r); ref != nil {
+		return
+	}
+	precision := time.Nanosecond
+	switch h.format {
+	case formatJSON:
+		if ref = checkJSONType(r.Header.Get("Content-Type")); ref != nil {
+			return
+		}
+	case formatProm:
+		if ref = checkPromType(r.Header.Get("Content-Type")); ref != nil {
+			return
+		}
+	case formatLine:
+		var err error
+		if precision, err = ParsePrecision(r.URL.Query().Get("precision")); err != nil {
+			ref = &refusal{status: http.StatusBadRequest, msg: err.Error()}
+			return
+		}
+	}
+
+	buf := h.getBuf()
+	defer h.putBuf(buf)
+	if ref = h.readBody(w, r, buf); ref != nil {
+		return
+	}
+	body := buf.Bytes()
+	out.Bytes = len(body)
+
+	opt := DecodeOptions{Limits: h.lim, Now: now}
+	var samples []Sample
+	var err error
+	switch h.format {
+	case formatJSON:
+		samples, err = DecodeJSON(body, opt)
+	case formatLine:
+		samples, err = DecodeLineProtocol(body, precision, opt)
+	case formatProm:
+		samples, err = DecodePrometheus(body, opt)
+	}
+	if err != nil {
+		ref = decodeRefusal(err)
+		return
+	}
+	n := len(samples)
+	if n > 0 {
+		// The sink owns samples from here on; they share no memory with buf.
+		if err := h.sink.Accept(r.Context(), samples); err != nil {
+			ref = sinkRefusal(err)
+			return
+		}
+	}
+	out.Status, out.Samples = http.StatusOK, n
+	if h.format == formatLine {
+		out.Status = http.StatusNoContent
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	var b [48]byte
+	w.Write(strconv.AppendInt(append(b[:0], `{"accepted":`...), int64(n), 10))
+	w.Write([]byte("}\n"))
+}
+
+func decodeRefusal(err error) *refusal {
+	var de *DecodeError
+	if !errors.As(err, &de) {
+		return &refusal{status: http.StatusBadRequest, msg: err.Error()}
+	}
+	status := http.StatusBadRequest
+	if de.TooLarge {
+		status = http.StatusRequestEntityTooLarge
+	}
+	msg := de.Error()
+	if de.Truncated {
+		msg += " (only the first 20 problems are listed)"
+	}
+	return &refusal{status: status, msg: msg, problems: de.Problems}
+}
+
+// sinkRefusal maps an error from Sink.Accept: an *OverloadError becomes 429
+// (503 when Unavailable is set) with Retry-After; a cancelled or timed-out
+// context 503; anything else 500.
+func sinkRefusal(err error) *refusal {
+	var oe *OverloadError
+	switch {
+	case errors.As(err, &oe):
+		status := http.StatusTooManyRequests
+		if oe.Unavailable {
+			status = http.StatusServiceUnavailable
+		}
+		ra := oe.RetryAfter
+		if ra <= 0 {
+			ra = time.Second
+		}
+		return &refusal{status: status, msg: "samples not accepted, nothing was stored: " + oe.Error(), retryAfter: ra}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &refusal{status: http.StatusServiceUnavailable, msg: "samples not accepted, nothing was stored: " + err.Error(), retryAfter: time.Second}
+	default:
+		return &refusal{status: http.StatusInternalServerError, msg: "samples not accepted, nothing was stored: " + err.Error()}
+	}
+}
+
+func (h *handler) authorize(r *http.Request) *refusal {
+	if len(h.tokens) == 0 {
+		return nil
+	}
+	given, ok := h.credential(r)
+	if ok {
+		sum := sha256.Sum256([]byte(given))
+		match := 0
+		for i := range h.tokens {
+			match |= subtle.ConstantTimeCompare(sum[:], h.tokens[i][:])
+		}
+		if match == 1 {
+			return nil
+		}
+	}
+	want := "Authorization: Bearer <token>"
+	if h.format == formatLine {
+		want = "Authorization: Token <token> (or Bearer <token>; InfluxDB 1.x clients may send the token as the password, by basic auth or the p query parameter)"
+	}
+	if !ok {
+		return &refusal{status: http.StatusUnauthorized, msg: "no token given; expected the header " + want}
+	}
+	return &refusal{status: http.StatusUnauthorized, msg: "the token is not valid; expected the header " + want}
+}
+
+// credential extracts the token the request presents.
+func (h *handler) credential(r *http.Request) (string, bool) {
+	auth := r.Header.Get("Authorization")
+	scheme, rest, _ := strings.Cut(auth, " ")
+	rest = strings.TrimSpace(rest)
+	switch {
+	case strings.EqualFold(scheme, "Bearer") && rest != "":
+		return rest, true
+	case h.format != formatLine:
+		return "", false
+	case strings.EqualFold(scheme, "Token") && rest != "":
+		return rest, true
+	case strings.EqualFold(scheme, "Basic"):
+		raw, err := base64.StdEncoding.DecodeString(rest)
+		if err != nil {
+			return "", false
+		}
+		_, pass, ok := strings.Cut(string(raw), ":")
+		return pass, ok && pass != ""
+	}
+	if p := r.URL.Query().Get("p"); p != "" {
+		return p, true
+	}
+	return "", false
+}
+
+func checkJSONType(ct string) *refusal {
+	if ct == "" {
+		return nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil {
+		switch mt {
+		case "application/json", "application/x-ndjson", "application/jsonl", "text/plain":
+			return nil
+		}
+	}
+	return &refusal{status: http.StatusUnsupportedMediaType,
+		msg: fmt.Sprintf("unsupported Content-Type %q; send application/json or application/x-ndjson (curl: -H 'Content-Type: application/json')", ct)}
+}
+
+func checkPromType(ct string) *refusal {
+	if ct == "" {
+		return nil
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err == nil && mt != "application/vnd.google.protobuf" && mt != "application/openmetrics-text" && params["proto"] == "" {
+		return nil
+	}
+	return &refusal{status: http.StatusUnsupportedMediaType,
+		msg: fmt.Sprintf("unsupported Content-Type %q; send the Prometheus text format (text/plain; version=0.0.4)", ct)}
+}
+
+func (h *handler) getBuf() *bytes.Buffer {
+	if b, ok := h.bufs.Get().(*bytes.Buffer); ok {
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func (h *handler) putBuf(b *bytes.Buffer) {
+	if b.Cap() > maxPooledBuffer {
+		return
+	}
+	b.Reset()
+	h.bufs.Put(b)
+}
+
+// readBody reads the (possibly gzip-compressed) body into buf, enforcing
+// MaxBodyBytes on both the bytes sent and the bytes decompressed.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) *refusal {
+	max := h.lim.MaxBodyBytes
+	tooLarge := &refusal{status: http.StatusRequestEntityTooLarge,
+		msg: fmt.Sprintf("body larger than the limit of %d bytes (after decompression); split it into smaller requests", max)}
+	if r.ContentLength > max {
+		return tooLarge
+	}
+	var src io.Reader = http.MaxBytesReader(w, r.Body, max)
+	var gz *gzip.Reader
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+		if r.ContentLength > 0 {
+			buf.Grow(int(r.ContentLength))
+		}
+	case "gzip", "x-gzip":
+		var err error
+		if pooled, ok := h.gzips.Get().(*gzip.Reader); ok {
+			gz, err = pooled, pooled.Reset(src)
+		} else {
+			gz, err = gzip.NewReader(src)
+		}
+		if err != nil {
+			return h.readError(err, tooLarge)
+		}
+		defer func() {
+			gz.Close()
+			h.gzips.Put(gz)
+		}()
+		src = gz
+	default:
+		return &refusal{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("unsupported Content-Encoding %q; send gzip or none", enc)}
+	}
+	n, err := buf.ReadFrom(io.LimitReader(src, max+1))
+	if err != nil {
+		return h.readError(err, tooLarge)
+	}
+	if n > max {
+		return tooLarge
+	}
+	return nil
+}
+
+func (h *handler) readError(err error, tooLarge *refusal) *refusal {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return tooLarge
+	case errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum), errors.Is(err, io.ErrUnexpectedEOF):
+		return &refusal{status: http.StatusBadRequest, msg: "the gzip body is corrupt or truncated: " + err.Error()}
+	default:
+		return &refusal{status: http.StatusBadRequest, msg: "reading the body: " + err.Error()}
+	}
+}
+
+// errorBody is the refusal shape of CONTRACT.md; Code, Message and Line are
+// InfluxDB 2's, filled for the line-protocol endpoints only.
+type errorBody struct {
+	Code    string    `json:"code,omitempty"`
+	Message string    `json:"message,omitempty"`
+	Line    int       `json:"line,omitempty"`
+	Error   string    `json:"error"`
+	Details []Problem `json:"details,omitempty"`
+}
+
+func (h *handler) refuse(w http.ResponseWriter, r *http.Request, ref *refusal) {
+	level := slog.LevelInfo
+	if ref.status >= 500 {
+		level = slog.LevelWarn
+	}
+	h.log.LogAttrs(r.Context(), level, "ingest request refused",
+		slog.String("format", h.format.String()),
+		slog.Int("status", ref.status),
+		slog.String("reason", ref.msg),
+		slog.Int("problems", len(ref.problems)),
+		slog.String("remote", r.RemoteAddr),
+		slog.String("path", r.URL.Path))
+
+	hd := w.Header()
+	if ref.retryAfter > 0 {
+		hd.Set("Retry-After", strconv.Itoa(int(math.Ceil(ref.retryAfter.Seconds()))))
+	}
+	if ref.status == http.StatusUnauthorized {
+		if h.format == formatLine {
+			hd.Set("WWW-Authenticate", `Token realm="dashd"`)
+		} else {
+			hd.Set("WWW-Authenticate", `Bearer realm="dashd"`)
+		}
+	}
+	body := errorBody{Error: ref.msg, Details: ref.problems}
+	if h.format == formatLine {
+		body.Code, body.Message = influxCode(ref.status), ref.msg
+		if len(ref.problems) > 0 {
+			body.Line = ref.problems[0].Line
+		}
+	}
+	hd.Set("Content-Type", "application/json; charset=utf-8")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(ref.status)
+	enc := json.NewEncoder(w)
+	enc.Encode(body)
+}
+
+// influxCode is InfluxDB 2's error code for a status.
+func influxCode(status int) string {
+	switch status {
+	case http.StatusBadRequest, http.StatusUnsupportedMediaType:
+		return "invalid"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusMethodNotAllowed:
+		return "method not allowed"
+	case http.StatusRequestEntityTooLarge:
+		return "request too large"
+	case http.StatusTooManyRequests:
+		return "too many requests"
+	case http.StatusServiceUnavailable:
+		return "unavailable"
+	default:
+		return "internal error"
+	}
+}

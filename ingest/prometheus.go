@@ -1,0 +1,159 @@
+package ingest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+)
+
+// DecodePrometheus decodes the Prometheus text exposition format (0.0.4).
+// Counters, gauges and untyped metrics give one sample each (Metric = the
+// metric name, Tags = the labels, Field = "value"). A histogram gives
+// NAME_bucket samples tagged le="…" (including le="+Inf"), NAME_sum and
+// NAME_count; a summary gives NAME samples tagged quantile="…", NAME_sum and
+// NAME_count. A sample's time is its explicit timestamp (ms) or opt.Now.
+//
+// Samples come out grouped by metric family, families sorted by name, and in
+// input order within a family. Labels with an empty value are dropped
+// (Prometheus treats them as absent). Syntax errors carry the line; other
+// problems carry the sample's Index and the metric name. NaN and ±Inf values
+// are refused like in every format. The error is a *DecodeError.
+func DecodePrometheus(body []byte, opt DecodeOptions) ([]Sample, error) {
+	ck := newChecker(opt)
+	ps := problems{format: "prometheus"}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		var pe expfmt.ParseError
+		if errors.As(err, &pe) {
+			ps.add(Problem{Line: pe.Line, Index: -1, Message: pe.Msg})
+		} else {
+			ps.add(Problem{Index: -1, Message: err.Error()})
+		}
+		return nil, ps.err()
+	}
+	names := make([]string, 0, len(fams))
+	total := 0
+	for name, mf := range fams {
+		names = append(names, name)
+		for _, m := range mf.GetMetric() {
+			switch mf.GetType() {
+			case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
+				total += 2 + len(m.GetHistogram().GetBucket())
+			case dto.MetricType_SUMMARY:
+				total += 2 + len(m.GetSummary().GetQuantile())
+			default:
+				total++
+			}
+		}
+	}
+	if ck.tooMany(total) {
+		return nil, tooManySamples("prometheus", ck.lim.MaxSamples)
+	}
+	sort.Strings(names)
+
+	out := make([]Sample, 0, total)
+	emit := func(metric string, labels []*dto.LabelPair, extraKey, extraVal string, v float64, t time.Time) {
+		idx := len(out)
+		var tags []Tag
+		n := len(labels)
+		if extraKey != "" {
+			n++
+		}
+		if n > 0 {
+			tags = make([]Tag, 0, n)
+			for _, lp := range labels {
+				if lp.GetValue() != "" {
+					tags = append(tags, Tag{Key: lp.GetName(), Value: lp.GetValue()})
+				}
+			}
+			if extraKey != "" {
+				tags = append(tags, Tag{Key: extraKey, Value: extraVal})
+			}
+			if len(tags) == 0 {
+				tags = nil
+			}
+		}
+		bad := false
+		report := func(msg string) {
+			ps.add(Problem{Index: idx, Message: metric + ": " + msg})
+			bad = true
+		}
+		if msg := ck.metricName("metric name", metric); msg != "" {
+			report(msg)
+		} else if msg := ck.tags(tags); msg != "" {
+			report(msg)
+		} else if msg := ck.value(v); msg != "" {
+			report(msg)
+		} else if msg := ck.time(t); msg != "" {
+			report(msg)
+		}
+		if bad {
+			// Keep the index moving so later problems point right.
+			out = append(out, Sample{})
+			return
+		}
+		out = append(out, Sample{Metric: metric, Field: DefaultField, Tags: tags, Value: v, Time: t})
+	}
+	for _, name := range names {
+		mf := fams[name]
+		for _, m := range mf.GetMetric() {
+			if ps.full() {
+				ps.trunc = true
+				return nil, ps.err()
+			}
+			t := ck.now
+			if m.TimestampMs != nil {
+				t = time.UnixMilli(m.GetTimestampMs())
+			}
+			labels := m.GetLabel()
+			switch mf.GetType() {
+			case dto.MetricType_COUNTER:
+				emit(name, labels, "", "", m.GetCounter().GetValue(), t)
+			case dto.MetricType_GAUGE:
+				emit(name, labels, "", "", m.GetGauge().GetValue(), t)
+			case dto.MetricType_UNTYPED:
+				emit(name, labels, "", "", m.GetUntyped().GetValue(), t)
+			case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
+				h := m.GetHistogram()
+				for _, b := range h.GetBucket() {
+					emit(name+"_bucket", labels, "le", formatBound(b.GetUpperBound()), float64(b.GetCumulativeCount()), t)
+				}
+				emit(name+"_sum", labels, "", "", h.GetSampleSum(), t)
+				emit(name+"_count", labels, "", "", float64(h.GetSampleCount()), t)
+			case dto.MetricType_SUMMARY:
+				s := m.GetSummary()
+				for _, q := range s.GetQuantile() {
+					emit(name, labels, "quantile", formatBound(q.GetQuantile()), q.GetValue(), t)
+				}
+				emit(name+"_sum", labels, "", "", s.GetSampleSum(), t)
+				emit(name+"_count", labels, "", "", float64(s.GetSampleCount()), t)
+			default:
+				ps.add(Problem{Index: len(out), Message: fmt.Sprintf("%s: metric type %s is not supported", name, mf.GetType())})
+			}
+		}
+	}
+	if err := ps.err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// formatBound writes a bucket bound or quantile the way Prometheus does.
+func formatBound(f float64) string {
+	if math.IsInf(f, 1) {
+		return "+Inf"
+	}
+	if math.IsInf(f, -1) {
+		return "-Inf"
+	}
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
