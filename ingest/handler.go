@@ -452,6 +452,7 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, ref *refusal) {
 	hd.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(ref.status)
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // served as JSON with nosniff; keep <token> readable
 	enc.Encode(body)
 }
 
