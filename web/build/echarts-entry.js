@@ -1,0 +1,41 @@
+// The entry of dashd's ECharts bundle: only what bar charts built by
+// go-echarts v2.7.0 (and shaped by web/static/dashd.js) need, exposed as
+// window.echarts. Built by build.sh into web/static/echarts.min.js.
+//
+// go-echarts always emits "title" and "toolbox", so TitleComponent and
+// ToolboxComponent are here even when a chart shows neither: without them
+// ECharts warns about an unknown component. LegacyGridContainLabel keeps
+// grid.containLabel (which go-echarts' opts.Grid still emits) working
+// without a deprecation warning in ECharts 6.
+import * as echarts from 'echarts/core';
+import { BarChart } from 'echarts/charts';
+import {
+  AriaComponent,
+  DataZoomComponent,
+  DatasetComponent,
+  GridComponent,
+  LegendComponent,
+  MarkLineComponent,
+  TitleComponent,
+  ToolboxComponent,
+  TooltipComponent,
+} from 'echarts/components';
+import { LegacyGridContainLabel } from 'echarts/features';
+import { CanvasRenderer } from 'echarts/renderers';
+
+echarts.use([
+  BarChart,
+  AriaComponent,
+  DataZoomComponent,
+  DatasetComponent,
+  GridComponent,
+  LegendComponent,
+  MarkLineComponent,
+  TitleComponent,
+  ToolboxComponent,
+  TooltipComponent,
+  LegacyGridContainLabel,
+  CanvasRenderer,
+]);
+
+window.echarts = echarts;
