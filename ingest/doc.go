@@ -10,5 +10,70 @@
 // safe to call from any number of goroutines at once. A request is applied
 // all or nothing: either every sample of it reaches the Sink, or none does.
 //
+// # Formats
+//
+//   - DecodeJSON (POST /api/v1/ingest, JSONHandler): {"samples":[…]}, a bare
+//     array, or NDJSON; a sample is {"metric","tags","value","time","field"}.
+//     A hand-written scanner: encoding/json into maps, without validation,
+//     measured about four times slower (BenchmarkDecodeJSONStdlibBaseline).
+//   - DecodeLineProtocol (POST /write and /api/v2/write, LineProtocolHandler):
+//     InfluxDB line protocol through github.com/influxdata/line-protocol/v2;
+//     one sample per field, Field = the field key.
+//   - DecodePrometheus (POST /api/v1/import/prometheus, PrometheusHandler):
+//     the text exposition format through github.com/prometheus/common/expfmt;
+//     histograms and summaries are flattened into _bucket{le}, {quantile},
+//     _sum and _count samples.
+//
+// Every decoder returns samples whose tags are sorted by key and unique,
+// whose values are finite, whose names follow the rules below and whose
+// times lie within the limits; the samples share no memory with the input,
+// so a caller may reuse its buffer once a decoder returns.
+//
+// # Limits
+//
+// Limits (zero fields take the defaults) bound a request: MaxBodyBytes
+// (10 MiB, applied to the decompressed size of gzip bodies too; 413),
+// MaxSamples (100,000 per request; 413), MaxTags (32 per sample),
+// MaxTagValueBytes (256), MaxNameBytes (256), MaxFuture (5m) and MaxAge
+// (24h) around the arrival time. Metric and field names must match
+// [a-zA-Z_:][a-zA-Z0-9_:.-]* (Prometheus' rule, with '.' and '-' added for
+// InfluxDB users); tag keys [a-zA-Z_][a-zA-Z0-9_.-]*; tag values are any
+// valid UTF-8. NaN and ±Inf values are refused (in Prometheus text too, where
+// an empty summary exposes NaN quantiles). Breaking any of these refuses the
+// whole request with 400 unless noted.
+//
+// # Errors
+//
+// A decoder refuses with a *DecodeError listing up to 20 Problems, each
+// with a 1-based Line and Column where known (0 = unknown), the 0-based
+// Index of the sample or point (-1 = not tied to one) and a Message such as
+// "samples[3].value: expected a number, got string". Handlers answer
+//
+//	{"error":"invalid json: line 1:110: samples[3].value: …",
+//	 "details":[{"line":1,"column":110,"index":3,"message":"…"}]}
+//
+// and, on the InfluxDB endpoints, add InfluxDB 2's "code" and "message"
+// (and "line") so that Telegraf and the client libraries print the reason.
+//
+// # Handlers
+//
+// JSONHandler, LineProtocolHandler and PrometheusHandler are plain
+// net/http handlers, safe for concurrent use. They answer:
+//
+//	200 {"accepted":N}   JSON and Prometheus, samples handed to the Sink
+//	204                  line protocol, samples handed to the Sink
+//	400                  a decoding or validation problem; bad precision or gzip
+//	401                  no or wrong token (the body names the header expected)
+//	405                  not POST
+//	413                  body or decompressed body too large; too many samples
+//	415                  unknown Content-Type (JSON, Prometheus) or Content-Encoding
+//	429 + Retry-After    the Sink returned *OverloadError
+//	503 + Retry-After    *OverloadError with Unavailable set, or the request's
+//	                     context ended while the Sink held it
+//	500                  any other Sink error
+//
+// Each refusal is logged as one line (never one per sample). Bodies are read
+// into pooled buffers; the Sink owns the batch it is given.
+//
 // ingest imports nothing else from this module.
 package ingest

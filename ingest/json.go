@@ -194,20 +194,21 @@ func (d *jsonDec) sample(idx int) {
 		if !ok {
 			return
 		}
+		// field is one of the constant names, so that it costs no allocation.
 		var seen *bool
+		var field string
 		switch string(key) {
 		case "metric":
-			seen = &haveMetric
+			seen, field = &haveMetric, "metric"
 		case "value":
-			seen = &haveValue
+			seen, field = &haveValue, "value"
 		case "tags":
-			seen = &haveTags
+			seen, field = &haveTags, "tags"
 		case "time":
-			seen = &haveTime
+			seen, field = &haveTime, "time"
 		case "field":
-			seen = &haveField
+			seen, field = &haveField, "field"
 		}
-		field := string(key) // only for messages; short
 		if seen == nil {
 			d.semantic(keyPos, idx, "", fmt.Sprintf("unknown key %q (want metric, tags, value, time, field)", key))
 			bad = true
@@ -235,7 +236,11 @@ func (d *jsonDec) sample(idx int) {
 				return
 			}
 			v := d.in.str(raw)
-			if m := d.ck.metricName(field+" name", v); m != "" {
+			what := "metric name"
+			if field == "field" {
+				what = "field name"
+			}
+			if m := d.ck.metricName(what, v); m != "" {
 				d.semantic(valPos, idx, field, m)
 				bad = true
 			}
