@@ -15,7 +15,7 @@
 //   - DecodeJSON (POST /api/v1/ingest, JSONHandler): {"samples":[…]}, a bare
 //     array, or NDJSON; a sample is {"metric","tags","value","time","field"}.
 //     A hand-written scanner: encoding/json into maps, without validation,
-//     measured about four times slower (BenchmarkDecodeJSONStdlibBaseline).
+//     measured almost four times slower (BenchmarkDecodeJSONStdlibBaseline).
 //   - DecodeLineProtocol (POST /write and /api/v2/write, LineProtocolHandler):
 //     InfluxDB line protocol through github.com/influxdata/line-protocol/v2;
 //     one sample per field, Field = the field key.

@@ -87,6 +87,7 @@ type checker struct {
 	oldest, newest time.Time // allowed time range, inclusive
 	checkOld       bool
 	checkNew       bool
+	validUTF8      bool // strings are known to be valid UTF-8 already
 }
 
 func newChecker(opt DecodeOptions) checker {
@@ -164,7 +165,7 @@ func (c *checker) tagValue(key, v string) string {
 	if len(v) > c.lim.MaxTagValueBytes {
 		return fmt.Sprintf("tag %q: value is %d bytes long, more than the limit of %d", key, len(v), c.lim.MaxTagValueBytes)
 	}
-	if !utf8.ValidString(v) {
+	if !c.validUTF8 && !utf8.ValidString(v) {
 		return fmt.Sprintf("tag %q: value is not valid UTF-8", key)
 	}
 	return ""

@@ -50,6 +50,7 @@ func DecodeLineProtocol(body []byte, precision time.Duration, opt DecodeOptions)
 		precision = time.Nanosecond
 	}
 	ck := newChecker(opt)
+	ck.validUTF8 = true // the decoder has checked every token
 	ps := problems{format: "line protocol"}
 	var in interner
 
@@ -75,10 +76,12 @@ points:
 			ps.add(lpProblem(err, point))
 			continue
 		}
-		line, col := pos.at(m)
+		// Places are worked out only when a problem is reported.
+		mTok := m
 		metric := in.str(m)
 		bad := false
 		if msg := ck.metricName("measurement", metric); msg != "" {
+			line, col := pos.at(mTok)
 			ps.add(Problem{Line: line, Column: col, Index: point, Message: msg})
 			bad = true
 		}
@@ -99,6 +102,7 @@ points:
 			}
 		}
 		if msg := ck.tags(ptags); msg != "" && !bad {
+			line, col := pos.at(mTok)
 			ps.add(Problem{Line: line, Column: col, Index: point, Message: "measurement " + metric + ": " + msg})
 			bad = true
 		}
@@ -114,7 +118,6 @@ points:
 			if k == nil {
 				break
 			}
-			fl, fc := pos.at(k)
 			var f float64
 			switch v.Kind() {
 			case lineprotocol.Float:
@@ -128,6 +131,7 @@ points:
 					f = 1
 				}
 			default:
+				fl, fc := pos.at(k)
 				ps.add(Problem{Line: fl, Column: fc, Index: point,
 					Message: fmt.Sprintf("field %q is a %s; only numbers and booleans are accepted", k, strings.ToLower(v.Kind().String()))})
 				bad = true
@@ -135,11 +139,13 @@ points:
 			}
 			field := in.str(k)
 			if msg := ck.metricName("field name", field); msg != "" {
+				fl, fc := pos.at(k)
 				ps.add(Problem{Line: fl, Column: fc, Index: point, Message: msg})
 				bad = true
 				continue
 			}
 			if math.IsNaN(f) || math.IsInf(f, 0) {
+				fl, fc := pos.at(k)
 				ps.add(Problem{Line: fl, Column: fc, Index: point, Message: fmt.Sprintf("field %q: %s", k, ck.value(f))})
 				bad = true
 				continue
@@ -160,7 +166,6 @@ points:
 		}
 		t := ck.now
 		if tb != nil && err == nil {
-			tl, tc := pos.at(tb)
 			ts, perr := strconv.ParseInt(string(tb), 10, 64)
 			var msg string
 			switch {
@@ -173,6 +178,7 @@ points:
 				msg = ck.time(t)
 			}
 			if msg != "" {
+				tl, tc := pos.at(tb)
 				ps.add(Problem{Line: tl, Column: tc, Index: point, Message: msg})
 				bad = true
 			}
@@ -211,7 +217,9 @@ func lpProblem(err error, point int) Problem {
 }
 
 // lineTracker finds the line and column of a token the decoder returned,
-// when that token is a slice of body (it is unless it held escapes).
+// when that token is a slice of body (it is unless it held escapes; then
+// the place of the last token located is given, which may be an earlier
+// line).
 // Lookups must come in increasing order of position; the tracker counts
 // newlines once over the whole body.
 type lineTracker struct {
