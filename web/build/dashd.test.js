@@ -1,0 +1,120 @@
+// Unit tests of the pure parts of web/static/dashd.js: node --test web/build/
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const d = require('../static/dashd.js');
+
+function chart(extra) {
+  return Object.assign({ id: 'c', type: 'grouped', horizontal: false, x: 'route', unit: '', seq: null, resync: false, threshold: null }, extra);
+}
+
+test('acceptFrame takes newer frames only', () => {
+  const c = chart();
+  assert.equal(d.acceptFrame(c, { seq: 3 }), true);
+  assert.equal(d.acceptFrame(c, { seq: 3 }), false);
+  assert.equal(d.acceptFrame(c, { seq: 2 }), false);
+  assert.equal(d.acceptFrame(c, { seq: 4 }), true);
+  assert.equal(c.seq, 4);
+  assert.equal(d.acceptFrame(c, { seq: 'x' }), false);
+  assert.equal(d.acceptFrame(c, null), false);
+});
+
+test('acceptFrame takes the first frame after a reconnect, whatever its seq', () => {
+  const c = chart({ seq: 100 });
+  c.resync = true; // set on (re)connect
+  assert.equal(d.acceptFrame(c, { seq: 1 }), true, 'a restarted server starts seq again');
+  assert.equal(c.resync, false);
+  assert.equal(d.acceptFrame(c, { seq: 1 }), false);
+  assert.equal(d.acceptFrame(c, { seq: 2 }), true);
+});
+
+test('framesOf reads frames and batches', () => {
+  const f = { type: 'frame', chart: 'a', seq: 1 };
+  assert.deepEqual(d.framesOf(f), [f]);
+  assert.deepEqual(d.framesOf({ type: 'batch', frames: [f, null, { seq: 2 }, f] }), [f, f]);
+  assert.deepEqual(d.framesOf({ type: 'hello' }), []);
+  assert.deepEqual(d.framesOf(null), []);
+  assert.deepEqual(d.framesOf('x'), []);
+});
+
+test('frameOption keys series by id and keeps the threshold', () => {
+  const frame = { categories: ['a', 'b'], series: [{ name: 'x', data: [1, null] }, { name: 't', data: [2, 3] }] };
+  const grouped = d.frameOption(chart(), frame);
+  assert.deepEqual(grouped.xAxis, { data: ['a', 'b'] });
+  assert.equal(grouped.yAxis, undefined);
+  assert.deepEqual(grouped.series, [
+    { id: 's:x', name: 'x', type: 'bar', data: [1, null] },
+    { id: 's:t', name: 't', type: 'bar', data: [2, 3] },
+  ]);
+  assert.deepEqual(grouped.legend, { show: true });
+
+  const threshold = { id: 't', type: 'bar', markLine: { data: [{ yAxis: 5 }] } };
+  const stacked = d.frameOption(chart({ type: 'percent', horizontal: true, threshold }), { categories: ['a'], series: [{ name: 'x', data: [1] }] });
+  assert.deepEqual(stacked.yAxis, { data: ['a'] });
+  assert.equal(stacked.xAxis, undefined);
+  assert.equal(stacked.series[0].stack, 'total');
+  assert.equal(stacked.series[1], threshold);
+  assert.deepEqual(stacked.legend, { show: false }, 'the threshold is no series of the legend');
+
+  const empty = d.frameOption(chart(), {});
+  assert.deepEqual(empty.series, []);
+  assert.deepEqual(empty.xAxis, { data: [] });
+});
+
+test('backoffDelay grows, is jittered from zero and capped', () => {
+  assert.equal(d.backoffDelay(0, () => 0.999999), 499);
+  assert.equal(d.backoffDelay(3, () => 0.5), 2000);
+  assert.equal(d.backoffDelay(50, () => 0.999999), 29999);
+  assert.equal(d.backoffDelay(50, () => 0), 100, 'a floor keeps it from spinning');
+});
+
+test('value formatting: compact, unit, percent', () => {
+  assert.match(d.axisValue(1500, chart({ unit: 'ms' })), /^1[.,]5K ms$/);
+  assert.equal(d.axisValue(2, chart({ unit: '' })), '2');
+  assert.equal(d.axisValue(50, chart({ type: 'percent', unit: 'req' })), '50 %');
+  assert.equal(d.axisValue(NaN, chart()), '');
+  assert.equal(d.tooltipValue(null, chart()), '–');
+  assert.match(d.tooltipValue(1234.5678, chart({ unit: 'B' })), /^1.?234[.,]568 B$/);
+});
+
+test('timeLabel shows RFC 3339 in local HH:MM:SS', () => {
+  const iso = '2026-03-01T12:34:56Z';
+  const t = new Date(iso);
+  const pad = (n) => String(n).padStart(2, '0');
+  assert.equal(d.timeLabel(iso), `${pad(t.getHours())}:${pad(t.getMinutes())}:${pad(t.getSeconds())}`);
+  assert.equal(d.timeLabel('not a time'), 'not a time');
+});
+
+test('decorate adds formatters and finds the threshold series', () => {
+  const option = {
+    title: { text: 'T' },
+    tooltip: { show: true, trigger: 'axis' },
+    xAxis: [{ type: 'category', data: ['2026-03-01T12:00:00Z'] }],
+    yAxis: [{ type: 'value' }],
+    grid: [{ top: '48', containLabel: true }],
+    series: [{ id: 's:a', type: 'bar' }, { id: 't', type: 'bar', markLine: {} }],
+  };
+  const c = chart({ x: 'time', type: 'percent', unit: 'ms' });
+  const out = d.decorate(option, c);
+  assert.equal(out.threshold, option.series[1]);
+  const o = out.option;
+  assert.deepEqual(o.title, { show: false });
+  assert.equal(o.tooltip.renderMode, 'richText', 'the tooltip is never HTML');
+  assert.equal(o.tooltip.trigger, 'axis');
+  assert.equal(o.yAxis[0].max, 100);
+  assert.equal(o.yAxis[0].axisLabel.formatter(20), '20 %');
+  assert.equal(o.xAxis[0].axisLabel.formatter('bad'), 'bad');
+  assert.equal(typeof o.xAxis[0].axisPointer.label.formatter, 'function');
+  assert.equal(o.grid[0].containLabel, true);
+  assert.equal(d.decorate({ series: [] }, chart()).threshold, null);
+});
+
+test('URLs stay on the page origin', () => {
+  assert.equal(d.streamQuery('web', ['a']), 'dashboard=web');
+  assert.equal(d.streamQuery('', ['a b', 'c']), 'charts=a%20b,c');
+  assert.equal(d.withToken('/x', ''), '/x');
+  assert.equal(d.withToken('/x?a=1', 'k&y'), '/x?a=1&token=k%26y');
+  assert.equal(d.withToken('/x', 't'), '/x?token=t');
+  assert.equal(d.wsURL({ protocol: 'https:', host: 'h:1' }, '/s'), 'wss://h:1/s');
+  assert.equal(d.wsURL({ protocol: 'http:', host: 'h' }, '/s'), 'ws://h/s');
+});

@@ -1,0 +1,15 @@
+// Package web serves dashd's pages and the browser client: the list of
+// dashboards (/), a dashboard (/d/{id}), one chart alone for an iframe
+// (/embed/{chart}) and the static files (/static/…), among them the Apache
+// ECharts bundle, all embedded in the binary.
+//
+// Pages carry no data and no inline script: each chart element names its
+// chart in data- attributes, and web/static/dashd.js fetches the chart's
+// option from the API and follows the live stream. Every string that comes
+// from a definition (titles, ids, units) goes through html/template, and a
+// Content-Security-Policy of 'self' stands behind it.
+//
+// What web needs from the rest of dashd is the Catalog it declares; the
+// handler built by Handler is safe for concurrent use and holds no state
+// that changes after it is built.
+package web

@@ -1,0 +1,179 @@
+package web
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// asset is one static file, read once from the embedded tree.
+type asset struct {
+	body  []byte
+	gz    []byte // the gzip encoding of body, or nil where it does not pay
+	ctype string
+	// version is a short hash of body: URLs carry it as ?v= so that a
+	// cached copy is never used after the file changes.
+	version string
+	etag    string
+}
+
+// assets maps a name under static/ ("dashd.js") to its file.
+type assets map[string]*asset
+
+// loadAssets reads every file of fsys. A file "x.gz" beside "x" is taken as
+// x's precompressed encoding (the ECharts bundle: built by web/build) and is
+// not served by its own name; other compressible files are compressed here.
+func loadAssets(fsys fs.FS) (assets, error) {
+	out := assets{}
+	gzs := map[string][]byte{}
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		if base, ok := strings.CutSuffix(name, ".gz"); ok {
+			gzs[base] = b
+			return nil
+		}
+		sum := sha256.Sum256(b)
+		ctype := mime.TypeByExtension(path.Ext(name))
+		if ctype == "" {
+			ctype = http.DetectContentType(b)
+		}
+		out[name] = &asset{
+			body:    b,
+			ctype:   ctype,
+			version: hex.EncodeToString(sum[:6]),
+			etag:    `"` + hex.EncodeToString(sum[:12]) + `"`,
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for name, a := range out {
+		if gz, ok := gzs[name]; ok {
+			a.gz = gz
+			continue
+		}
+		if compressible(a.ctype) && len(a.body) > 512 {
+			var buf bytes.Buffer
+			zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+			zw.Write(a.body)
+			zw.Close()
+			if buf.Len() < len(a.body) {
+				a.gz = buf.Bytes()
+			}
+		}
+	}
+	for base := range gzs {
+		if out[base] == nil {
+			return nil, fmt.Errorf("static/%s.gz has no static/%s beside it", base, base)
+		}
+	}
+	return out, nil
+}
+
+func compressible(ctype string) bool {
+	return strings.HasPrefix(ctype, "text/") || strings.Contains(ctype, "javascript") ||
+		strings.Contains(ctype, "json") || strings.Contains(ctype, "svg")
+}
+
+// url is the versioned address of the asset name, for templates; a name
+// that is not embedded fails the page (and the tests).
+func (as assets) url(name string) (string, error) {
+	a := as[name]
+	if a == nil {
+		return "", fmt.Errorf("no static file %q", name)
+	}
+	return "/static/" + name + "?v=" + a.version, nil
+}
+
+// serve answers GET /static/{path...}. A request that names the current
+// version (?v=) may be cached for a year; any other is revalidated by ETag.
+func (as assets) serve(w http.ResponseWriter, r *http.Request) {
+	a := as[r.PathValue("path")]
+	if a == nil {
+		http.Error(w, "404 not found: no such static file", http.StatusNotFound)
+		return
+	}
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	if r.URL.Query().Get("v") == a.version {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	body, etag := a.body, a.etag
+	if a.gz != nil {
+		h.Add("Vary", "Accept-Encoding")
+		if acceptsGzip(r.Header.Values("Accept-Encoding")) {
+			body, etag = a.gz, a.etag[:len(a.etag)-1]+`-gz"`
+			h.Set("Content-Encoding", "gzip")
+		}
+	}
+	h.Set("ETag", etag)
+	if etagMatch(r.Header.Get("If-None-Match"), etag) {
+		h.Del("Content-Encoding")
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.Set("Content-Type", a.ctype)
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		w.Write(body)
+	}
+}
+
+// acceptsGzip reports whether Accept-Encoding values admit gzip: named
+// (or "*") with a q above zero, and not refused by name.
+func acceptsGzip(values []string) bool {
+	star := false
+	for _, v := range values {
+		for part := range strings.SplitSeq(v, ",") {
+			coding, params, _ := strings.Cut(part, ";")
+			coding = strings.ToLower(strings.TrimSpace(coding))
+			if coding != "gzip" && coding != "x-gzip" && coding != "*" {
+				continue
+			}
+			ok := true
+			for p := range strings.SplitSeq(params, ";") {
+				k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if strings.EqualFold(k, "q") {
+					q, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+					ok = err == nil && q > 0
+				}
+			}
+			if coding == "*" {
+				star = ok
+				continue
+			}
+			return ok
+		}
+	}
+	return star
+}
+
+// etagMatch reports whether an If-None-Match header names etag (weak
+// comparison, as RFC 9110 asks for If-None-Match).
+func etagMatch(header, etag string) bool {
+	for tag := range strings.SplitSeq(header, ",") {
+		tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+		if tag == "*" || tag == etag {
+			return true
+		}
+	}
+	return false
+}

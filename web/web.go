@@ -1,0 +1,238 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/dashd/dashd/charts"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+//go:embed templates
+var templateFiles embed.FS
+
+// Catalog is what the pages read: the dashboards and charts defined now.
+// Its methods may be called from many goroutines at once, and what they
+// return is not modified by web.
+type Catalog interface {
+	Dashboards() []charts.Dashboard
+	Dashboard(id string) (charts.Dashboard, bool)
+	Chart(id string) (charts.Chart, bool)
+}
+
+// Config is what Handler needs.
+type Config struct {
+	// Catalog lists the dashboards and charts; required.
+	Catalog Catalog
+	// Logger reports pages that could not be rendered; nil discards.
+	Logger *slog.Logger
+}
+
+// The pages, each a template file beside layout.html.
+const (
+	pageIndex     = "index.html"
+	pageDashboard = "dashboard.html"
+	pageEmbed     = "embed.html"
+	pageNotFound  = "notfound.html"
+)
+
+// server holds what the handlers close over; nothing in it changes after
+// Handler returns.
+type server struct {
+	catalog Catalog
+	log     *slog.Logger
+	assets  assets
+	pages   map[string]*template.Template
+}
+
+// Handler returns the handler of dashd's pages and static files:
+//
+//	GET /                 the dashboards
+//	GET /d/{id}           a dashboard
+//	GET /embed/{chart}    one chart filling the frame (?theme=light|dark)
+//	GET /static/{path...} the client, its style sheet and the ECharts bundle
+//
+// Every other path gets a plain 404 page. Pages accept ?theme=light|dark;
+// without it they follow the browser's colour scheme.
+//
+// It panics if cfg.Catalog is nil or if the embedded files are broken, both
+// mistakes of the program rather than of its input.
+func Handler(cfg Config) http.Handler {
+	if cfg.Catalog == nil {
+		panic("web: Config.Catalog is nil")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	static, err := fs.Sub(staticFiles, "static")
+	if err != nil {
+		panic(err)
+	}
+	as, err := loadAssets(static)
+	if err != nil {
+		panic(fmt.Sprintf("web: embedded static files: %v", err))
+	}
+	s := &server{catalog: cfg.Catalog, log: log, assets: as, pages: map[string]*template.Template{}}
+	funcs := template.FuncMap{"static": as.url}
+	for _, name := range []string{pageIndex, pageDashboard, pageEmbed, pageNotFound} {
+		s.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name))
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.index)
+	mux.HandleFunc("GET /d/{id}", s.dashboard)
+	mux.HandleFunc("GET /embed/{chart}", s.embed)
+	mux.HandleFunc("GET /static/{path...}", as.serve)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.notFound(w, r, "There is no page at "+r.URL.Path+".")
+	})
+	return mux
+}
+
+// layout is what layout.html reads; every page's data embeds it.
+type layout struct {
+	Title string
+	Theme string // "light", "dark", or "" to follow the browser
+	Class string // the class of <body>
+	Live  bool   // load ECharts and the client
+}
+
+// themeOf reads ?theme=, keeping only the values the style sheet knows.
+func themeOf(r *http.Request) string {
+	switch t := r.URL.Query().Get("theme"); t {
+	case "light", "dark":
+		return t
+	}
+	return ""
+}
+
+type dashboardItem struct {
+	ID     string
+	Title  string
+	Charts int
+}
+
+func (s *server) index(w http.ResponseWriter, r *http.Request) {
+	ds := s.catalog.Dashboards()
+	items := make([]dashboardItem, len(ds))
+	for i, d := range ds {
+		items[i] = dashboardItem{ID: d.ID, Title: titleOr(d.Title, d.ID), Charts: len(d.Charts)}
+	}
+	s.render(w, r, http.StatusOK, pageIndex, false, struct {
+		layout
+		Dashboards []dashboardItem
+	}{layout{Title: "Dashboards", Theme: themeOf(r), Class: "index"}, items})
+}
+
+// chartView is a chart element's data attributes, as the client reads them.
+type chartView struct {
+	ID         string
+	Title      string
+	Type       string // grouped | stacked | percent
+	Horizontal bool
+	X          string // a tag key, or "time"
+	Unit       string
+}
+
+func viewOf(c charts.Chart) chartView {
+	typ := string(c.Type)
+	if typ == "" {
+		typ = string(charts.Grouped)
+	}
+	return chartView{ID: c.ID, Title: titleOr(c.Title, c.ID), Type: typ, Horizontal: c.Horizontal, X: c.X, Unit: c.Unit}
+}
+
+func titleOr(title, id string) string {
+	if title == "" {
+		return id
+	}
+	return title
+}
+
+func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	d, ok := s.catalog.Dashboard(id)
+	if !ok {
+		s.notFound(w, r, "There is no dashboard with the id "+strconv.Quote(id)+".")
+		return
+	}
+	views := make([]chartView, len(d.Charts))
+	for i, c := range d.Charts {
+		views[i] = viewOf(c)
+	}
+	s.render(w, r, http.StatusOK, pageDashboard, false, struct {
+		layout
+		ID     string
+		Charts []chartView
+	}{layout{Title: titleOr(d.Title, d.ID), Theme: themeOf(r), Class: "dashboard", Live: true}, d.ID, views})
+}
+
+func (s *server) embed(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("chart")
+	c, ok := s.catalog.Chart(id)
+	if !ok {
+		s.notFound(w, r, "There is no chart with the id "+strconv.Quote(id)+".")
+		return
+	}
+	v := viewOf(c)
+	s.render(w, r, http.StatusOK, pageEmbed, true, struct {
+		layout
+		Chart chartView
+	}{layout{Title: v.Title, Theme: themeOf(r), Class: "embed", Live: true}, v})
+}
+
+func (s *server) notFound(w http.ResponseWriter, r *http.Request, message string) {
+	s.render(w, r, http.StatusNotFound, pageNotFound, false, struct {
+		layout
+		Message string
+	}{layout{Title: "Not found", Theme: themeOf(r), Class: "notfound"}, message})
+}
+
+// render executes a page into a buffer first, so that a failure is a clean
+// 500 rather than half a page.
+func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page string, embeddable bool, data any) {
+	var buf bytes.Buffer
+	if err := s.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
+		s.log.Error("page not rendered", "page", page, "path", r.URL.Path, "err", err)
+		http.Error(w, "500 internal error: the page could not be rendered", http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	setPageHeaders(h, embeddable)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write(buf.Bytes())
+	}
+}
+
+// basePolicy admits scripts, styles, images and connections (fetch,
+// WebSocket, EventSource) from dashd's own origin only, and nothing inline.
+// CSP Level 3 lets 'self' cover ws: and wss: to the same host.
+const basePolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
+
+// setPageHeaders sets the security headers of a page. Embeddable pages
+// (/embed/…) may be framed by any site; the others only by dashd itself.
+func setPageHeaders(h http.Header, embeddable bool) {
+	if embeddable {
+		h.Set("Content-Security-Policy", basePolicy)
+	} else {
+		h.Set("Content-Security-Policy", basePolicy+"; frame-ancestors 'self'")
+		h.Set("X-Frame-Options", "SAMEORIGIN")
+	}
+	h.Set("X-Content-Type-Options", "nosniff")
+	// An embed URL may carry ?token=: never send it on to another site.
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-cache")
+}
