@@ -10,7 +10,6 @@
 import * as echarts from 'echarts/core';
 import { BarChart } from 'echarts/charts';
 import {
-  AriaComponent,
   DataZoomComponent,
   DatasetComponent,
   GridComponent,
@@ -25,7 +24,6 @@ import { CanvasRenderer } from 'echarts/renderers';
 
 echarts.use([
   BarChart,
-  AriaComponent,
   DataZoomComponent,
   DatasetComponent,
   GridComponent,

@@ -127,7 +127,6 @@
   function decorate(option, chart) {
     option.title = { show: false };
     option.backgroundColor = 'transparent';
-    option.aria = { enabled: true };
     option.grid = asArray(option.grid).map(function (g) {
       return Object.assign({}, g, { top: 16 });
     });
@@ -152,8 +151,18 @@
         return o;
       });
     }
+    // The threshold series keeps one colour (not the palette's next one,
+    // which moves as series come and go) and its labels inside the grid.
     var threshold = null;
-    (option.series || []).forEach(function (s) { if (s && s.id === 't') threshold = s; });
+    (option.series || []).forEach(function (s) {
+      if (!s || s.id !== 't') return;
+      var ml = Object.assign({}, s.markLine);
+      ml.symbol = ml.symbol || ['none', 'none'];
+      ml.label = Object.assign({ position: 'insideEndTop' }, ml.label);
+      ml.lineStyle = Object.assign({ color: '#e5484d', type: 'dashed', width: 1.5 }, ml.lineStyle);
+      s.markLine = ml;
+      threshold = s;
+    });
     return { option: option, threshold: threshold };
   }
 
@@ -232,6 +241,7 @@
         pending: null, // the newest accepted frame not drawn yet
         shown: null, // the frame drawn last
         threshold: null,
+        seriesKey: null, // the ids of the series drawn, one per line
         attempt: 0,
       };
       if (c.id) charts.set(c.id, c);
@@ -278,7 +288,16 @@
       var f = c.pending;
       c.pending = null;
       c.shown = f;
-      c.ec.setOption(frameOption(c, f), { replaceMerge: ['series'] });
+      var opt = frameOption(c, f);
+      var key = opt.series.map(function (s) { return s.id; }).join('\n');
+      if (key !== c.seriesKey) {
+        // ECharts 6.1 re-shows an axis tooltip from cached series indices
+        // after setOption, and throws when a series has gone
+        // (apache/echarts#21732): hide it when the series change.
+        c.seriesKey = key;
+        c.ec.dispatchAction({ type: 'hideTip' });
+      }
+      c.ec.setOption(opt, { replaceMerge: ['series'] });
       if (c.updated) {
         var t = new Date(f.time);
         if (isNaN(t.getTime())) t = new Date();
@@ -318,6 +337,8 @@
         var d = decorate(option, c);
         c.threshold = d.threshold;
         c.ec.hideLoading();
+        c.ec.dispatchAction({ type: 'hideTip' }); // see draw
+        c.seriesKey = null;
         c.ec.setOption(d.option, { notMerge: true });
         c.ready = true;
         c.loading = false;
