@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// metricName is the metric every dashload sample carries.
+const metricName = "dashload"
+
+// ingestFormat returns where a format is posted and its Content-Type.
+func ingestFormat(format string) (path, contentType string, ok bool) {
+	switch format {
+	case "json":
+		return "/api/v1/ingest", "application/json", true
+	case "lp":
+		return "/write", "text/plain; charset=utf-8", true
+	case "prom":
+		return "/api/v1/import/prometheus", "text/plain; version=0.0.4", true
+	}
+	return "", "", false
+}
+
+// sample is one generated sample: the chart it feeds, its category and
+// series tags, and its value.
+type sample struct {
+	chart int
+	cat   string
+	s     string
+	value float64
+}
+
+// bodyShape says what one push holds.
+type bodyShape struct {
+	charts     int // charts on the dashboard; each push carries a probe for each
+	categories int // data categories per chart
+	series     int // series per chart
+	batch      int // samples per push, probes included (at least charts)
+}
+
+// catNames and seriesNames name the data categories and series.
+func catName(i int) string    { return fmt.Sprintf("c%03d", i) }
+func seriesName(i int) string { return string(rune('a' + i%26)) }
+
+// samples fills dst with the samples of push seq: first one probe per chart
+// (category probeCategory, series "a", value seq), then data samples spread
+// round-robin over the charts, categories and series.
+func (b bodyShape) samples(dst []sample, seq uint64, cats, series []string) []sample {
+	dst = dst[:0]
+	for c := 0; c < b.charts; c++ {
+		dst = append(dst, sample{chart: c, cat: probeCategory, s: series[0], value: float64(seq)})
+	}
+	for j := 0; j < b.batch-b.charts; j++ {
+		c := j % b.charts
+		k := j / b.charts
+		dst = append(dst, sample{
+			chart: c,
+			cat:   cats[k%len(cats)],
+			s:     series[(k/len(cats))%len(series)],
+			value: float64((seq*31 + uint64(j)*7) % 1000),
+		})
+	}
+	return dst
+}
+
+// appendBody encodes samples in format.
+func appendBody(dst []byte, format string, samples []sample) []byte {
+	switch format {
+	case "json":
+		dst = append(dst, `{"samples":[`...)
+		for i, s := range samples {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"metric":"`+metricName+`","tags":{"chart":"`...)
+			dst = strconv.AppendInt(dst, int64(s.chart), 10)
+			dst = append(dst, `","cat":"`...)
+			dst = append(dst, s.cat...)
+			dst = append(dst, `","s":"`...)
+			dst = append(dst, s.s...)
+			dst = append(dst, `"},"value":`...)
+			dst = strconv.AppendFloat(dst, s.value, 'f', -1, 64)
+			dst = append(dst, '}')
+		}
+		return append(dst, "]}"...)
+	case "lp":
+		for _, s := range samples {
+			dst = append(dst, metricName+",cat="...)
+			dst = append(dst, s.cat...)
+			dst = append(dst, ",chart="...)
+			dst = strconv.AppendInt(dst, int64(s.chart), 10)
+			dst = append(dst, ",s="...)
+			dst = append(dst, s.s...)
+			dst = append(dst, " value="...)
+			dst = strconv.AppendFloat(dst, s.value, 'f', -1, 64)
+			dst = append(dst, '\n')
+		}
+		return dst
+	case "prom":
+		for _, s := range samples {
+			dst = append(dst, metricName+`{chart="`...)
+			dst = strconv.AppendInt(dst, int64(s.chart), 10)
+			dst = append(dst, `",cat="`...)
+			dst = append(dst, s.cat...)
+			dst = append(dst, `",s="`...)
+			dst = append(dst, s.s...)
+			dst = append(dst, `"} `...)
+			dst = strconv.AppendFloat(dst, s.value, 'f', -1, 64)
+			dst = append(dst, '\n')
+		}
+		return dst
+	}
+	panic("unknown format " + format)
+}
+
+// pushStats counts what the pushers did.
+type pushStats struct {
+	ok, failed atomic.Uint64 // requests answered 2xx / otherwise or not at all
+	samples    atomic.Uint64 // samples in requests answered 2xx
+	firstErr   atomic.Pointer[string]
+}
+
+func (p *pushStats) fail(msg string) {
+	p.failed.Add(1)
+	p.firstErr.CompareAndSwap(nil, &msg)
+}
+
+// pusher posts samples to a target. Send times are kept by sequence number
+// so that a viewer can tell how long a probe took to reach it.
+type pusher struct {
+	client *http.Client
+	url    string
+	format string
+	token  string
+	shape  bodyShape
+	sent   []atomic.Int64 // by seq: nanoseconds since base, +1; 0 = not sent
+	base   time.Time
+	stats  *pushStats
+}
+
+// run pushes at rate per second (0: as fast as workers can) with workers
+// concurrent requests until ctx ends or every sequence number is used.
+func (p *pusher) run(ctx context.Context, rate float64, workers int) {
+	jobs := make(chan uint64, workers)
+	done := make(chan struct{})
+	for w := 0; w < workers; w++ {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			p.work(ctx, jobs)
+		}()
+	}
+	start := time.Now()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+schedule:
+	for seq := uint64(1); seq < uint64(len(p.sent)); seq++ {
+		if rate > 0 {
+			due := start.Add(time.Duration(float64(seq-1) / rate * float64(time.Second)))
+			if wait := time.Until(due); wait > 0 {
+				timer.Reset(wait)
+				select {
+				case <-timer.C:
+				case <-ctx.Done():
+					break schedule
+				}
+			}
+		}
+		select {
+		case jobs <- seq:
+		case <-ctx.Done():
+			break schedule
+		}
+	}
+	close(jobs)
+	for w := 0; w < workers; w++ {
+		<-done
+	}
+}
+
+func (p *pusher) work(ctx context.Context, jobs <-chan uint64) {
+	cats := make([]string, p.shape.categories)
+	for i := range cats {
+		cats[i] = catName(i)
+	}
+	series := make([]string, p.shape.series)
+	for i := range series {
+		series[i] = seriesName(i)
+	}
+	var samples []sample
+	var body []byte
+	for seq := range jobs {
+		samples = p.shape.samples(samples, seq, cats, series)
+		body = appendBody(body[:0], p.format, samples)
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
+		if err != nil {
+			p.stats.fail(err.Error())
+			continue
+		}
+		_, ctype, _ := ingestFormat(p.format)
+		req.Header.Set("Content-Type", ctype)
+		if p.token != "" {
+			req.Header.Set("Authorization", "Bearer "+p.token)
+		}
+		p.sent[seq].Store(int64(time.Since(p.base)) + 1)
+		resp, err := p.client.Do(req)
+		if err != nil {
+			if ctx.Err() == nil {
+				p.stats.fail(err.Error())
+			}
+			continue
+		}
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			p.stats.fail(fmt.Sprintf("POST %s: %s: %s", p.url, resp.Status, bytes.TrimSpace(msg)))
+			continue
+		}
+		p.stats.ok.Add(1)
+		p.stats.samples.Add(uint64(len(samples)))
+	}
+}

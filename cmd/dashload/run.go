@@ -1,0 +1,482 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// scenario is one load: the viewers, the pushes and how long.
+type scenario struct {
+	target     string // http://127.0.0.1:PORT
+	dashboard  string
+	viewers    int // WebSocket viewers
+	sse        int // SSE viewers
+	charts     int
+	categories int
+	series     int
+	pushRate   float64 // pushes per second; 0: as fast as the pushers go
+	batch      int     // samples per push, probes included
+	format     string
+	pushers    int
+	duration   time.Duration
+	ramp       time.Duration // spread the connections over this long
+	settle     time.Duration // wait after connecting, before measuring RSS
+	drain      time.Duration // wait after the last push for its frames
+	idle       bool          // no pushes: hold the viewers and measure memory
+	adminToken string
+	token      string
+	serverPID  int // 0: find it from the port; -1: do not measure
+	noSetup    bool
+	dial       int // concurrent connection attempts
+	maxPushes  int
+}
+
+// Bounds on a scenario, so that every run ends by itself.
+const (
+	maxViewers  = 200_000
+	maxDuration = 10 * time.Minute
+	maxRamp     = 5 * time.Minute
+)
+
+// addFlags registers the scenario's flags on fs.
+func (sc *scenario) addFlags(fs *flag.FlagSet, withTarget bool) {
+	if withTarget {
+		fs.StringVar(&sc.target, "target", "http://127.0.0.1:8080", "`URL` of the server under load (only http://127.0.0.1:PORT)")
+	}
+	fs.StringVar(&sc.dashboard, "dashboard", "dashload", "`ID` of the dashboard dashload defines and streams")
+	fs.IntVar(&sc.viewers, "viewers", 100, "WebSocket viewers (`N`)")
+	fs.IntVar(&sc.sse, "sse", 0, "Server-Sent Events viewers (`M`), besides the WebSocket ones")
+	fs.IntVar(&sc.charts, "charts", 1, "charts on the dashboard; each push updates every one")
+	fs.IntVar(&sc.categories, "categories", 10, "data categories per chart (tag cat), besides the probe")
+	fs.IntVar(&sc.series, "series", 1, "series per chart (tag s)")
+	fs.Float64Var(&sc.pushRate, "push-rate", 5, "pushes (HTTP requests) per `second`; 0 pushes as fast as the pushers can")
+	fs.IntVar(&sc.batch, "batch", 10, "samples per push, the probes (one per chart) included; raised to --charts if below")
+	fs.StringVar(&sc.format, "format", "json", "ingest format: json (POST /api/v1/ingest), lp (POST /write), prom (POST /api/v1/import/prometheus)")
+	fs.IntVar(&sc.pushers, "pushers", 2, "concurrent push requests at most")
+	fs.DurationVar(&sc.duration, "duration", 10*time.Second, "how long to push (or, with --idle, to hold the viewers); at most 10m")
+	fs.DurationVar(&sc.ramp, "ramp", 0, "spread the viewers' connections evenly over this `duration` (0: as fast as --dial allows)")
+	fs.DurationVar(&sc.settle, "settle", time.Second, "wait after the viewers connect before measuring the server's RSS")
+	fs.DurationVar(&sc.drain, "drain", 500*time.Millisecond, "wait after the last push for its frames to arrive")
+	fs.BoolVar(&sc.idle, "idle", false, "push nothing: connect the viewers, measure RSS per viewer, hold them for --duration")
+	fs.StringVar(&sc.adminToken, "admin-token", "", "admin `token` for PUT /api/v1/dashboards/ID, where the server requires one")
+	fs.StringVar(&sc.token, "ingest-token", "", "ingest `token`, where the server requires one")
+	fs.IntVar(&sc.serverPID, "server-pid", 0, "`PID` of the server, for its RSS (0: the process listening on the target's port; -1: skip)")
+	fs.BoolVar(&sc.noSetup, "no-setup", false, "do not PUT the dashboard (it exists already)")
+	fs.IntVar(&sc.dial, "dial", 64, "concurrent connection attempts at most")
+	fs.IntVar(&sc.maxPushes, "max-pushes", 2_000_000, "pushes at most, whatever the rate and duration")
+}
+
+// check validates the scenario and fills what follows from other fields.
+func (sc *scenario) check() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if err := loopbackURL(sc.target); err != nil {
+		errs = append(errs, err)
+	}
+	switch {
+	case sc.viewers < 0 || sc.sse < 0:
+		bad("--viewers and --sse must not be negative")
+	case sc.viewers+sc.sse > maxViewers:
+		bad("--viewers + --sse is %d; at most %d", sc.viewers+sc.sse, maxViewers)
+	}
+	if sc.charts < 1 || sc.charts > 1000 {
+		bad("--charts %d is out of range (1 to 1000)", sc.charts)
+	}
+	if sc.categories < 1 || sc.categories > 400 {
+		bad("--categories %d is out of range (1 to 400; dashd tracks at most 500 per chart)", sc.categories)
+	}
+	if sc.series < 1 || sc.series > 26 {
+		bad("--series %d is out of range (1 to 26)", sc.series)
+	}
+	if sc.pushRate < 0 || math.IsInf(sc.pushRate, 0) || math.IsNaN(sc.pushRate) {
+		bad("--push-rate must be 0 (as fast as possible) or a positive number")
+	}
+	if sc.batch > 1_000_000 {
+		bad("--batch %d is too large (at most 1,000,000)", sc.batch)
+	}
+	sc.batch = max(sc.batch, sc.charts)
+	if _, _, ok := ingestFormat(sc.format); !ok {
+		bad("--format %q is not one of json, lp, prom", sc.format)
+	}
+	if sc.pushers < 1 || sc.pushers > 256 {
+		bad("--pushers %d is out of range (1 to 256)", sc.pushers)
+	}
+	if sc.duration <= 0 || sc.duration > maxDuration {
+		bad("--duration %s is out of range (above 0, at most %s)", sc.duration, maxDuration)
+	}
+	if sc.ramp < 0 || sc.ramp > maxRamp {
+		bad("--ramp %s is out of range (0 to %s)", sc.ramp, maxRamp)
+	}
+	if sc.settle < 0 || sc.settle > time.Minute || sc.drain < 0 || sc.drain > time.Minute {
+		bad("--settle and --drain must be between 0 and 1m")
+	}
+	if sc.dial < 1 || sc.dial > 4096 {
+		bad("--dial %d is out of range (1 to 4096)", sc.dial)
+	}
+	if sc.maxPushes < 1 || sc.maxPushes > 50_000_000 {
+		bad("--max-pushes %d is out of range (1 to 50,000,000)", sc.maxPushes)
+	}
+	if !idPattern(sc.dashboard) {
+		bad("--dashboard %q is not a valid id (letters, digits, '_', '.', '-')", sc.dashboard)
+	}
+	return errors.Join(errs...)
+}
+
+func idPattern(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// loopbackURL refuses every target but http://127.0.0.1:PORT: dashload
+// is a load generator and must not be pointed at anything else.
+func loopbackURL(target string) error {
+	u, err := url.Parse(target)
+	if err != nil {
+		return fmt.Errorf("--target %q is not a URL: %w", target, err)
+	}
+	if u.Scheme != "http" || u.Hostname() != "127.0.0.1" || u.Port() == "" || (u.Path != "" && u.Path != "/") || u.User != nil {
+		return fmt.Errorf("--target %q refused: dashload drives only servers on this machine, given as http://127.0.0.1:PORT (no other host, no path)", target)
+	}
+	return nil
+}
+
+// result is what one run measured.
+type result struct {
+	Target           string
+	ViewersWanted    int
+	ConnectedWS      int64
+	ConnectedSSE     int64
+	ConnectFailed    int64
+	Dropped          int64
+	ConnectTime      time.Duration
+	PushWindow       time.Duration
+	Pushes           uint64
+	PushesFailed     uint64
+	SamplesPerSec    float64
+	UpdatesPerSec    float64
+	MessagesPerSec   float64
+	LatencyCount     uint64
+	P50, P90, P99    time.Duration
+	Max, Mean        time.Duration
+	ServerPID        int
+	RSSBefore        uint64
+	RSSConnected     uint64
+	RSSEnd           uint64
+	RSSPerViewer     float64 // bytes; NaN if not measured
+	RSSNote          string
+	FirstPushError   string
+	FirstViewerError string
+}
+
+// runScenario drives the target: define the dashboard, connect the
+// viewers, measure the server's RSS, push for the duration, drain, and
+// disconnect. Progress goes to logw.
+func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, error) {
+	if err := sc.check(); err != nil {
+		return nil, err
+	}
+	target := strings.TrimSuffix(sc.target, "/")
+	res := &result{Target: target, ViewersWanted: sc.viewers + sc.sse, RSSPerViewer: math.NaN()}
+
+	transport := &http.Transport{
+		Proxy:               nil, // never through a proxy: loopback only
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: sc.pushers + 4,
+		DisableCompression:  true,
+		IdleConnTimeout:     30 * time.Second,
+	}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+
+	if !sc.noSetup {
+		if err := putDashboard(ctx, client, target, sc); err != nil {
+			return nil, err
+		}
+	}
+
+	pid := sc.serverPID
+	switch {
+	case pid == 0:
+		u, _ := url.Parse(target)
+		port, _ := strconv.Atoi(u.Port())
+		p, err := pidListening(port)
+		if err != nil {
+			res.RSSNote = "RSS not measured: " + err.Error()
+			pid = -1
+		} else {
+			pid = p
+		}
+	case pid < 0:
+		res.RSSNote = "RSS not measured (--server-pid -1)"
+	}
+	if pid == os.Getpid() {
+		res.RSSNote = "the server runs inside dashload: its RSS includes the load generator's"
+	}
+	res.ServerPID = pid
+	if pid > 0 {
+		res.RSSBefore, _ = rssBytes(pid)
+	}
+
+	base := time.Now()
+	sent := make([]atomic.Int64, pushCount(sc)+1)
+	st := &viewerStats{}
+	pool := &bufPool{}
+	dialer := &websocket.Dialer{
+		NetDialContext:   (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		Proxy:            nil,
+		HandshakeTimeout: 10 * time.Second,
+		ReadBufferSize:   4096,
+		WriteBufferSize:  512,
+		WriteBufferPool:  &sync.Pool{},
+	}
+	sseClient := &http.Client{Transport: &http.Transport{
+		Proxy:               nil,
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 1,
+		DisableCompression:  true,
+	}}
+
+	viewCtx, stopViewers := context.WithCancel(ctx)
+	defer stopViewers()
+	var viewersDone sync.WaitGroup
+	wsURL := "ws" + strings.TrimPrefix(target, "http") + "/api/v1/stream?dashboard=" + url.QueryEscape(sc.dashboard)
+	sseURL := target + "/api/v1/stream/sse?dashboard=" + url.QueryEscape(sc.dashboard)
+
+	total := sc.viewers + sc.sse
+	fmt.Fprintf(logw, "dashload: connecting %d WebSocket and %d SSE viewers to %s\n", sc.viewers, sc.sse, target)
+	connStart := time.Now()
+	slots := make(chan struct{}, sc.dial)
+	var attempted sync.WaitGroup
+	for i := 0; i < total; i++ {
+		if sc.ramp > 0 {
+			due := connStart.Add(time.Duration(int64(sc.ramp) * int64(i) / int64(total)))
+			if !sleepUntil(viewCtx, due) {
+				break
+			}
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-viewCtx.Done():
+		}
+		if viewCtx.Err() != nil {
+			break
+		}
+		attempted.Add(1)
+		viewersDone.Add(1)
+		tr := newProbeTracker(sc.charts, &st.shards[i%numShards], sent, base)
+		connected := sync.OnceFunc(func() { <-slots; attempted.Done() })
+		if i < sc.viewers {
+			go func() {
+				defer viewersDone.Done()
+				wsViewer(viewCtx, dialer, wsURL, tr, st, pool, connected)
+			}()
+		} else {
+			go func() {
+				defer viewersDone.Done()
+				sseViewer(viewCtx, sseClient, sseURL, tr, st, connected)
+			}()
+		}
+	}
+	attempted.Wait()
+	res.ConnectTime = time.Since(connStart)
+	fmt.Fprintf(logw, "dashload: %d WebSocket + %d SSE viewers connected in %s, %d failed\n",
+		st.connectedWS.Load(), st.connectedSSE.Load(), res.ConnectTime.Round(time.Millisecond), st.connectFailed.Load())
+
+	if !sleepUntil(ctx, time.Now().Add(sc.settle)) {
+		return nil, ctx.Err()
+	}
+	connected := st.connectedWS.Load() + st.connectedSSE.Load()
+	if pid > 0 {
+		res.RSSConnected, _ = rssBytes(pid)
+		if connected > 0 {
+			res.RSSPerViewer = (float64(res.RSSConnected) - float64(res.RSSBefore)) / float64(connected)
+		}
+	}
+
+	ps := &pushStats{}
+	m0, u0 := st.counts()
+	pushStart := time.Now()
+	if sc.idle {
+		fmt.Fprintf(logw, "dashload: holding the viewers idle for %s\n", sc.duration)
+		sleepUntil(ctx, pushStart.Add(sc.duration))
+	} else {
+		fmt.Fprintf(logw, "dashload: pushing for %s\n", sc.duration)
+		path, _, _ := ingestFormat(sc.format)
+		p := &pusher{client: client, url: target + path, format: sc.format, token: sc.token,
+			shape: bodyShape{charts: sc.charts, categories: sc.categories, series: sc.series, batch: sc.batch},
+			sent:  sent, base: base, stats: ps}
+		pushCtx, stopPush := context.WithTimeout(ctx, sc.duration)
+		p.run(pushCtx, sc.pushRate, sc.pushers)
+		stopPush()
+	}
+	res.PushWindow = time.Since(pushStart)
+	m1, u1 := st.counts()
+	sleepUntil(ctx, time.Now().Add(sc.drain))
+	if pid > 0 {
+		res.RSSEnd, _ = rssBytes(pid)
+	}
+	stopViewers()
+	viewersDone.Wait()
+
+	secs := res.PushWindow.Seconds()
+	res.ConnectedWS, res.ConnectedSSE = st.connectedWS.Load(), st.connectedSSE.Load()
+	res.ConnectFailed, res.Dropped = st.connectFailed.Load(), st.dropped.Load()
+	res.Pushes, res.PushesFailed = ps.ok.Load(), ps.failed.Load()
+	res.SamplesPerSec = float64(ps.samples.Load()) / secs
+	res.UpdatesPerSec = float64(u1-u0) / secs
+	res.MessagesPerSec = float64(m1-m0) / secs
+	lat := st.latencies()
+	res.LatencyCount = lat.n
+	res.P50, res.P90, res.P99 = lat.percentile(0.50), lat.percentile(0.90), lat.percentile(0.99)
+	res.Max, res.Mean = time.Duration(lat.max)*time.Microsecond, lat.mean()
+	if e := ps.firstErr.Load(); e != nil {
+		res.FirstPushError = *e
+	}
+	if e := st.firstErr.Load(); e != nil {
+		res.FirstViewerError = *e
+	}
+	return res, ctx.Err()
+}
+
+// pushCount bounds the pushes of a run: the rate times the duration, or
+// --max-pushes.
+func pushCount(sc scenario) int {
+	if sc.idle {
+		return 0
+	}
+	if sc.pushRate > 0 {
+		n := math.Ceil(sc.pushRate*sc.duration.Seconds()) + 1
+		return int(min(n, float64(sc.maxPushes)))
+	}
+	return sc.maxPushes
+}
+
+// sleepUntil waits for t or ctx; it reports whether t came.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// dashboardJSON is the definition dashload PUTs: charts dashload-0…
+// reading metric dashload where chart=<n>, categories from tag cat, series
+// from tag s, agg last, no window.
+func dashboardJSON(sc scenario) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `{"id":%q,"title":"dashload","charts":[`, sc.dashboard)
+	for i := 0; i < sc.charts; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":"%s%d","title":"dashload %d","metric":%q,"where":{"chart":"%d"},"x":"cat","series":"s","agg":"last"}`,
+			chartPrefix, i, i, metricName, i)
+	}
+	b.WriteString("]}")
+	return b.Bytes()
+}
+
+func putDashboard(ctx context.Context, client *http.Client, target string, sc scenario) error {
+	u := target + "/api/v1/dashboards/" + url.PathEscape(sc.dashboard)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(dashboardJSON(sc)))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if sc.adminToken != "" {
+		req.Header.Set("Authorization", "Bearer "+sc.adminToken)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("define the dashboard: PUT %s: %w (is the server running?)", u, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 {
+		hint := ""
+		if resp.StatusCode == http.StatusUnauthorized {
+			hint = " (give --admin-token)"
+		}
+		return fmt.Errorf("define the dashboard: PUT %s: %s: %s%s", u, resp.Status, bytes.TrimSpace(body), hint)
+	}
+	return nil
+}
+
+// print writes res as "name: value" lines.
+func (res *result) print(w io.Writer) {
+	fmt.Fprintf(w, "target:                %s\n", res.Target)
+	fmt.Fprintf(w, "viewers connected:     %d WebSocket + %d SSE of %d (%d failed to connect, %d dropped during the run), in %s\n",
+		res.ConnectedWS, res.ConnectedSSE, res.ViewersWanted, res.ConnectFailed, res.Dropped, res.ConnectTime.Round(time.Millisecond))
+	fmt.Fprintf(w, "window:                %s\n", res.PushWindow.Round(time.Millisecond))
+	fmt.Fprintf(w, "pushes:                %d answered 2xx, %d failed (%.1f/s)\n", res.Pushes, res.PushesFailed, float64(res.Pushes)/res.PushWindow.Seconds())
+	fmt.Fprintf(w, "samples accepted/s:    %.0f\n", res.SamplesPerSec)
+	fmt.Fprintf(w, "chart updates/s:       %.0f (frames received by all viewers; a frame in a batch counts once)\n", res.UpdatesPerSec)
+	fmt.Fprintf(w, "messages/s:            %.0f\n", res.MessagesPerSec)
+	fmt.Fprintf(w, "latency POST→viewer:   p50 %s  p90 %s  p99 %s  max %s  mean %s  (%d probes timed)\n",
+		fmtDur(res.P50), fmtDur(res.P90), fmtDur(res.P99), fmtDur(res.Max), fmtDur(res.Mean), res.LatencyCount)
+	if res.ServerPID > 0 {
+		fmt.Fprintf(w, "server RSS (pid %d):  %s before viewers, %s connected, %s at the end\n",
+			res.ServerPID, mib(res.RSSBefore), mib(res.RSSConnected), mib(res.RSSEnd))
+		fmt.Fprintf(w, "server RSS per viewer: %s\n", kib(res.RSSPerViewer))
+	}
+	if res.RSSNote != "" {
+		fmt.Fprintf(w, "note:                  %s\n", res.RSSNote)
+	}
+	if res.FirstPushError != "" {
+		fmt.Fprintf(w, "first push error:      %s\n", res.FirstPushError)
+	}
+	if res.FirstViewerError != "" {
+		fmt.Fprintf(w, "first viewer error:    %s\n", res.FirstViewerError)
+	}
+}
+
+func fmtDur(d time.Duration) string {
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2fs", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
+	default:
+		return fmt.Sprintf("%dµs", d/time.Microsecond)
+	}
+}
+
+func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func kib(b float64) string {
+	if math.IsNaN(b) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f KiB", b/1024)
+}

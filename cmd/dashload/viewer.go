@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// numShards spreads the viewers' counters so that they do not all hit one
+// cache line.
+const numShards = 8
+
+// shard is the counters of a share of the viewers.
+type shard struct {
+	messages atomic.Uint64
+	updates  atomic.Uint64 // frames, each frame of a batch counted once
+	lat      histogram
+	_        [64]byte
+}
+
+// viewerStats is what every viewer adds to.
+type viewerStats struct {
+	shards        [numShards]shard
+	connectedWS   atomic.Int64
+	connectedSSE  atomic.Int64
+	connectFailed atomic.Int64
+	dropped       atomic.Int64 // ended by the server or an error before the run ended
+	firstErr      atomic.Pointer[string]
+}
+
+func (s *viewerStats) counts() (messages, updates uint64) {
+	for i := range s.shards {
+		messages += s.shards[i].messages.Load()
+		updates += s.shards[i].updates.Load()
+	}
+	return messages, updates
+}
+
+func (s *viewerStats) latencies() *latencies {
+	hs := make([]*histogram, numShards)
+	for i := range s.shards {
+		hs[i] = &s.shards[i].lat
+	}
+	return merge(hs)
+}
+
+func (s *viewerStats) noteErr(msg string) {
+	s.firstErr.CompareAndSwap(nil, &msg)
+}
+
+// bufPool holds message buffers, so that idle viewers hold none.
+type bufPool struct{ p sync.Pool }
+
+func (b *bufPool) get() *[]byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return v
+	}
+	buf := make([]byte, 0, 8192)
+	return &buf
+}
+
+func (b *bufPool) put(v *[]byte) {
+	if cap(*v) <= 1<<20 {
+		*v = (*v)[:0]
+		b.p.Put(v)
+	}
+}
+
+// probeTracker turns frames into latency records for one viewer: the first
+// frame of each chart is its snapshot and is not timed; after it, each new
+// probe value is timed once, from its POST to now.
+type probeTracker struct {
+	last []uint64 // by chart; math.MaxUint64 until the first frame
+	sh   *shard
+	sent []atomic.Int64
+	base time.Time
+	now  time.Duration
+}
+
+func newProbeTracker(charts int, sh *shard, sent []atomic.Int64, base time.Time) *probeTracker {
+	last := make([]uint64, charts)
+	for i := range last {
+		last[i] = math.MaxUint64
+	}
+	return &probeTracker{last: last, sh: sh, sent: sent, base: base}
+}
+
+func (t *probeTracker) frame(fi frameInfo) {
+	if fi.chart < 0 || fi.chart >= len(t.last) || !fi.hasProbe {
+		return
+	}
+	prev := t.last[fi.chart]
+	t.last[fi.chart] = fi.probe
+	if prev == math.MaxUint64 || prev == fi.probe || fi.probe >= uint64(len(t.sent)) {
+		return
+	}
+	if at := t.sent[fi.probe].Load(); at > 0 {
+		t.sh.lat.record(t.now - time.Duration(at-1))
+	}
+}
+
+// message accounts one received message.
+func (t *probeTracker) message(msg []byte) {
+	t.now = time.Since(t.base)
+	n := scanMessage(msg, t.frame)
+	t.sh.messages.Add(1)
+	t.sh.updates.Add(uint64(n))
+}
+
+// wsViewer reads one WebSocket stream until ctx ends.
+func wsViewer(ctx context.Context, d *websocket.Dialer, url string, tr *probeTracker, st *viewerStats, pool *bufPool, connected func()) {
+	conn, resp, err := d.DialContext(ctx, url, nil)
+	if err != nil {
+		st.connectFailed.Add(1)
+		if ctx.Err() == nil {
+			msg := err.Error()
+			if resp != nil {
+				b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+				msg = fmt.Sprintf("%s: %s %s", msg, resp.Status, bytes.TrimSpace(b))
+			}
+			st.noteErr("WebSocket " + url + ": " + msg)
+		}
+		connected()
+		return
+	}
+	st.connectedWS.Add(1)
+	connected()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	defer conn.Close()
+	for {
+		_, r, err := conn.NextReader()
+		if err != nil {
+			if ctx.Err() == nil {
+				st.dropped.Add(1)
+				st.noteErr("viewer dropped: " + err.Error())
+			}
+			return
+		}
+		buf := pool.get()
+		b, err := readInto(*buf, r)
+		*buf = b
+		if err == nil {
+			tr.message(b)
+		}
+		pool.put(buf)
+		if err != nil {
+			if ctx.Err() == nil {
+				st.dropped.Add(1)
+				st.noteErr("viewer dropped: " + err.Error())
+			}
+			return
+		}
+	}
+}
+
+// readInto reads r to its end into b[:0], growing it as needed.
+func readInto(b []byte, r io.Reader) ([]byte, error) {
+	b = b[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+// sseViewer reads one Server-Sent Events stream until ctx ends: each
+// "data:" line is one frame, each event one message.
+func sseViewer(ctx context.Context, client *http.Client, url string, tr *probeTracker, st *viewerStats, connected func()) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		st.connectFailed.Add(1)
+		st.noteErr(err.Error())
+		connected()
+		return
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := client.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		st.connectFailed.Add(1)
+		if ctx.Err() == nil {
+			if err == nil {
+				b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+				resp.Body.Close()
+				err = fmt.Errorf("%s %s", resp.Status, bytes.TrimSpace(b))
+			}
+			st.noteErr("SSE " + url + ": " + err.Error())
+		}
+		connected()
+		return
+	}
+	defer resp.Body.Close()
+	st.connectedSSE.Add(1)
+	connected()
+	br := bufio.NewReaderSize(resp.Body, 4096)
+	for {
+		line, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// A frame longer than the buffer: gather it.
+			full := append([]byte(nil), line...)
+			for err == bufio.ErrBufferFull {
+				line, err = br.ReadSlice('\n')
+				full = append(full, line...)
+			}
+			line = full
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				st.dropped.Add(1)
+				st.noteErr("SSE viewer dropped: " + err.Error())
+			}
+			return
+		}
+		if data, ok := bytes.CutPrefix(line, []byte("data:")); ok {
+			tr.message(bytes.TrimSpace(data))
+		}
+	}
+}
