@@ -26,7 +26,7 @@ type env struct {
 }
 
 // newEnv serves /ws and /sse with ?topics=a,b.
-func newEnv(t *testing.T, cfg stream.Config) *env {
+func newEnv(t testing.TB, cfg stream.Config) *env {
 	t.Helper()
 	e := &env{reg: prometheus.NewRegistry(), log: &syncBuffer{}}
 	cfg.Registerer = e.reg
