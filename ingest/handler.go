@@ -309,6 +309,9 @@ func (h *handler) credential(r *http.Request) (string, bool) {
 	return "", false
 }
 
+// checkJSONType accepts the JSON types, text/plain, and curl's default for
+// -d (application/x-www-form-urlencoded): `curl -d '{…}'` is how most people
+// first push, and a form body could never be mistaken for JSON anyway.
 func checkJSONType(ct string) *refusal {
 	if ct == "" {
 		return nil
@@ -316,7 +319,7 @@ func checkJSONType(ct string) *refusal {
 	mt, _, err := mime.ParseMediaType(ct)
 	if err == nil {
 		switch mt {
-		case "application/json", "application/x-ndjson", "application/jsonl", "text/plain":
+		case "application/json", "application/x-ndjson", "application/jsonl", "text/plain", "application/x-www-form-urlencoded":
 			return nil
 		}
 	}

@@ -181,7 +181,7 @@ func TestHandlersRefuse(t *testing.T) {
 	}{
 		"json bad value": {req: req{path: "/api/v1/ingest", body: `[{"metric":"a","value":1},{"metric":"a","value":"x"}]`},
 			status: 400, msg: "samples[1].value: expected a number, got string", detail: "samples[1].value: expected a number, got string"},
-		"json unknown content type": {req: req{path: "/api/v1/ingest", body: okJSON, header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}},
+		"json unknown content type": {req: req{path: "/api/v1/ingest", body: okJSON, header: map[string]string{"Content-Type": "application/xml"}},
 			status: 415, msg: "send application/json"},
 		"json get": {req: req{method: "GET", path: "/api/v1/ingest"}, status: 405, msg: "use POST"},
 		"json no token": {req: req{path: "/api/v1/ingest", body: okJSON}, cfg: ingest.HandlerConfig{Tokens: []string{"s3cret"}},
