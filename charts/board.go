@@ -154,6 +154,7 @@ type boardState struct {
 	byMetric map[string][]*View
 	dirty    map[*View]struct{}
 	current  map[string][]byte // the newest published frame of each chart
+	last     map[string]Frame  // the same, decoded, for options
 	epochs   map[*View]int64   // the window epoch of each view's last frame
 }
 
@@ -167,6 +168,7 @@ func (b *Board) Run(ctx context.Context) error {
 		byMetric: map[string][]*View{},
 		dirty:    map[*View]struct{}{},
 		current:  map[string][]byte{},
+		last:     map[string]Frame{},
 		epochs:   map[*View]int64{},
 	}
 	b.rebuild(st, b.catalog.Load())
@@ -267,6 +269,7 @@ func (b *Board) flush(st *boardState) {
 		st.epochs[v] = v.Epoch(now)
 		msg := f.AppendJSON(make([]byte, 0, 256))
 		st.current[v.def.ID] = msg
+		st.last[v.def.ID] = f
 		b.pub.Publish(v.def.ID, msg)
 		b.frames.Add(1)
 	}
@@ -293,6 +296,7 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 			delete(st.epochs, old)
 			if views[id] == nil {
 				delete(st.current, id)
+				delete(st.last, id)
 			}
 		}
 	}
@@ -398,6 +402,33 @@ func (b *Board) Frame(ctx context.Context, id string) ([]byte, error) {
 		err = ErrNotFound
 	}
 	return msg, err
+}
+
+// Option returns a complete ECharts option for the chart with its newest
+// published data (see Option), or ErrNotFound.
+func (b *Board) Option(ctx context.Context, id string) ([]byte, error) {
+	var (
+		def   Chart
+		f     Frame
+		found bool
+	)
+	err := b.do(ctx, func(st *boardState) {
+		v := st.views[id]
+		if found = v != nil; !found {
+			return
+		}
+		if _, ok := st.last[id]; !ok {
+			b.flush(st)
+		}
+		def, f = v.def, st.last[id]
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, ErrNotFound
+	}
+	return Option(def, f)
 }
 
 // SetData replaces the data of a push chart (one without a metric). Every

@@ -290,6 +290,29 @@ func TestFrameEncodingEscapesAndWritesNull(t *testing.T) {
 	}
 }
 
+func TestHorizontalOptionPutsTheFirstCategoryOnTop(t *testing.T) {
+	def := charts.Chart{ID: "c", Metric: "m", X: "k", Horizontal: true, Sort: charts.SortValue}
+	def.Normalize()
+	b, err := charts.Option(def, charts.Frame{Categories: []string{"biggest", "smaller"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opt struct {
+		XAxis []struct{ Type string }
+		YAxis []struct {
+			Type    string
+			Inverse bool
+			Data    []string
+		}
+	}
+	if err := json.Unmarshal(b, &opt); err != nil {
+		t.Fatal(err)
+	}
+	if opt.XAxis[0].Type != "value" || opt.YAxis[0].Type != "category" || !opt.YAxis[0].Inverse || opt.YAxis[0].Data[0] != "biggest" {
+		t.Errorf("horizontal axes: %s", b)
+	}
+}
+
 func TestOptionIsEscapedAndKeyed(t *testing.T) {
 	def := charts.Chart{ID: "c", Title: "<script>alert(1)</script>", Type: charts.Stacked, Metric: "m", X: "k",
 		Thresholds: []charts.Threshold{{Value: 5, Label: "limit"}}}

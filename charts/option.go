@@ -35,9 +35,11 @@ func Option(def Chart, f Frame) ([]byte, error) {
 		valueAxis.Max = 100
 	}
 	if def.Horizontal {
+		// Inverse puts the first category at the top, where a reader of a
+		// ranking looks for it (ECharts starts a vertical axis at the bottom).
 		bar.SetGlobalOptions(
 			echarts.WithXAxisOpts(opts.XAxis{Type: "value", Max: valueAxis.Max}),
-			echarts.WithYAxisOpts(opts.YAxis{Type: "category", Data: f.Categories}),
+			echarts.WithYAxisOpts(opts.YAxis{Type: "category", Data: f.Categories, Inverse: opts.Bool(true)}),
 		)
 		bar.XYReversal()
 	} else {
