@@ -16,11 +16,13 @@ type refusal struct {
 	header [][2]string
 }
 
-var closedRefusal = refusal{
-	status: http.StatusServiceUnavailable,
-	reason: reasonClosed,
-	body:   "dashd is shutting down; reconnect in a few seconds.\n",
-	header: [][2]string{{"Retry-After", "5"}},
+func closedRefusal() refusal {
+	return refusal{
+		status: http.StatusServiceUnavailable,
+		reason: reasonClosed,
+		body:   "dashd is shutting down; reconnect in a few seconds.\n",
+		header: [][2]string{{"Retry-After", "5"}},
+	}
 }
 
 const proxyHint = `If a reverse proxy sits in front of dashd, it drops the hop-by-hop headers

@@ -28,7 +28,7 @@ func (h *Hub) ServeSSE(w http.ResponseWriter, r *http.Request, topics []string) 
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		h.refuse(w, r, closedRefusal)
+		h.refuse(w, r, closedRefusal())
 		return
 	}
 	h.conns.Add(1)

@@ -31,7 +31,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, topics []string) {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		h.refuse(w, r, closedRefusal)
+		h.refuse(w, r, closedRefusal())
 		return
 	}
 	h.conns.Add(1)
@@ -41,7 +41,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, topics []string) {
 	v := &viewer{h: h, slot: -1}
 	err := h.m.HandleRequestWithKeys(w, r, map[string]any{viewerKey: &wsJoin{v: v, names: names, key: key}})
 	if errors.Is(err, melody.ErrClosed) {
-		h.refuse(w, r, closedRefusal)
+		h.refuse(w, r, closedRefusal())
 	}
 	// Other errors were answered by upgradeError.
 }
