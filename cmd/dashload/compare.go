@@ -237,6 +237,8 @@ func printComparison(w io.Writer, sc scenario, d, r *result) {
 		}
 		return fmt.Sprintf("%.1f", v)
 	})
+	row("server CPU (cores)", d.ServerCPU, r.ServerCPU, func(v float64) string { return fmt.Sprintf("%.2f", v) })
+	row("dashload CPU (cores)", d.ToolCPU, r.ToolCPU, func(v float64) string { return fmt.Sprintf("%.2f", v) })
 	tw.Flush()
 }
 

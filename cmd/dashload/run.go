@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -187,6 +188,8 @@ type result struct {
 	RSSEnd           uint64
 	RSSPerViewer     float64 // bytes; NaN if not measured
 	RSSNote          string
+	ServerCPU        float64 // cores the server used on average while pushing; NaN if not measured
+	ToolCPU          float64 // cores dashload used on average while pushing
 	FirstPushError   string
 	FirstViewerError string
 }
@@ -318,6 +321,8 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 
 	ps := &pushStats{}
 	m0, u0 := st.counts()
+	srvCPU0, srvErr := cpuTime(pid)
+	toolCPU0, _ := cpuTime(os.Getpid())
 	pushStart := time.Now()
 	if sc.idle {
 		fmt.Fprintf(logw, "dashload: holding the viewers idle for %s\n", sc.duration)
@@ -334,6 +339,13 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	}
 	res.PushWindow = time.Since(pushStart)
 	m1, u1 := st.counts()
+	res.ServerCPU = math.NaN()
+	if srvCPU1, err := cpuTime(pid); err == nil && srvErr == nil && pid > 0 {
+		res.ServerCPU = (srvCPU1 - srvCPU0).Seconds() / res.PushWindow.Seconds()
+	}
+	if toolCPU1, err := cpuTime(os.Getpid()); err == nil {
+		res.ToolCPU = (toolCPU1 - toolCPU0).Seconds() / res.PushWindow.Seconds()
+	}
 	sleepUntil(ctx, time.Now().Add(sc.drain))
 	if pid > 0 {
 		res.RSSEnd, _ = rssBytes(pid)
@@ -449,7 +461,9 @@ func (res *result) print(w io.Writer) {
 		fmt.Fprintf(w, "server RSS (pid %d):  %s before viewers, %s connected, %s at the end\n",
 			res.ServerPID, mib(res.RSSBefore), mib(res.RSSConnected), mib(res.RSSEnd))
 		fmt.Fprintf(w, "server RSS per viewer: %s\n", kib(res.RSSPerViewer))
+		fmt.Fprintf(w, "server CPU:            %.2f cores on average while pushing\n", res.ServerCPU)
 	}
+	fmt.Fprintf(w, "dashload CPU:          %.2f cores on average while pushing (of %d on this machine)\n", res.ToolCPU, runtime.NumCPU())
 	if res.RSSNote != "" {
 		fmt.Fprintf(w, "note:                  %s\n", res.RSSNote)
 	}
