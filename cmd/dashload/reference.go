@@ -27,9 +27,10 @@ import (
 //   - POST /api/v1/ingest (JSON), /write (line protocol),
 //     /api/v1/import/prometheus (Prometheus text): decoded minimally (the
 //     shapes dashload sends, no escapes), folded into a last-value table per
-//     chart, and answered; every push then becomes one message (a frame, or
-//     a batch of the frames of the charts it touched), encoded once and
-//     queued to every viewer.
+//     chart, and answered; every push becomes one message (a frame, or a
+//     batch of the frames of the charts it touched), encoded once and
+//     handed to one broadcaster goroutine, which queues it to every viewer
+//     (so a POST waits for the fan-out no more than it does in dashd).
 //   - GET /api/v1/stream (WebSocket) and /api/v1/stream/sse: every viewer
 //     gets every push, whatever ?dashboard= or ?charts= it names.
 //
@@ -53,6 +54,8 @@ type reference struct {
 	charts  map[string]*refChart
 	closed  bool
 
+	out       chan *refMsg // to the broadcaster
+	pushMu    sync.Mutex   // keeps apply and the hand-over in one order
 	conns     sync.WaitGroup
 	delivered atomic.Uint64 // messages written to viewers
 	dropped   atomic.Uint64 // viewers cut for a full queue or a failed write
@@ -94,6 +97,7 @@ func newReference(log *slog.Logger) *reference {
 		maxQueue: 256,
 		viewers:  map[*refViewer]struct{}{},
 		charts:   map[string]*refChart{},
+		out:      make(chan *refMsg, 1024),
 	}
 	r.upgrader = websocket.Upgrader{
 		ReadBufferSize:  512,
@@ -124,6 +128,16 @@ func (r *reference) handler() http.Handler {
 // serve runs the reference on ln until ctx ends, then closes every viewer.
 func (r *reference) serve(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{Handler: r.handler(), ReadHeaderTimeout: 10 * time.Second}
+	bctx, stopBroadcast := context.WithCancel(context.Background())
+	broadcastDone := make(chan struct{})
+	go func() {
+		defer close(broadcastDone)
+		r.broadcastLoop(bctx)
+	}()
+	defer func() {
+		stopBroadcast()
+		<-broadcastDone
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	var err error
@@ -360,9 +374,14 @@ func (r *reference) ingest(decode func([]byte) ([]refSample, error), okStatus in
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
+		r.pushMu.Lock()
 		if m := r.apply(samples); m != nil {
-			r.broadcast(m)
+			select {
+			case r.out <- m:
+			case <-req.Context().Done():
+			}
 		}
+		r.pushMu.Unlock()
 		if okStatus == http.StatusNoContent {
 			w.WriteHeader(okStatus)
 			return
@@ -416,16 +435,27 @@ func (r *reference) apply(samples []refSample) *refMsg {
 	return m
 }
 
-// broadcast queues m to every viewer.
-func (r *reference) broadcast(m *refMsg) {
-	r.mu.Lock()
-	vs := make([]*refViewer, 0, len(r.viewers))
-	for v := range r.viewers {
-		vs = append(vs, v)
-	}
-	r.mu.Unlock()
-	for _, v := range vs {
-		r.enqueue(v, m)
+// broadcastLoop queues each pushed message to every viewer, in push
+// order, until ctx ends.
+func (r *reference) broadcastLoop(ctx context.Context) {
+	var vs []*refViewer
+	for {
+		var m *refMsg
+		select {
+		case m = <-r.out:
+		case <-ctx.Done():
+			return
+		}
+		r.mu.Lock()
+		vs = vs[:0]
+		for v := range r.viewers {
+			vs = append(vs, v)
+		}
+		r.mu.Unlock()
+		for _, v := range vs {
+			r.enqueue(v, m)
+		}
+		clear(vs)
 	}
 }
 
