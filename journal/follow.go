@@ -114,9 +114,13 @@ func (j *Journal) Follow(ctx context.Context, sink ingest.Sink, fc FollowConfig)
 			res.Skipped++
 			j.m.undecodable.Inc()
 			j.log.Error("a message of the log cannot be decoded; it is skipped", "seq", meta.Sequence.Stream, "subject", msg.Subject(), "err", err)
-		} else if pending == nil {
+		} else if pending == nil && meta.NumPending == 0 {
 			pending = samples
 		} else {
+			if pending == nil {
+				// Replay: merge into one batch sized once.
+				pending = make([]ingest.Sample, 0, max(maxMerge, len(samples)))
+			}
 			pending = append(pending, samples...)
 		}
 		// Caught up: at the last message that existed at the start, or
