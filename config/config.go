@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/dashd/dashd/charts"
+	"github.com/dashd/dashd/embed"
 )
 
 // The values of Auth.Read.
@@ -31,6 +32,7 @@ type File struct {
 	Auth       Auth               `yaml:"auth"`
 	Stream     Stream             `yaml:"stream"`
 	NATS       NATS               `yaml:"nats"`
+	Embed      Embed              `yaml:"embed"`
 	Dashboards []charts.Dashboard `yaml:"dashboards"`
 }
 
@@ -52,6 +54,19 @@ type Stream struct {
 	MaxFPS int `yaml:"max_fps"`
 	// AllowedOrigins are the origins besides dashd's own that may open the stream.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+}
+
+// Embed holds the settings of pages that embed dashd charts.
+type Embed struct {
+	// AllowedParents are the origins of pages that may embed dashd: frame
+	// /embed/{chart} (Content-Security-Policy: frame-ancestors), read the
+	// chart API and /embed.js across origins (CORS), and open the stream
+	// (added to stream.allowed_origins). "*" allows every origin. Empty:
+	// any page may frame /embed/{chart}, and no other origin gets CORS or
+	// the stream, so <dashd-chart> works nowhere else.
+	AllowedParents []string `yaml:"allowed_parents"`
+	// Revoked lists the ids (jti) of embed tokens refused from start on.
+	Revoked []string `yaml:"revoked"`
 }
 
 // NATS says where an external NATS is; an empty URL means the embedded server.
@@ -166,6 +181,25 @@ func (f *File) validate() []*charts.FieldError {
 	for i, o := range f.Stream.AllowedOrigins {
 		if msg := checkOrigin(o); msg != "" {
 			bad(fmt.Sprintf("stream.allowed_origins[%d]", i), "%s", msg)
+		}
+	}
+	if s := f.Auth.EmbedSecret; s != "" && len(s) < embed.MinSecretLen {
+		bad("auth.embed_secret", "has %d bytes, too few to sign tokens safely (expected at least %d, e.g. the output of `openssl rand -hex 32`)", len(s), embed.MinSecretLen)
+	}
+	if f.Auth.Read == ReadToken && f.Auth.EmbedSecret == "" && len(f.Auth.AdminTokens) == 0 {
+		bad("auth.read", "is %q but nothing could grant reading (expected auth.embed_secret for embed tokens, or auth.admin_tokens)", ReadToken)
+	}
+	for i, o := range f.Embed.AllowedParents {
+		if o == "*" {
+			continue
+		}
+		if msg := checkOrigin(o); msg != "" {
+			bad(fmt.Sprintf("embed.allowed_parents[%d]", i), "%s, or * for any", msg)
+		}
+	}
+	for i, id := range f.Embed.Revoked {
+		if strings.TrimSpace(id) == "" {
+			bad(fmt.Sprintf("embed.revoked[%d]", i), "is empty (expected the jti of an embed token)")
 		}
 	}
 	if f.NATS.URL != "" {

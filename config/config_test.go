@@ -116,7 +116,13 @@ func TestKeepsDefaults(t *testing.T) {
 		"null keeps default":   {"data:\nstream:\n", func(*config.File) {}},
 		"empty data is memory": {`data: ""`, func(f *config.File) { f.Data = "" }},
 		"partial stream":       {"stream:\n  allowed_origins: [https://a.example]\n", func(f *config.File) { f.Stream.AllowedOrigins = []string{"https://a.example"} }},
-		"numbers as tokens":    {"auth:\n  ingest_tokens: [12345]\n", func(f *config.File) { f.Auth.IngestTokens = []string{"12345"} }},
+		"embed section": {"embed:\n  allowed_parents: [https://blog.example, '*']\n  revoked: [ab12]\nauth:\n  read: token\n  embed_secret: 0123456789abcdef\n", func(f *config.File) {
+			f.Embed.AllowedParents = []string{"https://blog.example", "*"}
+			f.Embed.Revoked = []string{"ab12"}
+			f.Auth.Read = config.ReadToken
+			f.Auth.EmbedSecret = "0123456789abcdef"
+		}},
+		"numbers as tokens": {"auth:\n  ingest_tokens: [12345]\n", func(f *config.File) { f.Auth.IngestTokens = []string{"12345"} }},
 		"merge key override": {`dashboards:
   - id: a
     charts:
@@ -165,7 +171,7 @@ func TestProblems(t *testing.T) {
 		},
 		"unknown top-level key": {
 			"adr: 127.0.0.1:8080\n",
-			[]string{`dashd.yaml:1:1: adr: unknown key (expected one of addr, data, log_level, log_format, auth, stream, nats, dashboards; did you mean addr?)`},
+			[]string{`dashd.yaml:1:1: adr: unknown key (expected one of addr, data, log_level, log_format, auth, stream, nats, embed, dashboards; did you mean addr?)`},
 		},
 		"unknown chart key": {
 			chart("        id: c", "        metric: m", "        x: route", "        windw: 5m"),
@@ -177,7 +183,7 @@ func TestProblems(t *testing.T) {
 		},
 		"camel case key": {
 			"logLevel: debug\n",
-			[]string{`dashd.yaml:1:1: logLevel: unknown key (expected one of addr, data, log_level, log_format, auth, stream, nats, dashboards; did you mean log_level?)`},
+			[]string{`dashd.yaml:1:1: logLevel: unknown key (expected one of addr, data, log_level, log_format, auth, stream, nats, embed, dashboards; did you mean log_level?)`},
 		},
 		"bad duration": {
 			chart("        id: c", "        metric: m", "        x: route", "        window: 5 minutes"),
@@ -267,6 +273,26 @@ func TestProblems(t *testing.T) {
 			"auth:\n  ingest_tokens: s3cret\n",
 			[]string{`dashd.yaml:2:18: auth.ingest_tokens: expected a list (items on lines starting with '- ', or [a, b]), found "s3cret"`},
 		},
+		"embed parent with a path": {
+			"embed:\n  allowed_parents: [https://ok.example, '*', https://a.example/x]\n",
+			[]string{`dashd.yaml:2:46: embed.allowed_parents[2]: "https://a.example/x" is not an origin: browsers send no path, not even a trailing /, no query and no user (expected scheme://host[:port], e.g. https://example.com), or * for any`},
+		},
+		"embed revoked empty": {
+			"embed:\n  revoked: ['']\n",
+			[]string{`dashd.yaml:2:13: embed.revoked[0]: is empty (expected the jti of an embed token)`},
+		},
+		"embed unknown key": {
+			"embed:\n  parents: []\n",
+			[]string{`dashd.yaml:2:3: embed.parents: unknown key (expected one of allowed_parents, revoked)`},
+		},
+		"short embed secret": {
+			"auth:\n  embed_secret: abc\n",
+			[]string{`dashd.yaml:2:17: auth.embed_secret: has 3 bytes, too few to sign tokens safely (expected at least 16, e.g. the output of ` + "`openssl rand -hex 32`" + `)`},
+		},
+		"read token with nothing to grant it": {
+			"auth:\n  read: token\n",
+			[]string{`dashd.yaml:2:9: auth.read: is "token" but nothing could grant reading (expected auth.embed_secret for embed tokens, or auth.admin_tokens)`},
+		},
 		"mapping expected": {
 			"stream: fast\n",
 			[]string{`dashd.yaml:1:9: stream: expected a mapping with the keys max_fps, allowed_origins, found "fast"`},
@@ -277,7 +303,7 @@ func TestProblems(t *testing.T) {
 		},
 		"document is a list": {
 			"- addr: x\n",
-			[]string{`dashd.yaml:1:1: expected a mapping with the keys addr, data, log_level, log_format, auth, stream, nats, dashboards, found a list`},
+			[]string{`dashd.yaml:1:1: expected a mapping with the keys addr, data, log_level, log_format, auth, stream, nats, embed, dashboards, found a list`},
 		},
 		"repeated key": {
 			"addr: :1\ndata: x\naddr: :2\n",
@@ -294,7 +320,7 @@ func TestProblems(t *testing.T) {
 		"every kind at once, in file order": {
 			"adr: x\nstream:\n  max_fps: 0\n" + chart("        id: c", "        metric: m", "        agg: median", "        windw: 1m", "        bucket: 5x") + "log_level: loud\n",
 			[]string{
-				`dashd.yaml:1:1: adr: unknown key (expected one of addr, data, log_level, log_format, auth, stream, nats, dashboards; did you mean addr?)`,
+				`dashd.yaml:1:1: adr: unknown key (expected one of addr, data, log_level, log_format, auth, stream, nats, embed, dashboards; did you mean addr?)`,
 				`dashd.yaml:3:12: stream.max_fps: 0 is out of range (expected 1 to 60 frames per chart per second)`,
 				`dashd.yaml:7:9: dashboards[0].charts[0].x: is missing (expected a tag key for the categories, or "time" with a bucket)`,
 				`dashd.yaml:9:14: dashboards[0].charts[0].agg: "median" is not an aggregation (expected sum, count, avg, min, max, last or rate)`,
