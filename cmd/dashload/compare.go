@@ -239,6 +239,7 @@ func printComparison(w io.Writer, sc scenario, d, r *result) {
 	})
 	row("server CPU (cores)", d.ServerCPU, r.ServerCPU, func(v float64) string { return fmt.Sprintf("%.2f", v) })
 	row("dashload CPU (cores)", d.ToolCPU, r.ToolCPU, func(v float64) string { return fmt.Sprintf("%.2f", v) })
+	row("other processes' CPU (cores)", d.OtherCPU, r.OtherCPU, func(v float64) string { return fmt.Sprintf("%.2f", v) })
 	tw.Flush()
 }
 

@@ -190,6 +190,7 @@ type result struct {
 	RSSNote          string
 	ServerCPU        float64 // cores the server used on average while pushing; NaN if not measured
 	ToolCPU          float64 // cores dashload used on average while pushing
+	OtherCPU         float64 // cores every other process used meanwhile; NaN if not measured
 	FirstPushError   string
 	FirstViewerError string
 }
@@ -323,6 +324,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	m0, u0 := st.counts()
 	srvCPU0, srvErr := cpuTime(pid)
 	toolCPU0, _ := cpuTime(os.Getpid())
+	busy0, busyErr := machineBusy()
 	pushStart := time.Now()
 	if sc.idle {
 		fmt.Fprintf(logw, "dashload: holding the viewers idle for %s\n", sc.duration)
@@ -345,6 +347,10 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	}
 	if toolCPU1, err := cpuTime(os.Getpid()); err == nil {
 		res.ToolCPU = (toolCPU1 - toolCPU0).Seconds() / res.PushWindow.Seconds()
+	}
+	res.OtherCPU = math.NaN()
+	if busy1, err := machineBusy(); err == nil && busyErr == nil && !math.IsNaN(res.ServerCPU) {
+		res.OtherCPU = max((busy1-busy0).Seconds()/res.PushWindow.Seconds()-res.ServerCPU-res.ToolCPU, 0)
 	}
 	sleepUntil(ctx, time.Now().Add(sc.drain))
 	if pid > 0 {
@@ -464,6 +470,9 @@ func (res *result) print(w io.Writer) {
 		fmt.Fprintf(w, "server CPU:            %.2f cores on average while pushing\n", res.ServerCPU)
 	}
 	fmt.Fprintf(w, "dashload CPU:          %.2f cores on average while pushing (of %d on this machine)\n", res.ToolCPU, runtime.NumCPU())
+	if !math.IsNaN(res.OtherCPU) {
+		fmt.Fprintf(w, "other processes' CPU:  %.2f cores meanwhile (not dashload, not the server)\n", res.OtherCPU)
+	}
 	if res.RSSNote != "" {
 		fmt.Fprintf(w, "note:                  %s\n", res.RSSNote)
 	}
