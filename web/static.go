@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"mime"
@@ -108,6 +109,51 @@ func (as assets) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "404 not found: no such static file", http.StatusNotFound)
 		return
 	}
+	serveAsset(w, r, a)
+}
+
+// embedScript composes /embed.js: dashd-core.js and embed-element.js in
+// one function scope, with the versioned path of the ECharts bundle. Its
+// URL is fixed (host pages name it), so it is revalidated, never cached
+// for long.
+func embedScript(as assets) (*asset, error) {
+	core, elem := as["dashd-core.js"], as["embed-element.js"]
+	if core == nil || elem == nil {
+		return nil, fmt.Errorf("static/dashd-core.js or static/embed-element.js is missing")
+	}
+	echartsURL, err := as.url("echarts.min.js")
+	if err != nil {
+		return nil, err
+	}
+	path, _ := json.Marshal(echartsURL) // a JSON string is a JavaScript string
+	var b bytes.Buffer
+	b.WriteString("/*! dashd embed.js: defines <dashd-chart>; see /static/embed-element.js */\n(function () {\n'use strict';\nvar ECHARTS_PATH = ")
+	b.Write(path)
+	b.WriteString(";\n")
+	b.Write(core.body)
+	b.WriteString("\n")
+	b.Write(elem.body)
+	b.WriteString("\n})();\n")
+	return newAsset(b.Bytes(), "text/javascript; charset=utf-8"), nil
+}
+
+// newAsset is a generated file, compressed where it pays.
+func newAsset(body []byte, ctype string) *asset {
+	sum := sha256.Sum256(body)
+	a := &asset{body: body, ctype: ctype, version: hex.EncodeToString(sum[:6]), etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(body)
+	zw.Close()
+	if buf.Len() < len(body) {
+		a.gz = buf.Bytes()
+	}
+	return a
+}
+
+// serveAsset answers a GET of a. A request that names its version (?v=)
+// may be cached for a year; any other is revalidated by ETag.
+func serveAsset(w http.ResponseWriter, r *http.Request, a *asset) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	if r.URL.Query().Get("v") == a.version {

@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/dashd/dashd/charts"
 )
@@ -34,6 +36,10 @@ type Config struct {
 	Catalog Catalog
 	// Logger reports pages that could not be rendered; nil discards.
 	Logger *slog.Logger
+	// FrameAncestors are the origins whose pages may frame /embed/{chart}
+	// (the setting embed.allowed_parents): its Content-Security-Policy
+	// frame-ancestors. Empty, or "*" among them: any page may.
+	FrameAncestors []string
 }
 
 // The pages, each a template file beside layout.html.
@@ -51,17 +57,27 @@ type server struct {
 	log     *slog.Logger
 	assets  assets
 	pages   map[string]*template.Template
+	// embedPolicy is the Content-Security-Policy of /embed/{chart}.
+	embedPolicy string
+	// embedJS is /embed.js, composed from dashd-core.js and
+	// embed-element.js.
+	embedJS *asset
 }
 
 // Handler returns the handler of dashd's pages and static files:
 //
 //	GET /                 the dashboards
 //	GET /d/{id}           a dashboard
-//	GET /embed/{chart}    one chart filling the frame (?theme=light|dark)
+//	GET /embed/{chart}    one chart filling the frame
+//	GET /embed.js         the script defining <dashd-chart>
 //	GET /static/{path...} the client, its style sheet and the ECharts bundle
 //
-// Every other path gets a plain 404 page. Pages accept ?theme=light|dark;
-// without it they follow the browser's colour scheme.
+// Every other path gets a plain 404 page. Pages accept ?theme=light|dark
+// (without it they follow the browser's colour scheme, or the choice made
+// with the page's toggle), ?tz=ZONE for the labels of time axes (an IANA
+// name; default the browser's zone), ?kiosk (no chrome, larger type) and
+// ?token=, which the client passes on to the API and the stream. Who may
+// read is not decided here: put a gate in front of the handler.
 //
 // It panics if cfg.Catalog is nil or if the embedded files are broken, both
 // mistakes of the program rather than of its input.
@@ -81,7 +97,11 @@ func Handler(cfg Config) http.Handler {
 	if err != nil {
 		panic(fmt.Sprintf("web: embedded static files: %v", err))
 	}
-	s := &server{catalog: cfg.Catalog, log: log, assets: as, pages: map[string]*template.Template{}}
+	s := &server{catalog: cfg.Catalog, log: log, assets: as, pages: map[string]*template.Template{},
+		embedPolicy: embedPolicy(cfg.FrameAncestors)}
+	if s.embedJS, err = embedScript(as); err != nil {
+		panic(fmt.Sprintf("web: embedded static files: %v", err))
+	}
 	funcs := template.FuncMap{"static": as.url}
 	for _, name := range []string{pageIndex, pageDashboard, pageEmbed, pageNotFound} {
 		s.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name))
@@ -91,6 +111,7 @@ func Handler(cfg Config) http.Handler {
 	mux.HandleFunc("GET /{$}", s.index)
 	mux.HandleFunc("GET /d/{id}", s.dashboard)
 	mux.HandleFunc("GET /embed/{chart}", s.embed)
+	mux.HandleFunc("GET /embed.js", func(w http.ResponseWriter, r *http.Request) { serveAsset(w, r, s.embedJS) })
 	mux.HandleFunc("GET /static/{path...}", as.serve)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.notFound(w, r, "There is no page at "+r.URL.Path+".")
@@ -104,6 +125,23 @@ type layout struct {
 	Theme string // "light", "dark", or "" to follow the browser
 	Class string // the class of <body>
 	Live  bool   // load ECharts and the client
+	Kiosk bool   // ?kiosk: a wall screen
+}
+
+// layoutOf is the layout of a page as r asks for it.
+func layoutOf(r *http.Request, title, class string, live bool) layout {
+	_, kiosk := r.URL.Query()["kiosk"]
+	return layout{Title: title, Theme: themeOf(r), Class: class, Live: live, Kiosk: kiosk}
+}
+
+// tzOf reads ?tz=, an IANA zone name the client hands to Intl; it is only
+// bounded here (the browser ignores a zone it does not know).
+func tzOf(r *http.Request) string {
+	tz := r.URL.Query().Get("tz")
+	if len(tz) > 64 {
+		return ""
+	}
+	return tz
 }
 
 // themeOf reads ?theme=, keeping only the values the style sheet knows.
@@ -127,10 +165,10 @@ func (s *server) index(w http.ResponseWriter, r *http.Request) {
 	for i, d := range ds {
 		items[i] = dashboardItem{ID: d.ID, Title: titleOr(d.Title, d.ID), Charts: len(d.Charts)}
 	}
-	s.render(w, r, http.StatusOK, pageIndex, false, struct {
+	s.render(w, r, http.StatusOK, pageIndex, "", struct {
 		layout
 		Dashboards []dashboardItem
-	}{layout{Title: "Dashboards", Theme: themeOf(r), Class: "index"}, items})
+	}{layoutOf(r, "Dashboards", "index", false), items})
 }
 
 // chartView is a chart element's data attributes, as the client reads them.
@@ -169,11 +207,12 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
 	for i, c := range d.Charts {
 		views[i] = viewOf(c)
 	}
-	s.render(w, r, http.StatusOK, pageDashboard, false, struct {
+	s.render(w, r, http.StatusOK, pageDashboard, "", struct {
 		layout
 		ID     string
+		TZ     string
 		Charts []chartView
-	}{layout{Title: titleOr(d.Title, d.ID), Theme: themeOf(r), Class: "dashboard", Live: true}, d.ID, views})
+	}{layoutOf(r, titleOr(d.Title, d.ID), "dashboard", true), d.ID, tzOf(r), views})
 }
 
 func (s *server) embed(w http.ResponseWriter, r *http.Request) {
@@ -184,22 +223,24 @@ func (s *server) embed(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := viewOf(c)
-	s.render(w, r, http.StatusOK, pageEmbed, true, struct {
+	s.render(w, r, http.StatusOK, pageEmbed, s.embedPolicy, struct {
 		layout
+		TZ    string
 		Chart chartView
-	}{layout{Title: v.Title, Theme: themeOf(r), Class: "embed", Live: true}, v})
+	}{layoutOf(r, v.Title, "embed", true), tzOf(r), v})
 }
 
 func (s *server) notFound(w http.ResponseWriter, r *http.Request, message string) {
-	s.render(w, r, http.StatusNotFound, pageNotFound, false, struct {
+	s.render(w, r, http.StatusNotFound, pageNotFound, "", struct {
 		layout
 		Message string
-	}{layout{Title: "Not found", Theme: themeOf(r), Class: "notfound"}, message})
+	}{layoutOf(r, "Not found", "notfound", false), message})
 }
 
 // render executes a page into a buffer first, so that a failure is a clean
-// 500 rather than half a page.
-func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page string, embeddable bool, data any) {
+// 500 rather than half a page. policy is the page's Content-Security-Policy
+// if it may be framed by other sites, "" if not.
+func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page string, policy string, data any) {
 	var buf bytes.Buffer
 	if err := s.pages[page].ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.log.Error("page not rendered", "page", page, "path", r.URL.Path, "err", err)
@@ -207,7 +248,7 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page
 		return
 	}
 	h := w.Header()
-	setPageHeaders(h, embeddable)
+	setPageHeaders(h, policy)
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
@@ -222,11 +263,21 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page
 const basePolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
 
-// setPageHeaders sets the security headers of a page. Embeddable pages
-// (/embed/…) may be framed by any site; the others only by dashd itself.
-func setPageHeaders(h http.Header, embeddable bool) {
-	if embeddable {
-		h.Set("Content-Security-Policy", basePolicy)
+// embedPolicy is the Content-Security-Policy of an embeddable page: framed
+// by the parents listed, or by any page when there are none or "*" is one.
+func embedPolicy(parents []string) string {
+	if len(parents) == 0 || slices.Contains(parents, "*") {
+		return basePolicy
+	}
+	return basePolicy + "; frame-ancestors 'self' " + strings.Join(parents, " ")
+}
+
+// setPageHeaders sets the security headers of a page. A page with an
+// embedPolicy may be framed by the sites it names; the others only by
+// dashd itself.
+func setPageHeaders(h http.Header, embedPolicy string) {
+	if embedPolicy != "" {
+		h.Set("Content-Security-Policy", embedPolicy)
 	} else {
 		h.Set("Content-Security-Policy", basePolicy+"; frame-ancestors 'self'")
 		h.Set("X-Frame-Options", "SAMEORIGIN")

@@ -618,6 +618,9 @@ func TestClientScript(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"--check", "static/dashd.js"},
+		{"--check", "static/dashd-core.js"},
+		{"--check", "static/embed-element.js"},
+		{"--check", "static/theme.js"},
 		{"--test", "build/dashd.test.js"},
 	} {
 		out, err := exec.Command(node, args...).CombinedOutput()

@@ -1,8 +1,8 @@
-// Unit tests of the pure parts of web/static/dashd.js: node --test web/build/
+// Unit tests of the pure parts of web/static/dashd-core.js: node --test web/build/
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const d = require('../static/dashd.js');
+const d = require('../static/dashd-core.js');
 
 function chart(extra) {
   return Object.assign({ id: 'c', type: 'grouped', horizontal: false, x: 'route', unit: '', seq: null, resync: false, threshold: null }, extra);
@@ -117,4 +117,36 @@ test('URLs stay on the page origin', () => {
   assert.equal(d.withToken('/x', 't'), '/x?token=t');
   assert.equal(d.wsURL({ protocol: 'https:', host: 'h:1' }, '/s'), 'wss://h:1/s');
   assert.equal(d.wsURL({ protocol: 'http:', host: 'h' }, '/s'), 'ws://h/s');
+});
+
+test('timeLabel in a named time zone; an unknown zone falls back to local', () => {
+  const fmt = d.timeFormat('UTC');
+  assert.equal(d.timeLabel('2026-03-01T12:34:56Z', fmt), '12:34:56');
+  assert.equal(d.timeLabel('2026-03-01T12:34:56Z', d.timeFormat('Asia/Kolkata')), '18:04:56');
+  assert.equal(d.timeFormat('Not/AZone'), null);
+  assert.equal(d.timeFormat(''), null);
+  const o = d.decorate({ xAxis: [{ type: 'category' }], yAxis: [{}] }, chart({ x: 'time', timeFormat: fmt })).option;
+  assert.equal(o.xAxis[0].axisLabel.formatter('2026-03-01T00:00:01Z'), '00:00:01');
+});
+
+test('tableOf gives strings for textContent, formatted as the tooltip', () => {
+  const evil = '<img src=x onerror=alert(1)>';
+  const rows = d.tableOf({ categories: [evil, 'b'], series: [{ name: evil, data: [1234.5, null] }] }, chart({ x: 'route', unit: 'ms' }));
+  assert.deepEqual(rows[0], ['route', evil]);
+  assert.equal(rows[1][0], evil);
+  assert.match(rows[1][1], /^1.?234[.,]5 ms$/);
+  assert.deepEqual(rows[2], ['b', '–']);
+  assert.deepEqual(d.tableOf(null, chart()), [['route']]);
+  const t = d.tableOf({ categories: ['2026-03-01T12:00:00Z'], series: [] }, chart({ x: 'time', timeFormat: d.timeFormat('UTC') }));
+  assert.deepEqual(t, [['time'], ['12:00:00']]);
+});
+
+test('errorText reads JSON and text refusals', () => {
+  assert.equal(d.errorText(401, '{"error":"embed token expired: it expired at X"}'), 'HTTP 401: embed token expired: it expired at X');
+  assert.equal(d.errorText(404, 'no chart "x"\nmore'), 'HTTP 404: no chart "x"');
+  assert.equal(d.errorText(500, ''), 'HTTP 500');
+});
+
+test('wsURL follows the origin of dashd, not of the host page', () => {
+  assert.equal(d.wsURL(new URL('https://dashd.example:8443'), '/api/v1/stream'), 'wss://dashd.example:8443/api/v1/stream');
 });

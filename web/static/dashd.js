@@ -1,473 +1,222 @@
 /*
- * dashd.js: the browser client of dashd's pages. Plain JavaScript, no build
- * step; needs window.echarts (web/static/echarts.min.js, loaded before it).
+ * dashd.js: dashd's own pages (/d/{id}, /embed/{chart}). Needs
+ * window.echarts and dashdCore (echarts.min.js and dashd-core.js, loaded
+ * before it); the live charts themselves are dashdCore.live.
  *
- * For each element with data-chart it draws the chart's option from
- * /api/v1/charts/{id}/option, then applies the live frames of the stream
- * (/api/v1/stream over WebSocket, /api/v1/stream/sse as a fallback): the
- * newest frame per chart per animation frame, never one older than what is
- * shown, except the first after a (re)connect, which is the server's
- * snapshot and always wins.
- *
- * Nothing that comes from data is ever parsed as HTML: text goes through
- * textContent, and the ECharts tooltip is drawn on the canvas (richText).
- *
- * Under Node (tests) it only exports its pure functions.
+ * What it adds is the page around the charts: the link badge, the time of
+ * each chart's last update, the theme toggle (auto → light → dark, kept in
+ * localStorage), a data table per chart, "save as PNG", and kiosk mode
+ * (?kiosk: no chrome, larger type, the cursor hidden when idle).
+ * Every string from data reaches the page through textContent only.
  */
 (function () {
   'use strict';
 
-  var API = '/api/v1';
-  var BACKOFF_BASE_MS = 500;
-  var BACKOFF_CAP_MS = 30000;
-  var BACKOFF_FLOOR_MS = 100;
-  var WS_FAILURES_BEFORE_SSE = 3; // handshakes failed in a row, never open
-  var STALE_AFTER_MS = 5000; // "reconnecting…" turns into "stale since …"
-
-  // ---- pure functions (exported for tests) ---------------------------------
-
-  // acceptFrame decides whether frame is newer than what chart holds, and
-  // if so records its seq. The first frame after a (re)connect is always
-  // taken: it is the server's current state, and a restarted server starts
-  // its seq again from the beginning.
-  function acceptFrame(chart, frame) {
-    if (!frame || typeof frame.seq !== 'number') return false;
-    if (chart.resync) {
-      chart.resync = false;
-      chart.seq = frame.seq;
-      return true;
-    }
-    if (chart.seq !== null && chart.seq !== undefined && frame.seq <= chart.seq) return false;
-    chart.seq = frame.seq;
-    return true;
-  }
-
-  // framesOf returns the frames of one stream message (parsed JSON): a
-  // frame, or a batch of them.
-  function framesOf(msg) {
-    if (!msg || typeof msg !== 'object') return [];
-    if (msg.type === 'frame') return [msg];
-    if (msg.type === 'batch' && Array.isArray(msg.frames)) {
-      return msg.frames.filter(function (f) { return f && typeof f.chart === 'string'; });
-    }
-    return [];
-  }
-
-  // categoryAxis names the axis that carries the categories.
-  function categoryAxis(chart) { return chart.horizontal ? 'yAxis' : 'xAxis'; }
-  function valueAxis(chart) { return chart.horizontal ? 'xAxis' : 'yAxis'; }
-
-  // frameOption is the setOption argument that draws frame on chart, to be
-  // used with {replaceMerge: ['series']} so that a series the frame no
-  // longer has disappears. The threshold series ("t") of the base option,
-  // if any, is kept.
-  function frameOption(chart, frame) {
-    var series = (frame.series || []).map(function (s) {
-      var o = { id: 's:' + s.name, name: s.name, type: 'bar', data: s.data || [] };
-      if (chart.type !== 'grouped') o.stack = 'total';
-      return o;
-    });
-    var n = series.length;
-    if (chart.threshold) series.push(chart.threshold);
-    var opt = { series: series, legend: { show: n > 1 } };
-    opt[categoryAxis(chart)] = { data: frame.categories || [] };
-    return opt;
-  }
-
-  // backoffDelay is the wait before reconnect attempt n (0-based):
-  // exponential with full jitter, capped.
-  function backoffDelay(attempt, random) {
-    var ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * Math.pow(2, Math.min(attempt, 16)));
-    return Math.max(BACKOFF_FLOOR_MS, Math.floor((random || Math.random)() * ceiling));
-  }
-
-  var compactFormat = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
-  var fullFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
-
-  function withUnit(text, unit) {
-    if (!unit) return text;
-    return unit === '%' ? text + ' %' : text + ' ' + unit;
-  }
-
-  // axisValue formats a value-axis label: compact, with the unit.
-  function axisValue(v, chart) {
-    if (typeof v !== 'number' || !isFinite(v)) return '';
-    return withUnit(compactFormat.format(v), chart.type === 'percent' ? '%' : chart.unit);
-  }
-
-  // tooltipValue formats a value in the tooltip: full, with the unit.
-  function tooltipValue(v, chart) {
-    if (typeof v !== 'number' || !isFinite(v)) return '–';
-    return withUnit(fullFormat.format(v), chart.type === 'percent' ? '%' : chart.unit);
-  }
-
-  function pad2(n) { return n < 10 ? '0' + n : String(n); }
-
-  // clock is HH:MM:SS of d in local time.
-  function clock(d) {
-    return pad2(d.getHours()) + ':' + pad2(d.getMinutes()) + ':' + pad2(d.getSeconds());
-  }
-
-  // timeLabel turns an RFC 3339 category into local HH:MM:SS; anything
-  // else is shown as it is.
-  function timeLabel(v) {
-    var d = new Date(v);
-    return isNaN(d.getTime()) ? String(v) : clock(d);
-  }
-
-  function asArray(v) {
-    if (Array.isArray(v)) return v;
-    return v ? [v] : [{}];
-  }
-
-  // decorate adds to a server-built option what only JavaScript can carry
-  // (formatters) and what the page does differently: the title is in the
-  // page, the background is the card's, the tooltip is drawn on the canvas.
-  // It returns the option and the threshold series, if there is one.
-  function decorate(option, chart) {
-    option.title = { show: false };
-    option.backgroundColor = 'transparent';
-    option.grid = asArray(option.grid).map(function (g) {
-      return Object.assign({}, g, { top: 16 });
-    });
-    option.tooltip = Object.assign({}, Array.isArray(option.tooltip) ? option.tooltip[0] : option.tooltip, {
-      renderMode: 'richText',
-      confine: true,
-      valueFormatter: function (v) { return tooltipValue(v, chart); },
-    });
-    option[valueAxis(chart)] = asArray(option[valueAxis(chart)]).map(function (a) {
-      var o = Object.assign({}, a);
-      o.axisLabel = Object.assign({}, a.axisLabel, { formatter: function (v) { return axisValue(v, chart); } });
-      if (chart.type === 'percent') { o.min = 0; o.max = 100; }
-      return o;
-    });
-    if (chart.x === 'time') {
-      option[categoryAxis(chart)] = asArray(option[categoryAxis(chart)]).map(function (a) {
-        var o = Object.assign({}, a);
-        o.axisLabel = Object.assign({}, a.axisLabel, { formatter: timeLabel });
-        o.axisPointer = Object.assign({}, a.axisPointer, {
-          label: { formatter: function (p) { return timeLabel(p.value); } },
-        });
-        return o;
-      });
-    }
-    // The threshold series keeps one colour (not the palette's next one,
-    // which moves as series come and go) and its labels inside the grid.
-    var threshold = null;
-    (option.series || []).forEach(function (s) {
-      if (!s || s.id !== 't') return;
-      var ml = Object.assign({}, s.markLine);
-      ml.symbol = ml.symbol || ['none', 'none'];
-      ml.label = Object.assign({ position: 'insideEndTop' }, ml.label);
-      ml.lineStyle = Object.assign({ color: '#e5484d', type: 'dashed', width: 1.5 }, ml.lineStyle);
-      s.markLine = ml;
-      threshold = s;
-    });
-    return { option: option, threshold: threshold };
-  }
-
-  // withToken adds ?token= (from the page's own URL) to a same-origin URL.
-  function withToken(url, token) {
-    if (!token) return url;
-    return url + (url.indexOf('?') < 0 ? '?' : '&') + 'token=' + encodeURIComponent(token);
-  }
-
-  // streamQuery is the query naming what a page follows: its dashboard, or
-  // its charts (an embed).
-  function streamQuery(dashboard, chartIDs) {
-    if (dashboard) return 'dashboard=' + encodeURIComponent(dashboard);
-    return 'charts=' + chartIDs.map(encodeURIComponent).join(',');
-  }
-
-  // wsURL is the same-origin WebSocket address of path.
-  function wsURL(loc, path) {
-    return (loc.protocol === 'https:' ? 'wss://' : 'ws://') + loc.host + path;
-  }
-
-  var exported = {
-    acceptFrame: acceptFrame,
-    framesOf: framesOf,
-    frameOption: frameOption,
-    backoffDelay: backoffDelay,
-    axisValue: axisValue,
-    tooltipValue: tooltipValue,
-    timeLabel: timeLabel,
-    decorate: decorate,
-    withToken: withToken,
-    streamQuery: streamQuery,
-    wsURL: wsURL,
-  };
-  if (typeof module === 'object' && module && module.exports) {
-    module.exports = exported;
-    return;
-  }
-  if (typeof document === 'undefined' || typeof window === 'undefined') return;
-
-  // ---- the page --------------------------------------------------------------
+  var THEME_KEY = 'dashd.theme';
+  var IDLE_CURSOR_MS = 3000;
+  var core = window.dashdCore;
 
   function start() {
     var root = document.querySelector('[data-dashboard],[data-charts]');
-    var echarts = window.echarts;
     if (!root) return;
-    if (!echarts) {
+    if (!window.echarts || !core) {
       root.setAttribute('data-error', 'ECharts did not load');
       return;
     }
-    var token = new URLSearchParams(location.search).get('token');
-    var explicitTheme = document.documentElement.getAttribute('data-theme');
+    var html = document.documentElement;
+    var params = new URLSearchParams(location.search);
+    var token = params.get('token') || '';
+    var tz = root.getAttribute('data-tz') || '';
+    var timeFormat = core.timeFormat(tz);
     var dark = window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
-    var themeName = function () {
-      if (explicitTheme === 'dark' || explicitTheme === 'light') return explicitTheme === 'dark' ? 'dark' : 'default';
-      return dark && dark.matches ? 'dark' : 'default';
-    };
 
-    var charts = new Map();
-    var sharedUpdated = root.getAttribute('data-charts') !== null ? document.querySelector('[data-updated]') : null;
+    function effectiveTheme() {
+      var t = html.getAttribute('data-theme');
+      if (t === 'dark' || t === 'light') return t;
+      return dark && dark.matches ? 'dark' : 'light';
+    }
+    function echartsTheme() { return effectiveTheme() === 'dark' ? 'dark' : 'default'; }
+
+    var cards = new Map(); // chart id → {updated, table, tableBody, caption}
+    var sharedUpdated = root.hasAttribute('data-charts') ? document.querySelector('[data-updated]') : null;
+    var defs = [];
     Array.prototype.forEach.call(root.querySelectorAll('[data-chart]'), function (el) {
-      var c = {
-        id: el.getAttribute('data-id') || '',
-        type: el.getAttribute('data-type') || 'grouped',
-        horizontal: el.getAttribute('data-horizontal') === 'true',
-        x: el.getAttribute('data-x') || '',
-        unit: el.getAttribute('data-unit') || '',
-        title: el.getAttribute('data-title') || '',
+      var id = el.getAttribute('data-id') || '';
+      if (!id) return;
+      var card = el.closest('.card');
+      cards.set(id, {
+        title: el.getAttribute('data-title') || id,
+        card: card,
+        updated: sharedUpdated || (card && card.querySelector('[data-updated]')),
+        tableWrap: card && card.querySelector('[data-table]'),
+      });
+      defs.push({
+        id: id,
         el: el,
-        updated: sharedUpdated || (el.closest('.card') && el.closest('.card').querySelector('[data-updated]')),
-        ec: echarts.init(el, themeName(), { renderer: 'canvas' }),
-        seq: null,
-        resync: true,
-        ready: false,
-        loading: false,
-        pending: null, // the newest accepted frame not drawn yet
-        shown: null, // the frame drawn last
-        threshold: null,
-        seriesKey: null, // the ids of the series drawn, one per line
-        attempt: 0,
-      };
-      if (c.id) charts.set(c.id, c);
+        type: el.getAttribute('data-type'),
+        horizontal: el.getAttribute('data-horizontal') === 'true',
+        x: el.getAttribute('data-x'),
+        unit: el.getAttribute('data-unit'),
+        timeFormat: timeFormat,
+      });
     });
-    if (charts.size === 0) return;
-
-    if (dark && !explicitTheme && dark.addEventListener) {
-      dark.addEventListener('change', function () {
-        charts.forEach(function (c) { c.ec.setTheme(themeName()); });
-      });
-    }
-
-    // Resizing and drawing both wait for the next animation frame, so a
-    // burst of frames costs one setOption per chart.
-    var drawQueued = false;
-    var resizeQueued = new Set();
-    function queueDraw() {
-      if (drawQueued) return;
-      drawQueued = true;
-      requestAnimationFrame(function () {
-        drawQueued = false;
-        resizeQueued.forEach(function (c) { c.ec.resize(); });
-        resizeQueued.clear();
-        charts.forEach(draw);
-      });
-    }
-    if (window.ResizeObserver) {
-      var ro = new ResizeObserver(function (entries) {
-        entries.forEach(function (e) {
-          charts.forEach(function (c) { if (c.el === e.target) resizeQueued.add(c); });
-        });
-        queueDraw();
-      });
-      charts.forEach(function (c) { ro.observe(c.el); });
-    } else {
-      window.addEventListener('resize', function () {
-        charts.forEach(function (c) { resizeQueued.add(c); });
-        queueDraw();
-      });
-    }
-
-    function draw(c) {
-      if (!c.ready || !c.pending) return;
-      var f = c.pending;
-      c.pending = null;
-      c.shown = f;
-      var opt = frameOption(c, f);
-      var key = opt.series.map(function (s) { return s.id; }).join('\n');
-      if (key !== c.seriesKey) {
-        // ECharts 6.1 re-shows an axis tooltip from cached series indices
-        // after setOption, and throws when a series has gone
-        // (apache/echarts#21732): hide it when the series change.
-        c.seriesKey = key;
-        c.ec.dispatchAction({ type: 'hideTip' });
-      }
-      c.ec.setOption(opt, { replaceMerge: ['series'] });
-      if (c.updated) {
-        var t = new Date(f.time);
-        if (isNaN(t.getTime())) t = new Date();
-        c.updated.textContent = 'updated ' + clock(t);
-        c.updated.setAttribute('title', t.toISOString());
-      }
-    }
-
-    function showError(c, text) {
-      var p = c.el.parentNode.querySelector('.chart-error');
-      if (!text) {
-        if (p) p.remove();
-        return;
-      }
-      if (!p) {
-        p = document.createElement('p');
-        p.className = 'chart-error';
-        c.el.parentNode.insertBefore(p, c.el.nextSibling);
-      }
-      p.textContent = text;
-    }
-
-    // loadOption draws the chart's base option, retrying with backoff. The
-    // frame last drawn (or waiting) is drawn again on top of it: the stream
-    // is the newest word on the data.
-    function loadOption(c) {
-      if (c.loading) return;
-      c.loading = true;
-      if (!c.ready) c.ec.showLoading({ text: '' });
-      fetch(withToken(API + '/charts/' + encodeURIComponent(c.id) + '/option', token), {
-        headers: { Accept: 'application/json' },
-        credentials: 'same-origin',
-      }).then(function (res) {
-        if (!res.ok) throw new Error('the chart could not be loaded (HTTP ' + res.status + ')');
-        return res.json();
-      }).then(function (option) {
-        var d = decorate(option, c);
-        c.threshold = d.threshold;
-        c.ec.hideLoading();
-        c.ec.dispatchAction({ type: 'hideTip' }); // see draw
-        c.seriesKey = null;
-        c.ec.setOption(d.option, { notMerge: true });
-        c.ready = true;
-        c.loading = false;
-        c.attempt = 0;
-        showError(c, '');
-        if (!c.pending && c.shown) c.pending = c.shown;
-        queueDraw();
-      }).catch(function (err) {
-        c.loading = false;
-        showError(c, String(err && err.message ? err.message : err));
-        setTimeout(function () { loadOption(c); }, backoffDelay(c.attempt++));
-      });
-    }
-
-    function onMessage(text) {
-      var msg;
-      try {
-        msg = JSON.parse(text);
-      } catch (e) {
-        return;
-      }
-      framesOf(msg).forEach(function (f) {
-        var c = charts.get(f.chart);
-        if (c && acceptFrame(c, f)) c.pending = f;
-      });
-      queueDraw();
-    }
-
-    // ---- the link: WebSocket, or SSE where WebSocket never opens -------------
+    if (defs.length === 0) return;
 
     var linkEl = document.querySelector('[data-link]');
     var transportEl = document.querySelector('[data-transport]');
-    var query = streamQuery(root.getAttribute('data-dashboard'), Array.from(charts.keys()));
-    var transport = 'WebSocket';
-    var everOpened = false;
-    var wsFailures = 0;
-    var attempt = 0;
-    var retryTimer = null;
-    var staleTimer = null;
-    var downSince = null;
-    var conn = null;
 
-    function setLink(state, text) {
-      if (linkEl) {
-        linkEl.textContent = text;
-        linkEl.setAttribute('data-state', state);
-      }
-      if (transportEl) transportEl.textContent = transport === 'SSE' ? 'via SSE' : 'via WebSocket';
-      document.body.classList.toggle('is-stale', state === 'reconnecting' || state === 'stale');
-    }
-
-    function opened() {
-      var reconnect = everOpened;
-      everOpened = true;
-      wsFailures = 0;
-      attempt = 0;
-      downSince = null;
-      clearTimeout(staleTimer);
-      charts.forEach(function (c) {
-        c.resync = true;
-        // After a break the definition may have changed too (a restart).
-        if (reconnect || !c.ready) loadOption(c);
-      });
-      setLink('live', 'live');
-    }
-
-    function dropped(neverOpened) {
-      conn = null;
-      if (neverOpened && transport === 'WebSocket' && !everOpened) {
-        wsFailures++;
-        if (wsFailures >= WS_FAILURES_BEFORE_SSE && window.EventSource) transport = 'SSE';
-      }
-      if (downSince === null) {
-        downSince = new Date();
-        clearTimeout(staleTimer);
-        staleTimer = setTimeout(function () {
-          setLink('stale', 'stale since ' + clock(downSince));
-        }, STALE_AFTER_MS);
-        setLink('reconnecting', 'reconnecting…');
-      }
-      clearTimeout(retryTimer);
-      retryTimer = setTimeout(connect, backoffDelay(attempt++));
-    }
-
-    function connect() {
-      retryTimer = null;
-      if (conn) return;
-      if (transport === 'WebSocket') {
-        var ws = new WebSocket(withToken(wsURL(location, API + '/stream?' + query), token));
-        var open = false;
-        conn = ws;
-        ws.onopen = function () { open = true; opened(); };
-        ws.onmessage = function (e) { if (typeof e.data === 'string') onMessage(e.data); };
-        ws.onclose = function () { if (conn === ws) dropped(!open); };
-        ws.onerror = function () { /* onclose follows */ };
-        return;
-      }
-      var es = new EventSource(withToken(API + '/stream/sse?' + query, token));
-      var wasOpen = false;
-      conn = es;
-      es.addEventListener('open', function () { wasOpen = true; opened(); });
-      es.addEventListener('frame', function (e) { onMessage(e.data); });
-      es.addEventListener('error', function () {
-        if (conn !== es) return;
-        if (es.readyState === EventSource.CLOSED) {
-          // The server refused or the browser gave up: retry on our terms.
-          dropped(false);
-        } else if (wasOpen && downSince === null) {
-          // EventSource reconnects by itself; say so meanwhile.
-          wasOpen = false;
-          downSince = new Date();
-          staleTimer = setTimeout(function () {
-            setLink('stale', 'stale since ' + clock(downSince));
-          }, STALE_AFTER_MS);
-          setLink('reconnecting', 'reconnecting…');
+    var lv = core.live({
+      echarts: window.echarts,
+      token: token,
+      dashboard: root.getAttribute('data-dashboard') || '',
+      charts: defs,
+      theme: echartsTheme(),
+      onLink: function (state, text, transport) {
+        if (linkEl) {
+          linkEl.textContent = text;
+          linkEl.setAttribute('data-state', state);
         }
-      });
-    }
-
-    window.addEventListener('online', function () {
-      if (retryTimer !== null) {
-        clearTimeout(retryTimer);
-        connect();
-      }
+        if (transportEl) transportEl.textContent = transport === 'SSE' ? 'via SSE' : 'via WebSocket';
+        document.body.classList.toggle('is-stale', state === 'reconnecting' || state === 'stale');
+      },
+      onDraw: function (c, frame, t) {
+        var k = cards.get(c.id);
+        if (!k) return;
+        if (k.updated) {
+          k.updated.textContent = 'updated ' + core.clock(t);
+          k.updated.setAttribute('title', t.toISOString());
+        }
+        if (k.tableWrap && !k.tableWrap.hidden) fillTable(k, c);
+      },
+      onError: function (c, text) {
+        var p = c.el.parentNode.querySelector('.chart-error');
+        if (!text) {
+          if (p) p.remove();
+          return;
+        }
+        if (!p) {
+          p = document.createElement('p');
+          p.className = 'chart-error';
+          p.setAttribute('role', 'alert');
+          c.el.parentNode.insertBefore(p, c.el.nextSibling);
+        }
+        p.textContent = text;
+      },
     });
 
-    charts.forEach(loadOption);
-    setLink('connecting', 'connecting…');
-    connect();
+    // ---- theme --------------------------------------------------------------
+
+    var toggle = document.querySelector('[data-theme-toggle]');
+    function showThemeChoice() {
+      if (!toggle) return;
+      var t = html.getAttribute('data-theme') || 'auto';
+      toggle.textContent = 'theme: ' + t;
+      toggle.setAttribute('aria-label', 'Colour theme: ' + t + ' (change)');
+    }
+    function themeChanged() {
+      lv.setTheme(echartsTheme());
+      lv.redraw();
+    }
+    if (dark && dark.addEventListener) {
+      dark.addEventListener('change', function () {
+        if (!html.hasAttribute('data-theme')) themeChanged();
+      });
+    }
+    if (toggle) {
+      showThemeChoice();
+      toggle.addEventListener('click', function () {
+        var next = { auto: 'light', light: 'dark', dark: 'auto' }[html.getAttribute('data-theme') || 'auto'];
+        if (next === 'auto') html.removeAttribute('data-theme');
+        else html.setAttribute('data-theme', next);
+        try {
+          if (next === 'auto') localStorage.removeItem(THEME_KEY);
+          else localStorage.setItem(THEME_KEY, next);
+        } catch (e) { /* not kept: storage denied */ }
+        showThemeChoice();
+        themeChanged();
+      });
+    }
+
+    // ---- data table and PNG ----------------------------------------------------
+
+    function fillTable(k, c) {
+      var rows = core.tableOf(c.shown, c);
+      var table = k.tableWrap.querySelector('table');
+      if (!table) {
+        table = document.createElement('table');
+        var caption = document.createElement('caption');
+        caption.textContent = k.title;
+        table.appendChild(caption);
+        table.appendChild(document.createElement('thead'));
+        table.appendChild(document.createElement('tbody'));
+        k.tableWrap.appendChild(table);
+      }
+      var thead = document.createElement('thead');
+      var tr = document.createElement('tr');
+      rows[0].forEach(function (h) {
+        var th = document.createElement('th');
+        th.scope = 'col';
+        th.textContent = h;
+        tr.appendChild(th);
+      });
+      thead.appendChild(tr);
+      var tbody = document.createElement('tbody');
+      for (var i = 1; i < rows.length; i++) {
+        var r = document.createElement('tr');
+        rows[i].forEach(function (cell, j) {
+          var td = document.createElement(j === 0 ? 'th' : 'td');
+          if (j === 0) td.scope = 'row';
+          td.textContent = cell;
+          r.appendChild(td);
+        });
+        tbody.appendChild(r);
+      }
+      table.replaceChild(thead, table.tHead);
+      table.replaceChild(tbody, table.tBodies[0]);
+    }
+
+    function savePNG(c, k) {
+      var bg = k.card ? getComputedStyle(k.card).backgroundColor : '#fff';
+      var a = document.createElement('a');
+      a.href = c.ec.getDataURL({ type: 'png', pixelRatio: 2, backgroundColor: bg });
+      a.download = c.id + '.png';
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+    }
+
+    root.addEventListener('click', function (e) {
+      var btn = e.target.closest('[data-action]');
+      if (!btn) return;
+      var id = btn.getAttribute('data-for');
+      var c = lv.charts.get(id);
+      var k = cards.get(id);
+      if (!c || !k) return;
+      if (btn.getAttribute('data-action') === 'png') {
+        savePNG(c, k);
+        return;
+      }
+      if (!k.tableWrap) return;
+      var open = k.tableWrap.hidden;
+      k.tableWrap.hidden = !open;
+      btn.setAttribute('aria-pressed', String(open));
+      if (open && c.shown) fillTable(k, c);
+    });
+
+    // ---- kiosk: hide the cursor when it rests ---------------------------------
+
+    if (document.body.classList.contains('kiosk')) {
+      var idle = null;
+      var wake = function () {
+        document.body.classList.remove('idle');
+        clearTimeout(idle);
+        idle = setTimeout(function () { document.body.classList.add('idle'); }, IDLE_CURSOR_MS);
+      };
+      ['mousemove', 'mousedown', 'keydown', 'touchstart'].forEach(function (ev) {
+        window.addEventListener(ev, wake, { passive: true });
+      });
+      wake();
+    }
   }
 
   start();

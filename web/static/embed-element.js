@@ -1,0 +1,193 @@
+/*
+ * embed-element.js: the <dashd-chart> element. Served as part of /embed.js,
+ * which wraps dashd-core.js and this file in one function, so that nothing
+ * is declared in the host page but the element itself.
+ *
+ *   <script src="https://dashd.example/embed.js" async></script>
+ *   <dashd-chart chart="req-by-route" token="…" theme="dark" tz="UTC"></dashd-chart>
+ *
+ * Everything is fetched from the origin /embed.js came from (known from
+ * document.currentScript): the chart's definition and option, ECharts, the
+ * stream. That origin must list the host page's origin in
+ * embed.allowed_parents. The chart lives in its own shadow root with its
+ * own style sheet: the page's CSS does not reach it (all: initial on the
+ * host), and its CSS does not reach the page. Loading ECharts sets no
+ * global: a window.echarts the page had is put back.
+ */
+var script = document.currentScript;
+var origin = script && script.src ? new URL(script.src).origin : location.origin;
+
+// loadECharts loads dashd's ECharts bundle once for the whole page.
+var echartsPromise = null;
+function loadECharts() {
+  if (echartsPromise) return echartsPromise;
+  echartsPromise = new Promise(function (resolve, reject) {
+    var had = Object.prototype.hasOwnProperty.call(window, 'echarts');
+    var theirs = window.echarts;
+    var s = document.createElement('script');
+    s.src = origin + ECHARTS_PATH;
+    s.async = true;
+    s.onload = function () {
+      var ours = window.echarts;
+      if (had) window.echarts = theirs;
+      else delete window.echarts;
+      s.remove();
+      if (ours && ours.init) resolve(ours);
+      else reject(new Error('ECharts did not load from ' + origin));
+    };
+    s.onerror = function () {
+      s.remove();
+      echartsPromise = null;
+      reject(new Error('ECharts could not be fetched from ' + origin));
+    };
+    (document.head || document.documentElement).appendChild(s);
+  });
+  return echartsPromise;
+}
+
+var STYLE = [
+  ':host { all: initial; display: block; position: relative; min-width: 200px; min-height: 240px;',
+  '  height: 320px; contain: content; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif;',
+  '  --bg: #ffffff; --fg: #1f2328; --muted: #656d76; --border: #d8dee4; --live: #1a7f37; --warn: #9a6700; --bad: #cf222e; }',
+  ':host([hidden]) { display: none; }',
+  ':host([data-dark]) { --bg: #161b22; --fg: #e6edf3; --muted: #8d96a0; --border: #30363d; --live: #3fb950; --warn: #d29922; --bad: #f85149; }',
+  '.box { box-sizing: border-box; display: flex; flex-direction: column; height: 100%; padding: 8px 10px;',
+  '  background: var(--bg); color: var(--fg); border: 1px solid var(--border); border-radius: 8px; }',
+  'header { display: flex; align-items: baseline; gap: 8px; }',
+  'h2 { flex: 1 1 auto; margin: 0; font-size: 15px; font-weight: 600; overflow-wrap: anywhere; }',
+  '.meta { font-size: 12px; color: var(--muted); white-space: nowrap; font-variant-numeric: tabular-nums; }',
+  '.link[data-state="live"] { color: var(--live); }',
+  '.link[data-state="reconnecting"] { color: var(--warn); }',
+  '.link[data-state="stale"] { color: var(--bad); }',
+  '.chart { flex: 1 1 auto; min-height: 0; width: 100%; }',
+  '.error { margin: 4px 0 0; font-size: 12px; color: var(--bad); }',
+].join('\n');
+
+function attr(el, name) { return el.getAttribute(name) || ''; }
+
+class DashdChart extends HTMLElement {
+  static get observedAttributes() { return ['chart', 'token', 'theme', 'tz']; }
+
+  constructor() {
+    super();
+    var shadow = this.attachShadow({ mode: 'open' });
+    var style = document.createElement('style');
+    style.textContent = STYLE;
+    var box = document.createElement('div');
+    box.className = 'box';
+    box.setAttribute('part', 'box');
+    var header = document.createElement('header');
+    this._title = document.createElement('h2');
+    this._updated = document.createElement('span');
+    this._updated.className = 'meta updated';
+    this._link = document.createElement('span');
+    this._link.className = 'meta link';
+    this._link.setAttribute('role', 'status');
+    header.append(this._title, this._updated, this._link);
+    this._chart = document.createElement('div');
+    this._chart.className = 'chart';
+    this._chart.setAttribute('role', 'img');
+    this._error = document.createElement('p');
+    this._error.className = 'error';
+    this._error.setAttribute('role', 'alert');
+    this._error.hidden = true;
+    box.append(header, this._chart, this._error);
+    shadow.append(style, box);
+    this._live = null;
+    this._started = false;
+  }
+
+  connectedCallback() {
+    if (this._started) return;
+    this._started = true;
+    this._start();
+  }
+
+  attributeChangedCallback(name, old, value) {
+    if (name === 'theme' && this._live && old !== value) this._applyTheme();
+  }
+
+  // getOption returns the ECharts option drawn now (a copy), or null
+  // before the chart is loaded.
+  getOption() {
+    var c = this._live && this._live.charts.values().next().value;
+    return c && c.ready ? c.ec.getOption() : null;
+  }
+
+  _dark() {
+    var t = attr(this, 'theme');
+    if (t === 'dark' || t === 'light') return t === 'dark';
+    return !!(window.matchMedia && window.matchMedia('(prefers-color-scheme: dark)').matches);
+  }
+
+  _applyTheme() {
+    var dark = this._dark();
+    this.toggleAttribute('data-dark', dark);
+    if (this._live) {
+      this._live.setTheme(dark ? 'dark' : 'default');
+      this._live.redraw();
+    }
+  }
+
+  _fail(text) {
+    this._error.hidden = !text;
+    this._error.textContent = text;
+  }
+
+  _start() {
+    var self = this;
+    var id = attr(this, 'chart');
+    var token = attr(this, 'token');
+    this.toggleAttribute('data-dark', this._dark());
+    this._link.textContent = 'connecting…';
+    if (!id) {
+      this._fail('dashd-chart: set the chart attribute to a chart id');
+      return;
+    }
+    var def = fetch(dashdCore.withToken(origin + '/api/v1/charts/' + encodeURIComponent(id), token), {
+      headers: { Accept: 'application/json' },
+      credentials: 'omit',
+    }).then(function (res) {
+      if (res.ok) return res.json();
+      return res.text().then(function (body) {
+        throw new Error('chart ' + id + ': ' + dashdCore.errorText(res.status, body));
+      });
+    });
+    Promise.all([def, loadECharts()]).then(function (got) {
+      var c = got[0];
+      var echarts = got[1];
+      self._title.textContent = c.title || c.id;
+      self._chart.setAttribute('aria-label', c.title || c.id);
+      self._live = dashdCore.live({
+        echarts: echarts,
+        base: origin,
+        token: token,
+        charts: [{
+          id: c.id, el: self._chart, type: c.type, horizontal: c.horizontal, x: c.x, unit: c.unit,
+          timeFormat: dashdCore.timeFormat(attr(self, 'tz')),
+        }],
+        theme: self._dark() ? 'dark' : 'default',
+        onLink: function (state, text) {
+          self._link.textContent = text;
+          self._link.setAttribute('data-state', state);
+          self.setAttribute('data-state', state);
+        },
+        onDraw: function (ch, frame, t) {
+          self._updated.textContent = dashdCore.clock(t);
+          self._updated.setAttribute('title', 'updated ' + t.toISOString());
+        },
+        onError: function (ch, text) { self._fail(text); },
+      });
+      if (!attr(self, 'theme') && window.matchMedia) {
+        var mq = window.matchMedia('(prefers-color-scheme: dark)');
+        if (mq.addEventListener) mq.addEventListener('change', function () { self._applyTheme(); });
+      }
+    }).catch(function (err) {
+      self._link.textContent = '';
+      self._fail(String(err && err.message ? err.message : err));
+      self.setAttribute('data-state', 'refused');
+    });
+  }
+}
+
+if (!customElements.get('dashd-chart')) customElements.define('dashd-chart', DashdChart);
