@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/dashd/dashd/config"
+)
+
+// chromiumPath finds Debian's chromium. Without it browser tests skip,
+// except under CI=true, where they fail: CI installs it.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{os.Getenv("DASHD_CHROMIUM"), "/usr/bin/chromium"} {
+		if p != "" {
+			if _, err := os.Stat(p); err == nil {
+				return p
+			}
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	msg := "browser test: no chromium at /usr/bin/chromium (install it with `apt-get install -y chromium`, or set DASHD_CHROMIUM)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// newBrowser starts a headless chromium for one test and returns the
+// context of its first tab.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path := chromiumPath(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.Headless,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 900),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelTab(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // start the browser now
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// categoriesOf is a page expression: the category axis data that ECharts
+// currently holds for chart id.
+func categoriesOf(id string) string {
+	return fmt.Sprintf(`(function () {
+		var el = document.querySelector('[data-chart][data-id=%q]');
+		var c = el && window.echarts && echarts.getInstanceByDom(el);
+		if (!c) return [];
+		var o = c.getOption();
+		if (!o || !o.xAxis) return [];
+		var axis = (o.xAxis && o.xAxis[0] && o.xAxis[0].type === 'category') ? o.xAxis[0] : o.yAxis[0];
+		return axis.data || [];
+	})()`, id)
+}
+
+// waitForCategory waits until chart id in the page shows category.
+func waitForCategory(t *testing.T, ctx context.Context, id, category string) {
+	t.Helper()
+	expr := fmt.Sprintf(`%s.indexOf(%q) >= 0`, categoriesOf(id), category)
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		cats, _ := chromedp.Run(ctx, chromedp.Evaluate[[]string](categoriesOf(id)))
+		t.Fatalf("chart %s never showed %q (it shows %q): %v", id, category, cats, err)
+	}
+}
+
+func TestBrowserSeesLiveUpdates(t *testing.T) {
+	s := startServer(t, nil)
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/web")); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the page is live, then push: the bars must move without a reload.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('[data-link]').getAttribute('data-state') === 'live'`,
+		chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the page never went live: %v", err)
+	}
+	route := fmt.Sprintf("/live-%d", time.Now().UnixNano())
+	code, body := post(t, s.url+"/api/v1/ingest", "application/json",
+		fmt.Sprintf(`[{"metric":"http_requests","tags":{"route":%q,"status":"200"},"value":3}]`, route))
+	if code != http.StatusOK {
+		t.Fatalf("ingest: %d %s", code, body)
+	}
+	waitForCategory(t, ctx, "req-by-route", route)
+
+	// No request of the page left dashd's origin.
+	foreign, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
+		`performance.getEntriesByType('resource').map(function (e) { return e.name; }).filter(function (n) { return n.indexOf(location.origin + '/') !== 0; })`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(foreign) > 0 {
+		t.Errorf("the page fetched from other origins: %v", foreign)
+	}
+
+	if path := os.Getenv("DASHD_SCREENSHOT"); path != "" {
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err == nil {
+			err = os.WriteFile(path, png, 0o644)
+		}
+		if err != nil {
+			t.Errorf("screenshot: %v", err)
+		}
+	}
+}
+
+func TestBrowserNeverRunsUserStrings(t *testing.T) {
+	s := startServer(t, func(f *config.File) {
+		f.Dashboards[0].Title = `<img src=x onerror="window.__xss='title'">`
+	})
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/web")); err != nil {
+		t.Fatal(err)
+	}
+	evil := `<img src=x onerror="window.__xss='tag'"><script>window.__xss='script'</script>`
+	sample, _ := json.Marshal([]map[string]any{{"metric": "http_requests", "tags": map[string]string{"route": evil, "status": evil}, "value": 1}})
+	if code, body := post(t, s.url+"/api/v1/ingest", "application/json", string(sample)); code != http.StatusOK {
+		t.Fatalf("ingest: %d %s", code, body)
+	}
+	waitForCategory(t, ctx, "req-by-route", evil)
+
+	// Show the tooltip of the evil bar: ECharts renders it as HTML, so this is
+	// where an unescaped name would run.
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function () {
+		var c = echarts.getInstanceByDom(document.querySelector('[data-chart][data-id="req-by-route"]'));
+		var cats = c.getOption().xAxis[0].data;
+		c.dispatchAction({type: 'showTip', seriesIndex: 0, dataIndex: cats.indexOf(`+fmt.Sprintf("%q", evil)+`)});
+		return true;
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // let an onerror handler fire, if one was created
+	ran, err := chromedp.Run(ctx, chromedp.Evaluate[string](`String(window.__xss || '') + (document.querySelectorAll('img[src="x"]').length ? ' img-element' : '')`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ran != "" {
+		t.Errorf("user text became markup in the page: %q", ran)
+	}
+	title, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('h1').textContent`))
+	if err != nil || !strings.Contains(title, "<img") {
+		t.Errorf("the dashboard title should show as text, got %q (%v)", title, err)
+	}
+}
+
+// upgradeDroppingProxy stands in front of dashd as a proxy that is not set
+// up for WebSocket: it forwards every request but strips the hop-by-hop
+// Upgrade and Connection headers, so every handshake reaches dashd as a
+// plain GET.
+func upgradeDroppingProxy(t *testing.T, target string) *httptest.Server {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	p := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Del("Upgrade")
+		r.Header.Del("Connection")
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+func TestBrowserFallsBackToSSEBehindAProxyThatDropsUpgrade(t *testing.T) {
+	s := startServer(t, nil)
+	proxy := upgradeDroppingProxy(t, s.url)
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(proxy.URL+"/d/web")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('[data-link]').getAttribute('data-state') === 'live'`,
+		chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("the page never went live over SSE: %v", err)
+	}
+	transport, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('[data-transport]').textContent`))
+	if !strings.Contains(transport, "SSE") {
+		t.Errorf("the page says it is on %q, want SSE", transport)
+	}
+	route := fmt.Sprintf("/sse-%d", time.Now().UnixNano())
+	post(t, s.url+"/api/v1/ingest", "application/json",
+		fmt.Sprintf(`[{"metric":"http_requests","tags":{"route":%q,"status":"200"},"value":1}]`, route))
+	waitForCategory(t, ctx, "req-by-route", route)
+}
