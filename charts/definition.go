@@ -234,25 +234,33 @@ func (d *Dashboard) Check() error {
 	return errors.Join(errs...)
 }
 
+// leaves returns the errors of the tree err, errors.Join's included, that
+// join no others, in order.
+func leaves(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, leaves(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
 // prefixFieldErrors puts prefix before the Field of every *FieldError in err.
 func prefixFieldErrors(prefix string, err error) error {
 	var out []error
-	var walk func(error)
-	walk = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
-		}
+	for _, e := range leaves(err) {
 		var fe *FieldError
 		if errors.As(e, &fe) {
 			out = append(out, &FieldError{Field: prefix + fe.Field, Message: fe.Message})
-			return
+		} else {
+			out = append(out, fmt.Errorf("%s%w", strings.TrimSuffix(prefix, "."), e))
 		}
-		out = append(out, fmt.Errorf("%s%w", strings.TrimSuffix(prefix, "."), e))
 	}
-	walk(err)
 	return errors.Join(out...)
 }
 
@@ -260,21 +268,11 @@ func prefixFieldErrors(prefix string, err error) error {
 // report every problem at once (the config loader, the API).
 func FieldErrors(err error) []*FieldError {
 	var out []*FieldError
-	var walk func(error)
-	walk = func(e error) {
-		if j, ok := e.(interface{ Unwrap() []error }); ok {
-			for _, x := range j.Unwrap() {
-				walk(x)
-			}
-			return
-		}
+	for _, e := range leaves(err) {
 		var fe *FieldError
 		if errors.As(e, &fe) {
 			out = append(out, fe)
 		}
-	}
-	if err != nil {
-		walk(err)
 	}
 	return out
 }

@@ -354,20 +354,13 @@ func (v *View) tagFrame(f *Frame, nowEpoch int64) {
 	for c := range totals {
 		cats = append(cats, c)
 	}
-	byValue := func(a, b string) int { // largest first, Other last
-		switch {
-		case a == b:
-			return 0
-		case a == Other:
-			return 1
-		case b == Other:
-			return -1
-		}
+	largestFirst := func(a, b string) int {
 		if d := cmp.Compare(totals[b], totals[a]); d != 0 {
 			return d
 		}
 		return cmp.Compare(a, b)
 	}
+	byValue := func(a, b string) int { return otherLastBy(a, b, largestFirst) }
 	if v.def.Top > 0 && len(cats) > v.def.Top {
 		slices.SortFunc(cats, byValue)
 		for _, c := range cats[v.def.Top:] {
@@ -453,7 +446,10 @@ func (v *View) seriesOf(set map[string]struct{}, n int, value func(series string
 }
 
 // otherLast orders names alphabetically with Other at the end.
-func otherLast(a, b string) int {
+func otherLast(a, b string) int { return otherLastBy(a, b, cmp.Compare[string]) }
+
+// otherLastBy compares a and b by order, except that Other comes last.
+func otherLastBy(a, b string, order func(a, b string) int) int {
 	switch {
 	case a == b:
 		return 0
@@ -462,7 +458,7 @@ func otherLast(a, b string) int {
 	case b == Other:
 		return -1
 	}
-	return cmp.Compare(a, b)
+	return order(a, b)
 }
 
 // toPercent normalises each category to 100 % across the series.

@@ -46,31 +46,7 @@ type server struct {
 // settings before it starts. It stops when the test ends.
 func startServer(t *testing.T, edit func(*config.File)) *server {
 	t.Helper()
-	f := config.Default()
-	f.Addr = "127.0.0.1:0"
-	f.Data = ""
-	f.Dashboards = testDashboards()
-	if edit != nil {
-		edit(f)
-	}
-	if err := f.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	m, err := New(Config{File: f})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	s := &server{Main: m, url: "http://" + m.Addr()}
-	waitReady(t, s.url)
+	s, _ := startStoppable(t, edit)
 	return s
 }
 
