@@ -278,7 +278,8 @@ func (b *Board) flush(st *boardState) {
 }
 
 // rebuild makes the views of c, keeping the state of every chart whose
-// definition did not change.
+// definition did not change. A changed chart starts empty but keeps raising
+// its seq.
 func (b *Board) rebuild(st *boardState, c *catalog) {
 	views := make(map[string]*View, len(c.charts))
 	for id, def := range c.charts {
@@ -287,6 +288,11 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 			continue
 		}
 		v := NewView(def, b.cfg.Limits)
+		if old := st.views[id]; old != nil {
+			// A viewer holds the old view's seq and ignores anything not
+			// above it: the new view goes on from there.
+			v.seq = old.seq
+		}
 		views[id] = v
 		st.dirty[v] = struct{}{}
 	}

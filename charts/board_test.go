@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -203,6 +205,28 @@ func TestBoardKeepsDataOfUnchangedChartsAcrossRedefinition(t *testing.T) {
 	}
 	if _, ok := b.Chart("extra"); !ok {
 		t.Error("new chart not in the catalog")
+	}
+}
+
+func TestRedefinedChartKeepsRaisingSeq(t *testing.T) {
+	b, rec := startBoard(t, charts.Config{}, webDash)
+	ctx := context.Background()
+	var before uint64
+	for i := range 5 {
+		if err := b.Accept(ctx, []ingest.Sample{sample("req", 1, 0, "route", fmt.Sprint(i))}); err != nil {
+			t.Fatal(err)
+		}
+		before = rec.until(t, "by-route", func(f wireFrame) bool { return len(f.Categories) == i+1 }).Seq
+	}
+	changed := webDash
+	changed.Charts = slices.Clone(webDash.Charts)
+	changed.Charts[0].Agg = charts.Max
+	if err := b.SetDashboards(ctx, []charts.Dashboard{changed}); err != nil {
+		t.Fatal(err)
+	}
+	after := rec.next(t, "by-route")
+	if after.Seq <= before {
+		t.Errorf("after the definition changed the frame has seq %d, not above %d: viewers would ignore it", after.Seq, before)
 	}
 }
 
