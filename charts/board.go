@@ -64,6 +64,9 @@ type Board struct {
 	// Counters, read by metrics.
 	applied atomic.Uint64 // samples applied
 	frames  atomic.Uint64 // frames published
+	outside atomic.Uint64 // (sample, chart) pairs older than the chart's window
+	folded  atomic.Uint64 // (sample, chart) pairs folded into Other by the limits
+	unread  atomic.Uint64 // samples that no chart reads
 }
 
 // catalog is an immutable snapshot of the definitions, swapped whole.
@@ -247,15 +250,31 @@ func (b *Board) Run(ctx context.Context) error {
 
 func (b *Board) apply(st *boardState, batch []ingest.Sample) {
 	now := b.cfg.Now()
+	var outside, folded, unread uint64
 	for i := range batch {
 		s := &batch[i]
+		read := false
 		for _, v := range st.byMetric[s.Metric] {
-			if v.Matches(s) && v.Add(s, now) {
-				st.dirty[v] = struct{}{}
+			if !v.Matches(s) {
+				continue
 			}
+			read = true
+			before := v.folded
+			if v.Add(s, now) {
+				st.dirty[v] = struct{}{}
+			} else {
+				outside++
+			}
+			folded += v.folded - before
+		}
+		if !read {
+			unread++
 		}
 	}
 	b.applied.Add(uint64(len(batch)))
+	b.outside.Add(outside)
+	b.folded.Add(folded)
+	b.unread.Add(unread)
 }
 
 // flush builds, encodes once and publishes the frame of every dirty chart.
@@ -466,14 +485,19 @@ func (b *Board) SetData(ctx context.Context, id string, categories []string, ser
 	return err
 }
 
-// Stats are the board's counters since it started.
+// Stats are the board's counters since it started. A sample read by
+// several charts counts once per chart in Outside and Folded.
 type Stats struct {
 	Applied uint64 // samples applied
 	Frames  uint64 // frames published
 	Queued  int    // batches waiting to be applied
+	Outside uint64 // samples that arrived older than a chart's window
+	Folded  uint64 // samples folded into "other" by a chart's cardinality limits
+	Unread  uint64 // samples that no chart reads
 }
 
 // Stats reads the board's counters; safe from any goroutine.
 func (b *Board) Stats() Stats {
-	return Stats{Applied: b.applied.Load(), Frames: b.frames.Load(), Queued: len(b.in)}
+	return Stats{Applied: b.applied.Load(), Frames: b.frames.Load(), Queued: len(b.in),
+		Outside: b.outside.Load(), Folded: b.folded.Load(), Unread: b.unread.Load()}
 }

@@ -279,6 +279,26 @@ func TestBoardAppliesEveryAcceptedBatchBeforeStopping(t *testing.T) {
 	}
 }
 
+func TestBoardCountsWhatItCannotShow(t *testing.T) {
+	now := time.Now()
+	dash := charts.Dashboard{ID: "d", Charts: []charts.Chart{{ID: "c", Metric: "m", X: "k", Window: charts.Duration(time.Minute)}}}
+	b, rec := startBoard(t, charts.Config{Limits: charts.Limits{MaxCategories: 2}, Now: func() time.Time { return now }}, dash)
+	rec.next(t, "c")
+	old := ingest.Sample{Metric: "m", Field: "value", Value: 1, Time: now.Add(-time.Hour), Tags: []ingest.Tag{{Key: "k", Value: "a"}}}
+	batch := []ingest.Sample{old, {Metric: "nobody-reads-this", Field: "value", Value: 1, Time: now}}
+	for _, k := range []string{"a", "b", "c", "d"} {
+		batch = append(batch, ingest.Sample{Metric: "m", Field: "value", Value: 1, Time: now, Tags: []ingest.Tag{{Key: "k", Value: k}}})
+	}
+	if err := b.Accept(context.Background(), batch); err != nil {
+		t.Fatal(err)
+	}
+	rec.until(t, "c", hasCategories)
+	got := b.Stats()
+	if got.Outside != 1 || got.Unread != 1 || got.Folded != 2 {
+		t.Errorf("outside %d, unread %d, folded %d; want 1, 1, 2", got.Outside, got.Unread, got.Folded)
+	}
+}
+
 func TestBoardOverloadAnswersRetryAfter(t *testing.T) {
 	// A board that is never run: its queue fills and stays full.
 	b := charts.NewBoard(charts.Config{QueueLen: 1}, newRecorder())
