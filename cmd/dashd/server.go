@@ -228,6 +228,12 @@ func (m *Main) registerBoardMetrics() {
 			stats(func(s charts.Stats) float64 { return float64(s.Frames) })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dashd_board_queued_batches", Help: "Accepted batches waiting for the board."},
 			stats(func(s charts.Stats) float64 { return float64(s.Queued) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "dashd_board_samples_outside_window_total", Help: "Samples that arrived older than the window of a chart that reads them (once per chart)."},
+			stats(func(s charts.Stats) float64 { return float64(s.Outside) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "dashd_board_samples_folded_total", Help: "Samples folded into \"other\" because a chart reached its category or series limit (once per chart)."},
+			stats(func(s charts.Stats) float64 { return float64(s.Folded) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "dashd_board_samples_unread_total", Help: "Samples that no chart reads (check the metric name and where filters)."},
+			stats(func(s charts.Stats) float64 { return float64(s.Unread) })),
 	)
 }
 
