@@ -2,6 +2,7 @@ package charts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -334,6 +335,43 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 	}
 }
 
+// announce publishes, on each dashboard's topic, the version of every
+// dashboard that is new or changed from old to c, and the end of every
+// dashboard c no longer has, so open pages can redraw their layout:
+//
+//	{"type":"dashboard","id":"web","version":"…"}
+//	{"type":"dashboard","id":"web","deleted":true}
+func (b *Board) announce(old, c *catalog) {
+	type announcement struct {
+		Type    string `json:"type"`
+		ID      string `json:"id"`
+		Version string `json:"version,omitempty"`
+		Deleted bool   `json:"deleted,omitempty"`
+	}
+	publish := func(a announcement) {
+		msg, _ := json.Marshal(a) // plain strings and a bool: cannot fail
+		b.pub.Publish(DashboardTopic(a.ID), msg)
+	}
+	sent := false
+	for _, d := range c.dashboards {
+		v := d.Version()
+		if i, ok := old.byID[d.ID]; ok && old.dashboards[i].Version() == v {
+			continue
+		}
+		publish(announcement{Type: "dashboard", ID: d.ID, Version: v})
+		sent = true
+	}
+	for _, d := range old.dashboards {
+		if _, ok := c.byID[d.ID]; !ok {
+			publish(announcement{Type: "dashboard", ID: d.ID, Deleted: true})
+			sent = true
+		}
+	}
+	if sent {
+		b.pub.Flush()
+	}
+}
+
 // do runs f in the board's goroutine and waits for it.
 func (b *Board) do(ctx context.Context, f func(*boardState)) error {
 	done := make(chan struct{})
@@ -375,8 +413,9 @@ func (b *Board) SetDashboards(ctx context.Context, ds []Dashboard) error {
 		return &FieldError{Field: "dashboards", Message: "two dashboards have the same id"}
 	}
 	return b.do(ctx, func(st *boardState) {
-		b.catalog.Store(c)
+		old := b.catalog.Swap(c)
 		b.rebuild(st, c)
+		b.announce(old, c)
 	})
 }
 

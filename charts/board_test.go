@@ -230,6 +230,58 @@ func TestRedefinedChartKeepsRaisingSeq(t *testing.T) {
 	}
 }
 
+func TestBoardAnnouncesDashboardVersions(t *testing.T) {
+	b, rec := startBoard(t, charts.Config{}, webDash)
+	topic := charts.DashboardTopic("web")
+	announced := func() map[string]any {
+		t.Helper()
+		deadline := time.After(5 * time.Second)
+		for {
+			select {
+			case <-rec.tick:
+			case <-deadline:
+				t.Fatal("no announcement")
+			}
+			rec.mu.Lock()
+			msg := rec.ticks[len(rec.ticks)-1][topic]
+			rec.mu.Unlock()
+			if msg != nil {
+				var a map[string]any
+				if err := json.Unmarshal(msg, &a); err != nil {
+					t.Fatal(err)
+				}
+				return a
+			}
+		}
+	}
+	// SetDashboards already published the first version; it names the
+	// definition the board normalized.
+	rec.mu.Lock()
+	first := rec.ticks[0][topic]
+	rec.mu.Unlock()
+	d, _ := b.Dashboard("web")
+	if want := fmt.Sprintf(`{"type":"dashboard","id":"web","version":%q}`, d.Version()); string(first) != want {
+		t.Errorf("first announcement %s, want %s", first, want)
+	}
+
+	changed := webDash
+	changed.Title = "Renamed"
+	if err := b.SetDashboards(context.Background(), []charts.Dashboard{changed}); err != nil {
+		t.Fatal(err)
+	}
+	a := announced()
+	d, _ = b.Dashboard("web")
+	if a["version"] != d.Version() || a["version"] == nil {
+		t.Errorf("after a change: %v, want version %s", a, d.Version())
+	}
+	if err := b.SetDashboards(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if a := announced(); a["deleted"] != true {
+		t.Errorf("after deletion: %v", a)
+	}
+}
+
 func TestBoardRefusesBadDefinitionsAndChangesNothing(t *testing.T) {
 	b, _ := startBoard(t, charts.Config{}, webDash)
 	bad := []charts.Dashboard{

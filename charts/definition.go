@@ -1,6 +1,9 @@
 package charts
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -89,6 +92,23 @@ type Dashboard struct {
 	Title  string  `json:"title,omitempty" yaml:"title,omitempty"`
 	Charts []Chart `json:"charts" yaml:"charts"`
 }
+
+// Version names the content of d: two dashboards have the same version
+// exactly when their definitions are the same, on any node. A page records
+// the version it was drawn from and redraws when the stream announces
+// another.
+func (d *Dashboard) Version() string {
+	b, err := json.Marshal(d)
+	if err != nil {
+		panic(fmt.Sprintf("charts: a dashboard definition does not encode: %v", err)) // only plain data types
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:8])
+}
+
+// DashboardTopic is the stream topic that announces the definition of
+// dashboard id. Chart topics are chart ids, which cannot contain '@'.
+func DashboardTopic(id string) string { return "@dashboard:" + id }
 
 // Limits a definition is checked against.
 const (

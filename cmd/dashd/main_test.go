@@ -93,6 +93,9 @@ func do(t *testing.T, req *http.Request) (int, string) {
 type frame struct {
 	Type       string   `json:"type"`
 	Chart      string   `json:"chart"`
+	ID         string   `json:"id"`      // of a dashboard announcement
+	Version    string   `json:"version"` // of a dashboard announcement
+	Deleted    bool     `json:"deleted"` // of a dashboard announcement
 	Seq        uint64   `json:"seq"`
 	Categories []string `json:"categories"`
 	Series     []struct {
@@ -136,7 +139,7 @@ func (v *viewer) next() []frame {
 		v.t.Fatalf("message is not JSON: %v: %s", err, msg)
 	}
 	switch f.Type {
-	case "frame":
+	case "frame", "dashboard":
 		return []frame{f}
 	case "batch":
 		return f.Frames
@@ -181,9 +184,13 @@ func TestPushedSamplesReachAWebSocketViewer(t *testing.T) {
 	// The first message is the current state of every chart of the dashboard.
 	snapshot := map[string]bool{}
 	for _, f := range v.next() {
+		if f.Type == "dashboard" {
+			snapshot["@dashboard:"+f.ID] = f.Version != ""
+			continue
+		}
 		snapshot[f.Chart] = true
 	}
-	for _, id := range []string{"req-by-route", "req-over-time", "sales"} {
+	for _, id := range []string{"req-by-route", "req-over-time", "sales", "@dashboard:web"} {
 		if !snapshot[id] {
 			t.Errorf("the snapshot has no frame of %s (got %v)", id, snapshot)
 		}
@@ -320,6 +327,12 @@ func TestDashboardAPI(t *testing.T) {
 	code, _ = do(t, mustRequest(t, http.MethodDelete, s.url+"/api/v1/dashboards/new", "", "Authorization", "Bearer adm1n"))
 	if code != http.StatusNoContent {
 		t.Errorf("DELETE: %d", code)
+	}
+	// The open viewer of the dashboard is told, so its page can say so.
+	for deleted := false; !deleted; {
+		for _, f := range v.next() {
+			deleted = deleted || (f.Type == "dashboard" && f.ID == "new" && f.Deleted)
+		}
 	}
 	code, _ = do(t, mustRequest(t, http.MethodGet, s.url+"/api/v1/dashboards/new", ""))
 	if code != http.StatusNotFound {

@@ -324,9 +324,11 @@ func topicsOf(board *charts.Board, dashboard, chartList string) ([]string, error
 		if !ok {
 			return nil, fmt.Errorf("no dashboard %q (GET /api/v1/dashboards lists them)", dashboard)
 		}
-		topics := make([]string, len(d.Charts))
-		for i, c := range d.Charts {
-			topics[i] = c.ID
+		// The dashboard's own topic announces its definition, so an open
+		// page redraws when charts are added, removed or changed.
+		topics := []string{charts.DashboardTopic(d.ID)}
+		for _, c := range d.Charts {
+			topics = append(topics, c.ID)
 		}
 		return topics, nil
 	case chartList != "":
