@@ -121,6 +121,18 @@ func TestBrowserSeesLiveUpdates(t *testing.T) {
 		t.Errorf("the page fetched from other origins: %v", foreign)
 	}
 
+	// The whole page, ECharts included, stays small on the wire (issue 7:
+	// at most 250 KB compressed).
+	transferred, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))
+		.reduce(function (sum, e) { return sum + e.transferSize; }, 0)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the dashboard page transferred %.0f bytes", transferred)
+	if transferred <= 0 || transferred > 250_000 {
+		t.Errorf("the dashboard page transferred %.0f bytes, want at most 250,000 (is the ECharts bundle served gzipped?)", transferred)
+	}
+
 	if path := os.Getenv("DASHD_SCREENSHOT"); path != "" {
 		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 		if err == nil {
