@@ -38,6 +38,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			return 0
 		case "check-ws":
 			return checkWS(ctx, args[1:], stdout, stderr)
+		case "embed-token":
+			return embedToken(args[1:], stdout, stderr)
 		}
 	}
 	opts, err := parseOptions(args, lookupEnv, stderr)
@@ -84,7 +86,7 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), stderr i
 	logLevel := fs.String("log-level", def.LogLevel, "debug, info, warn or error")
 	logFormat := fs.String("log-format", def.LogFormat, "text or json")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage:\n  dashd [flags]          run the server\n  dashd check-ws URL     explain a WebSocket handshake step by step\n  dashd version\n\nFlags (each also read from DASHD_<NAME>, e.g. DASHD_ADDR):\n")
+		fmt.Fprintf(stderr, "Usage:\n  dashd [flags]          run the server\n  dashd check-ws URL     explain a WebSocket handshake step by step\n  dashd embed-token      mint an embed token (--config FILE --chart ID --ttl 24h)\n  dashd version\n\nFlags (each also read from DASHD_<NAME>, e.g. DASHD_ADDR):\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

@@ -71,7 +71,7 @@ func New(cfg Config) (*Main, error) {
 	m.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	m.hub = stream.New(stream.Config{
-		AllowedOrigins: f.Stream.AllowedOrigins,
+		AllowedOrigins: streamOrigins(f), // stream.allowed_origins + embed.allowed_parents
 		Logger:         m.log.With("component", "stream"),
 		Registerer:     m.registry,
 	})
@@ -244,6 +244,8 @@ func (m *Main) routes() http.Handler {
 	r := gin.New()
 	r.Use(gin.Recovery())
 	r.HandleMethodNotAllowed = true
+	emb := newEmbedding(f, m.board, m.log.With("component", "embed"))
+	r.Use(emb.gate) // reads need a token with auth.read: token; CORS for embedding pages (embed.go)
 
 	ingestCfg := ingest.HandlerConfig{Tokens: f.Auth.IngestTokens, Logger: m.log.With("component", "ingest")}
 	gate := m.ingestGate
@@ -275,11 +277,12 @@ func (m *Main) routes() http.Handler {
 		c.String(http.StatusOK, "ready\n")
 	})
 
-	pages := gin.WrapH(web.Handler(web.Config{Catalog: m.board, Logger: m.log.With("component", "web")}))
+	pages := gin.WrapH(web.Handler(web.Config{Catalog: m.board, Logger: m.log.With("component", "web"), FrameAncestors: f.Embed.AllowedParents}))
 	r.GET("/", pages)
 	r.GET("/d/:id", pages)
 	r.GET("/embed/:chart", pages)
 	r.GET("/static/*path", pages)
+	emb.mount(r, pages) // /embed.js, /api/v1/embed-tokens
 	r.NoRoute(func(c *gin.Context) {
 		c.String(http.StatusNotFound, "404 not found: %s\n(dashboards are listed at /)\n", c.Request.URL.Path)
 	})
