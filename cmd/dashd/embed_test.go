@@ -2,16 +2,28 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
+	"html"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/heapprofiler"
+	"github.com/chromedp/cdproto/performance"
+	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 
+	"github.com/dashd/dashd/charts"
 	"github.com/dashd/dashd/config"
 	"github.com/dashd/dashd/embed"
 )
@@ -293,3 +305,473 @@ func TestEmbedTokenCommand(t *testing.T) {
 }
 
 func noEnv(string) (string, bool) { return "", false }
+
+// ---- browser tests (chromium) ----------------------------------------------
+
+// xssTag is the tag value of the tests: it must show as text everywhere.
+const xssTag = `<img src=x onerror=alert(1)>`
+
+// pollTrue waits until expr is true in ctx's page.
+func pollTrue(t *testing.T, ctx context.Context, what, expr string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("%s: never true: %s: %v", what, expr, err)
+	}
+}
+
+func eval[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// screenshot saves the page as dir/name when DASHD_SCREENSHOTS=dir.
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	dir := os.Getenv("DASHD_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, name), png, 0o644)
+	}
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+	}
+}
+
+// hostPage serves the pages of a site that embeds dashd: an iframe of
+// /embed/{chart} and a <dashd-chart>, each with its own token. Its origin
+// is http://localhost:PORT, another site than dashd's 127.0.0.1, so the
+// browser isolates the iframe as it would on the web.
+type hostPage struct {
+	ln     net.Listener
+	origin string
+}
+
+func newHostPage(t *testing.T) *hostPage {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &hostPage{ln: ln, origin: fmt.Sprintf("http://localhost:%d", ln.Addr().(*net.TCPAddr).Port)}
+}
+
+// serve starts the host site; each page is /{name}?frame=TOKEN&el=TOKEN.
+func (h *hostPage) serve(t *testing.T, dashd string) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><head><title>host</title>
+<style>
+  /* A host page's CSS that must not reach into the element. */
+  div, h2, span, canvas { border: 7px solid red !important; color: red !important; font-family: serif !important; }
+  body { font: 20px serif; margin: 8px; }
+</style></head><body>
+<h2 id="host-title">A host page</h2>
+<iframe id="frame" src="%[1]s/embed/req-by-route?theme=dark&amp;token=%[2]s" width="620" height="300" title="dashd"></iframe>
+<dashd-chart id="el" chart="req-by-route" theme="light" tz="UTC" token="%[3]s"></dashd-chart>
+<script src="%[1]s/embed.js" async></script>
+</body></html>`, dashd, html.EscapeString(q.Get("frame")), html.EscapeString(q.Get("el")))
+	}))
+	srv.Listener.Close()
+	srv.Listener = h.ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+}
+
+// frameContext attaches to the cross-site iframe of dashd in the page.
+func frameContext(t *testing.T, ctx context.Context, dashd string) context.Context {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		infos, err := chromedp.Targets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, info := range infos {
+			if info.Type == "iframe" && strings.HasPrefix(info.URL, dashd+"/embed/") {
+				fctx, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(info.TargetID))
+				t.Cleanup(cancel)
+				return fctx
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("no iframe target of dashd in the page")
+	return nil
+}
+
+// elementCategories is a host page expression: the categories the
+// <dashd-chart> draws.
+const elementCategories = `(function () {
+	var o = document.getElementById('el').getOption && document.getElementById('el').getOption();
+	if (!o) return [];
+	var a = o.xAxis && o.xAxis[0] && o.xAxis[0].type === 'category' ? o.xAxis[0] : o.yAxis[0];
+	return a.data || [];
+})()`
+
+// foreignRequests lists what a page fetched from neither of origins.
+func foreignRequests(origins ...string) string {
+	b, _ := json.Marshal(origins)
+	return fmt.Sprintf(`performance.getEntriesByType('resource').map(function (e) { return e.name; }).filter(function (n) {
+		return !%s.some(function (o) { return n.indexOf(o + '/') === 0; });
+	})`, b)
+}
+
+func TestBrowserEmbedsOnAnotherOrigin(t *testing.T) {
+	host := newHostPage(t)
+	s := tokenReadServer(t, host.origin)
+	host.serve(t, s.url)
+	_, frameTok, _ := mintAPI(t, s, `{"chart":"req-by-route"}`)
+	_, elTok, _ := mintAPI(t, s, `{"chart":"req-by-route"}`)
+
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(host.origin+"/ok?frame="+frameTok.Token+"&el="+elTok.Token)); err != nil {
+		t.Fatal(err)
+	}
+	fctx := frameContext(t, ctx, s.url)
+	pollTrue(t, ctx, "the element goes live", `document.getElementById('el').getAttribute('data-state') === 'live'`)
+	pollTrue(t, fctx, "the iframe goes live", `document.querySelector('[data-link]').getAttribute('data-state') === 'live'`)
+
+	route := fmt.Sprintf("/embedded-%d", time.Now().UnixNano())
+	sample, _ := json.Marshal([]map[string]any{
+		{"metric": "http_requests", "tags": map[string]string{"route": route, "status": "200"}, "value": 2},
+		{"metric": "http_requests", "tags": map[string]string{"route": xssTag, "status": xssTag}, "value": 1},
+	})
+	if code, body := post(t, s.url+"/api/v1/ingest", "application/json", string(sample)); code != http.StatusOK {
+		t.Fatalf("ingest: %d %s", code, body)
+	}
+	pollTrue(t, ctx, "the element shows the new bar", fmt.Sprintf(`%s.indexOf(%q) >= 0 && %s.indexOf(%q) >= 0`, elementCategories, route, elementCategories, xssTag))
+	waitForCategory(t, fctx, "req-by-route", route)
+	waitForCategory(t, fctx, "req-by-route", xssTag)
+
+	// The tag is text: in the legend (series names) of both, in the iframe's
+	// tooltip, and no element was made of it anywhere.
+	legend := eval[[]string](t, ctx, `document.getElementById('el').getOption().series.map(function (s) { return s.name; })`)
+	if !strings.Contains(strings.Join(legend, "\n"), xssTag) {
+		t.Errorf("the element's series are %q, want the tag as a name", legend)
+	}
+	eval[bool](t, fctx, fmt.Sprintf(`(function () {
+		var c = echarts.getInstanceByDom(document.querySelector('[data-chart]'));
+		c.dispatchAction({type: 'showTip', seriesIndex: 0, dataIndex: c.getOption().xAxis[0].data.indexOf(%q)});
+		return true;
+	})()`, xssTag))
+	time.Sleep(300 * time.Millisecond)
+	for name, c := range map[string]context.Context{"host page": ctx, "iframe": fctx} {
+		got := eval[string](t, c, `String(window.__xss || '') + document.querySelectorAll('img').length +
+			(document.getElementById('el') && document.getElementById('el').shadowRoot ? document.getElementById('el').shadowRoot.querySelectorAll('img').length : '')`)
+		if got != "00" && got != "0" {
+			t.Errorf("%s: the tag became markup (%q)", name, got)
+		}
+	}
+
+	// No CSS crosses the shadow boundary, either way; ECharts set no global.
+	isolation := eval[string](t, ctx, `(function () {
+		var el = document.getElementById('el');
+		var box = el.shadowRoot.querySelector('.box');
+		var h2 = el.shadowRoot.querySelector('h2');
+		var out = [];
+		if (getComputedStyle(box).borderTopWidth === '7px') out.push('host border reached the element');
+		if (getComputedStyle(h2).fontFamily.indexOf('serif') === 0) out.push('host font reached the element');
+		if (getComputedStyle(document.getElementById('host-title')).fontSize === '15px') out.push('element style reached the host');
+		if ('echarts' in window) out.push('window.echarts was left in the host page');
+		if ('dashdCore' in window) out.push('dashdCore was left in the host page');
+		return out.join('; ');
+	})()`)
+	if isolation != "" {
+		t.Error(isolation)
+	}
+
+	// No request left dashd's origin, but for the host page itself.
+	if f := eval[[]string](t, ctx, foreignRequests(host.origin, s.url)); len(f) > 0 {
+		t.Errorf("the host page fetched from elsewhere: %v", f)
+	}
+	if f := eval[[]string](t, fctx, foreignRequests(s.url)); len(f) > 0 {
+		t.Errorf("the iframe fetched from elsewhere: %v", f)
+	}
+	// Let the iframe draw its new bars and put the element in the view.
+	time.Sleep(500 * time.Millisecond)
+	screenshot(t, ctx, "screenshot-embed.png")
+}
+
+func TestBrowserRefusesExpiredAndForeignTokens(t *testing.T) {
+	host := newHostPage(t)
+	s := tokenReadServer(t, host.origin)
+	host.serve(t, s.url)
+	expired := mintAt(t, testEmbedSecret, time.Now().Add(-48*time.Hour), embed.Scope{Chart: "req-by-route"}, time.Hour)
+	foreign := mintAt(t, "a-secret-of-another-dashd-0123", time.Now(), embed.Scope{Chart: "req-by-route"}, time.Hour)
+
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(host.origin+"/bad?frame="+expired+"&el="+foreign)); err != nil {
+		t.Fatal(err)
+	}
+	fctx := frameContext(t, ctx, s.url)
+	pollTrue(t, fctx, "the iframe says the token expired", `document.body && document.body.textContent.indexOf('expired') >= 0`)
+	pollTrue(t, ctx, "the element is refused", `document.getElementById('el').getAttribute('data-state') === 'refused'`)
+	msg := eval[string](t, ctx, `document.getElementById('el').shadowRoot.querySelector('.error').textContent`)
+	if !strings.Contains(msg, "401") || !strings.Contains(msg, "bad signature") {
+		t.Errorf("the element says %q, want a 401 for a bad signature", msg)
+	}
+	if n := eval[float64](t, fctx, `document.querySelectorAll('canvas').length`); n != 0 {
+		t.Errorf("the refused iframe drew %v canvases", n)
+	}
+}
+
+// tableText is a page expression: the data table of chart id as rows of
+// cell texts (after the table button was pressed).
+func tableText(id string) string {
+	return fmt.Sprintf(`(function () {
+		var card = document.querySelector('[data-chart][data-id=%q]').closest('.card');
+		return Array.prototype.map.call(card.querySelectorAll('[data-table] tr'), function (tr) {
+			return Array.prototype.map.call(tr.children, function (c) { return c.textContent; }).join('\t');
+		});
+	})()`, id)
+}
+
+func TestBrowserDashboardShowsUserTextAsText(t *testing.T) {
+	s := startServer(t, nil)
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/web?theme=light")); err != nil {
+		t.Fatal(err)
+	}
+	pollTrue(t, ctx, "live", `document.querySelector('[data-link]').getAttribute('data-state') === 'live'`)
+	var samples []map[string]any
+	for i, route := range []string{"/", "/api/v1/ingest", "/login", "/d/web", xssTag} {
+		for j, status := range []string{"200", "404", xssTag} {
+			samples = append(samples, map[string]any{"metric": "http_requests", "tags": map[string]string{"route": route, "status": status}, "value": float64((i+1)*(3-j)) * 12.5})
+		}
+	}
+	body, _ := json.Marshal(samples)
+	if code, b := post(t, s.url+"/api/v1/ingest", "application/json", string(body)); code != http.StatusOK {
+		t.Fatalf("ingest: %d %s", code, b)
+	}
+	waitForCategory(t, ctx, "req-by-route", xssTag)
+
+	// The data table: built with textContent, so the tag reads as itself.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-action="table"][data-for="req-by-route"]`))); err != nil {
+		t.Fatal(err)
+	}
+	pollTrue(t, ctx, "the table", tableText("req-by-route")+`.length > 5`)
+	rows := eval[[]string](t, ctx, tableText("req-by-route"))
+	if !strings.Contains(rows[0], xssTag) {
+		t.Errorf("the table's header %q lacks the series named by the tag", rows[0])
+	}
+	found := false
+	for _, r := range rows {
+		found = found || strings.HasPrefix(r, xssTag+"\t")
+	}
+	if !found {
+		t.Errorf("no table row is the tag: %q", rows)
+	}
+	// The legend names it, the tooltip shows it, nothing runs.
+	legend := eval[[]string](t, ctx, `echarts.getInstanceByDom(document.querySelector('[data-id="req-by-route"]')).getOption().legend[0].data || []`)
+	series := eval[[]string](t, ctx, `echarts.getInstanceByDom(document.querySelector('[data-id="req-by-route"]')).getOption().series.map(function (s) { return s.name; })`)
+	if !strings.Contains(strings.Join(append(legend, series...), "\n"), xssTag) {
+		t.Errorf("legend %q, series %q: no tag", legend, series)
+	}
+	eval[bool](t, ctx, fmt.Sprintf(`(function () {
+		var c = echarts.getInstanceByDom(document.querySelector('[data-id="req-by-route"]'));
+		c.dispatchAction({type: 'showTip', seriesIndex: 0, dataIndex: c.getOption().xAxis[0].data.indexOf(%q)});
+		return true;
+	})()`, xssTag))
+	time.Sleep(300 * time.Millisecond)
+	if got := eval[float64](t, ctx, `document.querySelectorAll('img').length`); got != 0 {
+		t.Errorf("%v img elements in the page", got)
+	}
+
+	// Save as PNG makes a data: URL download, and the theme toggle cycles
+	// and is kept.
+	png := eval[string](t, ctx, `echarts.getInstanceByDom(document.querySelector('[data-id="req-by-route"]')).getDataURL({type: 'png'}).slice(0, 22)`)
+	if png != "data:image/png;base64," {
+		t.Errorf("getDataURL gave %q", png)
+	}
+	eval[bool](t, ctx, `(localStorage.removeItem('dashd.theme'), true)`)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/web")); err != nil {
+		t.Fatal(err)
+	}
+	pollTrue(t, ctx, "live again", `document.querySelector('[data-link]').getAttribute('data-state') === 'live'`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-theme-toggle]`)), chromedp.Click(chromedp.CSS(`[data-theme-toggle]`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval[string](t, ctx, `document.documentElement.getAttribute('data-theme') + ' ' + localStorage.getItem('dashd.theme')`); got != "dark dark" {
+		t.Errorf("after two clicks: %q, want dark, kept", got)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/web")); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval[string](t, ctx, `document.documentElement.getAttribute('data-theme')`); got != "dark" {
+		t.Errorf("after a reload the theme is %q", got)
+	}
+	eval[bool](t, ctx, `(localStorage.removeItem('dashd.theme'), true)`)
+}
+
+func TestBrowserScreenshots(t *testing.T) {
+	if os.Getenv("DASHD_SCREENSHOTS") == "" {
+		t.Skip("set DASHD_SCREENSHOTS=dir to write the screenshots of the README")
+	}
+	s := startServer(t, func(f *config.File) {
+		f.Dashboards[0].Charts = append(f.Dashboards[0].Charts,
+			charts.Chart{ID: "latency", Title: "Latency by service", Type: charts.Grouped, Metric: "latency_ms", X: "service", Series: "quantile", Agg: charts.Avg, Unit: "ms",
+				Thresholds: []charts.Threshold{{Value: 250, Label: "SLO"}}},
+			charts.Chart{ID: "errors", Title: "Error share by region", Type: charts.Percent, Horizontal: true, Metric: "http_requests", X: "region", Series: "status", Agg: charts.Sum})
+	})
+	var samples []map[string]any
+	for i, route := range []string{"/", "/api/v1/ingest", "/login", "/d/web", "/static"} {
+		for j, status := range []string{"200", "404", "500"} {
+			for k, region := range []string{"eu-west", "us-east", "ap-south"} {
+				samples = append(samples, map[string]any{"metric": "http_requests", "tags": map[string]string{"route": route, "status": status, "region": region},
+					"value": float64((5-i)*(3-j)*(3-j)*(k+2)) * 7})
+			}
+		}
+	}
+	for i, svc := range []string{"api", "auth", "billing", "search"} {
+		for j, q := range []string{"p50", "p90", "p99"} {
+			samples = append(samples, map[string]any{"metric": "latency_ms", "tags": map[string]string{"service": svc, "quantile": q}, "value": float64(20+i*15) * float64(1+j*j)})
+		}
+	}
+	body, _ := json.Marshal(samples)
+	if code, b := post(t, s.url+"/api/v1/ingest", "application/json", string(body)); code != http.StatusOK {
+		t.Fatalf("ingest: %d %s", code, b)
+	}
+	put := mustRequest(t, http.MethodPut, s.url+"/api/v1/charts/sales/data", `{"categories":["Mon","Tue","Wed","Thu","Fri"],"series":[{"name":"online","data":[120,135,160,150,190]},{"name":"store","data":[80,95,70,100,110]}]}`, "Content-Type", "application/json")
+	if code, b := do(t, put); code != http.StatusNoContent {
+		t.Fatalf("push data: %d %s", code, b)
+	}
+	ctx := newBrowser(t)
+	for _, theme := range []string{"light", "dark"} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/web?theme="+theme)); err != nil {
+			t.Fatal(err)
+		}
+		pollTrue(t, ctx, "live", `document.querySelector('[data-link]').getAttribute('data-state') === 'live'`)
+		waitForCategory(t, ctx, "errors", "us-east")
+		time.Sleep(1500 * time.Millisecond) // animations
+		screenshot(t, ctx, "screenshot-"+theme+".png")
+	}
+}
+
+// TestBrowserHeapStaysFlat pushes many thousands of frames through a
+// dashboard page and compares the JS heap (after a forced GC) before and
+// after. The figures go to the test log, and into docs/BENCHMARKS.md.
+func TestBrowserHeapStaysFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes about 40 s")
+	}
+	const nCharts = 8
+	wantFrames := 12000
+	if v := os.Getenv("DASHD_HEAP_FRAMES"); v != "" {
+		fmt.Sscan(v, &wantFrames)
+	}
+	s := startServer(t, func(f *config.File) {
+		f.Stream.MaxFPS = config.MaxFPS
+		d := charts.Dashboard{ID: "heap", Title: "Heap"}
+		for i := range nCharts {
+			d.Charts = append(d.Charts, charts.Chart{ID: fmt.Sprintf("p%d", i), Title: fmt.Sprintf("push %d", i), Unit: "ms"})
+		}
+		f.Dashboards = append(f.Dashboards, d)
+	})
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/heap")); err != nil {
+		t.Fatal(err)
+	}
+	pollTrue(t, ctx, "live", `document.querySelector('[data-link]').getAttribute('data-state') === 'live'`)
+	// Open one data table, so its rebuilding is measured too.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-action="table"][data-for="p0"]`))); err != nil {
+		t.Fatal(err)
+	}
+
+	v := dial(t, s, "dashboard=heap")
+	var frames atomic.Int64
+	go func() {
+		for {
+			v.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+			_, msg, err := v.conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			frames.Add(int64(strings.Count(string(msg), `"type":"frame"`)))
+		}
+	}()
+	// push sends frames to every chart until the viewer has counted n more:
+	// categories and series change shape as they go, as real data does.
+	push := func(n int64) time.Duration {
+		start, target := time.Now(), frames.Load()+n
+		var wg sync.WaitGroup
+		for i := range nCharts {
+			wg.Go(func() {
+				for k := 0; frames.Load() < target; k++ {
+					nCat, nSer := 3+(k%12), 1+(k%4)
+					cats := make([]string, nCat)
+					for c := range cats {
+						cats[c] = fmt.Sprintf("cat-%d", (c+k)%40)
+					}
+					series := make([]map[string]any, nSer)
+					for sIdx := range series {
+						data := make([]float64, nCat)
+						for c := range data {
+							data[c] = float64((k*7+c*13+sIdx*5)%1000) / 3
+						}
+						series[sIdx] = map[string]any{"name": fmt.Sprintf("s%d", (sIdx+k/50)%6), "data": data}
+					}
+					b, _ := json.Marshal(map[string]any{"categories": cats, "series": series})
+					req, _ := http.NewRequest(http.MethodPut, fmt.Sprintf("%s/api/v1/charts/p%d/data", s.url, i), strings.NewReader(string(b)))
+					req.Header.Set("Content-Type", "application/json")
+					if resp, err := http.DefaultClient.Do(req); err == nil {
+						resp.Body.Close()
+					}
+					time.Sleep(8 * time.Millisecond)
+				}
+			})
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	heap := func() float64 {
+		var used float64
+		err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if _, err := cdp.Call(ctx, tg, performance.Enable, performance.EnableParams{}); err != nil {
+				return err
+			}
+			for range 3 {
+				if _, err := cdp.Call(ctx, tg, heapprofiler.CollectGarbage, cdp.Empty{}); err != nil {
+					return err
+				}
+			}
+			res, err := cdp.Call(ctx, tg, performance.GetMetrics, cdp.Empty{})
+			if err != nil {
+				return err
+			}
+			for _, m := range res.Metrics {
+				if m.Name == "JSHeapUsedSize" {
+					used = m.Value
+				}
+			}
+			return nil
+		}))
+		if err != nil {
+			t.Fatalf("heap: %v", err)
+		}
+		return used
+	}
+
+	push(1000) // warm up: every chart drawn, every code path compiled
+	time.Sleep(500 * time.Millisecond)
+	before := heap()
+	took := push(int64(wantFrames / 2))
+	time.Sleep(500 * time.Millisecond)
+	half := heap()
+	took += push(int64(wantFrames - wantFrames/2))
+	time.Sleep(500 * time.Millisecond)
+	after := heap()
+	drawn := eval[string](t, ctx, `Array.prototype.map.call(document.querySelectorAll('[data-updated]'), function (e) { return e.textContent; }).join(',')`)
+	t.Logf("JS heap after GC: %.2f MB before, %.2f MB after %d frames, %.2f MB after %d frames to %d charts in %s (%.0f frames/s); last updates %s",
+		before/1e6, half/1e6, wantFrames/2, after/1e6, wantFrames, nCharts, took.Round(time.Second), float64(wantFrames)/took.Seconds(), drawn)
+	if limit := 2*before + 5e6; after > limit {
+		t.Errorf("the JS heap grew from %.1f MB to %.1f MB (limit %.1f MB)", before/1e6, after/1e6, limit/1e6)
+	}
+}
