@@ -21,7 +21,7 @@ import (
 
 // chromiumPath finds Debian's chromium. Without it browser tests skip,
 // except under CI=true, where they fail: CI installs it.
-func chromiumPath(t *testing.T) string {
+func chromiumPath(t testing.TB) string {
 	t.Helper()
 	for _, p := range []string{os.Getenv("DASHD_CHROMIUM"), "/usr/bin/chromium"} {
 		if p != "" {
@@ -43,7 +43,7 @@ func chromiumPath(t *testing.T) string {
 
 // newBrowser starts a headless chromium for one test and returns the
 // context of its first tab.
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t testing.TB) context.Context {
 	t.Helper()
 	path := chromiumPath(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],

@@ -44,13 +44,13 @@ type server struct {
 
 // startServer runs dashd with the test dashboards; edit changes the
 // settings before it starts. It stops when the test ends.
-func startServer(t *testing.T, edit func(*config.File)) *server {
+func startServer(t testing.TB, edit func(*config.File)) *server {
 	t.Helper()
 	s, _ := startStoppable(t, edit)
 	return s
 }
 
-func waitReady(t *testing.T, url string) {
+func waitReady(t testing.TB, url string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {

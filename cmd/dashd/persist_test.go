@@ -22,7 +22,7 @@ import (
 
 // startStoppable is startServer with a stop the test calls itself (it is
 // also called at the end of the test; a second call does nothing).
-func startStoppable(t *testing.T, edit func(*config.File)) (*server, func()) {
+func startStoppable(t testing.TB, edit func(*config.File)) (*server, func()) {
 	t.Helper()
 	f := config.Default()
 	f.Addr = "127.0.0.1:0"
