@@ -209,10 +209,11 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, pageDashboard, "", struct {
 		layout
-		ID     string
-		TZ     string
-		Charts []chartView
-	}{layoutOf(r, titleOr(d.Title, d.ID), "dashboard", true), d.ID, tzOf(r), views})
+		ID      string
+		Version string // of the definition drawn; the client redraws on another
+		TZ      string
+		Charts  []chartView
+	}{layoutOf(r, titleOr(d.Title, d.ID), "dashboard", true), d.ID, d.Version(), tzOf(r), views})
 }
 
 func (s *server) embed(w http.ResponseWriter, r *http.Request) {

@@ -224,3 +224,63 @@ func TestBrowserFallsBackToSSEBehindAProxyThatDropsUpgrade(t *testing.T) {
 		fmt.Sprintf(`[{"metric":"http_requests","tags":{"route":%q,"status":"200"},"value":1}]`, route))
 	waitForCategory(t, ctx, "req-by-route", route)
 }
+
+func TestBrowserRedrawsWhenTheDashboardChanges(t *testing.T) {
+	s := startServer(t, func(f *config.File) { f.Auth.AdminTokens = []string{"adm1n"} })
+	put := func(def string) {
+		t.Helper()
+		code, body := do(t, mustRequest(t, http.MethodPut, s.url+"/api/v1/dashboards/live-edit", def, "Authorization", "Bearer adm1n"))
+		if code != http.StatusOK && code != http.StatusCreated {
+			t.Fatalf("PUT: %d %s", code, body)
+		}
+	}
+	put(`{"title":"Before","charts":[{"id":"edit-a","metric":"m","x":"k"}]}`)
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/live-edit")); err != nil {
+		t.Fatal(err)
+	}
+	live := `document.querySelector('[data-link]').getAttribute('data-state') === 'live'`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](live, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the page never went live: %v", err)
+	}
+
+	// A chart is added through the API: the open page shows it without anyone
+	// reloading it.
+	put(`{"title":"After","charts":[{"id":"edit-a","metric":"m","x":"k"},{"id":"edit-b","metric":"m","x":"k","type":"stacked"}]}`)
+	redrawn := `!!document.querySelector('h1') && document.querySelectorAll('[data-chart]').length === 2 && document.querySelector('h1').textContent === 'After'`
+	if err := pollAcrossReloads(ctx, redrawn, 20*time.Second); err != nil {
+		t.Fatalf("the page did not redraw with the new definition: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](live, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the redrawn page never went live: %v", err)
+	}
+
+	// Deleted: the page says so.
+	code, body := do(t, mustRequest(t, http.MethodDelete, s.url+"/api/v1/dashboards/live-edit", "", "Authorization", "Bearer adm1n"))
+	if code != http.StatusNoContent {
+		t.Fatalf("DELETE: %d %s", code, body)
+	}
+	gone := `document.querySelector('[data-link]').getAttribute('data-state') === 'deleted'`
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](gone, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
+		t.Fatalf("the page does not say its dashboard was deleted: %v", err)
+	}
+}
+
+// pollAcrossReloads polls expr until it is true, going on when the page
+// navigates (which ends a poll running inside it).
+func pollAcrossReloads(ctx context.Context, expr string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		var ok bool
+		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		if err == nil && ok {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err == nil {
+		err = fmt.Errorf("still false after %v: %s", timeout, expr)
+	}
+	return err
+}

@@ -150,3 +150,13 @@ test('errorText reads JSON and text refusals', () => {
 test('wsURL follows the origin of dashd, not of the host page', () => {
   assert.equal(d.wsURL(new URL('https://dashd.example:8443'), '/api/v1/stream'), 'wss://dashd.example:8443/api/v1/stream');
 });
+
+test('announcementsOf finds dashboard announcements alone or in a batch, and framesOf leaves them out', () => {
+  const a = { type: 'dashboard', id: 'web', version: 'abc' };
+  const f = { type: 'frame', chart: 'c', seq: 1, categories: [], series: [] };
+  assert.deepEqual(d.announcementsOf(a), [a]);
+  assert.deepEqual(d.announcementsOf({ type: 'batch', frames: [f, a] }), [a]);
+  assert.deepEqual(d.announcementsOf(f), []);
+  assert.deepEqual(d.framesOf({ type: 'batch', frames: [f, a] }), [f]);
+  assert.deepEqual(d.announcementsOf(null), []);
+});

@@ -45,13 +45,22 @@ var dashdCore = (function () {
     return true;
   }
 
+  // announcementsOf returns the dashboard announcements of one stream
+  // message: {"type":"dashboard","id","version"} (or "deleted": true), alone
+  // or inside a batch.
+  function announcementsOf(msg) {
+    if (!msg || typeof msg !== 'object') return [];
+    var all = msg.type === 'batch' && Array.isArray(msg.frames) ? msg.frames : [msg];
+    return all.filter(function (a) { return a && a.type === 'dashboard' && typeof a.id === 'string'; });
+  }
+
   // framesOf returns the frames of one stream message (parsed JSON): a
   // frame, or a batch of them.
   function framesOf(msg) {
     if (!msg || typeof msg !== 'object') return [];
     if (msg.type === 'frame') return [msg];
     if (msg.type === 'batch' && Array.isArray(msg.frames)) {
-      return msg.frames.filter(function (f) { return f && typeof f.chart === 'string'; });
+      return msg.frames.filter(function (f) { return f && f.type === 'frame' && typeof f.chart === 'string'; });
     }
     return [];
   }
@@ -255,6 +264,7 @@ var dashdCore = (function () {
     var onDraw = cfg.onDraw || noop;
     var onError = cfg.onError || noop;
     var onLink = cfg.onLink || noop;
+    var onDashboard = cfg.onDashboard || noop; // the dashboard's definition was announced
     var loc = base ? new URL(base) : window.location;
     var credentials = base ? 'omit' : 'same-origin';
 
@@ -387,6 +397,9 @@ var dashdCore = (function () {
         var c = charts.get(f.chart);
         if (c && acceptFrame(c, f)) c.pending = f;
       });
+      announcementsOf(msg).forEach(function (a) {
+        if (a.id === cfg.dashboard) onDashboard(a);
+      });
       queueDraw();
     }
 
@@ -501,6 +514,7 @@ var dashdCore = (function () {
   var exported = {
     acceptFrame: acceptFrame,
     framesOf: framesOf,
+    announcementsOf: announcementsOf,
     frameOption: frameOption,
     backoffDelay: backoffDelay,
     axisValue: axisValue,

@@ -79,6 +79,18 @@
         if (transportEl) transportEl.textContent = transport === 'SSE' ? 'via SSE' : 'via WebSocket';
         document.body.classList.toggle('is-stale', state === 'reconnecting' || state === 'stale');
       },
+      onDashboard: function (a) {
+        // The stream announces the definition this dashboard has now: when
+        // it is not the one this page was drawn from, draw the page again.
+        if (a.deleted) {
+          if (linkEl) {
+            linkEl.textContent = 'this dashboard was deleted';
+            linkEl.setAttribute('data-state', 'deleted');
+          }
+          return;
+        }
+        if (a.version && a.version !== root.getAttribute('data-version')) window.location.reload();
+      },
       onDraw: function (c, frame, t) {
         var k = cards.get(c.id);
         if (!k) return;
