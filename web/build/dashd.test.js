@@ -160,3 +160,14 @@ test('announcementsOf finds dashboard announcements alone or in a batch, and fra
   assert.deepEqual(d.framesOf({ type: 'batch', frames: [f, a] }), [f]);
   assert.deepEqual(d.announcementsOf(null), []);
 });
+
+test('frameOption draws a chart of many bars in large mode, and a small one not', () => {
+  const frame = (cats, sers) => ({
+    categories: Array.from({ length: cats }, (_, i) => 'c' + i),
+    series: Array.from({ length: sers }, (_, j) => ({ name: 's' + j, data: Array(cats).fill(1) })),
+  });
+  const big = d.frameOption(chart({ type: 'stacked' }), frame(50, 10));
+  assert.ok(big.series.every((s) => s.large === true && s.largeThreshold === 0 && s.stack === 'total'));
+  const small = d.frameOption(chart(), frame(5, 2));
+  assert.ok(small.series.every((s) => s.large === undefined));
+});
