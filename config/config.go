@@ -72,7 +72,14 @@ type Embed struct {
 // NATS says where an external NATS is; an empty URL means the embedded server.
 type NATS struct {
 	URL string `yaml:"url"`
+	// Replicas of the sample stream and the dashboard bucket in a NATS
+	// cluster, 1 to 5 (0 means 1). Three survive the loss of one server.
+	// The embedded server is alone, so it needs nats.url.
+	Replicas int `yaml:"replicas"`
 }
+
+// MaxReplicas is the most JetStream replicas a stream may have.
+const MaxReplicas = 5
 
 // Default returns the configuration used where neither the file, the
 // environment nor a flag says otherwise. It is the one place defaults live.
@@ -206,6 +213,12 @@ func (f *File) validate() []*charts.FieldError {
 		if msg := checkNATSURL(f.NATS.URL); msg != "" {
 			bad("nats.url", "%s", msg)
 		}
+	}
+	switch r := f.NATS.Replicas; {
+	case r < 0 || r > MaxReplicas:
+		bad("nats.replicas", "%d is out of range (expected 1 to %d; 3 survives the loss of one NATS server)", r, MaxReplicas)
+	case r > 1 && f.NATS.URL == "":
+		bad("nats.replicas", "is %d but the embedded NATS is a single server (expected nats.url pointing at a NATS cluster, or replicas 1)", r)
 	}
 
 	dashboards := make(map[string]int, len(f.Dashboards))

@@ -265,6 +265,14 @@ func TestProblems(t *testing.T) {
 			"nats:\n  url: localhost:4222\n",
 			[]string{`dashd.yaml:2:8: nats.url: "localhost:4222" is not a NATS URL (expected e.g. nats://127.0.0.1:4222, several joined by commas)`},
 		},
+		"nats replicas out of range": {
+			"nats:\n  url: nats://127.0.0.1:4222\n  replicas: 7\n",
+			[]string{`dashd.yaml:3:13: nats.replicas: 7 is out of range (expected 1 to 5; 3 survives the loss of one NATS server)`},
+		},
+		"nats replicas without a cluster": {
+			"nats:\n  replicas: 3\n",
+			[]string{`dashd.yaml:2:13: nats.replicas: is 3 but the embedded NATS is a single server (expected nats.url pointing at a NATS cluster, or replicas 1)`},
+		},
 		"empty token": {
 			"auth:\n  ingest_tokens: [a, '']\n",
 			[]string{`dashd.yaml:2:22: auth.ingest_tokens[1]: is empty (expected a token; leave the list empty for none)`},

@@ -87,8 +87,11 @@ func (j *Journal) Follow(ctx context.Context, sink ingest.Sink, fc FollowConfig)
 		}
 		return fmt.Errorf("journal: a consumer of the stream: %w", err)
 	}
-	// Buffer up to 64 MiB of messages ahead of the sink.
-	it, err := cons.Messages(jetstream.PullMaxBytes(64 << 20))
+	// Buffer up to 64 MiB of messages ahead of the sink. A heartbeat every
+	// second lets the ordered consumer notice within about two seconds that
+	// the server holding it is gone (in a cluster) and start again where it
+	// was; the default of 5 s stalled the charts for 10 to 20 s.
+	it, err := cons.Messages(jetstream.PullMaxBytes(64<<20), jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return fmt.Errorf("journal: read the stream: %w", err)
 	}

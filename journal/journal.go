@@ -119,26 +119,29 @@ func Open(ctx context.Context, cfg Config) (j *Journal, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	j = &Journal{cfg: cfg, log: cfg.Logger, closed: make(chan struct{}), storage: jetstream.FileStorage, m: newMetrics(cfg.Registerer)}
+	// The callbacks and the cleanup hold jn: returning nil, err sets the
+	// result j to nil while NATS may still call them.
+	jn := &Journal{cfg: cfg, log: cfg.Logger, closed: make(chan struct{}), storage: jetstream.FileStorage, m: newMetrics(cfg.Registerer)}
+	j = jn
 	if cfg.URL == "" && cfg.Dir == "" {
 		j.storage = jetstream.MemoryStorage
 	}
 	defer func() {
 		if err != nil {
-			j.Close()
+			jn.Close()
 		}
 	}()
 
 	opts := []nats.Option{
 		nats.Name("dashd"),
-		nats.ClosedHandler(func(*nats.Conn) { close(j.closed) }),
+		nats.ClosedHandler(func(*nats.Conn) { close(jn.closed) }),
 		nats.MaxReconnects(-1),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
-				j.log.Warn("lost the connection to NATS; ingest answers 503 until it is back", "err", err)
+				jn.log.Warn("lost the connection to NATS; ingest answers 503 until it is back", "err", err)
 			}
 		}),
-		nats.ReconnectHandler(func(nc *nats.Conn) { j.log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted()) }),
+		nats.ReconnectHandler(func(nc *nats.Conn) { jn.log.Info("reconnected to NATS", "url", nc.ConnectedUrlRedacted()) }),
 	}
 	if cfg.URL == "" {
 		if err := j.startServer(); err != nil {
@@ -160,32 +163,59 @@ func Open(ctx context.Context, cfg Config) (j *Journal, err error) {
 	if j.js, err = jetstream.New(j.nc, jetstream.WithPublishAsyncTimeout(ackTimeout), jetstream.WithPublishAsyncMaxPending(4096)); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
-	j.stream, err = j.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:               StreamName,
-		Description:        "dashd: accepted samples, one message per request (see the journal package)",
-		Subjects:           []string{subjectAll},
-		Retention:          jetstream.LimitsPolicy,
-		Discard:            jetstream.DiscardOld,
-		MaxAge:             cfg.MaxAge,
-		MaxBytes:           cfg.MaxBytes,
-		Storage:            j.storage,
-		Replicas:           cfg.Replicas,
-		AllowAtomicPublish: true,
+	err = whileStarting(ctx, func() (err error) {
+		j.stream, err = j.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name:               StreamName,
+			Description:        "dashd: accepted samples, one message per request (see the journal package)",
+			Subjects:           []string{subjectAll},
+			Retention:          jetstream.LimitsPolicy,
+			Discard:            jetstream.DiscardOld,
+			MaxAge:             cfg.MaxAge,
+			MaxBytes:           cfg.MaxBytes,
+			Storage:            j.storage,
+			Replicas:           cfg.Replicas,
+			AllowAtomicPublish: true,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("journal: the stream %s: %w", StreamName, err)
 	}
-	j.kv, err = j.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      BucketName,
-		Description: "dashd: dashboard definitions (key: the id with '.' written as '=', value: JSON)",
-		History:     5,
-		Storage:     j.storage,
-		Replicas:    cfg.Replicas,
+	err = whileStarting(ctx, func() (err error) {
+		j.kv, err = j.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      BucketName,
+			Description: "dashd: dashboard definitions (key: the id with '.' written as '=', value: JSON)",
+			History:     5,
+			Storage:     j.storage,
+			Replicas:    cfg.Replicas,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("journal: the bucket %s: %w", BucketName, err)
 	}
 	return j, nil
+}
+
+// whileStarting calls fn until it succeeds, fails for good, or ctx ends.
+// A NATS cluster that is starting, or electing a leader, answers for a
+// few seconds that JetStream is unavailable or does not answer at all;
+// dashd nodes started with it wait for it instead of failing.
+func whileStarting(ctx context.Context, fn func() error) error {
+	for {
+		err := fn()
+		var api *jetstream.APIError
+		transient := errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrNoResponders) ||
+			errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &api) && api.Code == 503)
+		if err == nil || !transient || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 func (j *Journal) startServer() error {

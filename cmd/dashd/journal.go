@@ -26,6 +26,7 @@ func (m *Main) openStore() error {
 	store, err := journal.Open(ctx, journal.Config{
 		URL:        f.NATS.URL,
 		Dir:        f.Data,
+		Replicas:   f.NATS.Replicas,
 		Logger:     m.log.With("component", "journal"),
 		Registerer: m.registry,
 	})

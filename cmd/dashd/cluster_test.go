@@ -1,0 +1,360 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/dashd/dashd/charts"
+	"github.com/dashd/dashd/config"
+	"github.com/dashd/dashd/journal"
+)
+
+// startNATSCluster runs n nats-server/v2 servers in the test process with
+// JetStream, each its own store, routed to each other on loopback, and
+// waits until JetStream has a meta leader that every server follows.
+func startNATSCluster(t *testing.T, n int) []*natsserver.Server {
+	t.Helper()
+	ports := make([]string, n)
+	for i := range ports {
+		ports[i] = "nats-route://" + freeAddr(t)
+	}
+	routes := natsserver.RoutesFromStr(strings.Join(ports, ","))
+	servers := make([]*natsserver.Server, n)
+	for i := range n {
+		_, port, _ := net.SplitHostPort(strings.TrimPrefix(ports[i], "nats-route://"))
+		p, _ := strconv.Atoi(port)
+		ns, err := natsserver.NewServer(&natsserver.Options{
+			ServerName: fmt.Sprintf("nats-%d", i),
+			Host:       "127.0.0.1",
+			Port:       -1,
+			JetStream:  true,
+			StoreDir:   t.TempDir(),
+			NoSigs:     true,
+			NoLog:      true,
+			Cluster:    natsserver.ClusterOpts{Name: "dashd-test", Host: "127.0.0.1", Port: p},
+			Routes:     routes,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns.Start()
+		t.Cleanup(ns.Shutdown)
+		servers[i] = ns
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		leader, current := false, true
+		for _, ns := range servers {
+			leader = leader || ns.JetStreamIsLeader()
+			current = current && ns.JetStreamIsCurrent() && ns.NumRoutes() >= n-1
+		}
+		if leader && current {
+			return servers
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the NATS cluster of %d did not form within 20s", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// clusterDashboards are the test dashboards plus one chart that shows
+// every request pushed during a fault as its own category.
+func clusterDashboards() []charts.Dashboard {
+	return append(testDashboards(), charts.Dashboard{ID: "faults", Charts: []charts.Chart{
+		{ID: "acks", Metric: "ack", X: "req", Agg: charts.Sum, Window: charts.Duration(time.Hour)},
+	}})
+}
+
+// startClusterNode runs a dashd whose nats.url is url, with the journal
+// replicated three times.
+func startClusterNode(t *testing.T, url string) (*server, func()) {
+	t.Helper()
+	return startStoppable(t, func(f *config.File) {
+		f.NATS.URL = url
+		f.NATS.Replicas = 3
+		f.Auth.AdminTokens = []string{"adm1n"}
+		f.Dashboards = clusterDashboards()
+	})
+}
+
+// checkReplicas checks the journal's stream and bucket live on three
+// servers.
+func checkReplicas(t *testing.T, url string) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, name := range []string{journal.StreamName, "KV_" + journal.BucketName} {
+		st, err := js.Stream(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := st.CachedInfo().Config.Replicas; r != 3 {
+			t.Errorf("stream %s has %d replicas, want 3", name, r)
+		}
+	}
+}
+
+// chartData is what must agree across nodes: a frame without its seq and
+// time, which each node counts and stamps for itself.
+func chartData(f frame) string {
+	b, _ := json.Marshal(struct {
+		Categories []string
+		Series     any
+	}{f.Categories, f.Series})
+	return string(b)
+}
+
+// converge waits until every node serves the same data for chart and ok
+// accepts it, and returns that frame.
+func converge(t *testing.T, nodes []*server, chart string, within time.Duration, ok func(frame) bool) frame {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		frames := make([]frame, len(nodes))
+		same := true
+		for i, n := range nodes {
+			frames[i] = getFrame(t, n, chart)
+			same = same && chartData(frames[i]) == chartData(frames[0])
+		}
+		if same && ok(frames[0]) {
+			return frames[0]
+		}
+		if time.Now().After(deadline) {
+			for i, f := range frames {
+				t.Logf("node %d (%s): %s", i, nodes[i].url, chartData(f))
+			}
+			t.Fatalf("the nodes did not agree on %s within %s", chart, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// pushRequest posts perRequest samples of metric ack tagged req=id and
+// reports whether dashd acknowledged them.
+func pushRequest(client *http.Client, url, id string) bool {
+	const body = `[{"metric":"ack","tags":{"req":%[1]q},"value":1},{"metric":"ack","tags":{"req":%[1]q},"value":1}]`
+	resp, err := client.Post(url+"/api/v1/ingest", "application/json", strings.NewReader(fmt.Sprintf(body, id)))
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+const perRequest = 2 // samples in one pushRequest
+
+// readUntil reads a viewer's messages until a frame of chart satisfies ok,
+// for at most within; a closed connection ends it with the error.
+func readUntil(conn *websocket.Conn, chart string, within time.Duration, ok func(frame) bool) (frame, error) {
+	deadline := time.Now().Add(within)
+	for {
+		conn.SetReadDeadline(deadline)
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			return frame{}, err
+		}
+		var f frame
+		if err := json.Unmarshal(msg, &f); err != nil {
+			return frame{}, fmt.Errorf("message is not JSON: %w: %s", err, msg)
+		}
+		frames := f.Frames
+		if f.Type == "frame" {
+			frames = []frame{f}
+		}
+		for _, f := range frames {
+			if f.Chart == chart && ok(f) {
+				return f, nil
+			}
+		}
+	}
+}
+
+func hasAll(ids []string) func(frame) bool {
+	return func(f frame) bool {
+		for _, id := range ids {
+			if x := f.value(id, "ack"); x == nil || *x != perRequest {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// Three NATS servers in a cluster and three dashd nodes, each on its own
+// NATS server, with the journal replicated three times. What one node
+// accepts or stores, every node shows, identically; a node that starts
+// late is ready only once it serves the same state; losing a NATS server
+// loses no acknowledged sample and no viewer; losing a dashd node costs
+// its viewers one reconnect to another node, where the state is the same.
+func TestCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a NATS cluster of three and three dashd nodes")
+	}
+	start := time.Now()
+	ns := startNATSCluster(t, 3)
+	t.Logf("NATS cluster formed in %s", time.Since(start).Round(time.Millisecond))
+	a, _ := startClusterNode(t, ns[0].ClientURL())
+	b, stopB := startClusterNode(t, ns[1].ClientURL())
+	checkReplicas(t, ns[1].ClientURL())
+	t.Logf("two dashd nodes ready after %s", time.Since(start).Round(time.Millisecond))
+
+	// Samples accepted by either node reach both, with the same data.
+	code, body := post(t, a.url+"/api/v1/ingest", "application/json",
+		`[{"metric":"http_requests","tags":{"route":"/a","status":"200"},"value":2},{"metric":"http_requests","tags":{"route":"/b","status":"500"},"value":1}]`)
+	if code != http.StatusOK {
+		t.Fatalf("ingest on a: %d %s", code, body)
+	}
+	code, body = post(t, b.url+"/write", "text/plain", "http_requests,route=/a,status=200 value=3\nhttp_requests,route=/c,status=404 value=7\n")
+	if code != http.StatusNoContent {
+		t.Fatalf("line protocol on b: %d %s", code, body)
+	}
+	f := converge(t, []*server{a, b}, "req-by-route", 10*time.Second, func(f frame) bool { return len(f.Categories) == 3 })
+	if x := f.value("/a", "200"); x == nil || *x != 5 {
+		t.Errorf("/a 200 = %v on every node, want 5", x)
+	}
+	converge(t, []*server{a, b}, "req-over-time", 10*time.Second, func(f frame) bool { return len(f.Categories) > 0 })
+
+	// A definition stored through b changes a.
+	code, body = do(t, mustRequest(t, http.MethodPut, b.url+"/api/v1/dashboards/ops",
+		`{"title":"Ops","charts":[{"id":"ops-max","metric":"http_requests","x":"route","agg":"max","window":"1h"}]}`, "Authorization", "Bearer adm1n"))
+	if code != http.StatusCreated {
+		t.Fatalf("PUT on b: %d %s", code, body)
+	}
+	post(t, a.url+"/api/v1/ingest", "application/json", `[{"metric":"http_requests","tags":{"route":"/m"},"value":4},{"metric":"http_requests","tags":{"route":"/m"},"value":9}]`)
+	f = converge(t, []*server{a, b}, "ops-max", 10*time.Second, func(f frame) bool { return len(f.Categories) == 1 })
+	if x := f.value("/m", "http_requests"); x == nil || *x != 9 {
+		t.Errorf("max on every node = %v, want 9 (frame %s)", x, chartData(f))
+	}
+	if d, ok := a.board.Dashboard("ops"); !ok || d.Title != "Ops" {
+		t.Errorf("node a has dashboard ops = %+v, %v", d, ok)
+	}
+
+	// A node that starts late is ready only once it serves the same state.
+	// (Not for ops-max: a chart defined while nodes run starts empty on
+	// them, while a node that starts later replays the log's older samples
+	// into it too. Known divergence, see docs/cluster.md.)
+	c, _ := startClusterNode(t, ns[2].ClientURL())
+	for _, id := range []string{"req-by-route"} {
+		if got, want := chartData(getFrame(t, c, id)), chartData(getFrame(t, a, id)); got != want {
+			t.Errorf("the late node was ready serving %s = %s, want %s", id, got, want)
+		}
+	}
+	t.Logf("late node ready after %s", time.Since(start).Round(time.Millisecond))
+
+	// Kill the NATS server of node a while clients push to a and b, and
+	// viewers watch on a and c.
+	nodes := []*server{a, b, c}
+	va, vc := dial(t, a, "charts=acks"), dial(t, c, "charts=acks")
+	va.next()
+	vc.next()
+	var (
+		mu       sync.Mutex
+		acked    []string
+		refused  int
+		killedAt = make(chan struct{})
+	)
+	client := &http.Client{Timeout: 15 * time.Second}
+	var wg sync.WaitGroup
+	for g, n := range []*server{a, b} {
+		wg.Go(func() {
+			stopAt := time.Time{}
+			for i := 0; i < 120; i++ {
+				if stopAt.IsZero() {
+					select {
+					case <-killedAt:
+						stopAt = time.Now().Add(1500 * time.Millisecond)
+					default:
+					}
+				} else if time.Now().After(stopAt) {
+					return
+				}
+				id := fmt.Sprintf("%c%03d", 'a'+g, i)
+				ok := pushRequest(client, n.url, id)
+				mu.Lock()
+				if ok {
+					acked = append(acked, id)
+				} else {
+					refused++
+				}
+				mu.Unlock()
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+	time.Sleep(500 * time.Millisecond)
+	killStart := time.Now()
+	ns[0].Shutdown()
+	close(killedAt)
+	wg.Wait()
+	pushed := time.Now()
+	t.Logf("NATS server 0 killed mid-stream: %d requests acknowledged, %d refused; the last answer came %s after the kill", len(acked), refused, pushed.Sub(killStart).Round(time.Millisecond))
+	if len(acked) < 20 {
+		t.Fatalf("only %d requests were acknowledged", len(acked))
+	}
+	all := hasAll(acked)
+	f = converge(t, nodes, "acks", 30*time.Second, all)
+	t.Logf("every node shows every acknowledged sample %s after the last answer", time.Since(pushed).Round(time.Millisecond))
+	for i, cat := range f.Categories {
+		if x := f.Series[0].Data[i]; x == nil || *x != perRequest {
+			t.Errorf("request %s is half stored or stored twice: sum %v", cat, x)
+		}
+	}
+	// The viewers never lost their stream: the frames reach them on it.
+	for name, v := range map[string]*viewer{"a (its NATS server killed)": va, "c": vc} {
+		got, err := readUntil(v.conn, "acks", 20*time.Second, all)
+		if err != nil {
+			t.Fatalf("the viewer on node %s: %v", name, err)
+		}
+		if chartData(got) != chartData(f) {
+			t.Errorf("the viewer on node %s sees %s, want %s", name, chartData(got), chartData(f))
+		}
+	}
+	code, body = post(t, a.url+"/api/v1/ingest", "application/json", `[{"metric":"ack","tags":{"req":"after"},"value":2}]`)
+	if code != http.StatusOK {
+		t.Errorf("node a after its NATS server died: %d %s", code, body)
+	}
+	acked = append(acked, "after")
+	f = converge(t, nodes, "acks", 10*time.Second, hasAll(acked))
+
+	// Stop node b: its viewer is closed with 1001, reconnects to c once and
+	// sees the same state there.
+	vb := dial(t, b, "charts=acks")
+	vb.next()
+	stopB()
+	_, err := readUntil(vb.conn, "acks", 10*time.Second, func(frame) bool { return false })
+	if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+		t.Errorf("the viewer of the stopped node got %v, want a close with 1001", err)
+	}
+	again := dial(t, c, "charts=acks")
+	got := again.next()
+	if len(got) != 1 || chartData(got[0]) != chartData(f) {
+		t.Errorf("after one reconnect to node c the viewer sees %+v, want %s", got, chartData(f))
+	}
+	if !reflect.DeepEqual(getFrame(t, a, "acks").Categories, f.Categories) {
+		t.Error("node a no longer agrees")
+	}
+	t.Logf("total %s", time.Since(start).Round(time.Millisecond))
+}
