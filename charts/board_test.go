@@ -21,6 +21,7 @@ type recorder struct {
 	mu      sync.Mutex
 	pending map[string][]byte
 	ticks   []map[string][]byte
+	read    int // ticks consumed by nextTick
 	tick    chan struct{}
 }
 
@@ -42,27 +43,35 @@ func (r *recorder) Flush() {
 	r.tick <- struct{}{}
 }
 
+// nextTick waits for the next tick, in order: each Flush signals once.
+func (r *recorder) nextTick(t *testing.T) map[string][]byte {
+	t.Helper()
+	select {
+	case <-r.tick:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no tick within 5s")
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tick := r.ticks[r.read]
+	r.read++
+	return tick
+}
+
 // next waits for the next tick that carries topic and decodes its frame.
 func (r *recorder) next(t *testing.T, topic string) wireFrame {
 	t.Helper()
-	deadline := time.After(5 * time.Second)
-	for {
-		select {
-		case <-r.tick:
-			r.mu.Lock()
-			msg := r.ticks[len(r.ticks)-1][topic]
-			r.mu.Unlock()
-			if msg != nil {
-				var f wireFrame
-				if err := json.Unmarshal(msg, &f); err != nil {
-					t.Fatalf("frame is not JSON: %v: %s", err, msg)
-				}
-				return f
+	for range 1000 {
+		if msg := r.nextTick(t)[topic]; msg != nil {
+			var f wireFrame
+			if err := json.Unmarshal(msg, &f); err != nil {
+				t.Fatalf("frame is not JSON: %v: %s", err, msg)
 			}
-		case <-deadline:
-			t.Fatalf("no frame for %q within 5s", topic)
+			return f
 		}
 	}
+	t.Fatalf("no frame for %q in 1000 ticks", topic)
+	return wireFrame{}
 }
 
 // until waits for a frame of topic for which ok is true.
@@ -235,17 +244,8 @@ func TestBoardAnnouncesDashboardVersions(t *testing.T) {
 	topic := charts.DashboardTopic("web")
 	announced := func() map[string]any {
 		t.Helper()
-		deadline := time.After(5 * time.Second)
-		for {
-			select {
-			case <-rec.tick:
-			case <-deadline:
-				t.Fatal("no announcement")
-			}
-			rec.mu.Lock()
-			msg := rec.ticks[len(rec.ticks)-1][topic]
-			rec.mu.Unlock()
-			if msg != nil {
+		for range 1000 {
+			if msg := rec.nextTick(t)[topic]; msg != nil {
 				var a map[string]any
 				if err := json.Unmarshal(msg, &a); err != nil {
 					t.Fatal(err)
@@ -253,15 +253,14 @@ func TestBoardAnnouncesDashboardVersions(t *testing.T) {
 				return a
 			}
 		}
+		t.Fatal("no announcement in 1000 ticks")
+		return nil
 	}
 	// SetDashboards already published the first version; it names the
 	// definition the board normalized.
-	rec.mu.Lock()
-	first := rec.ticks[0][topic]
-	rec.mu.Unlock()
 	d, _ := b.Dashboard("web")
-	if want := fmt.Sprintf(`{"type":"dashboard","id":"web","version":%q}`, d.Version()); string(first) != want {
-		t.Errorf("first announcement %s, want %s", first, want)
+	if first := announced(); first["version"] != d.Version() || first["type"] != "dashboard" || first["id"] != "web" {
+		t.Errorf("first announcement %v, want version %s", first, d.Version())
 	}
 
 	changed := webDash
