@@ -26,6 +26,10 @@
 // journal stores what it is given: validation belongs to charts and to the
 // caller, before PutDashboard.
 //
+// The data of push charts (PUT /api/v1/charts/{id}/data) lives in the
+// bucket dashd_pushdata: key the chart id (as above), value PushData as
+// JSON. PutData stores it; WatchData follows it on every node.
+//
 // Concurrency: Accept, PutDashboard, DeleteDashboard and Dashboards may be
 // called from any goroutine at once. Follow and WatchDashboards block in the
 // caller's goroutine until their context ends; any number may run. Close

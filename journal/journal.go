@@ -27,6 +27,8 @@ const (
 	StreamName = "DASHD_SAMPLES"
 	// BucketName is the key-value bucket of dashboard definitions.
 	BucketName = "dashd_dashboards"
+	// DataBucketName is the key-value bucket of push charts' data.
+	DataBucketName = "dashd_pushdata"
 )
 
 // Defaults of Config.
@@ -75,6 +77,7 @@ type Journal struct {
 	js      jetstream.JetStream
 	stream  jetstream.Stream
 	kv      jetstream.KeyValue
+	data    jetstream.KeyValue // push charts' data
 	storage jetstream.StorageType
 	limit   int // the most bytes of one message
 
@@ -193,6 +196,19 @@ func Open(ctx context.Context, cfg Config) (j *Journal, err error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("journal: the bucket %s: %w", BucketName, err)
+	}
+	err = whileStarting(ctx, func() (err error) {
+		j.data, err = j.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      DataBucketName,
+			Description: "dashd: push charts' data (key: the chart id with '.' written as '=', value: JSON {categories, series})",
+			History:     1,
+			Storage:     j.storage,
+			Replicas:    cfg.Replicas,
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("journal: the bucket %s: %w", DataBucketName, err)
 	}
 	return j, nil
 }

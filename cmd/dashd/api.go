@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net/http"
 	"reflect"
 	"strings"
@@ -27,6 +26,8 @@ type api struct {
 	adminTokens  []string
 	ingestTokens []string
 	log          *slog.Logger
+	// dataApplied says whether the board shows push data stored at rev.
+	dataApplied func(rev uint64) bool
 }
 
 // maxDefinitionBytes bounds a PUT body of definitions or push data.
@@ -222,45 +223,35 @@ func (a *api) getOption(c *gin.Context) {
 	c.Data(http.StatusOK, "application/json", b)
 }
 
-// pushData is the body of PUT /api/v1/charts/{id}/data.
-type pushData struct {
-	Categories []string `json:"categories"`
-	Series     []struct {
-		Name string     `json:"name"`
-		Data []*float64 `json:"data"`
-	} `json:"series"`
-}
-
 // putData sets a push chart's data; it takes the ingest tokens, since it is
-// a way of pushing numbers.
+// a way of pushing numbers. The data is stored in the bucket
+// dashd_pushdata, which every node (this one included) follows, so it
+// shows everywhere and survives a restart.
 func (a *api) putData(c *gin.Context) {
 	w, r := c.Writer, c.Request
 	if !authorized(r, a.ingestTokens) {
 		writeError(w, http.StatusUnauthorized, "setting chart data needs an ingest token: send the header 'Authorization: Bearer <token>' with a token from auth.ingest_tokens", nil)
 		return
 	}
-	var body pushData
+	var body journal.PushData
 	dec := json.NewDecoder(io.LimitReader(r.Body, maxDefinitionBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&body); err != nil {
 		writeError(w, http.StatusBadRequest, `the body is not chart data ({"categories":[…],"series":[{"name":…,"data":[…]}]}): `+err.Error(), nil)
 		return
 	}
-	series := make([]charts.FrameSeries, len(body.Series))
-	for i, s := range body.Series {
-		data := make([]float64, len(s.Data))
-		for j, v := range s.Data {
-			data[j] = math.NaN()
-			if v != nil {
-				data[j] = *v
-			}
-		}
-		series[i] = charts.FrameSeries{Name: s.Name, Data: data}
-	}
-	if err := a.board.SetData(r.Context(), c.Param("id"), body.Categories, series); err != nil {
+	id := c.Param("id")
+	if err := checkPushData(a.board, id, body); err != nil {
 		boardError(w, "chart data", err)
 		return
 	}
+	rev, err := a.store.PutData(r.Context(), id, body)
+	if err != nil {
+		w.Header().Set("Retry-After", "2")
+		writeError(w, http.StatusServiceUnavailable, "the chart data store is unavailable", err)
+		return
+	}
+	awaitBoard(r.Context(), func() bool { return a.dataApplied(rev) })
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -55,6 +55,7 @@ func (m *Main) startStore(ctx context.Context, provisioned []charts.Dashboard) (
 	wg.Go(func() {
 		err := m.store.WatchDashboards(loopCtx, func(ds []charts.Dashboard) {
 			m.applyDashboards(loopCtx, ds)
+			m.reapplyPushData(loopCtx) // a redefined push chart starts empty
 			select {
 			case first <- ds:
 			default:
@@ -67,6 +68,20 @@ func (m *Main) startStore(ctx context.Context, provisioned []charts.Dashboard) (
 	var ds []charts.Dashboard
 	select {
 	case ds = <-first:
+	case <-ctx.Done():
+		cancel()
+		wg.Wait()
+		return nil, ctx.Err()
+	}
+
+	dataReady := make(chan struct{})
+	wg.Go(func() {
+		if err := m.watchPushData(loopCtx, func() { close(dataReady) }); err != nil {
+			m.log.Error("push charts' data is no longer followed", "err", err)
+		}
+	})
+	select {
+	case <-dataReady:
 	case <-ctx.Done():
 		cancel()
 		wg.Wait()

@@ -53,6 +53,8 @@ type Main struct {
 	// provisioned names the dashboards the configuration (and --demo)
 	// defines: the API refuses to change them.
 	provisioned map[string]bool
+	// push is the stored data of push charts (pushdata.go).
+	push pushData
 
 	// ingest is held for reading by every request that pushes data; shutdown
 	// takes it for writing, which waits for those in flight, and sets closing
@@ -254,7 +256,8 @@ func (m *Main) routes() http.Handler {
 	r.POST("/api/v2/write", gate, gin.WrapH(ingest.LineProtocolHandler(m.store, ingestCfg)))
 	r.POST("/api/v1/import/prometheus", gate, gin.WrapH(ingest.PrometheusHandler(m.store, ingestCfg)))
 
-	api := &api{board: m.board, store: m.store, provisioned: func(id string) bool { return m.provisioned[id] }, adminTokens: f.Auth.AdminTokens, ingestTokens: f.Auth.IngestTokens, log: m.log}
+	api := &api{board: m.board, store: m.store, provisioned: func(id string) bool { return m.provisioned[id] }, adminTokens: f.Auth.AdminTokens, ingestTokens: f.Auth.IngestTokens, log: m.log,
+		dataApplied: func(rev uint64) bool { return m.push.rev.Load() >= rev }}
 	r.GET("/api/v1/dashboards", api.listDashboards)
 	r.GET("/api/v1/dashboards/:id", api.getDashboard)
 	r.PUT("/api/v1/dashboards/:id", api.putDashboard)
