@@ -99,7 +99,7 @@ func BenchmarkDecodeLineProtocolMultiField(b *testing.B) {
 
 func BenchmarkDecodePrometheus(b *testing.B) {
 	opt := ingest.DecodeOptions{Now: now}
-	benchDecode(b, promBody(1000), func(p []byte) ([]ingest.Sample, error) { return ingest.DecodePrometheus(p, opt) })
+	benchDecode(b, promBody(1000), func(p []byte) ([]ingest.Sample, error) { s, _, err := ingest.DecodePrometheus(p, opt); return s, err })
 }
 
 // BenchmarkDecodeJSONStdlibBaseline decodes the same body with encoding/json

@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -130,7 +131,7 @@ rpc_count 20
 `
 
 func TestDecodePrometheus(t *testing.T) {
-	got, err := ingest.DecodePrometheus([]byte(promText), opts())
+	got, _, err := ingest.DecodePrometheus([]byte(promText), opts())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +166,6 @@ func TestDecodePrometheusErrors(t *testing.T) {
 		msg  string
 	}{
 		"syntax":     {"ok 1\nbad{ 1\n", 2, ""},
-		"NaN":        {"ok 1\nm NaN\n", 0, "m: value is NaN"},
 		"Inf":        {"m{a=\"b\"} +Inf\n", 0, "m: value is infinite"},
 		"bad name":   {"{\"a b\"} 1\n", 0, `metric name "a b"`},
 		"bad label":  {"m{\"a b\"=\"1\"} 1\n", 0, `tag key "a b"`},
@@ -174,11 +174,31 @@ func TestDecodePrometheusErrors(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			got, err := ingest.DecodePrometheus([]byte(tc.body), opts())
+			got, _, err := ingest.DecodePrometheus([]byte(tc.body), opts())
 			if err == nil {
 				t.Fatalf("no error; got %+v", got)
 			}
 			wantProblem(t, err, tc.line, -1, tc.msg)
 		})
+	}
+}
+
+func TestDecodePrometheusLeavesNaNOutAndCountsIt(t *testing.T) {
+	// NaN is Prometheus's "no value": an empty summary's quantiles.
+	body := "# TYPE rpc summary\nrpc{quantile=\"0.5\"} NaN\nrpc_sum 0\nrpc_count 0\nup 1\n"
+	got, noValue, err := ingest.DecodePrometheus([]byte(body), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if noValue != 1 || len(got) != 3 {
+		t.Fatalf("noValue %d, samples %+v; want 1 and rpc_count, rpc_sum, up", noValue, got)
+	}
+	for _, s := range got {
+		if math.IsNaN(s.Value) {
+			t.Errorf("a NaN sample came out: %+v", s)
+		}
+	}
+	if _, _, err := ingest.DecodePrometheus([]byte("up +Inf\n"), opts()); err == nil {
+		t.Error("+Inf was accepted")
 	}
 }

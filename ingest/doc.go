@@ -38,9 +38,10 @@
 // (24h) around the arrival time. Metric and field names must match
 // [a-zA-Z_:][a-zA-Z0-9_:.-]* (Prometheus' rule, with '.' and '-' added for
 // InfluxDB users); tag keys [a-zA-Z_][a-zA-Z0-9_.-]*; tag values are any
-// valid UTF-8. NaN and ±Inf values are refused (in Prometheus text too, where
-// an empty summary exposes NaN quantiles). Breaking any of these refuses the
-// whole request with 400 unless noted.
+// valid UTF-8. NaN and ±Inf values are refused, except that in Prometheus
+// text NaN means "no value" (an empty summary exposes NaN quantiles): those
+// samples are left out and counted in the answer's "no_value". Breaking any
+// of these refuses the whole request with 400 unless noted.
 //
 // # Errors
 //

@@ -68,7 +68,7 @@ func FuzzPrometheus(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		got, err := ingest.DecodePrometheus(body, ingest.DecodeOptions{Now: now})
+		got, _, err := ingest.DecodePrometheus(body, ingest.DecodeOptions{Now: now})
 		checkResult(t, got, err)
 	})
 }

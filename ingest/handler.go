@@ -185,6 +185,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	opt := DecodeOptions{Limits: h.lim, Now: now}
 	var samples []Sample
+	var noValue int // Prometheus NaNs, left out and reported
 	var err error
 	switch h.format {
 	case formatJSON:
@@ -192,7 +193,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case formatLine:
 		samples, err = DecodeLineProtocol(body, precision, opt)
 	case formatProm:
-		samples, err = DecodePrometheus(body, opt)
+		samples, noValue, err = DecodePrometheus(body, opt)
 	}
 	if err != nil {
 		ref = decodeRefusal(err)
@@ -214,9 +215,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
-	var b [48]byte
-	w.Write(strconv.AppendInt(append(b[:0], `{"accepted":`...), int64(n), 10))
-	w.Write([]byte("}\n"))
+	b := make([]byte, 0, 48)
+	b = strconv.AppendInt(append(b, `{"accepted":`...), int64(n), 10)
+	if noValue > 0 {
+		b = strconv.AppendInt(append(b, `,"no_value":`...), int64(noValue), 10)
+	}
+	w.Write(append(b, "}\n"...))
 }
 
 func decodeRefusal(err error) *refusal {

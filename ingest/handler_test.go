@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -213,8 +215,8 @@ func TestHandlersRefuse(t *testing.T) {
 		"influx overloaded": {req: req{path: "/api/v2/write", body: "m v=1\n"}, accept: overload, influx: true, status: 429, msg: "queue full", retryAfter: "2"},
 		"influx too large":  {req: req{path: "/api/v2/write", body: strings.Repeat("m v=1\n", 300)}, cfg: ingest.HandlerConfig{Limits: ingest.Limits{MaxBodyBytes: 1000}}, influx: true, status: 413, msg: "larger than"},
 		"influx too many":   {req: req{path: "/api/v2/write", body: "m a=1,b=2,c=3\n"}, cfg: ingest.HandlerConfig{Limits: ingest.Limits{MaxSamples: 2}}, influx: true, status: 413, msg: "more than 2 samples"},
-		"prometheus NaN": {req: req{path: "/api/v1/import/prometheus", body: "a 1\nb NaN\n"},
-			status: 400, msg: "b: value is NaN", detail: "b: value is NaN"},
+		"prometheus +Inf": {req: req{path: "/api/v1/import/prometheus", body: "a 1\nb +Inf\n"},
+			status: 400, msg: "b: value is infinite", detail: "b: value is infinite"},
 		"prometheus protobuf": {req: req{path: "/api/v1/import/prometheus", body: "x", header: map[string]string{"Content-Type": "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"}},
 			status: 415, msg: "text format"},
 		"prometheus syntax": {req: req{path: "/api/v1/import/prometheus", body: "a 1\nb{ 2\n"}, status: 400, msg: "line 2"},
@@ -321,5 +323,34 @@ func TestHandlerConcurrent(t *testing.T) {
 	}
 	if len(sk.batches) != 160 {
 		t.Fatalf("%d batches", len(sk.batches))
+	}
+}
+
+// An exporter's output goes in unchanged, as Prometheus's own client
+// library writes it: a fresh summary's quantile is NaN ("no value"), which
+// is left out and reported, not a reason to refuse the scrape.
+func TestPrometheusExporterOutputIsTakenAsItIs(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		prometheus.NewSummary(prometheus.SummaryOpts{Name: "rpc_seconds", Help: "h", Objectives: map[float64]float64{0.5: 0.05, 0.99: 0.001}}),
+		prometheus.NewGoCollector(),
+	)
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&body, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sk := &sink{}
+	a := do(t, server(t, sk, ingest.HandlerConfig{}), req{path: "/api/v1/import/prometheus", body: body.String()})
+	if a.status != http.StatusOK || a.body["no_value"] != float64(2) {
+		t.Fatalf("answer %d %s; want 200 with no_value 2 (the two quantiles)", a.status, a.raw)
+	}
+	if got := len(sk.samples()); got == 0 || float64(got) != a.body["accepted"] {
+		t.Errorf("%d samples reached the sink, the answer says %v", got, a.body["accepted"])
 	}
 }

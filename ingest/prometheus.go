@@ -24,9 +24,14 @@ import (
 // Samples come out grouped by metric family, families sorted by name, and in
 // input order within a family. Labels with an empty value are dropped
 // (Prometheus treats them as absent). Syntax errors carry the line; other
-// problems carry the sample's Index and the metric name. NaN and ±Inf values
-// are refused like in every format. The error is a *DecodeError.
-func DecodePrometheus(body []byte, opt DecodeOptions) ([]Sample, error) {
+// problems carry the sample's Index and the metric name. The error is a
+// *DecodeError.
+//
+// NaN is Prometheus's "no value" (an empty summary's quantiles, a gauge
+// with nothing to report): such samples are left out and counted in
+// noValue, so an exporter's output is taken as it is. ±Inf is refused as in
+// every format.
+func DecodePrometheus(body []byte, opt DecodeOptions) (samples []Sample, noValue int, err error) {
 	ck := newChecker(opt)
 	ps := problems{format: "prometheus"}
 	parser := expfmt.NewTextParser(model.UTF8Validation)
@@ -38,7 +43,7 @@ func DecodePrometheus(body []byte, opt DecodeOptions) ([]Sample, error) {
 		} else {
 			ps.add(Problem{Index: -1, Message: err.Error()})
 		}
-		return nil, ps.err()
+		return nil, 0, ps.err()
 	}
 	names := make([]string, 0, len(fams))
 	total := 0
@@ -56,12 +61,16 @@ func DecodePrometheus(body []byte, opt DecodeOptions) ([]Sample, error) {
 		}
 	}
 	if ck.tooMany(total) {
-		return nil, tooManySamples("prometheus", ck.lim.MaxSamples)
+		return nil, 0, tooManySamples("prometheus", ck.lim.MaxSamples)
 	}
 	sort.Strings(names)
 
 	out := make([]Sample, 0, total)
 	emit := func(metric string, labels []*dto.LabelPair, extraKey, extraVal string, v float64, t time.Time) {
+		if math.IsNaN(v) {
+			noValue++
+			return
+		}
 		idx := len(out)
 		var tags []Tag
 		n := len(labels)
@@ -108,7 +117,7 @@ func DecodePrometheus(body []byte, opt DecodeOptions) ([]Sample, error) {
 		for _, m := range mf.GetMetric() {
 			if ps.full() {
 				ps.trunc = true
-				return nil, ps.err()
+				return nil, 0, ps.err()
 			}
 			t := ck.now
 			if m.TimestampMs != nil {
@@ -142,9 +151,9 @@ func DecodePrometheus(body []byte, opt DecodeOptions) ([]Sample, error) {
 		}
 	}
 	if err := ps.err(); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return out, nil
+	return out, noValue, nil
 }
 
 // formatBound writes a bucket bound or quantile the way Prometheus does.
