@@ -44,10 +44,12 @@ func (m *Main) startStore(ctx context.Context, provisioned []charts.Dashboard) (
 	if err := m.provision(ctx, provisioned); err != nil {
 		return nil, err
 	}
+	m.provMu.Lock()
 	m.provisioned = map[string]bool{}
 	for _, d := range provisioned {
 		m.provisioned[d.ID] = true
 	}
+	m.provMu.Unlock()
 
 	loopCtx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -55,7 +55,10 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		fmt.Fprintln(stderr, "dashd:", err)
 		return 2
 	}
-	m, err := New(Config{File: opts.file, Demo: opts.demo, Logger: logger})
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	m, err := New(Config{File: opts.file, Demo: opts.demo, Logger: logger, ConfigPath: opts.path, Overrides: opts.overrides, Hangup: hup})
 	if err != nil {
 		logger.Error("dashd cannot start", "err", err)
 		return 1
@@ -69,8 +72,10 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 
 // options is what the command line, the environment and the file say.
 type options struct {
-	file *config.File
-	demo bool
+	file      *config.File
+	demo      bool
+	path      string           // the configuration file, "" for none
+	overrides config.Overrides // what flags and the environment set over it
 }
 
 // parseOptions layers the settings: flag > environment (DASHD_<FLAG>) >
@@ -136,7 +141,7 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), stderr i
 	if err := file.Validate(); err != nil {
 		return options{}, fmt.Errorf("settings: %w", err)
 	}
-	return options{file: file, demo: *demo}, nil
+	return options{file: file, demo: *demo, path: *configPath, overrides: o}, nil
 }
 
 func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,18 @@ type Config struct {
 	File   *config.File // validated settings
 	Demo   bool         // add the demo dashboards and run their generator
 	Logger *slog.Logger // nil discards
+
+	// ConfigPath is the file File was loaded from; while Run runs it is
+	// reloaded when it changes and on Hangup (reload.go). Empty: no reload.
+	ConfigPath string
+	// Overrides are the flags and environment applied over the file, again
+	// at every reload.
+	Overrides config.Overrides
+	// ReloadInterval is how often ConfigPath is checked for a change
+	// (default DefaultReloadInterval).
+	ReloadInterval time.Duration
+	// Hangup asks for a reload of ConfigPath (main sends SIGHUP here).
+	Hangup <-chan os.Signal
 }
 
 // Main is one running dashd: the board, the hub, the HTTP server and, with
@@ -53,6 +66,7 @@ type Main struct {
 	// provisioned names the dashboards the configuration (and --demo)
 	// defines: the API refuses to change them.
 	provisioned map[string]bool
+	provMu      sync.RWMutex // guards provisioned, which a reload replaces
 	// push is the stored data of push charts (pushdata.go).
 	push pushData
 
@@ -108,6 +122,7 @@ func (m *Main) Addr() string { return m.ln.Addr().String() }
 // board, stop the board (it applies every accepted batch and publishes the
 // last frames), close every stream with 1001, and wait for the server.
 func (m *Main) Run(ctx context.Context) error {
+	stamp, _ := stampOf(m.cfg.ConfigPath) // a change from now on is reloaded
 	boardCtx, stopBoard := context.WithCancel(context.Background())
 	boardDone := make(chan error, 1)
 	go func() { boardDone <- m.board.Run(boardCtx) }()
@@ -136,6 +151,9 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}()
 
+	reloadDone := make(chan struct{})
+	go func() { defer close(reloadDone); m.watchConfig(genCtx, stamp) }()
+
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- m.srv.Serve(m.ln) }()
 	// ready is set once the replay of the log caught up (startStore).
@@ -151,6 +169,7 @@ func (m *Main) Run(ctx context.Context) error {
 
 	stopGen()
 	<-genDone
+	<-reloadDone
 	m.ingest.Lock()
 	m.closing = true
 	m.ingest.Unlock()
@@ -256,7 +275,7 @@ func (m *Main) routes() http.Handler {
 	r.POST("/api/v2/write", gate, gin.WrapH(ingest.LineProtocolHandler(m.store, ingestCfg)))
 	r.POST("/api/v1/import/prometheus", gate, gin.WrapH(ingest.PrometheusHandler(m.store, ingestCfg)))
 
-	api := &api{board: m.board, store: m.store, provisioned: func(id string) bool { return m.provisioned[id] }, adminTokens: f.Auth.AdminTokens, ingestTokens: f.Auth.IngestTokens, log: m.log,
+	api := &api{board: m.board, store: m.store, provisioned: m.isProvisioned, adminTokens: f.Auth.AdminTokens, ingestTokens: f.Auth.IngestTokens, log: m.log,
 		dataApplied: func(rev uint64) bool { return m.push.rev.Load() >= rev }}
 	r.GET("/api/v1/dashboards", api.listDashboards)
 	r.GET("/api/v1/dashboards/:id", api.getDashboard)

@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dashd/dashd/charts"
+	"github.com/dashd/dashd/config"
+)
+
+// DefaultReloadInterval is how often the configuration file is checked for
+// a change (its modification time and size).
+const DefaultReloadInterval = 2 * time.Second
+
+// isProvisioned says whether the configuration (or --demo) defines the
+// dashboard id; a reload may change the answer.
+func (m *Main) isProvisioned(id string) bool {
+	m.provMu.RLock()
+	defer m.provMu.RUnlock()
+	return m.provisioned[id]
+}
+
+// fileStamp is what tells that a file changed without reading it.
+type fileStamp struct {
+	mod  time.Time
+	size int64
+}
+
+func stampOf(path string) (fileStamp, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fileStamp{}, err
+	}
+	return fileStamp{fi.ModTime(), fi.Size()}, nil
+}
+
+// watchConfig reloads the configuration file when it changes (checked every
+// Config.ReloadInterval) and on every value of Config.Hangup (SIGHUP),
+// until ctx ends; last is the file's stamp when it was loaded. Without a
+// ConfigPath it only drains Hangup.
+func (m *Main) watchConfig(ctx context.Context, last fileStamp) {
+	path := m.cfg.ConfigPath
+	every := m.cfg.ReloadInterval
+	if every <= 0 {
+		every = DefaultReloadInterval
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-m.cfg.Hangup:
+			if path == "" {
+				m.log.Warn("SIGHUP: there is no configuration file to reload (start with --config FILE)")
+				continue
+			}
+			m.log.Info("SIGHUP: reloading the configuration", "file", path)
+			last, _ = stampOf(path)
+			m.Reload(ctx)
+		case <-tick.C:
+			if path == "" {
+				continue
+			}
+			now, err := stampOf(path)
+			if err != nil || now == last {
+				continue // a file being replaced may be missing for a moment
+			}
+			last = now
+			m.log.Info("the configuration file changed; reloading it", "file", path)
+			m.Reload(ctx)
+		}
+	}
+}
+
+// Reload reads the configuration file again and applies what can change
+// while dashd runs: the dashboards. They are provisioned into the bucket
+// (so every node shows them), and a dashboard this node provisioned from
+// the file before but the file no longer names is deleted from the
+// bucket; dashboards made through the API are left alone. Every other
+// setting that differs is logged as needing a restart. A file that does
+// not load is logged with every problem and changes nothing. It returns
+// whether the dashboards were applied.
+func (m *Main) Reload(ctx context.Context) bool {
+	f, err := config.Load(m.cfg.ConfigPath)
+	if err == nil {
+		f.Apply(m.cfg.Overrides)
+		err = f.Validate()
+	}
+	if err != nil {
+		m.log.Error("the configuration file was not reloaded: nothing changed", "file", m.cfg.ConfigPath, "err", err)
+		return false
+	}
+	if keys := restartKeys(m.cfg.File, f); len(keys) > 0 {
+		m.log.Warn("settings changed in the configuration file take effect only after a restart", "keys", strings.Join(keys, ", "))
+	}
+	ds := f.Dashboards
+	if m.cfg.Demo {
+		ds = m.withDemo(ds)
+	}
+	if err := checkReload(m.board.Dashboards(), ds, m.isProvisioned); err != nil {
+		m.log.Error("the configuration file was not reloaded: its dashboards clash with stored ones; nothing changed", "file", m.cfg.ConfigPath, "err", err)
+		return false
+	}
+	if err := m.provision(ctx, ds); err != nil {
+		m.log.Error("the reloaded dashboards could not be stored", "err", err)
+		return false
+	}
+	now := make(map[string]bool, len(ds))
+	for _, d := range ds {
+		now[d.ID] = true
+	}
+	m.provMu.Lock()
+	before := m.provisioned
+	m.provisioned = now
+	m.provMu.Unlock()
+	var removed []string
+	for id := range before {
+		if now[id] {
+			continue
+		}
+		if err := m.store.DeleteDashboard(ctx, id); err != nil {
+			m.log.Warn("a dashboard removed from the configuration could not be deleted", "dashboard", id, "err", err)
+			continue
+		}
+		removed = append(removed, id)
+	}
+	slices.Sort(removed)
+	m.log.Info("reloaded the configuration", "file", m.cfg.ConfigPath, "dashboards", len(ds), "removed", removed)
+	return true
+}
+
+// checkReload checks the file's dashboards against the stored dashboards
+// they do not replace (those made through the API): chart ids must stay
+// unique across dashboards.
+func checkReload(stored, file []charts.Dashboard, provisioned func(string) bool) error {
+	var kept []charts.Dashboard
+	for _, d := range stored {
+		if !provisioned(d.ID) && !slices.ContainsFunc(file, func(f charts.Dashboard) bool { return f.ID == d.ID }) {
+			kept = append(kept, d)
+		}
+	}
+	for _, d := range file {
+		if err := checkDashboard(kept, &d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// restartKeys lists the keys (as written in the file) of the settings
+// besides the dashboards that differ between old and new.
+func restartKeys(old, new *config.File) []string {
+	var keys []string
+	ov, nv := reflect.ValueOf(*old), reflect.ValueOf(*new)
+	t := ov.Type()
+	for i := range t.NumField() {
+		key, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if key == "dashboards" || key == "" {
+			continue
+		}
+		if !reflect.DeepEqual(ov.Field(i).Interface(), nv.Field(i).Interface()) {
+			keys = append(keys, key)
+		}
+	}
+	return keys
+}
