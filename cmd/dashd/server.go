@@ -69,6 +69,8 @@ type Main struct {
 	provMu      sync.RWMutex // guards provisioned, which a reload replaces
 	// push is the stored data of push charts (pushdata.go).
 	push pushData
+	// ops are the ingest, NATS and replay metrics (metrics.go).
+	ops opsMetrics
 
 	// ingest is held for reading by every request that pushes data; shutdown
 	// takes it for writing, which waits for those in flight, and sets closing
@@ -96,6 +98,7 @@ func New(cfg Config) (*Main, error) {
 		Logger: m.log.With("component", "board"),
 	}, m.hub)
 	m.registerBoardMetrics()
+	m.registerOpsMetrics()
 
 	ln, err := net.Listen("tcp", f.Addr)
 	if err != nil {
@@ -268,7 +271,7 @@ func (m *Main) routes() http.Handler {
 	emb := newEmbedding(f, m.board, m.log.With("component", "embed"))
 	r.Use(emb.gate) // reads need a token with auth.read: token; CORS for embedding pages (embed.go)
 
-	ingestCfg := ingest.HandlerConfig{Tokens: f.Auth.IngestTokens, Logger: m.log.With("component", "ingest")}
+	ingestCfg := ingest.HandlerConfig{Tokens: f.Auth.IngestTokens, Logger: m.log.With("component", "ingest"), Observe: m.ops.observeIngest}
 	gate := m.ingestGate
 	r.POST("/api/v1/ingest", gate, gin.WrapH(ingest.JSONHandler(m.store, ingestCfg)))
 	r.POST("/write", gate, gin.WrapH(ingest.LineProtocolHandler(m.store, ingestCfg)))
@@ -294,6 +297,10 @@ func (m *Main) routes() http.Handler {
 	r.GET("/readyz", func(c *gin.Context) {
 		if !m.ready.Load() {
 			c.String(http.StatusServiceUnavailable, "not ready: starting or shutting down\n")
+			return
+		}
+		if !m.store.Connected() {
+			c.String(http.StatusServiceUnavailable, "not ready: NATS is disconnected (ingest answers 503 until it is back)\n")
 			return
 		}
 		c.String(http.StatusOK, "ready\n")

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/dashd/dashd/ingest"
+)
+
+// opsMetrics are the metrics cmd/dashd adds to those of the board, the
+// stream and the journal: ingest as clients see it, NATS and the replay.
+type opsMetrics struct {
+	accepted *prometheus.CounterVec   // samples, by format
+	refused  *prometheus.CounterVec   // requests, by format and reason
+	latency  *prometheus.HistogramVec // request duration, by format
+	replay   prometheus.Gauge         // seconds the start-up replay took
+	replayed prometheus.Gauge         // samples it delivered
+}
+
+// registerOpsMetrics registers m's metrics on the registry; the NATS and
+// log gauges read the store when scraped.
+func (m *Main) registerOpsMetrics() {
+	o := &m.ops
+	o.accepted = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dashd_ingest_samples_accepted_total", Help: "Samples accepted (answered 2xx), by format."}, []string{"format"})
+	o.refused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dashd_ingest_requests_refused_total", Help: "Ingest requests refused, by format and reason (invalid, unauthorized, too_large, unsupported_media_type, overloaded, unavailable, other)."}, []string{"format", "reason"})
+	o.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "dashd_ingest_request_duration_seconds", Help: "Time from the start of an ingest request to its answer (stored in the log for a 2xx), by format.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10}}, []string{"format"})
+	o.replay = prometheus.NewGauge(prometheus.GaugeOpts{Name: "dashd_journal_replay_seconds", Help: "How long the replay of the log took at start (0 until it is done)."})
+	o.replayed = prometheus.NewGauge(prometheus.GaugeOpts{Name: "dashd_journal_replayed_samples", Help: "Samples the replay at start delivered to the charts."})
+	logState := func(pick func(msgs, bytes uint64) uint64) func() float64 {
+		return func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			st, err := m.store.State(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(pick(st.Messages, st.Bytes))
+		}
+	}
+	m.registry.MustRegister(o.accepted, o.refused, o.latency, o.replay, o.replayed,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dashd_nats_connected", Help: "1 while the connection to NATS is up, 0 while it is down (ingest answers 503)."},
+			func() float64 {
+				if m.store.Connected() {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dashd_journal_log_messages", Help: "Messages in the log of samples (-1 when NATS does not answer)."},
+			logState(func(msgs, _ uint64) uint64 { return msgs })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dashd_journal_log_bytes", Help: "Bytes in the log of samples (-1 when NATS does not answer)."},
+			logState(func(_, bytes uint64) uint64 { return bytes })),
+	)
+}
+
+// observeIngest is ingest.HandlerConfig.Observe: one call per request.
+func (o *opsMetrics) observeIngest(out ingest.Outcome) {
+	o.latency.WithLabelValues(out.Format).Observe(out.Duration.Seconds())
+	if out.Status/100 == 2 {
+		o.accepted.WithLabelValues(out.Format).Add(float64(out.Samples))
+		return
+	}
+	o.refused.WithLabelValues(out.Format, refusalReason(out.Status)).Inc()
+}
+
+// refusalReason names a refusal by its status: the Outcome's own reason is
+// a message for people, too varied for a label.
+func refusalReason(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "invalid"
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return "unauthorized"
+	case http.StatusRequestEntityTooLarge:
+		return "too_large"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case http.StatusTooManyRequests:
+		return "overloaded"
+	case http.StatusServiceUnavailable:
+		return "unavailable"
+	}
+	return "other"
+}

@@ -1,0 +1,24 @@
+package journal
+
+import (
+	"context"
+	"fmt"
+)
+
+// Connected says whether the connection to NATS is up (it reconnects on
+// its own; while it is down, Accept fails and followers wait).
+func (j *Journal) Connected() bool { return j.nc != nil && j.nc.IsConnected() }
+
+// LogState is the size of the log of samples as JetStream reports it.
+type LogState struct {
+	Messages, Bytes uint64
+}
+
+// State asks JetStream how large the log is.
+func (j *Journal) State(ctx context.Context) (LogState, error) {
+	info, err := j.stream.Info(ctx)
+	if err != nil {
+		return LogState{}, fmt.Errorf("journal: read the stream: %w", err)
+	}
+	return LogState{Messages: info.State.Msgs, Bytes: info.State.Bytes}, nil
+}
