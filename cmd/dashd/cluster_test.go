@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -357,4 +359,78 @@ func TestCluster(t *testing.T) {
 		t.Error("node a no longer agrees")
 	}
 	t.Logf("total %s", time.Since(start).Round(time.Millisecond))
+}
+
+// A measurement, not a test (DASHD_CLUSTER_BENCH=1): acknowledged ingest
+// through one node of a three-server NATS cluster with the journal
+// replicated once and three times, and how soon after the last answer
+// every node of three shows every sample.
+func TestClusterIngestFigures(t *testing.T) {
+	if os.Getenv("DASHD_CLUSTER_BENCH") == "" {
+		t.Skip("a measurement: set DASHD_CLUSTER_BENCH=1")
+	}
+	for _, replicas := range []int{1, 3} {
+		ns := startNATSCluster(t, 3)
+		var nodes []*server
+		for i := range 3 {
+			n, _ := startStoppable(t, func(f *config.File) {
+				f.NATS.URL = ns[i].ClientURL()
+				f.NATS.Replicas = replicas
+				f.Dashboards = clusterDashboards()
+			})
+			nodes = append(nodes, n)
+		}
+		const clients, batch = 4, 100
+		var body strings.Builder
+		body.WriteString("[")
+		for k := range batch {
+			if k > 0 {
+				body.WriteString(",")
+			}
+			fmt.Fprintf(&body, `{"metric":"http_requests","tags":{"route":"/r%d","status":"200"},"value":1}`, k%20)
+		}
+		body.WriteString("]")
+		var (
+			mu    sync.Mutex
+			acked int
+			lat   []time.Duration
+		)
+		stopAt := time.Now().Add(3 * time.Second)
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range clients {
+			wg.Go(func() {
+				for time.Now().Before(stopAt) {
+					t0 := time.Now()
+					resp, err := http.Post(nodes[0].url+"/api/v1/ingest", "application/json", strings.NewReader(body.String()))
+					if err != nil {
+						continue
+					}
+					resp.Body.Close()
+					mu.Lock()
+					if resp.StatusCode == http.StatusOK {
+						acked += batch
+						lat = append(lat, time.Since(t0))
+					}
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		took := time.Since(start)
+		last := time.Now()
+		converge(t, nodes, "req-by-route", 30*time.Second, func(f frame) bool {
+			sum := 0.0
+			for _, x := range f.Series[0].Data {
+				if x != nil {
+					sum += *x
+				}
+			}
+			return sum == float64(acked)
+		})
+		slices.Sort(lat)
+		t.Logf("replicas %d: %d samples acknowledged in %s = %.0f samples/s (%d clients, %d samples a request); request p50 %s p99 %s; every node of 3 shows all %s after the last answer",
+			replicas, acked, took.Round(time.Millisecond), float64(acked)/took.Seconds(), clients, batch,
+			lat[len(lat)/2].Round(time.Microsecond), lat[len(lat)*99/100].Round(time.Microsecond), time.Since(last).Round(time.Millisecond))
+	}
 }
