@@ -339,6 +339,7 @@ func TestCluster(t *testing.T) {
 		t.Errorf("node a after its NATS server died: %d %s", code, body)
 	}
 	acked = append(acked, "after")
+	waitReady(t, a.url) // /readyz needs NATS connected: node a reconnected
 	f = converge(t, nodes, "acks", 10*time.Second, hasAll(acked))
 
 	// Stop node b: its viewer is closed with 1001, reconnects to c once and
