@@ -159,6 +159,12 @@ type boardState struct {
 	dirty    map[*View]struct{}
 	current  map[string][]byte // the newest published frame of each chart
 	last     map[string]Frame  // the same, decoded, for options
+	// seqs is the highest seq published for each chart id ever defined, so
+	// that a chart defined again (changed, or deleted and re-added) goes on
+	// above what open viewers hold. One number per id the process has seen.
+	seqs map[string]uint64
+	// retracted says rebuild retracted a chart's topic: a Flush is owed.
+	retracted bool
 	epochs   map[*View]int64   // the window epoch of each view's last frame
 }
 
@@ -173,6 +179,7 @@ func (b *Board) Run(ctx context.Context) error {
 		dirty:    map[*View]struct{}{},
 		current:  map[string][]byte{},
 		last:     map[string]Frame{},
+		seqs:     map[string]uint64{},
 		epochs:   map[*View]int64{},
 	}
 	b.rebuild(st, b.catalog.Load())
@@ -290,6 +297,7 @@ func (b *Board) flush(st *boardState) {
 		msg := f.AppendJSON(make([]byte, 0, 256))
 		st.current[v.def.ID] = msg
 		st.last[v.def.ID] = f
+		st.seqs[v.def.ID] = f.Seq
 		b.pub.Publish(v.def.ID, msg)
 		b.frames.Add(1)
 	}
@@ -308,21 +316,22 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 			continue
 		}
 		v := NewView(def, b.cfg.Limits)
-		if old := st.views[id]; old != nil {
-			// A viewer holds the old view's seq and ignores anything not
-			// above it: the new view goes on from there.
-			v.seq = old.seq
-		}
+		// A viewer holds the seq of the chart's last frame and ignores
+		// anything not above it: the new view goes on from there.
+		v.seq = st.seqs[id]
 		views[id] = v
 		st.dirty[v] = struct{}{}
 	}
 	for id, old := range st.views {
 		if views[id] != old {
+			// Replaced or removed: its frames belong to the old definition.
 			delete(st.dirty, old)
 			delete(st.epochs, old)
+			delete(st.current, id)
+			delete(st.last, id)
 			if views[id] == nil {
-				delete(st.current, id)
-				delete(st.last, id)
+				b.pub.Publish(id, nil) // retract: the publisher forgets it
+				st.retracted = true
 			}
 		}
 	}
@@ -341,7 +350,9 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 //
 //	{"type":"dashboard","id":"web","version":"…"}
 //	{"type":"dashboard","id":"web","deleted":true}
-func (b *Board) announce(old, c *catalog) {
+//
+// It reports whether it published anything; the caller flushes.
+func (b *Board) announce(old, c *catalog) bool {
 	type announcement struct {
 		Type    string `json:"type"`
 		ID      string `json:"id"`
@@ -367,9 +378,7 @@ func (b *Board) announce(old, c *catalog) {
 			sent = true
 		}
 	}
-	if sent {
-		b.pub.Flush()
-	}
+	return sent
 }
 
 // do runs f in the board's goroutine and waits for it.
@@ -415,7 +424,10 @@ func (b *Board) SetDashboards(ctx context.Context, ds []Dashboard) error {
 	return b.do(ctx, func(st *boardState) {
 		old := b.catalog.Swap(c)
 		b.rebuild(st, c)
-		b.announce(old, c)
+		if b.announce(old, c) || st.retracted {
+			b.pub.Flush()
+		}
+		st.retracted = false
 	})
 }
 

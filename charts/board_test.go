@@ -436,3 +436,66 @@ func TestOptionIsEscapedAndKeyed(t *testing.T) {
 		t.Errorf("categories missing from the x axis (go-echarts needs Validate before JSON): %+v", opt.XAxis)
 	}
 }
+
+// A chart deleted and defined again (moved between dashboards, say) must
+// still raise its seq above what open viewers hold.
+func TestReaddedChartKeepsRaisingSeq(t *testing.T) {
+	b, rec := startBoard(t, charts.Config{}, webDash)
+	ctx := context.Background()
+	if err := b.Accept(ctx, []ingest.Sample{sample("req", 1, 0, "route", "/a")}); err != nil {
+		t.Fatal(err)
+	}
+	before := rec.until(t, "by-route", hasCategories).Seq
+	other := charts.Dashboard{ID: "other", Charts: []charts.Chart{{ID: "x", Metric: "m", X: "k"}}}
+	if err := b.SetDashboards(ctx, []charts.Dashboard{other}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetDashboards(ctx, []charts.Dashboard{webDash}); err != nil {
+		t.Fatal(err)
+	}
+	if after := rec.next(t, "by-route"); after.Seq <= before {
+		t.Errorf("re-added chart: seq %d, not above %d", after.Seq, before)
+	}
+}
+
+// Right after a definition changes, the option pairs the new definition
+// with the new (empty) data, not the old chart's categories.
+func TestOptionAfterRedefinitionHasNoOldData(t *testing.T) {
+	b, rec := startBoard(t, charts.Config{MaxFPS: 0.5}, webDash)
+	ctx := context.Background()
+	if err := b.Accept(ctx, []ingest.Sample{sample("req", 1, 0, "route", "/old")}); err != nil {
+		t.Fatal(err)
+	}
+	rec.until(t, "by-route", hasCategories)
+	changed := webDash
+	changed.Charts = slices.Clone(webDash.Charts)
+	changed.Charts[0].Type = charts.Grouped
+	if err := b.SetDashboards(ctx, []charts.Dashboard{changed}); err != nil {
+		t.Fatal(err)
+	}
+	opt, err := b.Option(ctx, "by-route")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(opt), "/old") || strings.Contains(string(opt), `"stack":"total"`) {
+		t.Errorf("the option mixes the new definition with the old chart: %s", opt)
+	}
+}
+
+func TestRemovedChartIsRetracted(t *testing.T) {
+	b, rec := startBoard(t, charts.Config{}, webDash)
+	rec.next(t, "by-route")
+	if err := b.SetDashboards(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		tick := rec.nextTick(t)
+		if msg, ok := tick["by-route"]; ok {
+			if msg != nil {
+				t.Fatalf("after removal the chart's topic got %s, want a retraction (nil)", msg)
+			}
+			return
+		}
+	}
+	t.Fatal("the removed chart's topic was never retracted")
+}

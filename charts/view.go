@@ -132,8 +132,10 @@ func NewView(def Chart, limits Limits) *View {
 		v.width = int64(def.Bucket)
 		v.slots = make([]slot, int64(def.Window)/int64(def.Bucket))
 	case def.Window > 0:
+		// One slot more than the window holds: the oldest is partly outside
+		// it, so a sample leaves at most one slot late, never early.
 		v.width = max(int64(def.Window)/windowSlots, 1)
-		v.slots = make([]slot, windowSlots)
+		v.slots = make([]slot, windowSlots+1)
 	default:
 		v.slots = make([]slot, 1)
 	}
@@ -271,19 +273,26 @@ func (v *View) Frame(now time.Time) Frame {
 	v.seq++
 	f := Frame{Chart: v.def.ID, Seq: v.seq, Time: now}
 	if v.def.Metric == "" {
+		f.Categories, f.Series = []string{}, []FrameSeries{}
 		if v.push != nil {
 			f.Categories, f.Series = v.push.Categories, v.push.Series
-		} else {
-			f.Categories, f.Series = []string{}, []FrameSeries{}
+			if v.def.Type == Percent {
+				// Frames are shared once built: normalise a copy.
+				f.Series = make([]FrameSeries, len(v.push.Series))
+				for i, s := range v.push.Series {
+					f.Series[i] = FrameSeries{Name: s.Name, Data: slices.Clone(s.Data)}
+				}
+				toPercent(f.Series)
+			}
 		}
 		return f
 	}
 	nowEpoch := v.epoch(now.UnixNano())
 	v.expire(nowEpoch)
 	if v.def.X == TimeAxis {
-		v.timeFrame(&f, nowEpoch)
+		v.timeFrame(&f, now, nowEpoch)
 	} else {
-		v.tagFrame(&f, nowEpoch)
+		v.tagFrame(&f, now, nowEpoch)
 	}
 	if v.def.Type == Percent {
 		toPercent(f.Series)
@@ -316,16 +325,20 @@ func (v *View) expire(nowEpoch int64) {
 	}
 }
 
-func (v *View) windowSeconds() float64 {
+// rateSeconds is the span a rate is taken over: a bucket on a time axis,
+// else the time from the start of the oldest live slot to now, which is
+// what the window's data covers.
+func (v *View) rateSeconds(now time.Time, nowEpoch int64) float64 {
 	if v.def.X == TimeAxis {
 		return time.Duration(v.def.Bucket).Seconds()
 	}
-	return time.Duration(v.def.Window).Seconds()
+	oldest := (nowEpoch - int64(len(v.slots)) + 1) * v.width
+	return time.Duration(now.UnixNano() - oldest).Seconds()
 }
 
 // tagFrame folds every live slot into one value per cell, then keeps the
 // top N categories and sorts them.
-func (v *View) tagFrame(f *Frame, nowEpoch int64) {
+func (v *View) tagFrame(f *Frame, now time.Time, nowEpoch int64) {
 	merged := make(map[cell]*acc)
 	for i := range v.slots {
 		sl := &v.slots[i]
@@ -341,7 +354,7 @@ func (v *View) tagFrame(f *Frame, nowEpoch int64) {
 			m.merge(a)
 		}
 	}
-	seconds := v.windowSeconds()
+	seconds := v.rateSeconds(now, nowEpoch)
 
 	// Rank categories by their total value (the sum over series).
 	totals := map[string]float64{}
@@ -397,7 +410,7 @@ func (v *View) tagFrame(f *Frame, nowEpoch int64) {
 
 // timeFrame shows one bar group per bucket of the window, oldest first,
 // empty buckets included.
-func (v *View) timeFrame(f *Frame, nowEpoch int64) {
+func (v *View) timeFrame(f *Frame, now time.Time, nowEpoch int64) {
 	n := len(v.slots)
 	f.Categories = make([]string, n)
 	first := nowEpoch - int64(n) + 1
@@ -412,7 +425,7 @@ func (v *View) timeFrame(f *Frame, nowEpoch int64) {
 			}
 		}
 	}
-	seconds := v.windowSeconds()
+	seconds := v.rateSeconds(now, nowEpoch)
 	f.Series = v.seriesOf(seriesSet, n, func(series string, i int) float64 {
 		e := first + int64(i)
 		sl := &v.slots[int(mod(e, int64(n)))]

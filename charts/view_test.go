@@ -279,3 +279,43 @@ func TestValidateNamesTheField(t *testing.T) {
 		})
 	}
 }
+
+// A sample is inside a 20 s window until 20 s have passed, however the
+// window's slots fall.
+func TestSlidingWindowKeepsItsWholeSpan(t *testing.T) {
+	v := newView(t, charts.Chart{Metric: "m", X: "k", Window: charts.Duration(20 * time.Second)})
+	s := sample("m", 1, 900*time.Millisecond, "k", "a")
+	v.Add(&s, t0.Add(time.Second))
+	if got := values(v.Frame(t0.Add(20100 * time.Millisecond))); got["a/m"] != 1 {
+		t.Errorf("a sample 19.2 s old fell out of a 20 s window: %v (outside %d)", got, v.Outside())
+	}
+	if got := values(v.Frame(t0.Add(22 * time.Second))); len(got) != 0 {
+		t.Errorf("a sample 21.1 s old is still in a 20 s window (slots are 1 s): %v", got)
+	}
+}
+
+func TestRateIsTakenOverTheSpanCovered(t *testing.T) {
+	v := newView(t, charts.Chart{Metric: "m", X: "k", Agg: charts.Rate, Window: charts.Duration(20 * time.Second)})
+	for i := range 40 { // 2 a second for 20 s: 2/s
+		s := sample("m", 1, time.Duration(i)*500*time.Millisecond, "k", "a")
+		v.Add(&s, s.Time)
+	}
+	got := values(v.Frame(t0.Add(20 * time.Second)))["a/m"]
+	if math.Abs(got-2) > 0.11 {
+		t.Errorf("rate %v, want about 2/s", got)
+	}
+}
+
+func TestPercentPushChartIsNormalised(t *testing.T) {
+	c := charts.Chart{ID: "p", Type: charts.Percent}
+	c.Normalize()
+	v := charts.NewView(c, charts.Limits{})
+	v.SetData([]string{"a"}, []charts.FrameSeries{{Name: "x", Data: []float64{3}}, {Name: "y", Data: []float64{1}}})
+	f := v.Frame(t0)
+	if f.Series[0].Data[0] != 75 || f.Series[1].Data[0] != 25 {
+		t.Errorf("percent push chart: %v %v, want 75 25", f.Series[0].Data, f.Series[1].Data)
+	}
+	if again := v.Frame(t0); again.Series[0].Data[0] != 75 {
+		t.Errorf("normalising twice changed the data: %v", again.Series[0].Data)
+	}
+}
