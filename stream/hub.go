@@ -163,8 +163,12 @@ func (h *Hub) newMelody() *melody.Melody {
 //
 // The state changes at Flush, not here, so that a viewer subscribing
 // between the two gets the message once, not as snapshot and again live.
+//
+// A nil msg retracts the topic (its chart was deleted): at Flush its
+// current state is dropped, so new subscribers get nothing for it and the
+// Hub holds no memory for it once no viewer subscribes to it.
 func (h *Hub) Publish(name string, msg []byte) {
-	if len(msg) == 0 {
+	if msg != nil && len(msg) == 0 {
 		return
 	}
 	h.mu.Lock()
@@ -191,6 +195,12 @@ func (h *Hub) Flush() {
 	}
 	for _, t := range h.staged {
 		t.cur, t.next, t.staged = t.next, nil, false
+		if t.cur == nil { // retracted
+			if len(t.refs) == 0 {
+				delete(h.topics, t.name)
+			}
+			continue
+		}
 		t.n++
 		for _, ref := range t.refs {
 			g := ref.g

@@ -351,3 +351,26 @@ func TestInboundLimit(t *testing.T) {
 		t.Fatalf("want close 1009, got %v", err)
 	}
 }
+
+// A retracted topic (its chart was deleted) leaves nothing behind: a new
+// subscriber gets no snapshot for it.
+func TestRetractedTopicHasNoSnapshot(t *testing.T) {
+	e := newEnv(t, stream.Config{})
+	e.hub.Publish("gone", frame("gone", 1))
+	e.hub.Publish("kept", frame("kept", 1))
+	e.hub.Flush()
+	e.hub.Publish("gone", nil)
+	e.hub.Flush()
+
+	c := e.dial(t, "gone,kept")
+	got := decode(t, read(t, c))
+	if len(got) != 1 || got[0].Chart != "kept" {
+		t.Errorf("snapshot %+v, want only the kept topic", got)
+	}
+	// And the topic can come back.
+	e.hub.Publish("gone", frame("gone", 2))
+	e.hub.Flush()
+	if f := decode(t, read(t, c)); len(f) != 1 || f[0].Chart != "gone" || f[0].Seq != 2 {
+		t.Errorf("after the topic came back: %+v", f)
+	}
+}
