@@ -41,7 +41,8 @@
 // valid UTF-8. NaN and ±Inf values are refused, except that in Prometheus
 // text NaN means "no value" (an empty summary exposes NaN quantiles): those
 // samples are left out and counted in the answer's "no_value". Breaking any
-// of these refuses the whole request with 400 unless noted.
+// of these refuses the whole request with 400 unless noted. A sample stamped
+// ahead of its arrival, within MaxFuture, is taken as arriving now.
 //
 // # Errors
 //

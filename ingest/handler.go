@@ -199,6 +199,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ref = decodeRefusal(err)
 		return
 	}
+	// A sample stamped ahead of arrival (a client clock a little fast; more
+	// than MaxFuture is refused) counts as arrived now. Done here, before
+	// the samples are stored, so the live charts, a replay and every node
+	// place it alike.
+	for i := range samples {
+		if samples[i].Time.After(now) {
+			samples[i].Time = now
+		}
+	}
 	n := len(samples)
 	if n > 0 {
 		// The sink owns samples from here on; they share no memory with buf.

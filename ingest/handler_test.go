@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	"io"
@@ -352,5 +353,19 @@ func TestPrometheusExporterOutputIsTakenAsItIs(t *testing.T) {
 	}
 	if got := len(sk.samples()); got == 0 || float64(got) != a.body["accepted"] {
 		t.Errorf("%d samples reached the sink, the answer says %v", got, a.body["accepted"])
+	}
+}
+
+func TestSampleAheadOfArrivalCountsAsArrivingNow(t *testing.T) {
+	sk := &sink{}
+	ahead := now.Add(90 * time.Second).UnixNano()
+	body := fmt.Sprintf(`[{"metric":"a","value":1,"time":%d},{"metric":"a","value":2}]`, ahead)
+	if a := do(t, server(t, sk, ingest.HandlerConfig{}), req{path: "/api/v1/ingest", body: body}); a.status != http.StatusOK {
+		t.Fatalf("answer %d %s", a.status, a.raw)
+	}
+	for _, s := range sk.samples() {
+		if !s.Time.Equal(now) {
+			t.Errorf("sample %v stamped %v, want the arrival time %v", s.Value, s.Time, now)
+		}
 	}
 }
