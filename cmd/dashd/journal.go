@@ -99,7 +99,9 @@ func (m *Main) startStore(ctx context.Context, provisioned []charts.Dashboard) (
 				time.Sleep(time.Millisecond)
 			}
 			time.Sleep(time.Second/time.Duration(max(m.cfg.File.Stream.MaxFPS, 1)) + 10*time.Millisecond)
-			if ctx.Err() == nil {
+			// Not once shutdown has begun, whatever began it (ctx, or the
+			// server failing): stopping cancels loopCtx.
+			if ctx.Err() == nil && loopCtx.Err() == nil {
 				m.log.Info("replayed the log", "samples", r.Samples, "messages", r.Messages, "since", since, "took", r.Took.Round(time.Millisecond))
 				m.ops.replay.Set(r.Took.Seconds())
 				m.ops.replayed.Set(float64(r.Samples))
