@@ -165,7 +165,7 @@ type boardState struct {
 	seqs map[string]uint64
 	// retracted says rebuild retracted a chart's topic: a Flush is owed.
 	retracted bool
-	epochs   map[*View]int64   // the window epoch of each view's last frame
+	epochs    map[*View]int64 // the window epoch of each view's last frame
 }
 
 // Run applies samples and publishes frames until ctx is done. Before it
