@@ -138,8 +138,9 @@ func converge(t *testing.T, nodes []*server, chart string, within time.Duration,
 		frames := make([]frame, len(nodes))
 		same := true
 		for i, n := range nodes {
-			frames[i] = getFrame(t, n, chart)
-			same = same && chartData(frames[i]) == chartData(frames[0])
+			var ok bool
+			frames[i], ok = tryFrame(t, n, chart)
+			same = same && ok && chartData(frames[i]) == chartData(frames[0])
 		}
 		if same && ok(frames[0]) {
 			return frames[0]
@@ -152,6 +153,24 @@ func converge(t *testing.T, nodes []*server, chart string, within time.Duration,
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// tryFrame is getFrame that answers false where the chart is not (yet)
+// defined.
+func tryFrame(t *testing.T, s *server, chart string) (frame, bool) {
+	t.Helper()
+	code, body := do(t, mustRequest(t, http.MethodGet, s.url+"/api/v1/charts/"+chart+"/frame", ""))
+	if code == http.StatusNotFound {
+		return frame{}, false
+	}
+	if code != http.StatusOK {
+		t.Fatalf("GET frame of %s: %d %s", chart, code, body)
+	}
+	var f frame
+	if err := json.Unmarshal([]byte(body), &f); err != nil {
+		t.Fatalf("frame: %v: %s", err, body)
+	}
+	return f, true
 }
 
 // pushRequest posts perRequest samples of metric ack tagged req=id and
@@ -340,6 +359,27 @@ func TestCluster(t *testing.T) {
 	}
 	acked = append(acked, "after")
 	waitReady(t, a.url) // /readyz needs NATS connected: node a reconnected
+
+	// Definitions and push data still reach node a, whose watchers lived
+	// on the dead server's connection.
+	defStart := time.Now()
+	code, body = do(t, mustRequest(t, http.MethodPut, c.url+"/api/v1/dashboards/after-kill",
+		`{"charts":[{"id":"after-kill-chart"}]}`, "Authorization", "Bearer adm1n"))
+	if code != http.StatusCreated {
+		t.Fatalf("PUT on c after the kill: %d %s", code, body)
+	}
+	// A watcher whose consumer lived on the dead server notices only by
+	// missed heartbeats, every 5 s in nats.go's KV watch (not settable):
+	// allow three of them.
+	converge(t, nodes, "after-kill-chart", 30*time.Second, func(frame) bool { return true })
+	t.Logf("a definition stored after the kill reached every node in %s", time.Since(defStart).Round(time.Millisecond))
+	dataStart := time.Now()
+	code, body = do(t, mustRequest(t, http.MethodPut, c.url+"/api/v1/charts/after-kill-chart/data", `{"categories":["x"],"series":[{"name":"s","data":[1]}]}`))
+	if code != http.StatusNoContent {
+		t.Fatalf("PUT data on c after the kill: %d %s", code, body)
+	}
+	converge(t, nodes, "after-kill-chart", 30*time.Second, func(f frame) bool { return len(f.Categories) == 1 })
+	t.Logf("push data stored after the kill reached every node in %s", time.Since(dataStart).Round(time.Millisecond))
 	f = converge(t, nodes, "acks", 10*time.Second, hasAll(acked))
 
 	// Stop node b: its viewer is closed with 1001, reconnects to c once and
