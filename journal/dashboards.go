@@ -92,48 +92,20 @@ func (j *Journal) Dashboards(ctx context.Context) ([]charts.Dashboard, error) {
 // done (then it returns nil) and calls fn from its own goroutine, one call
 // at a time.
 func (j *Journal) WatchDashboards(ctx context.Context, fn func([]charts.Dashboard)) error {
-	w, err := j.kv.WatchAll(ctx)
-	if err != nil {
-		return fmt.Errorf("journal: watch the dashboards: %w", err)
-	}
-	defer w.Stop()
 	set := map[string]charts.Dashboard{}
-	initial := true
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-w.Updates():
-			if !ok {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return errors.New("journal: the watch of the dashboards ended")
-			}
-			if e == nil {
-				initial = false
-				fn(sorted(set))
-				continue
-			}
-			j.apply(set, e)
-			if initial {
-				continue
-			}
-		drain:
-			for {
-				select {
-				case e, ok := <-w.Updates():
-					if !ok || e == nil {
-						break drain
-					}
-					j.apply(set, e)
-				default:
-					break drain
-				}
-			}
-			fn(sorted(set))
+	return j.watchBucket(ctx, BucketName, func(e kvEntry) {
+		if e.deleted {
+			delete(set, e.key)
+			return
 		}
-	}
+		var d charts.Dashboard
+		if err := json.Unmarshal(e.value, &d); err != nil {
+			j.log.Error("a stored dashboard cannot be read; it is left out", "key", e.key, "revision", e.rev, "err", err)
+			delete(set, e.key)
+			return
+		}
+		set[e.key] = d
+	}, func(bool) { fn(sorted(set)) })
 }
 
 func (j *Journal) apply(set map[string]charts.Dashboard, e jetstream.KeyValueEntry) {

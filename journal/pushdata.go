@@ -3,11 +3,8 @@ package journal
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // PushData is the whole data set of a push chart, as PUT
@@ -50,36 +47,21 @@ func (j *Journal) PutData(ctx context.Context, id string, d PushData) (uint64, e
 // until ctx is done (then it returns nil) and calls fn and ready from its
 // own goroutine. Data that cannot be read is logged and skipped.
 func (j *Journal) WatchData(ctx context.Context, fn func(id string, d PushData, rev uint64), ready func()) error {
-	w, err := j.data.WatchAll(ctx, jetstream.IgnoreDeletes())
-	if err != nil {
-		return fmt.Errorf("journal: watch the push data: %w", err)
-	}
-	defer w.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case e, ok := <-w.Updates():
-			if !ok {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return errors.New("journal: the watch of the push data ended")
-			}
-			if e == nil {
-				if ready != nil {
-					ready()
-				}
-				continue
-			}
-			var d PushData
-			if err := json.Unmarshal(e.Value(), &d); err != nil {
-				j.log.Error("stored push data cannot be read; it is left out", "key", e.Key(), "revision", e.Revision(), "err", err)
-				continue
-			}
-			fn(idOf(e.Key()), d, e.Revision())
+	return j.watchBucket(ctx, DataBucketName, func(e kvEntry) {
+		if e.deleted {
+			return
 		}
-	}
+		var d PushData
+		if err := json.Unmarshal(e.value, &d); err != nil {
+			j.log.Error("stored push data cannot be read; it is left out", "key", e.key, "revision", e.rev, "err", err)
+			return
+		}
+		fn(idOf(e.key), d, e.rev)
+	}, func(initial bool) {
+		if initial && ready != nil {
+			ready()
+		}
+	})
 }
 
 // idOf is the chart id of a bucket key (see keyOf).
