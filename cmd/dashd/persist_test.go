@@ -99,15 +99,7 @@ func TestRestartKeepsCharts(t *testing.T) {
 // the other, live, in an open WebSocket, and samples pushed to one show on
 // the other.
 func TestDefinitionChangeReachesAnOpenWebSocketOnAnotherNode(t *testing.T) {
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := startNATS(t)
 	node := func(f *config.File) { f.NATS.URL = ns.ClientURL(); f.Auth.AdminTokens = []string{"adm1n"} }
 	a, _ := startStoppable(t, node)
 	b, _ := startStoppable(t, node)
@@ -329,4 +321,20 @@ func freeAddr(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// startNATS runs a NATS server with JetStream on a loopback port for one
+// test, as an operator's external NATS would be.
+func startNATS(t *testing.T) *natsserver.Server {
+	t.Helper()
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	t.Cleanup(ns.Shutdown)
+	return ns
 }

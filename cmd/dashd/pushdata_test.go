@@ -3,9 +3,6 @@ package main
 import (
 	"net/http"
 	"testing"
-	"time"
-
-	natsserver "github.com/nats-io/nats-server/v2/server"
 
 	"github.com/dashd/dashd/config"
 )
@@ -14,15 +11,7 @@ import (
 // the same NATS shows it, live in an open WebSocket, and so does a node
 // started afterwards. A refused PUT changes nothing.
 func TestPushDataIsSharedBetweenNodes(t *testing.T) {
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
-	t.Cleanup(ns.Shutdown)
+	ns := startNATS(t)
 	node := func(f *config.File) { f.NATS.URL = ns.ClientURL() }
 	a, _ := startStoppable(t, node)
 	b, _ := startStoppable(t, node)
