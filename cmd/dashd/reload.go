@@ -38,8 +38,8 @@ func stampOf(path string) (fileStamp, error) {
 	return fileStamp{fi.ModTime(), fi.Size()}, nil
 }
 
-// watchConfig reloads the configuration file when it changes (checked every
-// Config.ReloadInterval) and on every value of Config.Hangup (SIGHUP),
+// watchConfig reloads the configuration file when it changes and then
+// stays unchanged for one Config.ReloadInterval and on every value of Config.Hangup (SIGHUP),
 // until ctx ends; last is the file's stamp when it was loaded. Without a
 // ConfigPath it only drains Hangup.
 func (m *Main) watchConfig(ctx context.Context, last fileStamp) {
@@ -50,6 +50,11 @@ func (m *Main) watchConfig(ctx context.Context, last fileStamp) {
 	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	// settling is the stamp of a change seen at the last tick. A change is
+	// applied only when the file is the same one tick later: a file written
+	// in place (truncated, then written) must not be read half-written,
+	// where an empty or cut file would delete the dashboards it lost.
+	var settling *fileStamp
 	for {
 		select {
 		case <-ctx.Done():
@@ -68,9 +73,14 @@ func (m *Main) watchConfig(ctx context.Context, last fileStamp) {
 			}
 			now, err := stampOf(path)
 			if err != nil || now == last {
+				settling = nil
 				continue // a file being replaced may be missing for a moment
 			}
-			last = now
+			if settling == nil || *settling != now {
+				settling = &now // changed: wait one tick for it to settle
+				continue
+			}
+			last, settling = now, nil
 			m.log.Info("the configuration file changed; reloading it", "file", path)
 			m.Reload(ctx)
 		}
