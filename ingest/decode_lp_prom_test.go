@@ -46,16 +46,7 @@ func TestDecodeLineProtocol(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkInvariants(t, got)
-			for i := range got {
-				if !got[i].Time.Equal(tc.want[i].Time) {
-					t.Fatalf("sample %d time %v, want %v", i, got[i].Time, tc.want[i].Time)
-				}
-				got[i].Time = tc.want[i].Time
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("got %+v\nwant %+v", got, tc.want)
-			}
+			checkDecoded(t, got, tc.want)
 		})
 	}
 }

@@ -24,6 +24,25 @@ func tags(kv ...string) []ingest.Tag {
 }
 
 // checkInvariants asserts the Sample contract on every decoder's output.
+// checkDecoded checks the decoder's invariants on got, then that it is
+// want (times compared as instants, not by location).
+func checkDecoded(t *testing.T, got, want []ingest.Sample) {
+	t.Helper()
+	checkInvariants(t, got)
+	if len(got) != len(want) {
+		t.Fatalf("got %d samples %+v\nwant %d %+v", len(got), got, len(want), want)
+	}
+	for i := range got {
+		if !got[i].Time.Equal(want[i].Time) {
+			t.Fatalf("sample %d time %v, want %v", i, got[i].Time, want[i].Time)
+		}
+		got[i].Time = want[i].Time
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v\nwant %+v", got, want)
+	}
+}
+
 func checkInvariants(t testing.TB, samples []ingest.Sample) {
 	t.Helper()
 	for i, s := range samples {
@@ -115,16 +134,7 @@ func TestDecodeJSON(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkInvariants(t, got)
-			for i := range got {
-				if !got[i].Time.Equal(tc.want[i].Time) {
-					t.Fatalf("sample %d time %v, want %v", i, got[i].Time, tc.want[i].Time)
-				}
-				got[i].Time = tc.want[i].Time
-			}
-			if !reflect.DeepEqual(got, tc.want) {
-				t.Fatalf("got %+v\nwant %+v", got, tc.want)
-			}
+			checkDecoded(t, got, tc.want)
 		})
 	}
 }
