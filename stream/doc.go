@@ -35,7 +35,11 @@
 // # Concurrency
 //
 // Publish and Flush are called from one goroutine (the board's). ServeWS and
-// ServeSSE are called from many (one per request) and block for the life of
-// the connection. Close may be called once from any goroutine; after it,
-// Publish and Flush return at once and new requests are answered 503.
+// ServeSSE are called from many (one per request). ServeSSE blocks for the
+// life of the connection; ServeWS returns once the connection is upgraded,
+// and the session goes on in a goroutine of its own (so that net/http's
+// per-connection buffers and the handler's stack are not kept for the
+// viewer's life). Close may be called once from any goroutine; after it,
+// Publish and Flush return at once and new requests are answered 503, and
+// Close waits for the sessions to end.
 package stream

@@ -1,9 +1,12 @@
 package stream
 
 import (
+	"bufio"
 	"errors"
 	"net"
 	"net/http"
+	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -16,7 +19,13 @@ const viewerKey = "dashd.stream.viewer"
 // body that says why), upgrades, and streams topics to the connection: first
 // the current message of each topic (one batch if several), then every
 // tick. The caller resolves the request (?charts=, ?dashboard=) into topics
-// and authorises it. ServeWS blocks until the connection ends.
+// and authorises it.
+//
+// ServeWS returns once the connection is upgraded (or refused); the session
+// lives on in a goroutine of its own until the connection ends, and Close
+// waits for it. The caller must not touch w after ServeWS returns (an
+// upgraded connection is hijacked anyway), and r's context is cancelled
+// when the caller returns: nothing of a live session depends on it.
 func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, topics []string) {
 	if ref, refused := h.checkHandshake(r); refused {
 		h.refuse(w, r, ref)
@@ -36,15 +45,111 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, topics []string) {
 	}
 	h.conns.Add(1)
 	h.mu.Unlock()
-	defer h.conns.Done()
 
+	// melody runs the session's read loop on the goroutine that calls
+	// HandleRequest. Run on this one, it would keep net/http's connection
+	// alive for the viewer's life: its 4 KiB bufio reader and writer and
+	// the deep stack of the handler chain (about 20 KiB per idle viewer).
+	// So melody runs on a fresh goroutine, and this handler returns as soon
+	// as the connection is hijacked: net/http then forgets the connection
+	// and its serve goroutine ends. Until the hijack, melody may answer on
+	// w (a refused upgrade), so the handler waits for that too.
+	hw := &hijackWriter{w: w, hijacked: make(chan struct{})}
+	res := make(chan wsResult, 1)
 	v := &viewer{h: h, slot: -1}
-	err := h.m.HandleRequestWithKeys(w, r, map[string]any{viewerKey: &wsJoin{v: v, names: names, key: key}})
-	if errors.Is(err, melody.ErrClosed) {
-		h.refuse(w, r, closedRefusal())
+	keys := map[string]any{viewerKey: &wsJoin{v: v, names: names, key: key}}
+	go h.runSession(hw, r, keys, res)
+	select {
+	case <-hw.hijacked:
+		return
+	case out := <-res:
+		if out.panicked != nil && !hw.wasHijacked() {
+			// As if it had happened here: the router's recovery answers it.
+			panic(out.panicked)
+		}
+		if errors.Is(out.err, melody.ErrClosed) {
+			h.refuse(w, r, closedRefusal())
+		}
+		// Other errors were answered by upgradeError.
 	}
-	// Other errors were answered by upgradeError.
 }
+
+// wsResult is how a session's goroutine ended, for ServeWS when the
+// connection was not hijacked.
+type wsResult struct {
+	err      error
+	panicked any
+}
+
+// runSession is the goroutine of one WebSocket session: the upgrade, then
+// melody's read loop until the connection ends.
+func (h *Hub) runSession(hw *hijackWriter, r *http.Request, keys map[string]any, res chan<- wsResult) {
+	defer h.conns.Done()
+	var out wsResult
+	defer func() {
+		if p := recover(); p != nil {
+			out.panicked = p
+			if hw.wasHijacked() {
+				// Nobody else will report it: net/http has let go.
+				h.log.Error("stream: bug: panic in a WebSocket session", "panic", p,
+					"remote", r.RemoteAddr, "stack", string(debug.Stack()))
+			}
+		}
+		res <- out
+	}()
+	out.err = h.m.HandleRequestWithKeys(hw, r, keys)
+}
+
+// hijackWriter is the ResponseWriter melody gets: it tells ServeWS when
+// gorilla has hijacked the connection, so that the handler can return.
+// After the hijack it no longer reaches the caller's writer, which the
+// router may reuse for another request once the handler has returned.
+type hijackWriter struct {
+	w        http.ResponseWriter // not used after the hijack
+	hijacked chan struct{}       // closed by a successful Hijack
+	done     atomic.Bool         // the same, for wasHijacked
+}
+
+func (hw *hijackWriter) Header() http.Header {
+	if hw.done.Load() {
+		return http.Header{}
+	}
+	return hw.w.Header()
+}
+
+func (hw *hijackWriter) Write(p []byte) (int, error) {
+	if hw.done.Load() {
+		return 0, http.ErrHijacked
+	}
+	return hw.w.Write(p)
+}
+
+func (hw *hijackWriter) WriteHeader(status int) {
+	if !hw.done.Load() {
+		hw.w.WriteHeader(status)
+	}
+}
+
+// Hijack hijacks the caller's connection and signals ServeWS.
+func (hw *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if hw.done.Load() {
+		return nil, nil, http.ErrHijacked
+	}
+	hj, ok := hw.w.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("the server's ResponseWriter cannot be hijacked (HTTP/2 or a wrapper); WebSocket needs HTTP/1.1")
+	}
+	c, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	hw.w = nil
+	hw.done.Store(true)
+	close(hw.hijacked)
+	return c, brw, nil
+}
+
+func (hw *hijackWriter) wasHijacked() bool { return hw.done.Load() }
 
 // wsJoin carries a viewer and its subscription to wsConnect.
 type wsJoin struct {
