@@ -30,6 +30,20 @@ type Config struct {
 	Now func() time.Time
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// History, if set, is the log the board is fed from (see AcceptThrough).
+	// A chart that is defined or redefined while the board runs is filled
+	// from it, so it shows at once what it would show after a restart,
+	// the same on every node, instead of starting empty.
+	History History
+}
+
+// History is a log of every batch the board was given, read again to fill
+// a chart defined while the board runs.
+type History interface {
+	// ReplayThrough hands apply, in log order, every batch stored at or
+	// after since whose position in the log is at most through, and stops
+	// there. A non-nil error from apply ends it with that error.
+	ReplayThrough(ctx context.Context, since time.Time, through uint64, apply func([]ingest.Sample) error) error
 }
 
 // ErrClosed is returned by Accept once the board has stopped.
@@ -51,8 +65,12 @@ type Board struct {
 	pub      Publisher
 	log      *slog.Logger
 
-	in   chan []ingest.Sample
+	in   chan positioned
 	reqs chan func(*boardState)
+
+	// backfills are the goroutines filling new charts from cfg.History;
+	// Run waits for them before it returns.
+	backfills sync.WaitGroup
 
 	// mu guards closed against the last drain of in: Accept sends under the
 	// read lock, so no batch can enter the queue after Run's final drain.
@@ -68,6 +86,14 @@ type Board struct {
 	outside atomic.Uint64 // (sample, chart) pairs older than the chart's window
 	folded  atomic.Uint64 // (sample, chart) pairs folded into Other by the limits
 	unread  atomic.Uint64 // samples that no chart reads
+	filled  atomic.Uint64 // samples read again from History into new charts
+}
+
+// positioned is a batch and the log position of its last sample (0: the
+// batch did not come from a log).
+type positioned struct {
+	samples []ingest.Sample
+	through uint64
 }
 
 // catalog is an immutable snapshot of the definitions, swapped whole.
@@ -97,7 +123,7 @@ func NewBoard(cfg Config, pub Publisher) *Board {
 		interval: time.Duration(float64(time.Second) / cfg.MaxFPS),
 		pub:      pub,
 		log:      cfg.Logger,
-		in:       make(chan []ingest.Sample, cfg.QueueLen),
+		in:       make(chan positioned, cfg.QueueLen),
 		reqs:     make(chan func(*boardState)),
 		done:     make(chan struct{}),
 	}
@@ -121,9 +147,18 @@ func newCatalog(ds []Dashboard) *catalog {
 // error means the board will apply every sample of the batch. When the
 // queue stays full for a moment it answers *ingest.OverloadError.
 func (b *Board) Accept(ctx context.Context, batch []ingest.Sample) error {
+	return b.AcceptThrough(ctx, batch, 0)
+}
+
+// AcceptThrough is Accept for a batch read from the board's History:
+// through is the log position of its last sample. Batches must come in log
+// order. The board remembers the position of the last batch it applied,
+// so that a chart defined later is filled from History up to exactly that
+// point, and from the live batches after it.
+func (b *Board) AcceptThrough(ctx context.Context, batch []ingest.Sample, through uint64) error {
 	deadline := time.Now().Add(50 * time.Millisecond)
 	for {
-		sent, err := b.trySend(batch)
+		sent, err := b.trySend(positioned{batch, through})
 		if sent || err != nil {
 			return err
 		}
@@ -138,7 +173,7 @@ func (b *Board) Accept(ctx context.Context, batch []ingest.Sample) error {
 	}
 }
 
-func (b *Board) trySend(batch []ingest.Sample) (bool, error) {
+func (b *Board) trySend(batch positioned) (bool, error) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	if b.closed {
@@ -166,6 +201,11 @@ type boardState struct {
 	// retracted says rebuild retracted a chart's topic: a Flush is owed.
 	retracted bool
 	epochs    map[*View]int64 // the window epoch of each view's last frame
+	// through is the log position of the last batch applied (0: none, or
+	// not from a log): History holds everything up to it.
+	through uint64
+	// ctx is Run's: backfills end with it.
+	ctx context.Context
 }
 
 // Run applies samples and publishes frames until ctx is done. Before it
@@ -181,7 +221,9 @@ func (b *Board) Run(ctx context.Context) error {
 		last:     map[string]Frame{},
 		seqs:     map[string]uint64{},
 		epochs:   map[*View]int64{},
+		ctx:      ctx,
 	}
+	defer b.backfills.Wait() // they end with ctx
 	b.rebuild(st, b.catalog.Load())
 
 	flushTimer := time.NewTimer(time.Hour)
@@ -256,7 +298,11 @@ func (b *Board) Run(ctx context.Context) error {
 	}
 }
 
-func (b *Board) apply(st *boardState, batch []ingest.Sample) {
+func (b *Board) apply(st *boardState, pb positioned) {
+	if pb.through != 0 {
+		st.through = pb.through
+	}
+	batch := pb.samples
 	now := b.cfg.Now()
 	var outside, folded, unread uint64
 	for i := range batch {
@@ -310,6 +356,7 @@ func (b *Board) flush(st *boardState) {
 // its seq.
 func (b *Board) rebuild(st *boardState, c *catalog) {
 	views := make(map[string]*View, len(c.charts))
+	var fresh []*View // new views of charts that read a metric
 	for id, def := range c.charts {
 		if old := st.views[id]; old != nil && reflect.DeepEqual(old.def, def) {
 			views[id] = old
@@ -321,6 +368,12 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 		v.seq = st.seqs[id]
 		views[id] = v
 		st.dirty[v] = struct{}{}
+		if def.Metric != "" {
+			fresh = append(fresh, v)
+		}
+	}
+	if len(fresh) > 0 && b.cfg.History != nil && st.through > 0 {
+		b.backfill(st.ctx, fresh, st.through)
 	}
 	for id, old := range st.views {
 		if views[id] != old {
@@ -342,6 +395,74 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 			st.byMetric[v.def.Metric] = append(st.byMetric[v.def.Metric], v)
 		}
 	}
+}
+
+// backfill fills views, just made, from History: every batch up to
+// position through (what the board had applied when they were made), read
+// in the background and applied in the board's goroutine, while the live
+// batches after through reach them as usual. Every aggregate of a view is
+// independent of the order its samples arrive in (last is by sample time),
+// so the views end as if they had been there all along. A view replaced
+// before its backfill ends is skipped from then on.
+func (b *Board) backfill(ctx context.Context, views []*View, through uint64) {
+	var lookback time.Duration
+	for _, v := range views {
+		l := v.def.Lookback()
+		if l == 0 {
+			lookback = 0
+			break
+		}
+		lookback = max(lookback, l)
+	}
+	var since time.Time // the zero time: the whole log
+	if lookback > 0 {
+		since = b.cfg.Now().Add(-lookback - ingest.DefaultMaxFuture)
+	}
+	ids := make([]string, len(views))
+	for i, v := range views {
+		ids[i] = v.def.ID
+	}
+	b.backfills.Go(func() {
+		start := time.Now()
+		var samples int
+		err := b.cfg.History.ReplayThrough(ctx, since, through, func(batch []ingest.Sample) error {
+			samples += len(batch)
+			return b.do(ctx, func(st *boardState) { b.applyTo(st, views, batch) })
+		})
+		switch {
+		case err != nil && ctx.Err() == nil:
+			b.log.Error("a new chart could not be filled from the log: it shows only what arrived after it was defined", "charts", ids, "err", err)
+		case err == nil:
+			b.log.Info("filled new charts from the log", "charts", ids, "samples", samples, "through", through, "took", time.Since(start).Round(time.Millisecond))
+		}
+	})
+}
+
+// applyTo adds batch to those of views that are still current.
+func (b *Board) applyTo(st *boardState, views []*View, batch []ingest.Sample) {
+	now := b.cfg.Now()
+	var outside, folded uint64
+	for _, v := range views {
+		if st.views[v.def.ID] != v {
+			continue // redefined or removed meanwhile
+		}
+		for i := range batch {
+			s := &batch[i]
+			if !v.Matches(s) {
+				continue
+			}
+			before := v.folded
+			if v.Add(s, now) {
+				st.dirty[v] = struct{}{}
+			} else {
+				outside++
+			}
+			folded += v.folded - before
+		}
+	}
+	b.filled.Add(uint64(len(batch)))
+	b.outside.Add(outside)
+	b.folded.Add(folded)
 }
 
 // announce publishes, on each dashboard's topic, the version of every
@@ -545,10 +666,12 @@ type Stats struct {
 	Outside uint64 // samples that arrived older than a chart's window
 	Folded  uint64 // samples folded into "other" by a chart's cardinality limits
 	Unread  uint64 // samples that no chart reads
+	Filled  uint64 // samples read again from History into charts defined while running
 }
 
 // Stats reads the board's counters; safe from any goroutine.
 func (b *Board) Stats() Stats {
 	return Stats{Applied: b.applied.Load(), Frames: b.frames.Load(), Queued: len(b.in),
-		Outside: b.outside.Load(), Folded: b.folded.Load(), Unread: b.unread.Load()}
+		Outside: b.outside.Load(), Folded: b.folded.Load(), Unread: b.unread.Load(),
+		Filled: b.filled.Load()}
 }

@@ -86,6 +86,23 @@ type Chart struct {
 	Thresholds []Threshold       `json:"thresholds,omitempty" yaml:"thresholds,omitempty"`
 }
 
+// Lookback is how far back in time the chart's data reaches: its window (a
+// time axis without one shows 60 buckets), or 0 when it has no bound (tag
+// categories without a window show everything since the start). A chart
+// without a metric reads no samples: 0.
+func (c Chart) Lookback() time.Duration {
+	if c.Metric == "" {
+		return 0
+	}
+	if c.Window != 0 {
+		return time.Duration(c.Window)
+	}
+	if c.X == TimeAxis {
+		return 60 * time.Duration(c.Bucket)
+	}
+	return 0
+}
+
 // Dashboard is an ordered grid of charts.
 type Dashboard struct {
 	ID     string  `json:"id" yaml:"id"`

@@ -12,6 +12,13 @@
 // builds each dirty chart's frame, encodes it once and hands the bytes to a
 // Publisher. Every other Board method may be called from any goroutine.
 //
+// A chart defined while the Board runs would start empty. When the Board is
+// fed from a log (Config.History, AcceptThrough) it knows the position of
+// the last batch it applied, and fills such a chart from the log up to
+// exactly that position in the background, while later batches reach it
+// live: the chart ends as if it had been defined from the start, on every
+// node alike.
+//
 // A frame is the full state of a chart's data, so the newest frame always
 // wins and an older one may be skipped; Seq rises with every frame.
 //

@@ -18,7 +18,10 @@
 // Follow reads the log in order with an ordered consumer and hands the
 // decoded batches to a sink (the chart board), so every node shows exactly
 // what was accepted, in the order it was stored. It reports when it has
-// caught up with what the log held at its start; Replay stops there.
+// caught up with what the log held at its start; Replay stops there. A sink
+// that is a PositionedSink is told the stream sequence of each batch, and
+// ReplayThrough (a charts.History) reads the log again up to a given
+// sequence, so a board can fill a chart defined while it runs.
 //
 // Dashboards live in the key-value bucket dashd_dashboards: key the id (with
 // '.' written '='), value the charts.Dashboard as JSON. WatchDashboards

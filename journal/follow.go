@@ -130,7 +130,7 @@ func (j *Journal) Follow(ctx context.Context, sink ingest.Sink, fc FollowConfig)
 		// (were that one gone by now) at nothing more to read.
 		reached := !caught && (res.LastSeq >= target || meta.NumPending == 0)
 		if len(pending) > 0 && (meta.NumPending == 0 || len(pending) >= maxMerge || reached) {
-			if err := j.deliver(ctx, sink, pending); err != nil {
+			if err := j.deliver(ctx, sink, pending, res.LastSeq); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -145,10 +145,23 @@ func (j *Journal) Follow(ctx context.Context, sink ingest.Sink, fc FollowConfig)
 	}
 }
 
-// deliver hands batch to sink, waiting out overloads.
-func (j *Journal) deliver(ctx context.Context, sink ingest.Sink, batch []ingest.Sample) error {
+// PositionedSink is a sink that is told, with each batch, the stream
+// sequence of the batch's last message, so that it can later ask
+// ReplayThrough for exactly what it has been given (charts.Board is one).
+// Follow hands batches to a sink that implements it through AcceptThrough.
+type PositionedSink interface {
+	AcceptThrough(ctx context.Context, batch []ingest.Sample, through uint64) error
+}
+
+// deliver hands batch, which ends at stream sequence through, to sink,
+// waiting out overloads.
+func (j *Journal) deliver(ctx context.Context, sink ingest.Sink, batch []ingest.Sample, through uint64) error {
+	accept := sink.Accept
+	if ps, ok := sink.(PositionedSink); ok {
+		accept = func(ctx context.Context, batch []ingest.Sample) error { return ps.AcceptThrough(ctx, batch, through) }
+	}
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
-		err := sink.Accept(ctx, batch)
+		err := accept(ctx, batch)
 		if err == nil {
 			j.m.delivered.Add(float64(len(batch)))
 			return nil
@@ -163,6 +176,92 @@ func (j *Journal) deliver(ctx context.Context, sink ingest.Sink, batch []ingest.
 		case <-time.After(wait):
 		}
 	}
+}
+
+// ReplayThrough hands apply, in order, the samples of every message stored
+// at or after since (zero: the whole log) up to stream sequence through,
+// merged into batches of up to maxMerge samples, and returns once it has
+// handed the one at through (or the last before it, were that one gone).
+// It implements charts.History: a board fed by Follow knows the sequence
+// of the last batch it took, and fills a chart defined later with exactly
+// what came before. Messages that cannot be decoded are skipped, as Follow
+// skips them. It reads through an ephemeral consumer of its own, deleted
+// when it returns.
+func (j *Journal) ReplayThrough(ctx context.Context, since time.Time, through uint64, apply func([]ingest.Sample) error) error {
+	if through == 0 {
+		return nil
+	}
+	cc := jetstream.ConsumerConfig{
+		FilterSubject:     subjectAll,
+		DeliverPolicy:     jetstream.DeliverAllPolicy,
+		AckPolicy:         jetstream.AckNonePolicy,
+		InactiveThreshold: time.Minute, // the server removes it should we vanish
+		MemoryStorage:     true,
+		Replicas:          1,
+	}
+	if !since.IsZero() {
+		cc.DeliverPolicy, cc.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
+	}
+	cons, err := j.stream.CreateConsumer(ctx, cc)
+	if err != nil {
+		return fmt.Errorf("journal: a consumer of the stream: %w", err)
+	}
+	info := cons.CachedInfo()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = j.stream.DeleteConsumer(ctx, info.Name) // else InactiveThreshold does it
+	}()
+	if info.NumPending == 0 {
+		return nil // nothing stored since since
+	}
+	it, err := cons.Messages(jetstream.PullMaxBytes(16 << 20))
+	if err != nil {
+		return fmt.Errorf("journal: read the stream: %w", err)
+	}
+	defer it.Stop()
+
+	var batch []ingest.Sample
+	for {
+		msg, err := it.Next(jetstream.NextContext(ctx))
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("journal: read the stream: %w", err)
+		}
+		meta, err := msg.Metadata()
+		if err != nil {
+			return fmt.Errorf("journal: read the stream: %w", err)
+		}
+		seq := meta.Sequence.Stream
+		if seq > through {
+			break
+		}
+		samples, err := DecodeBatch(msg.Data())
+		if err != nil {
+			j.m.undecodable.Inc()
+			j.log.Error("a message of the log cannot be decoded; it is skipped", "seq", seq, "subject", msg.Subject(), "err", err)
+		} else {
+			batch = append(batch, samples...)
+		}
+		// NumPending 0: the stream's last message, so nothing up to
+		// through is left (through was gone).
+		end := seq == through || meta.NumPending == 0
+		if len(batch) >= maxMerge || (end && len(batch) > 0) {
+			if err := apply(batch); err != nil {
+				return err
+			}
+			batch = nil
+		}
+		if end {
+			break
+		}
+	}
+	if len(batch) > 0 {
+		return apply(batch)
+	}
+	return nil
 }
 
 // Replay delivers what the log holds from since on, up to its last message
@@ -197,10 +296,7 @@ func ReplaySince(ds []charts.Dashboard, now time.Time, maxAge time.Duration) tim
 			if c.Metric == "" {
 				continue
 			}
-			w := time.Duration(c.Window)
-			if w == 0 && c.X == charts.TimeAxis {
-				w = 60 * time.Duration(c.Bucket)
-			}
+			w := c.Lookback()
 			if w == 0 {
 				return now.Add(-maxAge)
 			}

@@ -264,11 +264,16 @@ func TestCluster(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("PUT on b: %d %s", code, body)
 	}
-	// A new chart starts empty on each node when that node learns of it
-	// (docs/cluster.md, known limit): push once both know it.
-	converge(t, []*server{a, b}, "ops-max", 10*time.Second, func(frame) bool { return true })
+	// A chart defined while the nodes run is filled from the log on every
+	// node: it shows at once the samples pushed before it existed.
+	f = converge(t, []*server{a, b}, "ops-max", 10*time.Second, func(f frame) bool { return len(f.Categories) == 3 })
+	for route, want := range map[string]float64{"/a": 3, "/b": 1, "/c": 7} {
+		if x := f.value(route, "http_requests"); x == nil || *x != want {
+			t.Errorf("max of %s on every node = %v, want %v (frame %s)", route, x, want, chartData(f))
+		}
+	}
 	post(t, a.url+"/api/v1/ingest", "application/json", `[{"metric":"http_requests","tags":{"route":"/m"},"value":4},{"metric":"http_requests","tags":{"route":"/m"},"value":9}]`)
-	f = converge(t, []*server{a, b}, "ops-max", 10*time.Second, func(f frame) bool { return len(f.Categories) == 1 })
+	f = converge(t, []*server{a, b}, "ops-max", 10*time.Second, func(f frame) bool { return len(f.Categories) == 4 })
 	if x := f.value("/m", "http_requests"); x == nil || *x != 9 {
 		t.Errorf("max on every node = %v, want 9 (frame %s)", x, chartData(f))
 	}
@@ -276,12 +281,10 @@ func TestCluster(t *testing.T) {
 		t.Errorf("node a has dashboard ops = %+v, %v", d, ok)
 	}
 
-	// A node that starts late is ready only once it serves the same state.
-	// (Not for ops-max: a chart defined while nodes run starts empty on
-	// them, while a node that starts later replays the log's older samples
-	// into it too. Known divergence, see docs/cluster.md.)
+	// A node that starts late is ready only once it serves the same state,
+	// for the charts defined while the others ran too.
 	c, _ := startClusterNode(t, ns[2].ClientURL())
-	for _, id := range []string{"req-by-route"} {
+	for _, id := range []string{"req-by-route", "ops-max"} {
 		if got, want := chartData(getFrame(t, c, id)), chartData(getFrame(t, a, id)); got != want {
 			t.Errorf("the late node was ready serving %s = %s, want %s", id, got, want)
 		}

@@ -14,8 +14,13 @@ import (
 	"github.com/dashd/dashd/journal"
 )
 
-// The journal is the sink of every ingest route; the board is fed from it.
-var _ ingest.Sink = (*journal.Journal)(nil)
+// The journal is the sink of every ingest route; the board is fed from it,
+// with the position of each batch, and fills new charts from it.
+var (
+	_ ingest.Sink            = (*journal.Journal)(nil)
+	_ journal.PositionedSink = (*charts.Board)(nil)
+	_ charts.History         = (*journal.Journal)(nil)
+)
 
 // openStore opens the log and the dashboard bucket: the embedded NATS
 // under --data (in memory with --data ""), or nats.url.

@@ -93,13 +93,6 @@ func New(cfg Config) (*Main, error) {
 		Logger:         m.log.With("component", "stream"),
 		Registerer:     m.registry,
 	})
-	m.board = charts.NewBoard(charts.Config{
-		MaxFPS: float64(f.Stream.MaxFPS),
-		Logger: m.log.With("component", "board"),
-	}, m.hub)
-	m.registerBoardMetrics()
-	m.registerOpsMetrics()
-
 	ln, err := net.Listen("tcp", f.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (is another dashd running? choose another with --addr)", f.Addr, err)
@@ -109,6 +102,13 @@ func New(cfg Config) (*Main, error) {
 		ln.Close()
 		return nil, err
 	}
+	m.board = charts.NewBoard(charts.Config{
+		MaxFPS:  float64(f.Stream.MaxFPS),
+		Logger:  m.log.With("component", "board"),
+		History: m.store, // fills a chart defined while running
+	}, m.hub)
+	m.registerBoardMetrics()
+	m.registerOpsMetrics()
 	m.srv = &http.Server{
 		Handler:           m.routes(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -258,6 +258,8 @@ func (m *Main) registerBoardMetrics() {
 			stats(func(s charts.Stats) float64 { return float64(s.Folded) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "dashd_board_samples_unread_total", Help: "Samples that no chart reads (check the metric name and where filters)."},
 			stats(func(s charts.Stats) float64 { return float64(s.Unread) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "dashd_board_samples_backfilled_total", Help: "Samples read again from the log to fill charts defined while dashd runs."},
+			stats(func(s charts.Stats) float64 { return float64(s.Filled) })),
 	)
 }
 
