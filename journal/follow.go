@@ -281,6 +281,23 @@ func (j *Journal) Replay(ctx context.Context, sink ingest.Sink, since time.Time)
 	return res, err
 }
 
+// Retention is how long the log must keep samples for the charts of ds:
+// the longest window that has a bound, plus the ingest limits' MaxFuture.
+// Charts without a bound (tag categories without a window) show what the
+// log holds and ask for nothing.
+func Retention(ds []charts.Dashboard) time.Duration {
+	var longest time.Duration
+	for _, d := range ds {
+		for _, c := range d.Charts {
+			longest = max(longest, c.Lookback())
+		}
+	}
+	if longest == 0 {
+		return 0
+	}
+	return longest + ingest.DefaultMaxFuture
+}
+
 // ReplaySince is where a follower feeding a board of ds should start at
 // now: the longest window of any chart back, plus the ingest limits'
 // MaxFuture (a sample may carry a time up to that far past its arrival).

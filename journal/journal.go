@@ -166,6 +166,12 @@ func Open(ctx context.Context, cfg Config) (j *Journal, err error) {
 	if j.js, err = jetstream.New(j.nc, jetstream.WithPublishAsyncTimeout(ackTimeout), jetstream.WithPublishAsyncMaxPending(4096)); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
+	// A log kept longer by Retain (a chart's window asked for it) stays so:
+	// opening with the shorter default would drop those samples at once.
+	maxAge := cfg.MaxAge
+	if old, err := j.js.Stream(ctx, StreamName); err == nil {
+		maxAge = max(maxAge, old.CachedInfo().Config.MaxAge)
+	}
 	err = whileStarting(ctx, func() (err error) {
 		j.stream, err = j.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 			Name:               StreamName,
@@ -173,7 +179,7 @@ func Open(ctx context.Context, cfg Config) (j *Journal, err error) {
 			Subjects:           []string{subjectAll},
 			Retention:          jetstream.LimitsPolicy,
 			Discard:            jetstream.DiscardOld,
-			MaxAge:             cfg.MaxAge,
+			MaxAge:             maxAge,
 			MaxBytes:           cfg.MaxBytes,
 			Storage:            j.storage,
 			Replicas:           cfg.Replicas,
@@ -211,6 +217,39 @@ func Open(ctx context.Context, cfg Config) (j *Journal, err error) {
 		return nil, fmt.Errorf("journal: the bucket %s: %w", DataBucketName, err)
 	}
 	return j, nil
+}
+
+// Retain makes the log keep samples for age, or Config.MaxAge if that is
+// longer: a chart whose window reaches further back than the log would show
+// less after a restart (or on a node that joins) than before. It changes
+// the stream only when its max age differs, and may shorten it again when
+// the long window is gone. Every node computes the same age from the same
+// dashboards, so they agree.
+func (j *Journal) Retain(ctx context.Context, age time.Duration) error {
+	age = max(age, j.cfg.MaxAge)
+	info, err := j.stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("journal: read the stream: %w", err)
+	}
+	if info.Config.MaxAge == age {
+		return nil
+	}
+	sc := info.Config
+	sc.MaxAge = age
+	if _, err := j.js.UpdateStream(ctx, sc); err != nil {
+		return fmt.Errorf("journal: keep the log for %s: %w", age, err)
+	}
+	j.log.Info("the log now keeps samples for the longest chart window", "max_age", age, "was", info.Config.MaxAge)
+	return nil
+}
+
+// MaxAge is how long the log keeps a sample now.
+func (j *Journal) MaxAge(ctx context.Context) (time.Duration, error) {
+	info, err := j.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("journal: read the stream: %w", err)
+	}
+	return info.Config.MaxAge, nil
 }
 
 // whileStarting calls fn until it succeeds, fails for good, or ctx ends.

@@ -296,3 +296,64 @@ func TestReplaySince(t *testing.T) {
 		}
 	}
 }
+
+func TestRetention(t *testing.T) {
+	d := func(cs ...charts.Chart) []charts.Dashboard { return []charts.Dashboard{{ID: "d", Charts: cs}} }
+	week := charts.Duration(7 * 24 * time.Hour)
+	for name, tc := range map[string]struct {
+		ds   []charts.Dashboard
+		want time.Duration
+	}{
+		"longest window": {d(charts.Chart{Metric: "m", Window: week}, charts.Chart{Metric: "m", Window: charts.Duration(time.Hour)}), time.Duration(week) + ingest.DefaultMaxFuture},
+		"time axis":      {d(charts.Chart{Metric: "m", X: charts.TimeAxis, Bucket: charts.Duration(time.Hour)}), 60*time.Hour + ingest.DefaultMaxFuture},
+		"no bound":       {d(charts.Chart{Metric: "m", X: "k"}), 0},
+		"push chart":     {d(charts.Chart{Window: week}), 0},
+	} {
+		if got := journal.Retention(tc.ds); got != tc.want {
+			t.Errorf("%s: %s, want %s", name, got, tc.want)
+		}
+	}
+}
+
+// The log keeps samples as long as the longest window asks, never less
+// than Config.MaxAge, and a restart with the default does not cut it back
+// (which would drop the older samples at once).
+func TestRetainFollowsTheLongestWindow(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	j := open(t, journal.Config{Dir: dir, MaxAge: time.Hour})
+	age := func(j *journal.Journal) time.Duration {
+		t.Helper()
+		a, err := j.MaxAge(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	if got := age(j); got != time.Hour {
+		t.Fatalf("max age at open %s, want 1h", got)
+	}
+	if err := j.Retain(ctx, 72*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := age(j); got != 72*time.Hour {
+		t.Fatalf("max age after Retain(72h) %s", got)
+	}
+	accept(t, j, tricky(time.Now()))
+	if err := j.Close(); err != nil {
+		t.Fatal(err)
+	}
+	j = open(t, journal.Config{Dir: dir, MaxAge: time.Hour})
+	if got := age(j); got != 72*time.Hour {
+		t.Fatalf("max age after reopening with 1h: %s, want the 72h it had", got)
+	}
+	if n := len(replayAll(t, j)); n != len(tricky(time.Now())) {
+		t.Fatalf("%d samples after reopening", n)
+	}
+	if err := j.Retain(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := age(j); got != time.Hour {
+		t.Fatalf("max age once no chart needs more: %s, want Config.MaxAge 1h", got)
+	}
+}

@@ -61,6 +61,11 @@ func (m *Main) startStore(ctx context.Context, provisioned []charts.Dashboard) (
 	first := make(chan []charts.Dashboard, 1)
 	wg.Go(func() {
 		err := m.store.WatchDashboards(loopCtx, func(ds []charts.Dashboard) {
+			// Keep the log as long as the longest window first, so what
+			// the charts will need is not dropped meanwhile.
+			if err := m.store.Retain(loopCtx, journal.Retention(ds)); err != nil && loopCtx.Err() == nil {
+				m.log.Warn("the log's max age could not follow the longest chart window; a restart may show less of it", "err", err)
+			}
 			m.applyDashboards(loopCtx, ds)
 			m.reapplyPushData(loopCtx) // a redefined push chart starts empty
 			select {
@@ -95,7 +100,13 @@ func (m *Main) startStore(ctx context.Context, provisioned []charts.Dashboard) (
 		return nil, ctx.Err()
 	}
 
-	since := journal.ReplaySince(ds, time.Now(), journal.DefaultMaxAge)
+	maxAge, err := m.store.MaxAge(ctx)
+	if err != nil {
+		cancel()
+		wg.Wait()
+		return nil, err
+	}
+	since := journal.ReplaySince(ds, time.Now(), maxAge)
 	wg.Go(func() {
 		err := m.store.Follow(loopCtx, m.board, journal.FollowConfig{Since: since, CaughtUp: func(r journal.ReplayResult) {
 			// Ready once the board has taken every replayed batch and had
