@@ -30,6 +30,10 @@ type Config struct {
 	Now func() time.Time
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// ObserveApply, if set, is called from the board's goroutine after each
+	// batch it applies, with the batch's size and how long applying took.
+	// It must be quick and must not call the board.
+	ObserveApply func(samples int, took time.Duration)
 	// History, if set, is the log the board is fed from (see AcceptThrough).
 	// A chart that is defined or redefined while the board runs is filled
 	// from it, so it shows at once what it would show after a restart,
@@ -301,6 +305,10 @@ func (b *Board) Run(ctx context.Context) error {
 func (b *Board) apply(st *boardState, pb positioned) {
 	if pb.through != 0 {
 		st.through = pb.through
+	}
+	if b.cfg.ObserveApply != nil {
+		start := time.Now()
+		defer func() { b.cfg.ObserveApply(len(pb.samples), time.Since(start)) }()
 	}
 	batch := pb.samples
 	now := b.cfg.Now()

@@ -18,6 +18,13 @@ type opsMetrics struct {
 	latency  *prometheus.HistogramVec // request duration, by format
 	replay   prometheus.Gauge         // seconds the start-up replay took
 	replayed prometheus.Gauge         // samples it delivered
+	apply    prometheus.Histogram     // seconds the board took to apply a batch
+}
+
+// newApplyHistogram is made before the board, which observes it.
+func newApplyHistogram() prometheus.Histogram {
+	return prometheus.NewHistogram(prometheus.HistogramOpts{Name: "dashd_board_apply_seconds", Help: "Time the board took to apply one batch of samples to every chart that reads them (live: one request; replay: up to 16,384 samples).",
+		Buckets: []float64{.00001, .000025, .00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .1}})
 }
 
 // registerOpsMetrics registers m's metrics on the registry; the NATS and
@@ -41,7 +48,14 @@ func (m *Main) registerOpsMetrics() {
 			return float64(pick(st.Messages, st.Bytes))
 		}
 	}
-	m.registry.MustRegister(o.accepted, o.refused, o.latency, o.replay, o.replayed,
+	m.registry.MustRegister(o.accepted, o.refused, o.latency, o.replay, o.replayed, o.apply,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dashd_ready", Help: "1 while /readyz answers 200 (replay done, NATS connected, not shutting down), else 0."},
+			func() float64 {
+				if m.notReady() == "" {
+					return 1
+				}
+				return 0
+			}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dashd_nats_connected", Help: "1 while the connection to NATS is up, 0 while it is down (ingest answers 503)."},
 			func() float64 {
 				if m.store.Connected() {

@@ -20,8 +20,17 @@ func TestOperatorMetrics(t *testing.T) {
 	post(t, s.url+"/api/v1/ingest", "application/json", `[{"metric":"m","value":"x"}]`)
 	post(t, s.url+"/write", "text/plain", "m value=\n")
 	post(t, s.url+"/api/v1/ingest", "application/xml", `<m/>`)
-	_, body := do(t, mustRequest(t, http.MethodGet, s.url+"/metrics", ""))
+	// The board applies what the log acknowledged a moment later.
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		_, body = do(t, mustRequest(t, http.MethodGet, s.url+"/metrics", ""))
+		if strings.Contains(body, "dashd_board_apply_seconds_count 1\n") || time.Now().After(deadline) {
+			break
+		}
+	}
 	for _, want := range []string{
+		"dashd_board_apply_seconds_count 1\n",
+		"dashd_ready 1\n",
 		`dashd_ingest_samples_accepted_total{format="json"} 2`,
 		`dashd_ingest_requests_refused_total{format="json",reason="invalid"} 1`,
 		`dashd_ingest_requests_refused_total{format="json",reason="unsupported_media_type"} 1`,

@@ -102,10 +102,14 @@ func New(cfg Config) (*Main, error) {
 		ln.Close()
 		return nil, err
 	}
+	m.ops.apply = newApplyHistogram()
 	m.board = charts.NewBoard(charts.Config{
 		MaxFPS:  float64(f.Stream.MaxFPS),
 		Logger:  m.log.With("component", "board"),
 		History: m.store, // fills a chart defined while running
+		ObserveApply: func(_ int, took time.Duration) {
+			m.ops.apply.Observe(took.Seconds())
+		},
 	}, m.hub)
 	m.registerBoardMetrics()
 	m.registerOpsMetrics()
@@ -115,6 +119,18 @@ func New(cfg Config) (*Main, error) {
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
 	return m, nil
+}
+
+// notReady says why dashd should get no traffic now ("" when it is ready):
+// /readyz answers it, and dashd_ready shows it.
+func (m *Main) notReady() string {
+	switch {
+	case !m.ready.Load():
+		return "starting or shutting down"
+	case !m.store.Connected():
+		return "NATS is disconnected (ingest answers 503 until it is back)"
+	}
+	return ""
 }
 
 // Addr is the address the server listens on.
@@ -297,12 +313,8 @@ func (m *Main) routes() http.Handler {
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})))
 	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
 	r.GET("/readyz", func(c *gin.Context) {
-		if !m.ready.Load() {
-			c.String(http.StatusServiceUnavailable, "not ready: starting or shutting down\n")
-			return
-		}
-		if !m.store.Connected() {
-			c.String(http.StatusServiceUnavailable, "not ready: NATS is disconnected (ingest answers 503 until it is back)\n")
+		if why := m.notReady(); why != "" {
+			c.String(http.StatusServiceUnavailable, "not ready: %s\n", why)
 			return
 		}
 		c.String(http.StatusOK, "ready\n")
