@@ -17,8 +17,10 @@
 //     A hand-written scanner: encoding/json into maps, without validation,
 //     measured almost four times slower (BenchmarkDecodeJSONStdlibBaseline).
 //   - DecodeLineProtocol (POST /write and /api/v2/write, LineProtocolHandler):
-//     InfluxDB line protocol through github.com/influxdata/line-protocol/v2;
-//     one sample per field, Field = the field key.
+//     InfluxDB line protocol; one sample per field, Field = the field key. A
+//     hand-written scanner that accepts and refuses what
+//     github.com/influxdata/line-protocol/v2 does, with its messages; the
+//     tests (FuzzLineProtocolMatchesLibrary) hold it to that library.
 //   - DecodePrometheus (POST /api/v1/import/prometheus, PrometheusHandler):
 //     the text exposition format through github.com/prometheus/common/expfmt;
 //     histograms and summaries are flattened into _bucket{le}, {quantile},

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
-
-	"github.com/influxdata/line-protocol/v2/lineprotocol"
+	"unicode/utf8"
 )
 
 // ParsePrecision reads the precision query parameter of /write and
@@ -42,223 +40,732 @@ func ParsePrecision(s string) (time.Duration, error) {
 //
 // Measurement and field names follow [a-zA-Z_:][a-zA-Z0-9_:.-]*, tag keys
 // [a-zA-Z_][a-zA-Z0-9_.-]*. Problems carry line and column (of the
-// measurement, the field or the timestamp); Index is the point's 0-based
-// position. Up to 20 are collected; the error is a *DecodeError. The
-// returned samples share no memory with body.
+// measurement, the field, the timestamp or the syntax error); Index is the
+// point's 0-based position. Up to 20 are collected; the error is a
+// *DecodeError. The returned samples share no memory with body.
+//
+// The scanner is written by hand. It accepts and refuses exactly what
+// github.com/influxdata/line-protocol/v2's decoder does, with the same
+// messages for syntax errors (the tests hold it to that library), but gives
+// every column from the start of its line: the library counts from the
+// measurement on a point's first line, so it is off by any leading spaces.
 func DecodeLineProtocol(body []byte, precision time.Duration, opt DecodeOptions) ([]Sample, error) {
 	if precision <= 0 {
 		precision = time.Nanosecond
 	}
-	ck := newChecker(opt)
-	ck.validUTF8 = true // the decoder has checked every token
-	ps := problems{format: "line protocol"}
-	var in interner
+	d := lpDec{buf: body, ck: newChecker(opt), ps: problems{format: "line protocol"}, prec: precision}
+	d.ck.validUTF8 = true // every token is checked as it is read
+	d.lines.lastNL = -1
 
 	// A first guess at the batch size: one point per line, one field each.
 	lines := bytes.Count(body, []byte{'\n'}) + 1
-	if ck.lim.MaxSamples > 0 && lines > ck.lim.MaxSamples {
-		lines = ck.lim.MaxSamples + 1
+	if d.ck.lim.MaxSamples > 0 && lines > d.ck.lim.MaxSamples {
+		lines = d.ck.lim.MaxSamples + 1
 	}
-	out := make([]Sample, 0, lines)
-	tagBuf := make([]Tag, 0, lines*2)
-	var ptags []Tag // the current point's tags, reused
-
-	pos := lineTracker{body: body}
-	dec := lineprotocol.NewDecoderWithBytes(body)
-points:
-	for point := 0; dec.Next(); point++ {
-		if ps.full() {
-			ps.trunc = true
+	d.out = make([]Sample, 0, lines)
+	d.tagBuf = make([]Tag, 0, lines*2)
+	for idx := 0; ; idx++ {
+		d.skipEmptyLines()
+		if d.pos >= len(d.buf) {
 			break
 		}
-		m, err := dec.Measurement()
-		if err != nil {
-			ps.add(lpProblem(err, point))
-			continue
+		if d.ps.full() {
+			d.ps.trunc = true
+			break
 		}
-		// Places are worked out only when a problem is reported.
-		mTok := m
-		metric := in.str(m)
-		bad := false
-		if msg := ck.metricName("measurement", metric); msg != "" {
-			line, col := pos.at(mTok)
-			ps.add(Problem{Line: line, Column: col, Index: point, Message: msg})
-			bad = true
-		}
-
-		ptags = ptags[:0]
-		for {
-			k, v, err := dec.NextTag()
-			if err != nil {
-				// A syntax error: Next skips the rest of the line.
-				ps.add(lpProblem(err, point))
-				continue points
-			}
-			if k == nil {
-				break
-			}
-			if len(ptags) < ck.lim.MaxTags+1 {
-				ptags = append(ptags, Tag{Key: in.str(k), Value: in.str(v)})
-			}
-		}
-		if msg := ck.tags(ptags); msg != "" && !bad {
-			line, col := pos.at(mTok)
-			ps.add(Problem{Line: line, Column: col, Index: point, Message: "measurement " + metric + ": " + msg})
-			bad = true
-		}
-
-		first := len(out)
-		for {
-			k, v, err := dec.NextField()
-			if err != nil {
-				ps.add(lpProblem(err, point))
-				out = out[:first]
-				continue points
-			}
-			if k == nil {
-				break
-			}
-			var f float64
-			switch v.Kind() {
-			case lineprotocol.Float:
-				f = v.FloatV()
-			case lineprotocol.Int:
-				f = float64(v.IntV())
-			case lineprotocol.Uint:
-				f = float64(v.UintV())
-			case lineprotocol.Bool:
-				if v.BoolV() {
-					f = 1
-				}
-			default:
-				fl, fc := pos.at(k)
-				ps.add(Problem{Line: fl, Column: fc, Index: point,
-					Message: fmt.Sprintf("field %q is a %s; only numbers and booleans are accepted", k, strings.ToLower(v.Kind().String()))})
-				bad = true
-				continue
-			}
-			field := in.str(k)
-			if msg := ck.metricName("field name", field); msg != "" {
-				fl, fc := pos.at(k)
-				ps.add(Problem{Line: fl, Column: fc, Index: point, Message: msg})
-				bad = true
-				continue
-			}
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				fl, fc := pos.at(k)
-				ps.add(Problem{Line: fl, Column: fc, Index: point, Message: fmt.Sprintf("field %q: %s", k, ck.value(f))})
-				bad = true
-				continue
-			}
-			if bad {
-				continue
-			}
-			if ck.tooMany(len(out) + 1) {
-				return nil, tooManySamples("line protocol", ck.lim.MaxSamples)
-			}
-			out = append(out, Sample{Metric: metric, Field: field, Value: f})
-		}
-
-		tb, err := dec.TimeBytes()
-		if err != nil {
-			ps.add(lpProblem(err, point))
-			bad = true
-		}
-		t := ck.now
-		if tb != nil && err == nil {
-			ts, perr := strconv.ParseInt(string(tb), 10, 64)
-			var msg string
-			switch {
-			case perr != nil:
-				msg = fmt.Sprintf("timestamp %s is not an integer in range", tb)
-			case precision != time.Nanosecond && (ts > math.MaxInt64/int64(precision) || ts < math.MinInt64/int64(precision)):
-				msg = fmt.Sprintf("timestamp %s×%s is out of range", tb, precision)
-			default:
-				t = time.Unix(0, ts*int64(precision))
-				msg = ck.time(t)
-			}
-			if msg != "" {
-				tl, tc := pos.at(tb)
-				ps.add(Problem{Line: tl, Column: tc, Index: point, Message: msg})
-				bad = true
-			}
-		}
-		if bad || len(ps.list) > 0 {
-			out = out[:first]
-			continue
-		}
-		if len(out) == first {
-			continue
-		}
-		var tags []Tag
-		if len(ptags) > 0 {
-			n := len(tagBuf)
-			tagBuf = append(tagBuf, ptags...)
-			tags = tagBuf[n:len(tagBuf):len(tagBuf)]
-		}
-		for i := first; i < len(out); i++ {
-			out[i].Tags = tags
-			out[i].Time = t
+		if err := d.point(idx); err != nil {
+			return nil, err
 		}
 	}
-	if err := ps.err(); err != nil {
+	if err := d.ps.err(); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return d.out, nil
 }
 
-// lpProblem turns a decoder error into a Problem.
-func lpProblem(err error, point int) Problem {
-	var de *lineprotocol.DecodeError
-	if errors.As(err, &de) {
-		return Problem{Line: int(de.Line), Column: de.Column, Index: point, Message: de.Err.Error()}
+// Byte classes of the line protocol: which bytes each kind of token is made
+// of. The sets are those of the line-protocol/v2 decoder. A backslash is in
+// none of the escapable tokens' classes: takeEsc handles it.
+const (
+	lpMeas    = 1 << iota // measurement: not , space or a control character
+	lpTag                 // tag key, tag value, field key: not , = space or a control character
+	lpStr                 // string field value: not "
+	lpVal                 // number or boolean field value: not , space CR LF
+	lpComment             // comment: not a control character
+)
+
+var lpClass = func() (t [256]uint8) {
+	for i := range t {
+		c := byte(i)
+		ctl := c < 0x20 || c == 0x7f
+		if !ctl && c != ',' && c != ' ' && c != '\\' {
+			t[i] |= lpMeas
+			if c != '=' {
+				t[i] |= lpTag
+			}
+		}
+		if c != '"' && c != '\\' {
+			t[i] |= lpStr
+		}
+		if c != ',' && c != ' ' && c != '\r' && c != '\n' {
+			t[i] |= lpVal
+		}
+		if !ctl {
+			t[i] |= lpComment
+		}
 	}
-	return Problem{Index: point, Message: err.Error()}
+	return t
+}()
+
+// Escapes: a backslash before one of these bytes stands for the byte given;
+// before any other byte it is kept as it is.
+var (
+	lpMeasEsc = lpEscapes(`  ,,`)
+	lpTagEsc  = lpEscapes(`  ,,==`)
+	lpStrEsc  = lpEscapes("\\\\\"\"n\nr\rt\t")
+)
+
+func lpEscapes(pairs string) (t [256]byte) {
+	for i := 0; i < len(pairs); i += 2 {
+		t[pairs[i]] = pairs[i+1]
+	}
+	return t
 }
 
-// lineTracker finds the line and column of a token the decoder returned,
-// when that token is a slice of body (it is unless it held escapes; then
-// the place of the last token located is given, which may be an earlier
-// line).
-// Lookups must come in increasing order of position; the tracker counts
-// newlines once over the whole body.
-type lineTracker struct {
-	body     []byte
-	off      int // offset up to which newlines are counted
-	line     int // newlines before off
-	lastNL   int // offset of the last newline before off, or -1
-	init     bool
-	lastLine int
-	lastCol  int
+type lpDec struct {
+	buf     []byte
+	pos     int
+	ck      checker
+	ps      problems
+	in      interner
+	prec    time.Duration
+	out     []Sample
+	tagBuf  []Tag
+	ptags   []Tag  // the current point's tags, reused
+	scratch []byte // unescaped tokens
+	lines   struct {
+		off    int // offset up to which newlines are counted
+		line   int // newlines before off
+		lastNL int // offset of the last newline before off, or -1
+	}
 }
 
-func (lt *lineTracker) at(tok []byte) (line, col int) {
-	if !lt.init {
-		lt.init, lt.lastNL = true, -1
+// point decodes one point at d.pos, which holds neither a space nor an end
+// of line. On a syntax error it records the problem and leaves d.pos past
+// the end of the line (as the library does: the whole line is given up).
+func (d *lpDec) point(idx int) error {
+	buf := d.buf
+
+	// The measurement.
+	mStart := d.pos
+	end, esc, high := d.takeEsc(lpMeas, &lpMeasEsc)
+	d.pos = end
+	if high && !utf8.Valid(buf[mStart:end]) {
+		d.fail(mStart, idx, fmt.Sprintf("invalid utf-8 sequence in token %q", d.token(mStart, end, esc, &lpMeasEsc)))
+		return nil
 	}
-	off, ok := offsetIn(lt.body, tok)
-	if !ok || off < lt.off {
-		// Unescaped copy, or out of order: give the last known place.
-		return lt.lastLine, lt.lastCol
+	switch {
+	case end == mStart && end == len(buf):
+		d.fail(mStart, idx, "no measurement name found")
+		return nil
+	case end == mStart:
+		d.fail(mStart, idx, fmt.Sprintf("invalid character %q found at start of measurement name", buf[end]))
+		return nil
+	case buf[mStart] == '#':
+		// A comment line with a control character in it, which
+		// skipEmptyLines left here.
+		d.fail(mStart, idx, "invalid character found in comment line")
+		return nil
 	}
-	seg := lt.body[lt.off:off]
+	if !d.tagComma(idx) {
+		return nil
+	}
+	metric := d.in.str(d.token(mStart, end, esc, &lpMeasEsc))
+	bad := false
+	if msg := d.ck.metricName("measurement", metric); msg != "" {
+		d.problem(mStart, idx, msg)
+		bad = true
+	}
+
+	// The tags, up to the first space.
+	d.ptags = d.ptags[:0]
+	for {
+		if d.pos < len(buf) && buf[d.pos] == ' ' {
+			d.skipSpaces()
+			break
+		}
+		kStart := d.pos
+		kEnd, kEsc, high := d.takeEsc(lpTag, &lpTagEsc)
+		d.pos = kEnd
+		if high && !utf8.Valid(buf[kStart:kEnd]) {
+			d.fail(kStart, idx, fmt.Sprintf("invalid utf-8 sequence in token %q", d.token(kStart, kEnd, kEsc, &lpTagEsc)))
+			return nil
+		}
+		switch {
+		case kEnd == len(buf):
+			d.fail(kStart, idx, "empty tag name")
+			return nil
+		case buf[kEnd] != '=' && kEnd > kStart:
+			d.fail(kStart, idx, fmt.Sprintf("expected '=' after tag key %q, but got %q instead", d.token(kStart, kEnd, kEsc, &lpTagEsc), buf[kEnd]))
+			return nil
+		case buf[kEnd] != '=' || kEnd == kStart:
+			d.fail(kStart, idx, fmt.Sprintf("expected tag key or field but found %q instead", buf[kEnd]))
+			return nil
+		}
+		key := d.in.str(d.token(kStart, kEnd, kEsc, &lpTagEsc))
+		d.pos++
+		vStart := d.pos
+		vEnd, vEsc, high := d.takeEsc(lpTag, &lpTagEsc)
+		d.pos = vEnd
+		if high && !utf8.Valid(buf[vStart:vEnd]) {
+			d.fail(vStart, idx, fmt.Sprintf("invalid utf-8 sequence in token %q", d.token(vStart, vEnd, vEsc, &lpTagEsc)))
+			return nil
+		}
+		if vEnd == vStart {
+			d.fail(vStart, idx, fmt.Sprintf("expected tag value after tag key %q, but none found", key))
+			return nil
+		}
+		last := vEnd == len(buf)
+		if !last && !d.tagComma(idx) {
+			return nil
+		}
+		if len(d.ptags) < d.ck.lim.MaxTags+1 {
+			d.ptags = append(d.ptags, Tag{Key: key, Value: d.in.str(d.token(vStart, vEnd, vEsc, &lpTagEsc))})
+		}
+		if last {
+			// The library hands out the tags, then finds no field.
+			break
+		}
+	}
+	if msg := d.ck.tags(d.ptags); msg != "" && !bad {
+		d.problem(mStart, idx, "measurement "+metric+": "+msg)
+		bad = true
+	}
+
+	// The fields.
+	first := len(d.out)
+	ended := false // the line's end is consumed
+	for {
+		kStart := d.pos
+		kEnd, kEsc, high := d.takeEsc(lpTag, &lpTagEsc)
+		d.pos = kEnd
+		if high && !utf8.Valid(buf[kStart:kEnd]) {
+			d.fail(kStart, idx, fmt.Sprintf("invalid utf-8 sequence in token %q", d.token(kStart, kEnd, kEsc, &lpTagEsc)))
+			d.out = d.out[:first]
+			return nil
+		}
+		var msg string
+		switch {
+		case kEnd == kStart && kEnd == len(buf):
+			msg = "expected field key but none found"
+		case kEnd == kStart:
+			msg = fmt.Sprintf("invalid character %q found at start of field key", buf[kEnd])
+		case kEnd == len(buf):
+			kStart, msg = kEnd, fmt.Sprintf("want '=' after field key %q, found end of input", d.token(kStart, kEnd, kEsc, &lpTagEsc))
+		case buf[kEnd] != '=':
+			kStart, msg = kEnd, fmt.Sprintf("want '=' after field key %q, found %q", d.token(kStart, kEnd, kEsc, &lpTagEsc), buf[kEnd])
+		case kEnd+1 == len(buf):
+			kStart, msg = kEnd+1, "expected field value, found end of input"
+		}
+		if msg != "" {
+			d.fail(kStart, idx, msg)
+			d.out = d.out[:first]
+			return nil
+		}
+		d.pos++
+		vStart := d.pos
+		var kind byte // 's'tring, 'b'ool, 'i'nt, 'u'int, 'f'loat
+		switch c := buf[vStart]; {
+		case c == '"':
+			d.pos++
+			sEnd, sEsc, high := d.takeEsc(lpStr, &lpStrEsc)
+			d.pos = sEnd
+			if high && !utf8.Valid(buf[vStart+1:sEnd]) {
+				d.fail(vStart+1, idx, fmt.Sprintf("invalid utf-8 sequence in token %q", d.token(vStart+1, sEnd, sEsc, &lpStrEsc)))
+				d.out = d.out[:first]
+				return nil
+			}
+			if sEnd == len(buf) {
+				d.fail(vStart, idx, "expected closing quote for string field value, found end of input")
+				d.out = d.out[:first]
+				return nil
+			}
+			d.pos++
+			kind = 's'
+		case c == 't' || c == 'T' || c == 'f' || c == 'F':
+			d.take(lpVal)
+			kind = 'b'
+		case c == '-' || c == '.' || c >= '0' && c <= '9':
+			d.take(lpVal)
+			switch buf[d.pos-1] {
+			case 'i', 'u':
+				kind = buf[d.pos-1]
+			default:
+				kind = 'f'
+			}
+		default:
+			d.fail(vStart, idx, "field value has unrecognized type")
+			d.out = d.out[:first]
+			return nil
+		}
+		vEnd := d.pos
+
+		// What follows: another field, a timestamp or the end of the line.
+		more := false
+		if d.pos == len(buf) {
+			ended = true
+		} else if c := buf[d.pos]; c == ',' {
+			d.pos++
+			more = true
+		} else if c != ' ' && c != '\r' && c != '\n' {
+			d.fail(d.pos, idx, fmt.Sprintf("unexpected character %q after field", c))
+			d.out = d.out[:first]
+			return nil
+		} else {
+			d.skipSpaces()
+			ended = d.takeEOL()
+		}
+
+		var f float64
+		var perr string
+		switch kind {
+		case 'f':
+			f, perr = lpFloat(buf[vStart:vEnd])
+		case 'i':
+			f, perr = lpInt(buf[vStart : vEnd-1])
+		case 'u':
+			f, perr = lpUint(buf[vStart : vEnd-1])
+		case 'b':
+			f, perr = lpBool(buf[vStart:vEnd])
+		}
+		if perr != "" {
+			d.problem(vStart, idx, fmt.Sprintf("cannot parse value for field key %q: %s", d.token(kStart, kEnd, kEsc, &lpTagEsc), perr))
+			if !ended {
+				d.skipLine()
+			}
+			d.out = d.out[:first]
+			return nil
+		}
+		if kind == 's' {
+			d.problem(kStart, idx, fmt.Sprintf("field %q is a string; only numbers and booleans are accepted", d.token(kStart, kEnd, kEsc, &lpTagEsc)))
+			bad = true
+		} else {
+			field := d.in.str(d.token(kStart, kEnd, kEsc, &lpTagEsc))
+			if msg := d.ck.metricName("field name", field); msg != "" {
+				d.problem(kStart, idx, msg)
+				bad = true
+			} else if !bad {
+				if d.ck.tooMany(len(d.out) + 1) {
+					return tooManySamples("line protocol", d.ck.lim.MaxSamples)
+				}
+				d.out = append(d.out, Sample{Metric: metric, Field: field, Value: f})
+			}
+		}
+		if !more {
+			break
+		}
+	}
+	t := d.ck.now
+	if !ended {
+		var ok bool
+		if t, ok = d.timestamp(idx); !ok {
+			bad = true
+		}
+	}
+
+	if bad || len(d.ps.list) > 0 {
+		d.out = d.out[:first]
+		return nil
+	}
+	var tags []Tag
+	if len(d.ptags) > 0 {
+		n := len(d.tagBuf)
+		d.tagBuf = append(d.tagBuf, d.ptags...)
+		tags = d.tagBuf[n:len(d.tagBuf):len(d.tagBuf)]
+	}
+	for i := first; i < len(d.out); i++ {
+		d.out[i].Tags = tags
+		d.out[i].Time = t
+	}
+	return nil
+}
+
+// timestamp reads the optional timestamp at d.pos and the end of the line.
+// It reports false after recording a problem.
+func (d *lpDec) timestamp(idx int) (time.Time, bool) {
+	buf := d.buf
+	start := d.pos
+	for d.pos < len(buf) && (buf[d.pos] == '-' || buf[d.pos]-'0' < 10) {
+		d.pos++
+	}
+	end := d.pos
+	if d.pos < len(buf) {
+		// As in the library, when there are no digits the point is over
+		// already, so what is wrong is reported but the rest of the line
+		// is not skipped: it is read as the next point.
+		if c := buf[d.pos]; c != ' ' && c != '\r' && c != '\n' {
+			d.skipToEOL()
+			d.problem(start, idx, fmt.Sprintf("invalid timestamp (%q)", buf[start:d.pos]))
+			if end > start {
+				d.skipLine()
+			}
+			return time.Time{}, false
+		}
+		d.skipSpaces()
+		if d.pos < len(buf) && !d.takeEOL() {
+			s := d.pos
+			d.skipToEOL()
+			d.problem(s, idx, fmt.Sprintf("unexpected text after timestamp (%q)", buf[s:d.pos]))
+			if end > start {
+				d.skipLine()
+			}
+			return time.Time{}, false
+		}
+	}
+	if end == start {
+		return d.ck.now, true
+	}
+	tb := buf[start:end]
+	ts, ok := lpTime(tb)
+	var msg string
+	var t time.Time
+	switch {
+	case !ok:
+		msg = fmt.Sprintf("timestamp %s is not an integer in range", tb)
+	case d.prec != time.Nanosecond && (ts > math.MaxInt64/int64(d.prec) || ts < math.MinInt64/int64(d.prec)):
+		msg = fmt.Sprintf("timestamp %s×%s is out of range", tb, d.prec)
+	default:
+		t = time.Unix(0, ts*int64(d.prec))
+		msg = d.ck.time(t)
+	}
+	if msg != "" {
+		d.problem(start, idx, msg)
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// takeEsc scans a token of class set from d.pos, as the library's takeEsc
+// does: a backslash before a byte of esc escapes it (and is part of the
+// token whatever that byte is); any other backslash is kept as it is. It
+// returns where the token ends, whether it holds escapes and whether it
+// holds bytes beyond ASCII (then it must be checked as UTF-8). d.pos is not
+// moved.
+func (d *lpDec) takeEsc(set uint8, esc *[256]byte) (end int, escaped, high bool) {
+	buf := d.buf
+	i := d.pos
+	var or byte
+	for i < len(buf) {
+		c := buf[i]
+		if lpClass[c]&set != 0 {
+			or |= c
+			i++
+			continue
+		}
+		if c != '\\' {
+			break
+		}
+		if i+1 < len(buf) && esc[buf[i+1]] != 0 {
+			escaped = true
+			i += 2
+			continue
+		}
+		i++
+	}
+	return i, escaped, or >= 0x80
+}
+
+// token returns the token buf[start:end], unescaped if it holds escapes
+// (then the bytes are valid only until the next call).
+func (d *lpDec) token(start, end int, escaped bool, esc *[256]byte) []byte {
+	if !escaped {
+		return d.buf[start:end]
+	}
+	out := d.scratch[:0]
+	for i := start; i < end; i++ {
+		c := d.buf[i]
+		if c == '\\' && i+1 < end && esc[d.buf[i+1]] != 0 {
+			i++
+			c = esc[d.buf[i]]
+		}
+		out = append(out, c)
+	}
+	d.scratch = out
+	return out
+}
+
+// take advances d.pos over the bytes of class set.
+func (d *lpDec) take(set uint8) {
+	for d.pos < len(d.buf) && lpClass[d.buf[d.pos]]&set != 0 {
+		d.pos++
+	}
+}
+
+func (d *lpDec) skipSpaces() {
+	for d.pos < len(d.buf) && d.buf[d.pos] == ' ' {
+		d.pos++
+	}
+}
+
+// skipToEOL advances d.pos to the next CR or LF, or the end.
+func (d *lpDec) skipToEOL() {
+	for d.pos < len(d.buf) && d.buf[d.pos] != '\r' && d.buf[d.pos] != '\n' {
+		d.pos++
+	}
+}
+
+// skipLine advances d.pos past the next LF, or to the end.
+func (d *lpDec) skipLine() {
+	if i := bytes.IndexByte(d.buf[d.pos:], '\n'); i >= 0 {
+		d.pos += i + 1
+	} else {
+		d.pos = len(d.buf)
+	}
+}
+
+// takeEOL consumes an end of line (LF, CR LF, or a CR or nothing at the end
+// of the body) and reports whether there was one.
+func (d *lpDec) takeEOL() bool {
+	if d.pos == len(d.buf) {
+		return true
+	}
+	switch d.buf[d.pos] {
+	case '\n':
+		d.pos++
+		return true
+	case '\r':
+		if d.pos+1 == len(d.buf) {
+			d.pos++
+			return true
+		}
+		if d.buf[d.pos+1] == '\n' {
+			d.pos += 2
+			return true
+		}
+	}
+	return false
+}
+
+// skipEmptyLines skips blank lines (spaces only) and comments. A comment
+// with a control character in it is left for point to refuse, from the
+// start of its line; so is a lone CR.
+func (d *lpDec) skipEmptyLines() {
+	for {
+		lineStart := d.pos
+		d.skipSpaces()
+		if d.pos == len(d.buf) {
+			return
+		}
+		switch d.buf[d.pos] {
+		case '#':
+			d.take(lpComment)
+			if !d.takeEOL() {
+				d.pos = lineStart
+				return
+			}
+		case '\n':
+			d.pos++
+		case '\r':
+			if !d.takeEOL() {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// tagComma consumes the comma after a measurement or a tag value, if there
+// is one, checking that a tag key follows.
+func (d *lpDec) tagComma(idx int) bool {
+	if d.pos == len(d.buf) || d.buf[d.pos] != ',' {
+		return true
+	}
+	d.pos++
+	if d.pos == len(d.buf) {
+		d.fail(d.pos, idx, "expected tag key after comma; got end of input")
+		return false
+	}
+	if c := d.buf[d.pos]; c == ' ' || c == '\r' || c == '\n' {
+		d.fail(d.pos, idx, "expected tag key after comma; got white space instead")
+		return false
+	}
+	return true
+}
+
+// problem records a problem at byte offset off.
+func (d *lpDec) problem(off, idx int, msg string) {
+	line, col := d.place(off)
+	d.ps.add(Problem{Line: line, Column: col, Index: idx, Message: msg})
+}
+
+// fail records a syntax error at off and gives up the rest of the line.
+func (d *lpDec) fail(off, idx int, msg string) {
+	d.problem(off, idx, msg)
+	d.skipLine()
+}
+
+// place returns the line and column of byte offset off. Problems come in
+// increasing order of offset, so newlines are counted once over the body.
+func (d *lpDec) place(off int) (line, col int) {
+	lt := &d.lines
+	if off < lt.off {
+		return where(d.buf, off)
+	}
+	seg := d.buf[lt.off:off]
 	if n := bytes.Count(seg, []byte{'\n'}); n > 0 {
 		lt.line += n
 		lt.lastNL = lt.off + bytes.LastIndexByte(seg, '\n')
 	}
 	lt.off = off
-	lt.lastLine, lt.lastCol = lt.line+1, off-lt.lastNL
-	return lt.lastLine, lt.lastCol
+	return lt.line + 1, off - lt.lastNL
 }
 
-// offsetIn reports where tok starts within buf, if tok is a slice of buf.
-func offsetIn(buf, tok []byte) (int, bool) {
-	if len(tok) == 0 || cap(tok) > cap(buf) {
-		return 0, false
+// The values, parsed as the library does (strconv's syntax), with a fast
+// path for the common short forms.
+
+// pow10 holds the powers of ten that a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+	1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+func lpFloat(b []byte) (float64, string) {
+	// [-]digits[.digits] with at most 15 digits: the digits and the power
+	// of ten are exact, so one division rounds correctly, as strconv does.
+	i, neg := 0, false
+	if len(b) > 0 && b[0] == '-' {
+		i, neg = 1, true
 	}
-	off := cap(buf) - cap(tok)
-	if off >= len(buf) || &buf[off] != &tok[0] {
-		return 0, false
+	var m uint64
+	digits, frac, dot := 0, 0, false
+	for ; i < len(b); i++ {
+		c := b[i]
+		if c-'0' < 10 {
+			m = m*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+			continue
+		}
+		if c == '.' && !dot {
+			dot = true
+			continue
+		}
+		digits = 99 // anything else: strconv decides
+		break
 	}
-	return off, true
+	if digits > 0 && digits <= 15 {
+		f := float64(m) / pow10[frac]
+		if neg {
+			f = -f
+		}
+		return f, ""
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return 0, lpNumErr(err, "invalid float value syntax")
+	}
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, fmt.Sprintf("non-number %q cannot be represented as a line-protocol field value", b)
+	}
+	return f, ""
+}
+
+func lpInt(b []byte) (float64, string) {
+	i, neg := 0, false
+	if len(b) > 0 && b[0] == '-' {
+		i, neg = 1, true
+	}
+	if n := len(b) - i; n > 0 && n <= 18 {
+		var v int64
+		for ; i < len(b); i++ {
+			c := b[i] - '0'
+			if c >= 10 {
+				break
+			}
+			v = v*10 + int64(c)
+		}
+		if i == len(b) {
+			if neg {
+				v = -v
+			}
+			return float64(v), ""
+		}
+	}
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return 0, lpNumErr(err, "invalid integer value syntax")
+	}
+	return float64(v), ""
+}
+
+func lpUint(b []byte) (float64, string) {
+	if n := len(b); n > 0 && n <= 19 {
+		var v uint64
+		i := 0
+		for ; i < len(b); i++ {
+			c := b[i] - '0'
+			if c >= 10 {
+				break
+			}
+			v = v*10 + uint64(c)
+		}
+		if i == len(b) {
+			return float64(v), ""
+		}
+	}
+	v, err := strconv.ParseUint(string(b), 10, 64)
+	if err != nil {
+		return 0, lpNumErr(err, "invalid unsigned integer value syntax")
+	}
+	return float64(v), ""
+}
+
+func lpBool(b []byte) (float64, string) {
+	switch string(b) {
+	case "t", "T", "true", "True", "TRUE":
+		return 1, ""
+	case "f", "F", "false", "False", "FALSE":
+		return 0, ""
+	}
+	return 0, fmt.Sprintf("invalid bool value %q", b)
+}
+
+// lpNumErr is the library's wording for a strconv error.
+func lpNumErr(err error, syntax string) string {
+	if errors.Is(err, strconv.ErrRange) {
+		return "line-protocol value out of range"
+	}
+	return syntax
+}
+
+// lpTime parses a timestamp, made of '-' and digits, as
+// strconv.ParseInt(s, 10, 64) would.
+func lpTime(b []byte) (int64, bool) {
+	i, neg := 0, false
+	if b[0] == '-' {
+		i, neg = 1, true
+	}
+	if n := len(b) - i; n > 0 && n <= 19 {
+		var v uint64
+		for ; i < len(b); i++ {
+			c := b[i] - '0'
+			if c >= 10 {
+				return 0, false // a second '-'
+			}
+			v = v*10 + uint64(c)
+		}
+		if neg {
+			if v > 1<<63 {
+				return 0, false
+			}
+			return -int64(v), true
+		}
+		if v > math.MaxInt64 {
+			return 0, false
+		}
+		return int64(v), true
+	}
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	return v, err == nil
 }

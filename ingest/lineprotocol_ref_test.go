@@ -15,10 +15,9 @@ import (
 // libDecodeLineProtocol is the test oracle for DecodeLineProtocol: the same
 // contract, built on github.com/influxdata/line-protocol/v2's decoder (it is
 // the decoder DecodeLineProtocol used before it was written by hand). It
-// also reports, for each problem, whether its place is only approximate:
-// the library hands back an unescaped copy of a token that held escapes,
-// whose place in the body is unknown; the last place located is given then.
-func libDecodeLineProtocol(body []byte, precision time.Duration, opt DecodeOptions) (_ []Sample, approx []bool, _ error) {
+// also reports, for each problem, how far its place can be trusted (see
+// refPlace).
+func libDecodeLineProtocol(body []byte, precision time.Duration, opt DecodeOptions) (_ []Sample, places []refPlace, _ error) {
 	if precision <= 0 {
 		precision = time.Nanosecond
 	}
@@ -26,9 +25,9 @@ func libDecodeLineProtocol(body []byte, precision time.Duration, opt DecodeOptio
 	ck.validUTF8 = true // the decoder has checked every token
 	ps := problems{format: "line protocol"}
 	var in interner
-	add := func(p Problem, approximate bool) {
+	add := func(p Problem, place refPlace) {
 		if !ps.full() {
-			approx = append(approx, approximate)
+			places = append(places, place)
 		}
 		ps.add(p)
 	}
@@ -51,7 +50,7 @@ points:
 		}
 		m, err := dec.Measurement()
 		if err != nil {
-			add(refLPProblem(err, point), false)
+			add(refLPProblem(err, point), placeFromPoint)
 			continue
 		}
 		mTok := m
@@ -59,7 +58,7 @@ points:
 		bad := false
 		if msg := ck.metricName("measurement", metric); msg != "" {
 			line, col, ok := pos.at(mTok)
-			add(Problem{Line: line, Column: col, Index: point, Message: msg}, !ok)
+			add(Problem{Line: line, Column: col, Index: point, Message: msg}, placeOf(ok))
 			bad = true
 		}
 
@@ -67,7 +66,7 @@ points:
 		for {
 			k, v, err := dec.NextTag()
 			if err != nil {
-				add(refLPProblem(err, point), false)
+				add(refLPProblem(err, point), placeFromPoint)
 				continue points
 			}
 			if k == nil {
@@ -79,7 +78,7 @@ points:
 		}
 		if msg := ck.tags(ptags); msg != "" && !bad {
 			line, col, ok := pos.at(mTok)
-			add(Problem{Line: line, Column: col, Index: point, Message: "measurement " + metric + ": " + msg}, !ok)
+			add(Problem{Line: line, Column: col, Index: point, Message: "measurement " + metric + ": " + msg}, placeOf(ok))
 			bad = true
 		}
 
@@ -87,7 +86,7 @@ points:
 		for {
 			k, v, err := dec.NextField()
 			if err != nil {
-				add(refLPProblem(err, point), false)
+				add(refLPProblem(err, point), placeFromPoint)
 				out = out[:first]
 				continue points
 			}
@@ -109,20 +108,20 @@ points:
 			default:
 				fl, fc, ok := pos.at(k)
 				add(Problem{Line: fl, Column: fc, Index: point,
-					Message: fmt.Sprintf("field %q is a %s; only numbers and booleans are accepted", k, strings.ToLower(v.Kind().String()))}, !ok)
+					Message: fmt.Sprintf("field %q is a %s; only numbers and booleans are accepted", k, strings.ToLower(v.Kind().String()))}, placeOf(ok))
 				bad = true
 				continue
 			}
 			field := in.str(k)
 			if msg := ck.metricName("field name", field); msg != "" {
 				fl, fc, ok := pos.at(k)
-				add(Problem{Line: fl, Column: fc, Index: point, Message: msg}, !ok)
+				add(Problem{Line: fl, Column: fc, Index: point, Message: msg}, placeOf(ok))
 				bad = true
 				continue
 			}
 			if math.IsNaN(f) || math.IsInf(f, 0) {
 				fl, fc, ok := pos.at(k)
-				add(Problem{Line: fl, Column: fc, Index: point, Message: fmt.Sprintf("field %q: %s", k, ck.value(f))}, !ok)
+				add(Problem{Line: fl, Column: fc, Index: point, Message: fmt.Sprintf("field %q: %s", k, ck.value(f))}, placeOf(ok))
 				bad = true
 				continue
 			}
@@ -137,7 +136,7 @@ points:
 
 		tb, err := dec.TimeBytes()
 		if err != nil {
-			add(refLPProblem(err, point), false)
+			add(refLPProblem(err, point), placeFromPoint)
 			bad = true
 		}
 		t := ck.now
@@ -155,7 +154,7 @@ points:
 			}
 			if msg != "" {
 				tl, tc, ok := pos.at(tb)
-				add(Problem{Line: tl, Column: tc, Index: point, Message: msg}, !ok)
+				add(Problem{Line: tl, Column: tc, Index: point, Message: msg}, placeOf(ok))
 				bad = true
 			}
 		}
@@ -178,9 +177,32 @@ points:
 		}
 	}
 	if err := ps.err(); err != nil {
-		return nil, approx, err
+		return nil, places, err
 	}
 	return out, nil, nil
+}
+
+// refPlace says how far the place of a problem of the oracle can be trusted.
+type refPlace int
+
+const (
+	placeExact refPlace = iota
+	// placeUnknown: the library handed back an unescaped copy of a token
+	// that held escapes, whose place in the body is unknown; the last
+	// place located is given.
+	placeUnknown
+	// placeFromPoint: a syntax error of the library, whose column, on the
+	// line where the point begins, counts from the start of the point
+	// rather than of the line (they differ after leading spaces, or when
+	// the library starts a point in the middle of a line after an error).
+	placeFromPoint
+)
+
+func placeOf(ok bool) refPlace {
+	if ok {
+		return placeExact
+	}
+	return placeUnknown
 }
 
 func refLPProblem(err error, point int) Problem {
