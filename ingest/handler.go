@@ -157,6 +157,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ref = h.authorize(r); ref != nil {
 		return
 	}
+	ctx := r.Context()
+	if key, ok := r.Header["Idempotency-Key"]; ok {
+		if ref = checkIdempotencyKey(key); ref != nil {
+			return
+		}
+		ctx = WithIdempotencyKey(ctx, key[0])
+	}
 	precision := time.Nanosecond
 	switch h.format {
 	case formatJSON:
@@ -211,7 +218,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := len(samples)
 	if n > 0 {
 		// The sink owns samples from here on; they share no memory with buf.
-		if err := h.sink.Accept(r.Context(), samples); err != nil {
+		if err := h.sink.Accept(ctx, samples); err != nil {
 			ref = sinkRefusal(err)
 			return
 		}
@@ -230,6 +237,27 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b = strconv.AppendInt(append(b, `,"no_value":`...), int64(noValue), 10)
 	}
 	w.Write(append(b, "}\n"...))
+}
+
+// checkIdempotencyKey accepts one Idempotency-Key of 1 to
+// MaxIdempotencyKey visible ASCII characters (a UUID, say).
+func checkIdempotencyKey(values []string) *refusal {
+	bad := func(why string) *refusal {
+		return &refusal{status: http.StatusBadRequest, msg: "the Idempotency-Key header " + why + " (expected one key of 1 to " + strconv.Itoa(MaxIdempotencyKey) + " visible ASCII characters, such as a UUID)"}
+	}
+	if len(values) != 1 {
+		return bad("is given " + strconv.Itoa(len(values)) + " times")
+	}
+	k := values[0]
+	if k == "" || len(k) > MaxIdempotencyKey {
+		return bad("has " + strconv.Itoa(len(k)) + " characters")
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] <= ' ' || k[i] > '~' {
+			return bad("has a character that is not visible ASCII at position " + strconv.Itoa(i+1))
+		}
+	}
+	return nil
 }
 
 func decodeRefusal(err error) *refusal {

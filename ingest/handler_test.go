@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -187,6 +188,12 @@ func TestHandlersRefuse(t *testing.T) {
 		"json unknown content type": {req: req{path: "/api/v1/ingest", body: okJSON, header: map[string]string{"Content-Type": "application/xml"}},
 			status: 415, msg: "send application/json"},
 		"json get": {req: req{method: "GET", path: "/api/v1/ingest"}, status: 405, msg: "use POST"},
+		"json idempotency key with a space": {req: req{path: "/api/v1/ingest", body: okJSON, header: map[string]string{"Idempotency-Key": "a b"}},
+			status: 400, msg: "the Idempotency-Key header has a character that is not visible ASCII at position 2"},
+		"json idempotency key too long": {req: req{path: "/api/v1/ingest", body: okJSON, header: map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}},
+			status: 400, msg: "the Idempotency-Key header has 256 characters"},
+		"lp idempotency key empty": {req: req{path: "/write", body: "a value=1\n", header: map[string]string{"Idempotency-Key": ""}},
+			status: 400, msg: "the Idempotency-Key header has 0 characters", influx: true},
 		"json no token": {req: req{path: "/api/v1/ingest", body: okJSON}, cfg: ingest.HandlerConfig{Tokens: []string{"s3cret"}},
 			status: 401, msg: "no token given; expected the header Authorization: Bearer <token>"},
 		"json wrong token": {req: req{path: "/api/v1/ingest", body: okJSON, header: map[string]string{"Authorization": "Bearer nope"}}, cfg: ingest.HandlerConfig{Tokens: []string{"s3cret"}},
@@ -367,5 +374,34 @@ func TestSampleAheadOfArrivalCountsAsArrivingNow(t *testing.T) {
 		if !s.Time.Equal(now) {
 			t.Errorf("sample %v stamped %v, want the arrival time %v", s.Value, s.Time, now)
 		}
+	}
+}
+
+// The client's Idempotency-Key reaches the sink with the batch, on every
+// ingest route.
+func TestIdempotencyKeyReachesTheSink(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		keys []string
+	)
+	sk := &sink{AcceptFunc: func(ctx context.Context, _ []ingest.Sample) error {
+		mu.Lock()
+		defer mu.Unlock()
+		keys = append(keys, ingest.IdempotencyKey(ctx))
+		return nil
+	}}
+	base := server(t, sk, ingest.HandlerConfig{})
+	for _, r := range []req{
+		{path: "/api/v1/ingest", body: `[{"metric":"a","value":1}]`, header: map[string]string{"Idempotency-Key": "k-json"}},
+		{path: "/write", body: "a value=1\n", header: map[string]string{"Idempotency-Key": "k-lp"}},
+		{path: "/api/v1/import/prometheus", body: "a 1\n", header: map[string]string{"Idempotency-Key": "k-prom"}},
+		{path: "/api/v1/ingest", body: `[{"metric":"a","value":1}]`},
+	} {
+		if a := do(t, base, r); a.status/100 != 2 {
+			t.Fatalf("%s: %d %s", r.path, a.status, a.raw)
+		}
+	}
+	if want := []string{"k-json", "k-lp", "k-prom", ""}; !slices.Equal(keys, want) {
+		t.Fatalf("the sink saw keys %q, want %q", keys, want)
 	}
 }

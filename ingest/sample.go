@@ -50,6 +50,26 @@ type Sink interface {
 	Accept(ctx context.Context, batch []Sample) error
 }
 
+// idempotencyKey is the context key of a request's Idempotency-Key.
+type idempotencyKey struct{}
+
+// WithIdempotencyKey returns ctx carrying the client's key for the batch
+// that will be accepted with it: a sink that stores batches (the journal)
+// stores a batch only once per key within its duplicate window, so a client
+// that retries after a lost answer does not count its samples twice.
+func WithIdempotencyKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, idempotencyKey{}, key)
+}
+
+// IdempotencyKey is the key WithIdempotencyKey put in ctx, or "".
+func IdempotencyKey(ctx context.Context) string {
+	k, _ := ctx.Value(idempotencyKey{}).(string)
+	return k
+}
+
+// MaxIdempotencyKey is the longest Idempotency-Key accepted, in bytes.
+const MaxIdempotencyKey = 255
+
 // OverloadError is returned by a Sink that cannot take more samples now.
 // Handlers answer it with 429 (full for now) or, when Unavailable is set,
 // 503 (the store itself is down), and a Retry-After header of RetryAfter

@@ -35,6 +35,8 @@ const (
 const (
 	DefaultMaxAge   = 24 * time.Hour
 	DefaultMaxBytes = 1 << 30 // 1 GiB
+	// DupWindow is how long the log remembers a request's Idempotency-Key.
+	DupWindow = 2 * time.Minute
 	// headroom is kept below the server's max_payload for headers.
 	headroom = 4 << 10
 	// ackTimeout bounds the wait for JetStream to acknowledge a message.
@@ -92,6 +94,7 @@ type metrics struct {
 	failed      prometheus.Counter
 	delivered   prometheus.Counter
 	undecodable prometheus.Counter
+	duplicates  prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) metrics {
@@ -100,9 +103,10 @@ func newMetrics(reg prometheus.Registerer) metrics {
 		failed:      prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_store_failures_total", Help: "Batches the log did not acknowledge (answered 429/503)."}),
 		delivered:   prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_samples_delivered_total", Help: "Samples read from the log and handed to the board (replay and live)."}),
 		undecodable: prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_undecodable_messages_total", Help: "Messages of the log that could not be decoded and were skipped."}),
+		duplicates:  prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_duplicate_requests_total", Help: "Requests whose Idempotency-Key the log had already stored (a client's retry): acknowledged, not stored again."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.published, m.failed, m.delivered, m.undecodable)
+		reg.MustRegister(m.published, m.failed, m.delivered, m.undecodable, m.duplicates)
 	}
 	return m
 }
@@ -181,6 +185,7 @@ func Open(ctx context.Context, cfg Config) (j *Journal, err error) {
 			Discard:            jetstream.DiscardOld,
 			MaxAge:             maxAge,
 			MaxBytes:           cfg.MaxBytes,
+			Duplicates:         min(DupWindow, maxAge),
 			Storage:            j.storage,
 			Replicas:           cfg.Replicas,
 			AllowAtomicPublish: true,
@@ -340,38 +345,55 @@ func (j *Journal) Close() error {
 // store cannot be reached or refuses), or ctx's error. When the ack is
 // lost after the store took the message (a timeout, a dropped connection),
 // the samples are stored although Accept failed; a client that retries
-// then stores them twice.
+// then stores them twice, unless ctx carries its Idempotency-Key
+// (ingest.WithIdempotencyKey): a batch of one message is then stored once
+// per key within DupWindow, and a retry is acknowledged without storing it
+// again. (An atomic batch, over max_payload, is not deduplicated.)
 func (j *Journal) Accept(ctx context.Context, batch []ingest.Sample) error {
 	if len(batch) == 0 {
 		return nil
 	}
 	msgs := encodeBatch(batch, j.limit)
-	var err error
+	var (
+		err       error
+		duplicate bool
+	)
 	if len(msgs) == 1 {
-		err = j.publish(ctx, msgs[0])
+		duplicate, err = j.publish(ctx, msgs[0], ingest.IdempotencyKey(ctx))
 	} else {
 		err = j.publishAtomic(ctx, msgs)
 	}
-	if err != nil {
+	switch {
+	case err != nil:
 		j.m.failed.Inc()
 		return err
+	case duplicate:
+		j.m.duplicates.Inc()
+	default:
+		j.m.published.Add(float64(len(batch)))
 	}
-	j.m.published.Add(float64(len(batch)))
 	return nil
 }
 
-func (j *Journal) publish(ctx context.Context, m message) error {
-	f, err := j.js.PublishMsgAsync(&nats.Msg{Subject: m.subject, Data: m.data}, jetstream.WithExpectStream(StreamName))
+// publish stores m. With a non-empty key, JetStream keeps only the first
+// message of that key within the stream's duplicate window (DupWindow): a
+// retry is acknowledged, reported as a duplicate, and not stored again.
+func (j *Journal) publish(ctx context.Context, m message, key string) (duplicate bool, err error) {
+	msg := &nats.Msg{Subject: m.subject, Data: m.data}
+	if key != "" {
+		msg.Header = nats.Header{jetstream.MsgIDHeader: []string{key}}
+	}
+	f, err := j.js.PublishMsgAsync(msg, jetstream.WithExpectStream(StreamName))
 	if err != nil {
-		return j.storeError(ctx, err)
+		return false, j.storeError(ctx, err)
 	}
 	select {
-	case <-f.Ok():
-		return nil
+	case ack := <-f.Ok():
+		return ack.Duplicate, nil
 	case err := <-f.Err():
-		return j.storeError(ctx, err)
+		return false, j.storeError(ctx, err)
 	case <-ctx.Done():
-		return ctx.Err()
+		return false, ctx.Err()
 	}
 }
 

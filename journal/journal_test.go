@@ -357,3 +357,27 @@ func TestRetainFollowsTheLongestWindow(t *testing.T) {
 		t.Fatalf("max age once no chart needs more: %s, want Config.MaxAge 1h", got)
 	}
 }
+
+// A retried request with the same Idempotency-Key is acknowledged and not
+// stored again; another key, or none, is stored.
+func TestIdempotencyKeyStoresOnce(t *testing.T) {
+	j := open(t, journal.Config{})
+	ctx := context.Background()
+	batch := tricky(time.Now())
+	keyed := ingest.WithIdempotencyKey(ctx, "4f1c2a9e-retry")
+	for range 3 {
+		if err := j.Accept(keyed, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(replayAll(t, j)); n != len(batch) {
+		t.Fatalf("after three tries with one key the log holds %d samples, want %d", n, len(batch))
+	}
+	if err := j.Accept(ingest.WithIdempotencyKey(ctx, "another"), batch); err != nil {
+		t.Fatal(err)
+	}
+	accept(t, j, batch)
+	if n := len(replayAll(t, j)); n != 3*len(batch) {
+		t.Fatalf("with another key and with none the log holds %d samples, want %d", n, 3*len(batch))
+	}
+}
