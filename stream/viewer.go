@@ -15,9 +15,10 @@ import (
 // without holding either, and wsError takes neither (melody may call it
 // from inside Session.Write).
 type viewer struct {
-	h    *Hub
-	ws   *melody.Session
-	wake chan struct{} // SSE: pending data to write; capacity 1
+	h      *Hub
+	ws     *melody.Session // its Request is dropped once connected
+	wake   chan struct{}   // SSE: pending data to write; capacity 1
+	remote string          // the peer's address, for logs
 
 	// Guarded by Hub.mu.
 	g    *group
@@ -149,7 +150,7 @@ func (v *viewer) checkStuck() {
 	if v.stuck.CompareAndSwap(false, true) {
 		v.h.met.stuckWS.Inc()
 		v.h.log.Warn("stream: viewer too slow, closing with 1013",
-			"remote", v.ws.Request.RemoteAddr, "undelivered_for", age.Round(time.Millisecond))
+			"remote", v.remote, "undelivered_for", age.Round(time.Millisecond))
 	}
 	// Queued behind the write in flight: a viewer that wakes up before
 	// WriteWait reads its data, then this close.

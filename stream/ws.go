@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
-	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -49,53 +48,53 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, topics []string) {
 	// melody runs the session's read loop on the goroutine that calls
 	// HandleRequest. Run on this one, it would keep net/http's connection
 	// alive for the viewer's life: its 4 KiB bufio reader and writer and
-	// the deep stack of the handler chain (about 20 KiB per idle viewer).
+	// the deep stack of the handler chain (about 12 KiB per idle viewer).
 	// So melody runs on a fresh goroutine, and this handler returns as soon
 	// as the connection is hijacked: net/http then forgets the connection
 	// and its serve goroutine ends. Until the hijack, melody may answer on
 	// w (a refused upgrade), so the handler waits for that too.
-	hw := &hijackWriter{w: w, hijacked: make(chan struct{})}
-	res := make(chan wsResult, 1)
-	v := &viewer{h: h, slot: -1}
+	v := &viewer{h: h, slot: -1, remote: r.RemoteAddr}
 	keys := map[string]any{viewerKey: &wsJoin{v: v, names: names, key: key}}
-	go h.runSession(hw, r, keys, res)
-	select {
-	case <-hw.hijacked:
-		return
-	case out := <-res:
-		if out.panicked != nil && !hw.wasHijacked() {
-			// As if it had happened here: the router's recovery answers it.
-			panic(out.panicked)
-		}
-		if errors.Is(out.err, melody.ErrClosed) {
-			h.refuse(w, r, closedRefusal())
-		}
-		// Other errors were answered by upgradeError.
+	signal := make(chan wsResult, 1)
+	go h.runSession(&hijackWriter{w: w, signal: signal}, r, keys)
+	out := <-signal
+	switch {
+	case out.hijacked:
+	case out.panicked != nil:
+		// As if it had happened here: the router's recovery answers it.
+		panic(out.panicked)
+	case errors.Is(out.err, melody.ErrClosed):
+		h.refuse(w, r, closedRefusal())
 	}
+	// Other errors were answered by upgradeError.
 }
 
-// wsResult is how a session's goroutine ended, for ServeWS when the
-// connection was not hijacked.
+// wsResult tells ServeWS that its session's goroutine hijacked the
+// connection, or else how it ended.
 type wsResult struct {
+	hijacked bool
 	err      error
 	panicked any
 }
 
 // runSession is the goroutine of one WebSocket session: the upgrade, then
 // melody's read loop until the connection ends.
-func (h *Hub) runSession(hw *hijackWriter, r *http.Request, keys map[string]any, res chan<- wsResult) {
+func (h *Hub) runSession(hw *hijackWriter, r *http.Request, keys map[string]any) {
 	defer h.conns.Done()
+	remote := r.RemoteAddr
 	var out wsResult
 	defer func() {
 		if p := recover(); p != nil {
 			out.panicked = p
-			if hw.wasHijacked() {
+			if hw.hijacked {
 				// Nobody else will report it: net/http has let go.
 				h.log.Error("stream: bug: panic in a WebSocket session", "panic", p,
-					"remote", r.RemoteAddr, "stack", string(debug.Stack()))
+					"remote", remote, "stack", string(debug.Stack()))
 			}
 		}
-		res <- out
+		if !hw.hijacked {
+			hw.signal <- out
+		}
 	}()
 	out.err = h.m.HandleRequestWithKeys(hw, r, keys)
 }
@@ -104,35 +103,36 @@ func (h *Hub) runSession(hw *hijackWriter, r *http.Request, keys map[string]any,
 // gorilla has hijacked the connection, so that the handler can return.
 // After the hijack it no longer reaches the caller's writer, which the
 // router may reuse for another request once the handler has returned.
+// Only the session's goroutine uses it.
 type hijackWriter struct {
-	w        http.ResponseWriter // not used after the hijack
-	hijacked chan struct{}       // closed by a successful Hijack
-	done     atomic.Bool         // the same, for wasHijacked
+	w        http.ResponseWriter // nil after the hijack
+	signal   chan<- wsResult     // to ServeWS, once; nil after the hijack
+	hijacked bool
 }
 
 func (hw *hijackWriter) Header() http.Header {
-	if hw.done.Load() {
+	if hw.hijacked {
 		return http.Header{}
 	}
 	return hw.w.Header()
 }
 
 func (hw *hijackWriter) Write(p []byte) (int, error) {
-	if hw.done.Load() {
+	if hw.hijacked {
 		return 0, http.ErrHijacked
 	}
 	return hw.w.Write(p)
 }
 
 func (hw *hijackWriter) WriteHeader(status int) {
-	if !hw.done.Load() {
+	if !hw.hijacked {
 		hw.w.WriteHeader(status)
 	}
 }
 
-// Hijack hijacks the caller's connection and signals ServeWS.
+// Hijack hijacks the caller's connection and lets ServeWS return.
 func (hw *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if hw.done.Load() {
+	if hw.hijacked {
 		return nil, nil, http.ErrHijacked
 	}
 	hj, ok := hw.w.(http.Hijacker)
@@ -143,13 +143,11 @@ func (hw *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	hw.w = nil
-	hw.done.Store(true)
-	close(hw.hijacked)
+	hw.hijacked = true
+	hw.signal <- wsResult{hijacked: true}
+	hw.w, hw.signal = nil, nil
 	return c, brw, nil
 }
-
-func (hw *hijackWriter) wasHijacked() bool { return hw.done.Load() }
 
 // wsJoin carries a viewer and its subscription to wsConnect.
 type wsJoin struct {
@@ -170,13 +168,19 @@ func (h *Hub) wsConnect(s *melody.Session) {
 	j := joinOf(s)
 	v := j.v
 	v.ws = s
+	// The handshake request would keep its headers, URL and context (about
+	// 1.5 KiB) for the viewer's life; nothing reads it after the upgrade
+	// (melody does not; stream uses v.remote).
+	s.Request = nil
+	names, key := j.names, j.key
+	j.names, j.key = nil, "" // the group has them
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		_ = s.CloseWithMsg(websocket.FormatCloseMessage(websocket.CloseGoingAway, "server going away"))
 		return
 	}
-	h.join(v, j.names, j.key)
+	h.join(v, names, key)
 	var snap [][]byte
 	n := 0
 	for _, t := range v.g.topics {
@@ -205,7 +209,7 @@ func (h *Hub) wsConnect(s *melody.Session) {
 	v.mu.Unlock()
 	h.mu.Unlock()
 	h.met.viewersWS.Inc()
-	h.log.Debug("stream: viewer connected", "transport", "ws", "remote", s.Request.RemoteAddr, "topics", len(j.names))
+	h.log.Debug("stream: viewer connected", "transport", "ws", "remote", v.remote, "topics", len(names))
 }
 
 func (h *Hub) wsDisconnect(s *melody.Session) {
@@ -218,7 +222,7 @@ func (h *Hub) wsDisconnect(s *melody.Session) {
 	if joined {
 		h.met.viewersWS.Dec()
 	}
-	h.log.Debug("stream: viewer disconnected", "transport", "ws", "remote", s.Request.RemoteAddr)
+	h.log.Debug("stream: viewer disconnected", "transport", "ws", "remote", v.remote)
 }
 
 func (h *Hub) wsSent(s *melody.Session, _ []byte) {
@@ -229,18 +233,19 @@ func (h *Hub) wsSent(s *melody.Session, _ []byte) {
 // wsError must not take Hub.mu or viewer.mu: melody calls it from inside
 // Session.Write, which stream calls holding them.
 func (h *Hub) wsError(s *melody.Session, err error) {
+	v := joinOf(s).v
 	if errors.Is(err, melody.ErrMessageBufferFull) {
 		h.met.overflows.Inc()
-		h.log.Error("stream: bug: melody session buffer full, message dropped", "remote", s.Request.RemoteAddr)
+		h.log.Error("stream: bug: melody session buffer full, message dropped", "remote", v.remote)
 		return
 	}
 	var ne *net.OpError
 	if errors.As(err, &ne) && ne.Op == "write" && ne.Timeout() {
-		if v := joinOf(s).v; v.stuck.CompareAndSwap(false, true) {
+		if v.stuck.CompareAndSwap(false, true) {
 			h.met.stuckWS.Inc()
-			h.log.Warn("stream: write timed out, viewer disconnected", "remote", s.Request.RemoteAddr, "write_wait", h.cfg.WriteWait)
+			h.log.Warn("stream: write timed out, viewer disconnected", "remote", v.remote, "write_wait", h.cfg.WriteWait)
 		}
 		return
 	}
-	h.log.Debug("stream: session ended", "remote", s.Request.RemoteAddr, "err", err)
+	h.log.Debug("stream: session ended", "remote", v.remote, "err", err)
 }
