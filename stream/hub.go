@@ -143,7 +143,11 @@ func (h *Hub) newMelody() *melody.Melody {
 	// viewer): a full buffer is a bug, counted in HandleError.
 	m.Config.MessageBufferSize = 4
 	m.Upgrader = &websocket.Upgrader{
-		ReadBufferSize:    512,
+		// Held for the viewer's life. Viewers send only control frames
+		// (pong, close: at most 125 bytes of payload, which gorilla must be
+		// able to peek at whole) and nothing else of use; a data message
+		// is read through it in pieces, whatever its size.
+		ReadBufferSize:    128,
 		WriteBufferPool:   &sync.Pool{},
 		EnableCompression: false,
 		CheckOrigin:       h.origins.allowed,
@@ -314,8 +318,6 @@ func (h *Hub) join(v *viewer, names []string, key string) {
 	v.g = g
 	v.slot = len(g.members)
 	g.members = append(g.members, v)
-	v.pending = make([][]byte, len(names))
-	v.pendingN = make([]uint64, len(names))
 }
 
 // leave removes v from its group, and the group and its unused topics

@@ -30,7 +30,7 @@ type viewer struct {
 	gone      bool      // closing: deliver nothing more
 	busy      bool      // ws: a data message is queued or being written
 	since     time.Time // ws: when the oldest undelivered data was queued
-	pending   [][]byte  // newest undelivered message by topic index
+	pending   [][]byte  // newest undelivered message by topic index; nil until needed
 	pendingN  []uint64  // their ids (SSE)
 	npending  int
 	pendSince time.Time
@@ -56,6 +56,12 @@ func (v *viewer) deliver(g *group, now time.Time) {
 
 // conflate keeps the newest message per topic until v can take it. v.mu held.
 func (v *viewer) conflate(frames [][]byte, ns []uint64, now time.Time) {
+	if v.pending == nil {
+		// Made on first need: a WebSocket viewer that keeps up, or sits
+		// idle, never needs them.
+		v.pending = make([][]byte, len(frames))
+		v.pendingN = make([]uint64, len(frames))
+	}
 	for i, f := range frames {
 		if f == nil {
 			continue
