@@ -94,6 +94,11 @@ type group struct {
 	changed int
 	dirty   bool
 	payload []byte // the tick's WebSocket message, built on first need
+
+	// The first WebSocket message of a new viewer: the current message of
+	// each topic that has one (a batch if several), built on first need
+	// and shared until one of the topics changes.
+	snap []byte
 }
 
 // New returns a Hub ready to serve.
@@ -200,6 +205,9 @@ func (h *Hub) Flush() {
 	for _, t := range h.staged {
 		t.cur, t.next, t.staged = t.next, nil, false
 		if t.cur == nil { // retracted
+			for _, ref := range t.refs {
+				ref.g.snap = nil
+			}
 			if len(t.refs) == 0 {
 				delete(h.topics, t.name)
 			}
@@ -208,6 +216,7 @@ func (h *Hub) Flush() {
 		t.n++
 		for _, ref := range t.refs {
 			g := ref.g
+			g.snap = nil
 			if g.frames[ref.i] == nil {
 				g.changed++
 			}
@@ -251,6 +260,31 @@ func (g *group) tickPayload(met *metrics) []byte {
 		}
 	}
 	return g.payload
+}
+
+// snapshot is the group's first message for a new WebSocket viewer, nil
+// if none of its topics has a current message. h.mu held.
+func (g *group) snapshot(met *metrics) []byte {
+	if g.snap != nil {
+		return g.snap
+	}
+	n := 0
+	for _, t := range g.topics {
+		if t.cur != nil {
+			n++
+			g.snap = t.cur
+		}
+	}
+	if n > 1 {
+		// g.frames is the scratch of Flush, empty outside it.
+		for i, t := range g.topics {
+			g.frames[i] = t.cur
+		}
+		g.snap = appendBatch(nil, g.frames)
+		clear(g.frames)
+		met.batches.Inc()
+	}
+	return g.snap
 }
 
 // appendBatch appends {"type":"batch","frames":[…]} made of the non-nil

@@ -181,32 +181,11 @@ func (h *Hub) wsConnect(s *melody.Session) {
 		return
 	}
 	h.join(v, names, key)
-	var snap [][]byte
-	n := 0
-	for _, t := range v.g.topics {
-		if t.cur != nil {
-			n++
-		}
+	if snap := v.g.snapshot(h.met); snap != nil {
+		v.mu.Lock()
+		v.write(snap, time.Now())
+		v.mu.Unlock()
 	}
-	if n > 0 {
-		snap = make([][]byte, len(v.g.topics))
-		for i, t := range v.g.topics {
-			snap[i] = t.cur
-		}
-	}
-	v.mu.Lock()
-	switch {
-	case n == 1:
-		for _, f := range snap {
-			if f != nil {
-				v.write(f, time.Now())
-			}
-		}
-	case n > 1:
-		h.met.batches.Inc()
-		v.write(appendBatch(nil, snap), time.Now())
-	}
-	v.mu.Unlock()
 	h.mu.Unlock()
 	h.met.viewersWS.Inc()
 	h.log.Debug("stream: viewer connected", "transport", "ws", "remote", v.remote, "topics", len(names))
