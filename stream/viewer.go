@@ -138,6 +138,9 @@ func (v *viewer) checkStuck() {
 	v.mu.Lock()
 	v.armed = false
 	if v.gone || !v.busy {
+		// Keeping up or idle: the next write makes a new timer; a quiet
+		// viewer does not hold one meanwhile.
+		v.timer = nil
 		v.mu.Unlock()
 		return
 	}
