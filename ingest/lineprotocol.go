@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
+	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -46,9 +48,11 @@ func ParsePrecision(s string) (time.Duration, error) {
 //
 // The scanner is written by hand. It accepts and refuses exactly what
 // github.com/influxdata/line-protocol/v2's decoder does, with the same
-// messages for syntax errors (the tests hold it to that library), but gives
-// every column from the start of its line: the library counts from the
-// measurement on a point's first line, so it is off by any leading spaces.
+// messages for syntax errors (the tests hold it to that library), but counts
+// every column from the start of its line, where the library counts from
+// the start of the point on the point's first line (leading spaces). Within
+// a batch it remembers the series, names and tags it has read, so that a
+// series seen before costs one lookup.
 func DecodeLineProtocol(body []byte, precision time.Duration, opt DecodeOptions) ([]Sample, error) {
 	if precision <= 0 {
 		precision = time.Nanosecond
@@ -63,7 +67,15 @@ func DecodeLineProtocol(body []byte, precision time.Duration, opt DecodeOptions)
 		lines = d.ck.lim.MaxSamples + 1
 	}
 	d.out = make([]Sample, 0, lines)
-	d.tagBuf = make([]Tag, 0, lines*2)
+	// Points of a series share its tags, so a batch needs fewer of them
+	// than it has points.
+	d.tagBuf = make([]Tag, 0, lines)
+	nn := min(8*lines, 64) // names: a measurement, a few tags and fields
+	d.nameSlots = make([]int32, 1<<bits.Len(uint(2*nn-1)))
+	d.names = make([]lpName, 0, nn)
+	d.seed = lpSeed
+	d.slots = make([]int32, 1<<bits.Len(uint(2*min(lines, maxSeries)-1)))
+	d.known = make([]lpSeries, 0, min(lines, maxSeries)/2+1)
 	for idx := 0; ; idx++ {
 		d.skipEmptyLines()
 		if d.pos >= len(d.buf) {
@@ -92,6 +104,7 @@ const (
 	lpStr                 // string field value: not "
 	lpVal                 // number or boolean field value: not , space CR LF
 	lpComment             // comment: not a control character
+	lpPlain               // a series that needs no escaping: not space, backslash or a control character
 )
 
 var lpClass = func() (t [256]uint8) {
@@ -112,6 +125,9 @@ var lpClass = func() (t [256]uint8) {
 		}
 		if !ctl {
 			t[i] |= lpComment
+			if c != ' ' && c != '\\' {
+				t[i] |= lpPlain
+			}
 		}
 	}
 	return t
@@ -132,18 +148,69 @@ func lpEscapes(pairs string) (t [256]byte) {
 	return t
 }
 
+// lpSeries is a series read without a problem: buf[start:end] is its text.
+type lpSeries struct {
+	hash       uint64
+	start, end int
+	metric     string
+	tags       []Tag
+}
+
+// lookup finds the series whose text is key and hash h.
+func (d *lpDec) lookup(h uint64, key []byte) *lpSeries {
+	mask := uint64(len(d.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		j := d.slots[i]
+		if j == 0 {
+			return nil
+		}
+		if s := &d.known[j-1]; s.hash == h && bytes.Equal(d.buf[s.start:s.end], key) {
+			return s
+		}
+	}
+}
+
+// remember adds a series, unless the table is full (then it is read again
+// each time it comes).
+func (d *lpDec) remember(s lpSeries) {
+	if 2*(len(d.known)+1) > len(d.slots) {
+		return
+	}
+	mask := uint64(len(d.slots) - 1)
+	i := s.hash & mask
+	for d.slots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	d.known = append(d.known, s)
+	d.slots[i] = int32(len(d.known))
+}
+
+// lpSeed seeds the hashes of series; random per process, so that no one
+// can prepare bodies whose series collide.
+var lpSeed = maphash.MakeSeed()
+
+// maxSeries bounds the series remembered in one batch.
+const maxSeries = 4096
+
 type lpDec struct {
 	buf     []byte
 	pos     int
 	ck      checker
 	ps      problems
-	in      interner
 	prec    time.Duration
 	out     []Sample
 	tagBuf  []Tag
-	ptags   []Tag  // the current point's tags, reused
+	ptags   []Tag  // the current point's tags
 	scratch []byte // unescaped tokens
-	lines   struct {
+	seed    maphash.Seed
+	// Series seen in this batch (see series).
+	slots []int32 // open addressing by hash: 1 + index in known, or 0
+	known []lpSeries
+	// Names and tags seen in this batch (see name).
+	nameSlots []int32 // open addressing by hash: 1 + index in names, or 0
+	names     []lpName
+	fields    [8]string // the valid field names of the last point, by position
+	lines     struct {
 		off    int // offset up to which newlines are counted
 		line   int // newlines before off
 		lastNL int // offset of the last newline before off, or -1
@@ -154,97 +221,16 @@ type lpDec struct {
 // of line. On a syntax error it records the problem and leaves d.pos past
 // the end of the line (as the library does: the whole line is given up).
 func (d *lpDec) point(idx int) error {
+	metric, tags, bad, ok := d.series(idx)
+	if !ok {
+		return nil
+	}
 	buf := d.buf
-
-	// The measurement.
-	mStart := d.pos
-	end, esc, high := d.takeEsc(lpMeas, &lpMeasEsc)
-	d.pos = end
-	if high && !utf8.Valid(buf[mStart:end]) {
-		d.fail(mStart, idx, fmt.Sprintf("invalid utf-8 sequence in token %q", d.token(mStart, end, esc, &lpMeasEsc)))
-		return nil
-	}
-	switch {
-	case end == mStart && end == len(buf):
-		d.fail(mStart, idx, "no measurement name found")
-		return nil
-	case end == mStart:
-		d.fail(mStart, idx, fmt.Sprintf("invalid character %q found at start of measurement name", buf[end]))
-		return nil
-	case buf[mStart] == '#':
-		// A comment line with a control character in it, which
-		// skipEmptyLines left here.
-		d.fail(mStart, idx, "invalid character found in comment line")
-		return nil
-	}
-	if !d.tagComma(idx) {
-		return nil
-	}
-	metric := d.in.str(d.token(mStart, end, esc, &lpMeasEsc))
-	bad := false
-	if msg := d.ck.metricName("measurement", metric); msg != "" {
-		d.problem(mStart, idx, msg)
-		bad = true
-	}
-
-	// The tags, up to the first space.
-	d.ptags = d.ptags[:0]
-	for {
-		if d.pos < len(buf) && buf[d.pos] == ' ' {
-			d.skipSpaces()
-			break
-		}
-		kStart := d.pos
-		kEnd, kEsc, high := d.takeEsc(lpTag, &lpTagEsc)
-		d.pos = kEnd
-		if high && !utf8.Valid(buf[kStart:kEnd]) {
-			d.fail(kStart, idx, fmt.Sprintf("invalid utf-8 sequence in token %q", d.token(kStart, kEnd, kEsc, &lpTagEsc)))
-			return nil
-		}
-		switch {
-		case kEnd == len(buf):
-			d.fail(kStart, idx, "empty tag name")
-			return nil
-		case buf[kEnd] != '=' && kEnd > kStart:
-			d.fail(kStart, idx, fmt.Sprintf("expected '=' after tag key %q, but got %q instead", d.token(kStart, kEnd, kEsc, &lpTagEsc), buf[kEnd]))
-			return nil
-		case buf[kEnd] != '=' || kEnd == kStart:
-			d.fail(kStart, idx, fmt.Sprintf("expected tag key or field but found %q instead", buf[kEnd]))
-			return nil
-		}
-		key := d.in.str(d.token(kStart, kEnd, kEsc, &lpTagEsc))
-		d.pos++
-		vStart := d.pos
-		vEnd, vEsc, high := d.takeEsc(lpTag, &lpTagEsc)
-		d.pos = vEnd
-		if high && !utf8.Valid(buf[vStart:vEnd]) {
-			d.fail(vStart, idx, fmt.Sprintf("invalid utf-8 sequence in token %q", d.token(vStart, vEnd, vEsc, &lpTagEsc)))
-			return nil
-		}
-		if vEnd == vStart {
-			d.fail(vStart, idx, fmt.Sprintf("expected tag value after tag key %q, but none found", key))
-			return nil
-		}
-		last := vEnd == len(buf)
-		if !last && !d.tagComma(idx) {
-			return nil
-		}
-		if len(d.ptags) < d.ck.lim.MaxTags+1 {
-			d.ptags = append(d.ptags, Tag{Key: key, Value: d.in.str(d.token(vStart, vEnd, vEsc, &lpTagEsc))})
-		}
-		if last {
-			// The library hands out the tags, then finds no field.
-			break
-		}
-	}
-	if msg := d.ck.tags(d.ptags); msg != "" && !bad {
-		d.problem(mStart, idx, "measurement "+metric+": "+msg)
-		bad = true
-	}
 
 	// The fields.
 	first := len(d.out)
 	ended := false // the line's end is consumed
+	nf := 0        // fields read
 	for {
 		kStart := d.pos
 		kEnd, kEsc, high := d.takeEsc(lpTag, &lpTagEsc)
@@ -255,20 +241,21 @@ func (d *lpDec) point(idx int) error {
 			return nil
 		}
 		var msg string
+		at := kEnd // where the problem is
 		switch {
 		case kEnd == kStart && kEnd == len(buf):
 			msg = "expected field key but none found"
 		case kEnd == kStart:
 			msg = fmt.Sprintf("invalid character %q found at start of field key", buf[kEnd])
 		case kEnd == len(buf):
-			kStart, msg = kEnd, fmt.Sprintf("want '=' after field key %q, found end of input", d.token(kStart, kEnd, kEsc, &lpTagEsc))
+			msg = fmt.Sprintf("want '=' after field key %q, found end of input", d.token(kStart, kEnd, kEsc, &lpTagEsc))
 		case buf[kEnd] != '=':
-			kStart, msg = kEnd, fmt.Sprintf("want '=' after field key %q, found %q", d.token(kStart, kEnd, kEsc, &lpTagEsc), buf[kEnd])
+			msg = fmt.Sprintf("want '=' after field key %q, found %q", d.token(kStart, kEnd, kEsc, &lpTagEsc), buf[kEnd])
 		case kEnd+1 == len(buf):
-			kStart, msg = kEnd+1, "expected field value, found end of input"
+			at, msg = kEnd+1, "expected field value, found end of input"
 		}
 		if msg != "" {
-			d.fail(kStart, idx, msg)
+			d.fail(at, idx, msg)
 			d.out = d.out[:first]
 			return nil
 		}
@@ -350,9 +337,9 @@ func (d *lpDec) point(idx int) error {
 			d.problem(kStart, idx, fmt.Sprintf("field %q is a string; only numbers and booleans are accepted", d.token(kStart, kEnd, kEsc, &lpTagEsc)))
 			bad = true
 		} else {
-			field := d.in.str(d.token(kStart, kEnd, kEsc, &lpTagEsc))
-			if msg := d.ck.metricName("field name", field); msg != "" {
-				d.problem(kStart, idx, msg)
+			field, ok := d.field(nf, kStart, kEnd, kEsc)
+			if !ok {
+				d.problem(kStart, idx, d.ck.metricName("field name", field))
 				bad = true
 			} else if !bad {
 				if d.ck.tooMany(len(d.out) + 1) {
@@ -364,6 +351,7 @@ func (d *lpDec) point(idx int) error {
 		if !more {
 			break
 		}
+		nf++
 	}
 	t := d.ck.now
 	if !ended {
@@ -377,17 +365,270 @@ func (d *lpDec) point(idx int) error {
 		d.out = d.out[:first]
 		return nil
 	}
-	var tags []Tag
-	if len(d.ptags) > 0 {
-		n := len(d.tagBuf)
-		d.tagBuf = append(d.tagBuf, d.ptags...)
-		tags = d.tagBuf[n:len(d.tagBuf):len(d.tagBuf)]
-	}
 	for i := first; i < len(d.out); i++ {
 		d.out[i].Tags = tags
 		d.out[i].Time = t
 	}
 	return nil
+}
+
+// series decodes the measurement and the tags of a point at d.pos, up to
+// its fields. It returns bad when it has recorded a problem with them, ok
+// false after a syntax error. The tags are sorted and, unless bad, in
+// d.tagBuf.
+//
+// A batch repeats its series (measurement and tags) over and over, so the
+// result for each one is remembered: when the series is made of printable
+// bytes other than a backslash and ends with a space, the same bytes are
+// always read the same way, and they are looked up by a hash of them.
+func (d *lpDec) series(idx int) (metric string, tags []Tag, bad, ok bool) {
+	buf := d.buf
+	mStart := d.pos
+	plainEnd := d.pos
+	for plainEnd < len(buf) && lpClass[buf[plainEnd]]&lpPlain != 0 {
+		plainEnd++
+	}
+	var h uint64
+	if plainEnd < len(buf) && buf[plainEnd] == ' ' && plainEnd > mStart {
+		key := buf[mStart:plainEnd]
+		h = maphash.Bytes(d.seed, key)
+		if s := d.lookup(h, key); s != nil {
+			d.pos = plainEnd
+			d.skipSpaces()
+			return s.metric, s.tags, false, true
+		}
+	} else {
+		plainEnd = -1
+	}
+
+	end, esc, high := d.takeEsc(lpMeas, &lpMeasEsc)
+	d.pos = end
+	if high && !utf8.Valid(buf[mStart:end]) {
+		d.fail(mStart, idx, fmt.Sprintf("invalid utf-8 sequence in token %q", d.token(mStart, end, esc, &lpMeasEsc)))
+		return "", nil, false, false
+	}
+	switch {
+	case end == mStart && end == len(buf):
+		d.fail(mStart, idx, "no measurement name found")
+		return "", nil, false, false
+	case end == mStart:
+		d.fail(mStart, idx, fmt.Sprintf("invalid character %q found at start of measurement name", buf[end]))
+		return "", nil, false, false
+	case buf[mStart] == '#':
+		// A comment line with a control character in it, which
+		// skipEmptyLines left here.
+		d.fail(mStart, idx, "invalid character found in comment line")
+		return "", nil, false, false
+	}
+	if !d.tagComma(idx) {
+		return "", nil, false, false
+	}
+	m := d.name(nameMeas, mStart, end, esc)
+	metric = m.s
+	if !m.ok {
+		d.problem(mStart, idx, d.ck.metricName("measurement", metric))
+		bad = true
+	}
+
+	// The tags, up to the first space, read into the spare room of tagBuf
+	// (so that keeping them costs no copy).
+	d.ptags = d.tagBuf[len(d.tagBuf):len(d.tagBuf)]
+	tagsOK := true
+	for {
+		if d.pos < len(buf) && buf[d.pos] == ' ' {
+			d.skipSpaces()
+			break
+		}
+		kStart := d.pos
+		kEnd, kEsc, high := d.takeEsc(lpTag, &lpTagEsc)
+		d.pos = kEnd
+		if high && !utf8.Valid(buf[kStart:kEnd]) {
+			d.fail(kStart, idx, fmt.Sprintf("invalid utf-8 sequence in token %q", d.token(kStart, kEnd, kEsc, &lpTagEsc)))
+			return "", nil, false, false
+		}
+		switch {
+		case kEnd == len(buf):
+			d.fail(kStart, idx, "empty tag name")
+			return "", nil, false, false
+		case buf[kEnd] != '=' && kEnd > kStart:
+			d.fail(kStart, idx, fmt.Sprintf("expected '=' after tag key %q, but got %q instead", d.token(kStart, kEnd, kEsc, &lpTagEsc), buf[kEnd]))
+			return "", nil, false, false
+		case buf[kEnd] != '=' || kEnd == kStart:
+			d.fail(kStart, idx, fmt.Sprintf("expected tag key or field but found %q instead", buf[kEnd]))
+			return "", nil, false, false
+		}
+		d.pos++
+		vStart := d.pos
+		vEnd, vEsc, high := d.takeEsc(lpTag, &lpTagEsc)
+		d.pos = vEnd
+		if high && !utf8.Valid(buf[vStart:vEnd]) {
+			d.fail(vStart, idx, fmt.Sprintf("invalid utf-8 sequence in token %q", d.token(vStart, vEnd, vEsc, &lpTagEsc)))
+			return "", nil, false, false
+		}
+		if vEnd == vStart {
+			d.fail(vStart, idx, fmt.Sprintf("expected tag value after tag key %q, but none found", d.token(kStart, kEnd, kEsc, &lpTagEsc)))
+			return "", nil, false, false
+		}
+		last := vEnd == len(buf)
+		if !last && !d.tagComma(idx) {
+			return "", nil, false, false
+		}
+		if len(d.ptags) < d.ck.lim.MaxTags+1 {
+			t := d.tag(kStart, kEnd, kEsc, vEnd, vEsc)
+			d.ptags = append(d.ptags, Tag{Key: t.s, Value: t.v})
+			tagsOK = tagsOK && t.ok
+		}
+		if last {
+			// The library hands out the tags, then finds no field.
+			break
+		}
+	}
+	if msg := d.checkTags(tagsOK); msg != "" && !bad {
+		d.problem(mStart, idx, "measurement "+metric+": "+msg)
+		bad = true
+	}
+	if n := len(d.tagBuf); len(d.ptags) > 0 && !bad {
+		if len(d.ptags) <= cap(d.tagBuf)-n && &d.tagBuf[n:cap(d.tagBuf)][0] == &d.ptags[0] {
+			d.tagBuf = d.tagBuf[:n+len(d.ptags)] // read in place
+		} else {
+			d.tagBuf = append(d.tagBuf, d.ptags...)
+		}
+		tags = d.tagBuf[n:len(d.tagBuf):len(d.tagBuf)]
+	}
+	if plainEnd >= 0 && !bad && d.pos > plainEnd {
+		// d.pos is past the spaces that end the series.
+		d.remember(lpSeries{hash: h, start: mStart, end: plainEnd, metric: metric, tags: tags})
+	}
+	return metric, tags, bad, true
+}
+
+// lpName is a name or a tag read before in this batch, remembered so that
+// the next time its text comes it costs a lookup rather than a string and a
+// check. Its text, buf[start:end], is as written (with any escapes).
+type lpName struct {
+	hash       uint64
+	start, end int
+	kind       uint8
+	ok         bool   // it passes the check of its kind
+	s, v       string // the name, unescaped; for a tag, its key and value
+}
+
+// Kinds of lpName.
+const (
+	nameMeas  = iota + 1 // measurement; ok: a valid metric name
+	nameKey              // tag key, alone; ok unused
+	nameTag              // key=value; ok: valid key, value within limits
+	nameField            // field key; ok: a valid metric name
+)
+
+// maxNames bounds the names remembered in one batch; past it, each name
+// costs a string again.
+const maxNames = 4096
+
+// name returns the measurement or field name (kind nameMeas, nameField) or
+// the tag key (nameKey) written buf[start:end].
+func (d *lpDec) name(kind uint8, start, end int, escaped bool) lpName {
+	h := maphash.Bytes(d.seed, d.buf[start:end])
+	if i := d.findName(kind, h, start, end); i >= 0 {
+		return d.names[i]
+	}
+	n := lpName{hash: h, start: start, end: end, kind: kind}
+	switch kind {
+	case nameMeas:
+		n.s = string(d.token(start, end, escaped, &lpMeasEsc))
+		n.ok = d.ck.metricName("measurement", n.s) == ""
+	case nameField:
+		n.s = string(d.token(start, end, escaped, &lpTagEsc))
+		n.ok = d.ck.metricName("field name", n.s) == ""
+	default:
+		n.s = string(d.token(start, end, escaped, &lpTagEsc))
+	}
+	d.addName(n)
+	return n
+}
+
+// tag returns the tag key=value written buf[kStart:vEnd] (the key ends at
+// kEnd, the '=').
+func (d *lpDec) tag(kStart, kEnd int, kEsc bool, vEnd int, vEsc bool) lpName {
+	h := maphash.Bytes(d.seed, d.buf[kStart:vEnd])
+	if i := d.findName(nameTag, h, kStart, vEnd); i >= 0 {
+		return d.names[i]
+	}
+	n := lpName{hash: h, start: kStart, end: vEnd, kind: nameTag}
+	n.s = d.name(nameKey, kStart, kEnd, kEsc).s
+	n.v = string(d.token(kEnd+1, vEnd, vEsc, &lpTagEsc))
+	n.ok = d.ck.tagKey(n.s) == "" && d.ck.tagValue(n.s, n.v) == ""
+	d.addName(n)
+	return n
+}
+
+// field returns the name of the field key written buf[start:end], the
+// nf-th of its point, and whether it is valid.
+func (d *lpDec) field(nf, start, end int, escaped bool) (string, bool) {
+	// Points mostly have the fields of the point before, in its order.
+	if nf < len(d.fields) && !escaped && d.fields[nf] == string(d.buf[start:end]) {
+		return d.fields[nf], true
+	}
+	n := d.name(nameField, start, end, escaped)
+	if n.ok && nf < len(d.fields) && !escaped {
+		d.fields[nf] = n.s
+	}
+	return n.s, n.ok
+}
+
+func (d *lpDec) findName(kind uint8, h uint64, start, end int) int {
+	mask := uint64(len(d.nameSlots) - 1)
+	key := d.buf[start:end]
+	for i := h & mask; ; i = (i + 1) & mask {
+		j := d.nameSlots[i]
+		if j == 0 {
+			return -1
+		}
+		if n := &d.names[j-1]; n.hash == h && n.kind == kind && bytes.Equal(d.buf[n.start:n.end], key) {
+			return int(j - 1)
+		}
+	}
+}
+
+func (d *lpDec) addName(n lpName) {
+	if len(d.names) >= maxNames {
+		return
+	}
+	if 2*(len(d.names)+1) > len(d.nameSlots) {
+		// Grow: at most half the slots are used, so probes stay short.
+		d.nameSlots = make([]int32, 2*len(d.nameSlots))
+		mask := uint64(len(d.nameSlots) - 1)
+		for j := range d.names {
+			i := d.names[j].hash & mask
+			for d.nameSlots[i] != 0 {
+				i = (i + 1) & mask
+			}
+			d.nameSlots[i] = int32(j + 1)
+		}
+	}
+	mask := uint64(len(d.nameSlots) - 1)
+	i := n.hash & mask
+	for d.nameSlots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	d.names = append(d.names, n)
+	d.nameSlots[i] = int32(len(d.names))
+}
+
+// checkTags sorts d.ptags and checks them as checker.tags does; ok says
+// that every key and value has passed its check already.
+func (d *lpDec) checkTags(ok bool) string {
+	ts := d.ptags
+	if !ok || len(ts) > d.ck.lim.MaxTags {
+		return d.ck.tags(ts)
+	}
+	sortTags(ts)
+	for i := 1; i < len(ts); i++ {
+		if ts[i-1].Key == ts[i].Key {
+			return d.ck.tags(ts)
+		}
+	}
+	return ""
 }
 
 // timestamp reads the optional timestamp at d.pos and the end of the line.

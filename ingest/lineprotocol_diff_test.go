@@ -36,7 +36,8 @@ var diffPrecisions = []time.Duration{time.Nanosecond, time.Microsecond, time.Mil
 
 // diffOptions picks the options of one comparison: the defaults, or time
 // checks off (so that arbitrary timestamps give samples to compare), or
-// tight limits on names, tags and samples.
+// tight limits on names, tags and samples. (FuzzLineProtocolMatchesLibrary
+// reads one more bit of sel: whether to decode the body twice over.)
 func diffOptions(sel uint8) DecodeOptions {
 	opt := DecodeOptions{Now: diffNow}
 	if sel&1 != 0 {
@@ -81,6 +82,12 @@ var lpTricky = []string{
 	strings.Repeat("m v=\"x\"\n", 25), strings.Repeat("m v=1\n", 4) + strings.Repeat("x v=y\n", 20) + "m v=1\n",
 	"m v=1 1772366400000000000\nm v=1 1772366700000000001\nm v=1 1772280000000000000\nm v=1 1772279999999999999\n",
 	"m v=1 492324\n", "m v=1 29538780\n", "m v=1 -9223372036854775808\n", "m v=1 9223372036854775807\n",
+	// What the decoder remembers within a batch: series, names and tags.
+	"m,a=1 v=1\nm,a=1 v=2\n", "m,a=1 v=1\nm,a=1\tv=1\n", "m,a=1 v=1\nm,a=1", "m,t=1,t=1 v=1\nm,t=1,t=1 v=1\n",
+	"a,t=x v=1\nb,t=x v=1\n", "m,a\\ b=1 v=1\nm,a\\ b=1 v=1\n", "v v=1\nm,v=v v=1\n", "a=b v=1\nm,a=b v=1\n",
+	"m a=1,b=2\nm b=1,a=2\n", "m a\\ b=1\nm a\\ b=1\n", "m a.b=1\nm a/b=1\nm a.b=1\n", "m,t=12345 v=1\nm,t=12345 v=1\n",
+	"m,a=1,b=2,c=3 v=1\nm,a=1,b=2,c=3 v=1\nm,c=3,b=2,a=1 v=1\n", "1m v=1\n1m v=1\n", "m,1=1 v=1\nm,1=1 v=1\n",
+	"m,t=é v=1\nm,t=é v=1\n", "m,t=\xff v=1\nm,t=\xff v=1\n", "m\\,x v=1\nm\\,x v=1\n", "m,a=1 s=\"x\"\nm,a=1 v=1\n",
 }
 
 func readFuzzSeeds(t testing.TB, dir string) [][]byte {
@@ -141,7 +148,7 @@ func readLPCorpus(t testing.TB) [][]byte {
 
 func FuzzLineProtocolMatchesLibrary(f *testing.F) {
 	for _, s := range lpTricky {
-		for sel := range uint8(8) {
+		for sel := range uint8(16) {
 			f.Add([]byte(s), uint8(0), sel)
 		}
 	}
@@ -154,6 +161,11 @@ func FuzzLineProtocolMatchesLibrary(f *testing.F) {
 		f.Add(b, uint8(i), uint8(i))
 	}
 	f.Fuzz(func(t *testing.T, body []byte, p, sel uint8) {
+		if sel&8 != 0 {
+			// Twice over, so that the second time meets what the decoder
+			// remembers from the first.
+			body = append(append(body[:len(body):len(body)], '\n'), body...)
+		}
 		matchLibrary(t, body, diffPrecisions[int(p)%len(diffPrecisions)], diffOptions(sel))
 	})
 }
@@ -163,10 +175,12 @@ func FuzzLineProtocolMatchesLibrary(f *testing.F) {
 // hand-picked ones at every precision too).
 func TestLineProtocolMatchesLibrary(t *testing.T) {
 	for _, s := range lpTricky {
-		for sel := range uint8(8) {
-			for _, p := range diffPrecisions {
-				if !matchLibrary(t, []byte(s), p, diffOptions(sel)) {
-					return
+		for _, body := range []string{s, s + "\n" + s} {
+			for sel := range uint8(8) {
+				for _, p := range diffPrecisions {
+					if !matchLibrary(t, []byte(body), p, diffOptions(sel)) {
+						return
+					}
 				}
 			}
 		}
