@@ -58,6 +58,11 @@ type Hub struct {
 	done    chan struct{} // closed by Close; ends SSE handlers
 	conns   sync.WaitGroup
 
+	// The viewer of each connected WebSocket session (*melody.Session →
+	// *viewer), from wsConnect to wsDisconnect. An entry costs about 100
+	// bytes; keeping the viewer in the session's Keys map, about 370.
+	sessions sync.Map
+
 	mu     sync.Mutex
 	closed bool
 	topics map[string]*topic

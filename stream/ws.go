@@ -149,31 +149,37 @@ func (hw *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return c, brw, nil
 }
 
-// wsJoin carries a viewer and its subscription to wsConnect.
+// wsJoin carries a viewer and its subscription to wsConnect, in the
+// session's Keys, which wsConnect then drops.
 type wsJoin struct {
 	v     *viewer
 	names []string
 	key   string
 }
 
-func joinOf(s *melody.Session) *wsJoin {
-	j, _ := s.Keys[viewerKey].(*wsJoin)
-	return j
+// viewerOf returns the viewer of a session, nil before wsConnect and
+// after wsDisconnect.
+func (h *Hub) viewerOf(s *melody.Session) *viewer {
+	v, _ := h.sessions.Load(s)
+	vv, _ := v.(*viewer)
+	return vv
 }
 
 // wsConnect subscribes a new session and queues its snapshot, under the
 // same lock as Flush: a tick is either in the snapshot or delivered live
 // after it, never both, never neither.
 func (h *Hub) wsConnect(s *melody.Session) {
-	j := joinOf(s)
-	v := j.v
+	j := s.Keys[viewerKey].(*wsJoin)
+	v, names, key := j.v, j.names, j.key
 	v.ws = s
-	// The handshake request would keep its headers, URL and context (about
-	// 1.5 KiB) for the viewer's life; nothing reads it after the upgrade
-	// (melody does not; stream uses v.remote).
-	s.Request = nil
-	names, key := j.names, j.key
-	j.names, j.key = nil, "" // the group has them
+	// Kept, the handshake request (its headers, URL and context: about 1.5
+	// KiB) and the Keys map (about 340 bytes) would stay for the viewer's
+	// life. Nothing reads them after this: melody does not, and stream
+	// finds the viewer in h.sessions and its address in v.remote. (A
+	// write timeout reported after wsDisconnect, when the read side
+	// failed first, is then not counted as stuck: the peer was gone.)
+	s.Request, s.Keys = nil, nil
+	h.sessions.Store(s, v)
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
@@ -192,7 +198,11 @@ func (h *Hub) wsConnect(s *melody.Session) {
 }
 
 func (h *Hub) wsDisconnect(s *melody.Session) {
-	v := joinOf(s).v
+	vv, _ := h.sessions.LoadAndDelete(s)
+	v, _ := vv.(*viewer)
+	if v == nil {
+		return // not connected (melody always calls wsConnect first)
+	}
 	v.stop()
 	h.mu.Lock()
 	joined := v.slot >= 0
@@ -206,25 +216,31 @@ func (h *Hub) wsDisconnect(s *melody.Session) {
 
 func (h *Hub) wsSent(s *melody.Session, _ []byte) {
 	h.met.sentWS.Inc()
-	joinOf(s).v.sent()
+	if v := h.viewerOf(s); v != nil {
+		v.sent()
+	}
 }
 
 // wsError must not take Hub.mu or viewer.mu: melody calls it from inside
 // Session.Write, which stream calls holding them.
 func (h *Hub) wsError(s *melody.Session, err error) {
-	v := joinOf(s).v
+	v := h.viewerOf(s) // nil while melody closes a session not yet connected
+	remote := ""
+	if v != nil {
+		remote = v.remote
+	}
 	if errors.Is(err, melody.ErrMessageBufferFull) {
 		h.met.overflows.Inc()
-		h.log.Error("stream: bug: melody session buffer full, message dropped", "remote", v.remote)
+		h.log.Error("stream: bug: melody session buffer full, message dropped", "remote", remote)
 		return
 	}
 	var ne *net.OpError
 	if errors.As(err, &ne) && ne.Op == "write" && ne.Timeout() {
-		if v.stuck.CompareAndSwap(false, true) {
+		if v != nil && v.stuck.CompareAndSwap(false, true) {
 			h.met.stuckWS.Inc()
-			h.log.Warn("stream: write timed out, viewer disconnected", "remote", v.remote, "write_wait", h.cfg.WriteWait)
+			h.log.Warn("stream: write timed out, viewer disconnected", "remote", remote, "write_wait", h.cfg.WriteWait)
 		}
 		return
 	}
-	h.log.Debug("stream: session ended", "remote", v.remote, "err", err)
+	h.log.Debug("stream: session ended", "remote", remote, "err", err)
 }
