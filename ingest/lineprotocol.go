@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -95,103 +96,6 @@ func DecodeLineProtocol(body []byte, precision time.Duration, opt DecodeOptions)
 	return d.out, nil
 }
 
-// Byte classes of the line protocol: which bytes each kind of token is made
-// of. The sets are those of the line-protocol/v2 decoder. A backslash is in
-// none of the escapable tokens' classes: takeEsc handles it.
-const (
-	lpMeas    = 1 << iota // measurement: not , space or a control character
-	lpTag                 // tag key, tag value, field key: not , = space or a control character
-	lpStr                 // string field value: not "
-	lpVal                 // number or boolean field value: not , space CR LF
-	lpComment             // comment: not a control character
-	lpPlain               // a series that needs no escaping: not space, backslash or a control character
-)
-
-var lpClass = func() (t [256]uint8) {
-	for i := range t {
-		c := byte(i)
-		ctl := c < 0x20 || c == 0x7f
-		if !ctl && c != ',' && c != ' ' && c != '\\' {
-			t[i] |= lpMeas
-			if c != '=' {
-				t[i] |= lpTag
-			}
-		}
-		if c != '"' && c != '\\' {
-			t[i] |= lpStr
-		}
-		if c != ',' && c != ' ' && c != '\r' && c != '\n' {
-			t[i] |= lpVal
-		}
-		if !ctl {
-			t[i] |= lpComment
-			if c != ' ' && c != '\\' {
-				t[i] |= lpPlain
-			}
-		}
-	}
-	return t
-}()
-
-// Escapes: a backslash before one of these bytes stands for the byte given;
-// before any other byte it is kept as it is.
-var (
-	lpMeasEsc = lpEscapes(`  ,,`)
-	lpTagEsc  = lpEscapes(`  ,,==`)
-	lpStrEsc  = lpEscapes("\\\\\"\"n\nr\rt\t")
-)
-
-func lpEscapes(pairs string) (t [256]byte) {
-	for i := 0; i < len(pairs); i += 2 {
-		t[pairs[i]] = pairs[i+1]
-	}
-	return t
-}
-
-// lpSeries is a series read without a problem: buf[start:end] is its text.
-type lpSeries struct {
-	hash       uint64
-	start, end int
-	metric     string
-	tags       []Tag
-}
-
-// lookup finds the series whose text is key and hash h.
-func (d *lpDec) lookup(h uint64, key []byte) *lpSeries {
-	mask := uint64(len(d.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		j := d.slots[i]
-		if j == 0 {
-			return nil
-		}
-		if s := &d.known[j-1]; s.hash == h && bytes.Equal(d.buf[s.start:s.end], key) {
-			return s
-		}
-	}
-}
-
-// remember adds a series, unless the table is full (then it is read again
-// each time it comes).
-func (d *lpDec) remember(s lpSeries) {
-	if 2*(len(d.known)+1) > len(d.slots) {
-		return
-	}
-	mask := uint64(len(d.slots) - 1)
-	i := s.hash & mask
-	for d.slots[i] != 0 {
-		i = (i + 1) & mask
-	}
-	d.known = append(d.known, s)
-	d.slots[i] = int32(len(d.known))
-}
-
-// lpSeed seeds the hashes of series; random per process, so that no one
-// can prepare bodies whose series collide.
-var lpSeed = maphash.MakeSeed()
-
-// maxSeries bounds the series remembered in one batch.
-const maxSeries = 4096
-
 type lpDec struct {
 	buf     []byte
 	pos     int
@@ -218,8 +122,9 @@ type lpDec struct {
 }
 
 // point decodes one point at d.pos, which holds neither a space nor an end
-// of line. On a syntax error it records the problem and leaves d.pos past
-// the end of the line (as the library does: the whole line is given up).
+// of line. After a syntax error, recorded as a problem, d.pos is where the
+// library would go on: past the end of the line, whose rest is given up,
+// unless the point had ended already.
 func (d *lpDec) point(idx int) error {
 	metric, tags, bad, ok := d.series(idx)
 	if !ok {
@@ -385,6 +290,9 @@ func (d *lpDec) series(idx int) (metric string, tags []Tag, bad, ok bool) {
 	buf := d.buf
 	mStart := d.pos
 	plainEnd := d.pos
+	for plainEnd+8 <= len(buf) && !lpStop8(binary.LittleEndian.Uint64(buf[plainEnd:])) {
+		plainEnd += 8
+	}
 	for plainEnd < len(buf) && lpClass[buf[plainEnd]]&lpPlain != 0 {
 		plainEnd++
 	}
@@ -434,8 +342,10 @@ func (d *lpDec) series(idx int) (metric string, tags []Tag, bad, ok bool) {
 	// (so that keeping them costs no copy).
 	d.ptags = d.tagBuf[len(d.tagBuf):len(d.tagBuf)]
 	tagsOK := true
+	seriesEnd := -1 // the space after the series
 	for {
 		if d.pos < len(buf) && buf[d.pos] == ' ' {
+			seriesEnd = d.pos
 			d.skipSpaces()
 			break
 		}
@@ -495,12 +405,133 @@ func (d *lpDec) series(idx int) (metric string, tags []Tag, bad, ok bool) {
 		}
 		tags = d.tagBuf[n:len(d.tagBuf):len(d.tagBuf)]
 	}
-	if plainEnd >= 0 && !bad && d.pos > plainEnd {
-		// d.pos is past the spaces that end the series.
+	if plainEnd >= 0 && !bad && seriesEnd == plainEnd {
 		d.remember(lpSeries{hash: h, start: mStart, end: plainEnd, metric: metric, tags: tags})
 	}
 	return metric, tags, bad, true
 }
+
+// timestamp reads the optional timestamp at d.pos and the end of the line.
+// It reports false after recording a problem.
+func (d *lpDec) timestamp(idx int) (time.Time, bool) {
+	buf := d.buf
+	start := d.pos
+	// The common form, [-]digits, is read as it is scanned; the token is
+	// made of '-' and digits.
+	i := start
+	neg := i < len(buf) && buf[i] == '-'
+	if neg {
+		i++
+	}
+	var v uint64
+	for ; i < len(buf) && buf[i]-'0' < 10; i++ {
+		v = v*10 + uint64(buf[i]-'0')
+	}
+	digits := i - start
+	if neg {
+		digits--
+	}
+	simple := true
+	for ; i < len(buf) && (buf[i] == '-' || buf[i]-'0' < 10); i++ {
+		simple = false
+	}
+	end := i
+	d.pos = end
+	if d.pos < len(buf) {
+		// As in the library, when there are no digits the point is over
+		// already, so what is wrong is reported but the rest of the line
+		// is not skipped: it is read as the next point.
+		if c := buf[d.pos]; c != ' ' && c != '\r' && c != '\n' {
+			d.skipToEOL()
+			d.problem(start, idx, fmt.Sprintf("invalid timestamp (%q)", buf[start:d.pos]))
+			if end > start {
+				d.skipLine()
+			}
+			return time.Time{}, false
+		}
+		d.skipSpaces()
+		if d.pos < len(buf) && !d.takeEOL() {
+			s := d.pos
+			d.skipToEOL()
+			d.problem(s, idx, fmt.Sprintf("unexpected text after timestamp (%q)", buf[s:d.pos]))
+			if end > start {
+				d.skipLine()
+			}
+			return time.Time{}, false
+		}
+	}
+	if end == start {
+		return d.ck.now, true
+	}
+	tb := buf[start:end]
+	var ts int64
+	var ok bool
+	if simple && digits > 0 && digits <= 19 {
+		ts, ok = lpSigned(v, neg)
+	} else {
+		ts, ok = lpTime(tb)
+	}
+	var msg string
+	var t time.Time
+	switch {
+	case !ok:
+		msg = fmt.Sprintf("timestamp %s is not an integer in range", tb)
+	case d.prec != time.Nanosecond && (ts > math.MaxInt64/int64(d.prec) || ts < math.MinInt64/int64(d.prec)):
+		msg = fmt.Sprintf("timestamp %s×%s is out of range", tb, d.prec)
+	default:
+		t = time.Unix(0, ts*int64(d.prec))
+		msg = d.ck.time(t)
+	}
+	if msg != "" {
+		d.problem(start, idx, msg)
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// lpSeries is a series read without a problem: buf[start:end] is its text.
+type lpSeries struct {
+	hash       uint64
+	start, end int
+	metric     string
+	tags       []Tag
+}
+
+// lookup finds the series whose text is key and hash h.
+func (d *lpDec) lookup(h uint64, key []byte) *lpSeries {
+	mask := uint64(len(d.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		j := d.slots[i]
+		if j == 0 {
+			return nil
+		}
+		if s := &d.known[j-1]; s.hash == h && bytes.Equal(d.buf[s.start:s.end], key) {
+			return s
+		}
+	}
+}
+
+// remember adds a series, unless the table is full (then it is read again
+// each time it comes).
+func (d *lpDec) remember(s lpSeries) {
+	if 2*(len(d.known)+1) > len(d.slots) {
+		return
+	}
+	mask := uint64(len(d.slots) - 1)
+	i := s.hash & mask
+	for d.slots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	d.known = append(d.known, s)
+	d.slots[i] = int32(len(d.known))
+}
+
+// lpSeed seeds the hashes of series; random per process, so that no one
+// can prepare bodies whose series collide.
+var lpSeed = maphash.MakeSeed()
+
+// maxSeries bounds the series remembered in one batch.
+const maxSeries = 4096
 
 // lpName is a name or a tag read before in this batch, remembered so that
 // the next time its text comes it costs a lookup rather than a string and a
@@ -631,59 +662,67 @@ func (d *lpDec) checkTags(ok bool) string {
 	return ""
 }
 
-// timestamp reads the optional timestamp at d.pos and the end of the line.
-// It reports false after recording a problem.
-func (d *lpDec) timestamp(idx int) (time.Time, bool) {
-	buf := d.buf
-	start := d.pos
-	for d.pos < len(buf) && (buf[d.pos] == '-' || buf[d.pos]-'0' < 10) {
-		d.pos++
-	}
-	end := d.pos
-	if d.pos < len(buf) {
-		// As in the library, when there are no digits the point is over
-		// already, so what is wrong is reported but the rest of the line
-		// is not skipped: it is read as the next point.
-		if c := buf[d.pos]; c != ' ' && c != '\r' && c != '\n' {
-			d.skipToEOL()
-			d.problem(start, idx, fmt.Sprintf("invalid timestamp (%q)", buf[start:d.pos]))
-			if end > start {
-				d.skipLine()
+// Byte classes of the line protocol: which bytes each kind of token is made
+// of. The sets are those of the line-protocol/v2 decoder. A backslash is in
+// none of the escapable tokens' classes: takeEsc handles it.
+const (
+	lpMeas    = 1 << iota // measurement: not , space or a control character
+	lpTag                 // tag key, tag value, field key: not , = space or a control character
+	lpStr                 // string field value: not "
+	lpVal                 // number or boolean field value: not , space CR LF
+	lpComment             // comment: not a control character
+	lpPlain               // a series that needs no escaping: not space, backslash or a control character
+)
+
+var lpClass = func() (t [256]uint8) {
+	for i := range t {
+		c := byte(i)
+		ctl := c < 0x20 || c == 0x7f
+		if !ctl && c != ',' && c != ' ' && c != '\\' {
+			t[i] |= lpMeas
+			if c != '=' {
+				t[i] |= lpTag
 			}
-			return time.Time{}, false
 		}
-		d.skipSpaces()
-		if d.pos < len(buf) && !d.takeEOL() {
-			s := d.pos
-			d.skipToEOL()
-			d.problem(s, idx, fmt.Sprintf("unexpected text after timestamp (%q)", buf[s:d.pos]))
-			if end > start {
-				d.skipLine()
+		if c != '"' && c != '\\' {
+			t[i] |= lpStr
+		}
+		if c != ',' && c != ' ' && c != '\r' && c != '\n' {
+			t[i] |= lpVal
+		}
+		if !ctl {
+			t[i] |= lpComment
+			if c != ' ' && c != '\\' {
+				t[i] |= lpPlain
 			}
-			return time.Time{}, false
 		}
 	}
-	if end == start {
-		return d.ck.now, true
+	return t
+}()
+
+// lpStop8 reports whether any of the 8 bytes in x is not lpPlain: a control
+// character, a space or a backslash.
+func lpStop8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	below := (x - ones*0x21) & ^x & highs // a byte below '!'
+	bs := x ^ (ones * '\\')
+	del := x ^ (ones * 0x7f)
+	return below|((bs-ones)&^bs&highs)|((del-ones)&^del&highs) != 0
+}
+
+// Escapes: a backslash before one of these bytes stands for the byte given;
+// before any other byte it is kept as it is.
+var (
+	lpMeasEsc = lpEscapes(`  ,,`)
+	lpTagEsc  = lpEscapes(`  ,,==`)
+	lpStrEsc  = lpEscapes("\\\\\"\"n\nr\rt\t")
+)
+
+func lpEscapes(pairs string) (t [256]byte) {
+	for i := 0; i < len(pairs); i += 2 {
+		t[pairs[i]] = pairs[i+1]
 	}
-	tb := buf[start:end]
-	ts, ok := lpTime(tb)
-	var msg string
-	var t time.Time
-	switch {
-	case !ok:
-		msg = fmt.Sprintf("timestamp %s is not an integer in range", tb)
-	case d.prec != time.Nanosecond && (ts > math.MaxInt64/int64(d.prec) || ts < math.MinInt64/int64(d.prec)):
-		msg = fmt.Sprintf("timestamp %s×%s is out of range", tb, d.prec)
-	default:
-		t = time.Unix(0, ts*int64(d.prec))
-		msg = d.ck.time(t)
-	}
-	if msg != "" {
-		d.problem(start, idx, msg)
-		return time.Time{}, false
-	}
-	return t, true
+	return t
 }
 
 // takeEsc scans a token of class set from d.pos, as the library's takeEsc
@@ -980,33 +1019,23 @@ func lpNumErr(err error, syntax string) string {
 	return syntax
 }
 
-// lpTime parses a timestamp, made of '-' and digits, as
-// strconv.ParseInt(s, 10, 64) would.
-func lpTime(b []byte) (int64, bool) {
-	i, neg := 0, false
-	if b[0] == '-' {
-		i, neg = 1, true
-	}
-	if n := len(b) - i; n > 0 && n <= 19 {
-		var v uint64
-		for ; i < len(b); i++ {
-			c := b[i] - '0'
-			if c >= 10 {
-				return 0, false // a second '-'
-			}
-			v = v*10 + uint64(c)
-		}
-		if neg {
-			if v > 1<<63 {
-				return 0, false
-			}
-			return -int64(v), true
-		}
-		if v > math.MaxInt64 {
+// lpSigned gives the int64 of sign and magnitude, if it fits.
+func lpSigned(v uint64, neg bool) (int64, bool) {
+	if neg {
+		if v > 1<<63 {
 			return 0, false
 		}
-		return int64(v), true
+		return -int64(v), true
 	}
+	if v > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(v), true
+}
+
+// lpTime parses a timestamp, made of '-' and digits, as
+// strconv.ParseInt(s, 10, 64) does.
+func lpTime(b []byte) (int64, bool) {
 	v, err := strconv.ParseInt(string(b), 10, 64)
 	return v, err == nil
 }

@@ -2,9 +2,12 @@ package ingest
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -88,6 +91,11 @@ var lpTricky = []string{
 	"m a=1,b=2\nm b=1,a=2\n", "m a\\ b=1\nm a\\ b=1\n", "m a.b=1\nm a/b=1\nm a.b=1\n", "m,t=12345 v=1\nm,t=12345 v=1\n",
 	"m,a=1,b=2,c=3 v=1\nm,a=1,b=2,c=3 v=1\nm,c=3,b=2,a=1 v=1\n", "1m v=1\n1m v=1\n", "m,1=1 v=1\nm,1=1 v=1\n",
 	"m,t=é v=1\nm,t=é v=1\n", "m,t=\xff v=1\nm,t=\xff v=1\n", "m\\,x v=1\nm\\,x v=1\n", "m,a=1 s=\"x\"\nm,a=1 v=1\n",
+	"abcdefg v=1\nabcdefg v=1\n", "abcdefgh v=1\nabcdefgh v=1\n", "abcdefghi v=1\n", "m,t=abc\\ d v=1\nm,t=abc\\ d v=1\n",
+	"m,t=abcdefgh\x7f v=1\n", "m,t=abcdefg\tv=1\n", "m,t=abcdefghijklmn\\,x v=1\n",
+	// Timestamps of every length and sign.
+	"m v=1 --1\n", "m v=1 -0\n", "m v=1 0000000000000000001772366400000000000\n", "m v=1 -9223372036854775809\n",
+	"m v=1 18446744073709551615\n", "m v=1 9999999999999999999\n", "m v=1 -9999999999999999999\n", "m v=1 1772366400-\n",
 }
 
 func readFuzzSeeds(t testing.TB, dir string) [][]byte {
@@ -245,4 +253,45 @@ func matchLibrary(t *testing.T, body []byte, prec time.Duration, opt DecodeOptio
 		}
 	}
 	return true
+}
+
+// TestLPStop8 checks the word-at-a-time test against the byte classes: a
+// miss would let a series run past its end.
+func TestLPStop8(t *testing.T) {
+	stop := func(b []byte) bool {
+		for _, c := range b {
+			if lpClass[c]&lpPlain == 0 {
+				return true
+			}
+		}
+		return false
+	}
+	check := func(b []byte) {
+		t.Helper()
+		if got, want := lpStop8(binary.LittleEndian.Uint64(b)), stop(b); got != want {
+			t.Fatalf("lpStop8(%q) = %v, want %v", b, got, want)
+		}
+	}
+	for c := range 256 {
+		for p := range 8 {
+			for _, fill := range []byte{'a', 0x80, 0xff, '!', '[', ']', 0x7e} {
+				b := bytes.Repeat([]byte{fill}, 8)
+				b[p] = byte(c)
+				check(b)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	special := []byte{0, 0x1f, ' ', '!', '\\', 0x7f, 0x80, 0xff, '[', ']', 'a', '=', ','}
+	b := make([]byte, 8)
+	for range 1_000_000 {
+		for i := range b {
+			if rng.IntN(2) == 0 {
+				b[i] = special[rng.IntN(len(special))]
+			} else {
+				b[i] = byte(rng.IntN(256))
+			}
+		}
+		check(b)
+	}
 }
