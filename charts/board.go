@@ -346,16 +346,33 @@ func (b *Board) flush(st *boardState) {
 	}
 	now := b.cfg.Now()
 	for v := range st.dirty {
-		f := v.Frame(now)
-		st.epochs[v] = v.Epoch(now)
-		msg := f.AppendJSON(make([]byte, 0, 256))
-		st.current[v.def.ID] = msg
-		st.last[v.def.ID] = f
-		st.seqs[v.def.ID] = f.Seq
-		b.pub.Publish(v.def.ID, msg)
-		b.frames.Add(1)
+		b.publish(st, v, now)
 	}
 	clear(st.dirty)
+	b.pub.Flush()
+}
+
+// publish builds, encodes and publishes v's frame; the caller flushes.
+func (b *Board) publish(st *boardState, v *View, now time.Time) {
+	f := v.Frame(now)
+	st.epochs[v] = v.Epoch(now)
+	msg := f.AppendJSON(make([]byte, 0, 256))
+	st.current[v.def.ID] = msg
+	st.last[v.def.ID] = f
+	st.seqs[v.def.ID] = f.Seq
+	b.pub.Publish(v.def.ID, msg)
+	b.frames.Add(1)
+}
+
+// settle publishes v's frame now if what it shows changed since its last
+// frame (or it has none yet), so that a read through the API sees every
+// sample and every data set applied before it, as viewers soon will.
+func (b *Board) settle(st *boardState, v *View) {
+	if _, dirty := st.dirty[v]; !dirty && st.current[v.def.ID] != nil {
+		return
+	}
+	b.publish(st, v, b.cfg.Now())
+	delete(st.dirty, v)
 	b.pub.Flush()
 }
 
@@ -589,17 +606,15 @@ func (b *Board) Chart(id string) (Chart, bool) {
 	return ch, ok
 }
 
-// Frame returns the wire encoding of the newest frame published for the
-// chart, or ErrNotFound.
+// Frame returns the wire encoding of the chart's current frame, or
+// ErrNotFound. A chart that changed since its last frame publishes its
+// next one now, ahead of the frame-rate limit, so a read sees everything
+// applied before it.
 func (b *Board) Frame(ctx context.Context, id string) ([]byte, error) {
 	var msg []byte
 	err := b.do(ctx, func(st *boardState) {
-		if st.views[id] == nil {
-			return
-		}
-		if msg = st.current[id]; msg == nil {
-			// Defined but not flushed yet: publish its first frame now.
-			b.flush(st)
+		if v := st.views[id]; v != nil {
+			b.settle(st, v)
 			msg = st.current[id]
 		}
 	})
@@ -622,9 +637,7 @@ func (b *Board) Option(ctx context.Context, id string) ([]byte, error) {
 		if found = v != nil; !found {
 			return
 		}
-		if _, ok := st.last[id]; !ok {
-			b.flush(st)
-		}
+		b.settle(st, v)
 		def, f = v.def, st.last[id]
 	})
 	if err != nil {

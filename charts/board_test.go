@@ -499,3 +499,38 @@ func TestRemovedChartIsRetracted(t *testing.T) {
 	}
 	t.Fatal("the removed chart's topic was never retracted")
 }
+
+// A read through Frame or Option sees every change applied before it, even
+// inside the frame-rate interval (here a whole second), and publishes that
+// frame to viewers too.
+func TestReadAfterWriteInsideTheFrameInterval(t *testing.T) {
+	b, rec := startBoard(t, charts.Config{MaxFPS: 1}, webDash)
+	ctx := context.Background()
+	set := func(v float64) {
+		t.Helper()
+		if err := b.SetData(ctx, "push", []string{"q1"}, []charts.FrameSeries{{Name: "eu", Data: []float64{v}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set(1)
+	rec.until(t, "push", hasCategories) // the leading edge: the next change waits a second
+	set(2)
+	msg, err := b.Frame(ctx, "push")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(msg), `"data":[2]`) {
+		t.Fatalf("Frame right after the change: %s", msg)
+	}
+	if f := rec.next(t, "push"); f.Series[0].Data[0] == nil || *f.Series[0].Data[0] != 2 {
+		t.Fatalf("viewers got %+v, want the same frame", f)
+	}
+	set(3)
+	opt, err := b.Option(ctx, "push")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(opt), `"data":[{"value":3}]`) {
+		t.Fatalf("Option right after the change: %s", opt)
+	}
+}
