@@ -77,6 +77,13 @@ var dashdCore = (function () {
   // A chart of more than LARGE_BARS bars is drawn in ECharts' large mode
   // (one path per series): about half the main-thread time per update at
   // 50 × 10 bars, and nothing lost that dashd uses (tooltips are per axis).
+  // Such a chart is drawn without animation: its bars jump anyway, and what
+  // still animated (the axes' labels and ticks, moved to their new places)
+  // repainted the whole canvas every frame for 300 ms after each update,
+  // which at 10 updates a second cost the main thread twice as much as the
+  // updates themselves. A smaller chart
+  // keeps the animation of its base option (chart.animation, on unless that
+  // turned it off).
   var LARGE_BARS = 250;
   function frameOption(chart, frame) {
     var categories = frame.categories || [];
@@ -92,7 +99,7 @@ var dashdCore = (function () {
     });
     var n = series.length;
     if (chart.threshold) series.push(chart.threshold);
-    var opt = { series: series, legend: { show: n > 1 } };
+    var opt = { series: series, legend: { show: n > 1 }, animation: !large && chart.animation !== false };
     opt[categoryAxis(chart)] = { data: categories };
     return opt;
   }
@@ -299,6 +306,7 @@ var dashdCore = (function () {
         shown: null, // the frame drawn last
         threshold: null,
         seriesKey: null, // the ids of the series drawn, one per line
+        animation: true, // the base option's
         attempt: 0,
         retry: null,
       });
@@ -377,6 +385,7 @@ var dashdCore = (function () {
       }).then(function (option) {
         var d = decorate(option, c);
         c.threshold = d.threshold;
+        c.animation = d.option.animation !== false;
         c.ec.hideLoading();
         c.ec.dispatchAction({ type: 'hideTip' }); // see draw
         c.seriesKey = null;
