@@ -104,6 +104,34 @@ var dashdCore = (function () {
     return opt;
   }
 
+  // An update is animated for UPDATE_ANIMATION_MS (ECharts' default
+  // animationDurationUpdate, which dashd's options keep): a chart drawn
+  // again sooner than that is drawn without animation. Its bars would only
+  // chase values they never reach, and every animation frame repaints the
+  // whole canvas: at 10 frames a second a 12 × 3 chart cost the main thread
+  // twice as much animated.
+  var UPDATE_ANIMATION_MS = 300;
+
+  // applyFrame draws frame on c (a chart of live(): its ECharts instance
+  // c.ec, drawn from its base option) at time now, in ms, and returns the
+  // option it gave setOption.
+  function applyFrame(c, frame, now) {
+    var fast = typeof c.drawnAt === 'number' && now - c.drawnAt < UPDATE_ANIMATION_MS;
+    c.drawnAt = now;
+    var opt = frameOption(c, frame);
+    if (fast) opt.animation = false;
+    var key = opt.series.map(function (s) { return s.id; }).join('\n');
+    if (key !== c.seriesKey) {
+      // ECharts 6.1 re-shows an axis tooltip from cached series indices
+      // after setOption, and throws when a series has gone
+      // (apache/echarts#21732): hide it when the series change.
+      c.seriesKey = key;
+      c.ec.dispatchAction({ type: 'hideTip' });
+    }
+    c.ec.setOption(opt, { replaceMerge: ['series'] });
+    return opt;
+  }
+
   // backoffDelay is the wait before reconnect attempt n (0-based):
   // exponential with full jitter, capped.
   function backoffDelay(attempt, random) {
@@ -307,6 +335,7 @@ var dashdCore = (function () {
         threshold: null,
         seriesKey: null, // the ids of the series drawn, one per line
         animation: true, // the base option's
+        drawnAt: null, // when a frame was drawn last (performance.now())
         attempt: 0,
         retry: null,
       });
@@ -349,16 +378,7 @@ var dashdCore = (function () {
       var f = c.pending;
       c.pending = null;
       c.shown = f;
-      var opt = frameOption(c, f);
-      var key = opt.series.map(function (s) { return s.id; }).join('\n');
-      if (key !== c.seriesKey) {
-        // ECharts 6.1 re-shows an axis tooltip from cached series indices
-        // after setOption, and throws when a series has gone
-        // (apache/echarts#21732): hide it when the series change.
-        c.seriesKey = key;
-        c.ec.dispatchAction({ type: 'hideTip' });
-      }
-      c.ec.setOption(opt, { replaceMerge: ['series'] });
+      applyFrame(c, f, performance.now());
       var t = new Date(f.time);
       if (isNaN(t.getTime())) t = new Date();
       onDraw(c, f, t);
@@ -387,7 +407,7 @@ var dashdCore = (function () {
         c.threshold = d.threshold;
         c.animation = d.option.animation !== false;
         c.ec.hideLoading();
-        c.ec.dispatchAction({ type: 'hideTip' }); // see draw
+        c.ec.dispatchAction({ type: 'hideTip' }); // see applyFrame
         c.seriesKey = null;
         c.ec.setOption(d.option, { notMerge: true });
         c.ready = true;
@@ -536,6 +556,7 @@ var dashdCore = (function () {
     framesOf: framesOf,
     announcementsOf: announcementsOf,
     frameOption: frameOption,
+    applyFrame: applyFrame,
     backoffDelay: backoffDelay,
     axisValue: axisValue,
     tooltipValue: tooltipValue,
