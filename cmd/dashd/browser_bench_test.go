@@ -200,6 +200,13 @@ func blocks(n, size int) []int {
 	return out
 }
 
+// rotate is vs from its i-th (mod len): the variants take turns to run
+// first, after the round trip to the page, and after each other.
+func rotate(vs []string, i int) []string {
+	i %= len(vs)
+	return append(append([]string(nil), vs[i:]...), vs[:i]...)
+}
+
 func median(xs []float64) float64 {
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
@@ -213,7 +220,7 @@ func median(xs []float64) float64 {
 }
 
 // BenchmarkBrowserUpdate: b.N updates of each variant in a loop, in
-// blocks of 100, interleaved. ms/update is the mean main-thread time of
+// blocks of 100, interleaved (in turns: after, before; before, after; …). ms/update is the mean main-thread time of
 // one update of what ships, with its paint (ECharts draws the canvas
 // within setOption, Chromium rasterises it when a pixel is read); the
 // frames that follow (an animation, Chromium's own frame work) are not in
@@ -222,8 +229,8 @@ func BenchmarkBrowserUpdate(b *testing.B) {
 	ctx := updateBenchPage(b, 30*time.Minute)
 	b.ResetTimer()
 	sum := map[string]float64{}
-	for _, k := range blocks(b.N, 100) {
-		for _, v := range []string{"after", "before"} {
+	for i, k := range blocks(b.N, 100) {
+		for _, v := range rotate([]string{"after", "before"}, i) {
 			ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](fmt.Sprintf(`__upd.sync(%q, %d)`, v, k), chromedp.EvalAwaitPromise))
 			if err != nil {
 				b.Fatal(err)
@@ -261,8 +268,8 @@ func BenchmarkBrowserUpdate10Hz(b *testing.B) {
 	threads := rendererMainThreads(ctx)
 	b.ResetTimer()
 	task, cpu, inPage := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
-	for _, k := range blocks(b.N, 50) {
-		for _, v := range []string{"idle", "after", "before"} {
+	for i, k := range blocks(b.N, 50) {
+		for _, v := range rotate([]string{"idle", "after", "before"}, i) {
 			expr := fmt.Sprintf(`__upd.hz(%q, %d)`, v, k)
 			if v == "idle" {
 				expr = fmt.Sprintf(`__upd.idle(%d)`, k)
