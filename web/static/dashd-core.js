@@ -81,9 +81,8 @@ var dashdCore = (function () {
   // still animated (the axes' labels and ticks, moved to their new places)
   // repainted the whole canvas every frame for 300 ms after each update,
   // which at 10 updates a second cost the main thread twice as much as the
-  // updates themselves. A smaller chart
-  // keeps the animation of its base option (chart.animation, on unless that
-  // turned it off).
+  // updates themselves. A smaller chart keeps the animation of its base
+  // option (chart.animation, on unless that turned it off), see applyFrame.
   var LARGE_BARS = 250;
   function frameOption(chart, frame) {
     var categories = frame.categories || [];
