@@ -321,13 +321,7 @@ func (b *Board) apply(st *boardState, pb positioned) {
 				continue
 			}
 			read = true
-			before := v.folded
-			if v.Add(s, now) {
-				st.dirty[v] = struct{}{}
-			} else {
-				outside++
-			}
-			folded += v.folded - before
+			st.add(v, s, now, &outside, &folded)
 		}
 		if !read {
 			unread++
@@ -337,6 +331,19 @@ func (b *Board) apply(st *boardState, pb positioned) {
 	b.outside.Add(outside)
 	b.folded.Add(folded)
 	b.unread.Add(unread)
+}
+
+// add folds s (matched by v) into v and marks v dirty; a sample older
+// than v's window adds one to *outside, one folded by v's limits to
+// *folded.
+func (st *boardState) add(v *View, s *ingest.Sample, now time.Time, outside, folded *uint64) {
+	before := v.folded
+	if v.Add(s, now) {
+		st.dirty[v] = struct{}{}
+	} else {
+		*outside++
+	}
+	*folded += v.folded - before
 }
 
 // flush builds, encodes once and publishes the frame of every dirty chart.
@@ -473,16 +480,9 @@ func (b *Board) applyTo(st *boardState, views []*View, batch []ingest.Sample) {
 		}
 		for i := range batch {
 			s := &batch[i]
-			if !v.Matches(s) {
-				continue
+			if v.Matches(s) {
+				st.add(v, s, now, &outside, &folded)
 			}
-			before := v.folded
-			if v.Add(s, now) {
-				st.dirty[v] = struct{}{}
-			} else {
-				outside++
-			}
-			folded += v.folded - before
 		}
 	}
 	b.filled.Add(uint64(len(batch)))
