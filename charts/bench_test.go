@@ -52,6 +52,20 @@ func benchBodies(format string, n int) [][]byte {
 	return bodies
 }
 
+// runBenchBoard runs a board with benchDashboard until b ends, and returns
+// it with the context it runs under.
+func runBenchBoard(b *testing.B) (*charts.Board, context.Context) {
+	board := charts.NewBoard(charts.Config{MaxFPS: 10, QueueLen: 64}, discard{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- board.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done })
+	if err := board.SetDashboards(context.Background(), []charts.Dashboard{benchDashboard}); err != nil {
+		b.Fatal(err)
+	}
+	return board, ctx
+}
+
 // BenchmarkDecodeAndApply measures decode plus apply through a running
 // board: the path of an ingest request after its body is read. Run with
 // -cpu 1 for the one-core figure; the board's goroutine and the decoder
@@ -60,14 +74,7 @@ func BenchmarkDecodeAndApply(b *testing.B) {
 	for _, format := range []string{"lp", "json"} {
 		b.Run(format, func(b *testing.B) {
 			bodies := benchBodies(format, 64)
-			board := charts.NewBoard(charts.Config{MaxFPS: 10, QueueLen: 64}, discard{})
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error)
-			go func() { done <- board.Run(ctx) }()
-			defer func() { cancel(); <-done }()
-			if err := board.SetDashboards(context.Background(), []charts.Dashboard{benchDashboard}); err != nil {
-				b.Fatal(err)
-			}
+			board, ctx := runBenchBoard(b)
 			opt := ingest.DecodeOptions{}
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -143,14 +150,7 @@ func BenchmarkApply(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	board := charts.NewBoard(charts.Config{MaxFPS: 10, QueueLen: 64}, discard{})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- board.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	if err := board.SetDashboards(context.Background(), []charts.Dashboard{benchDashboard}); err != nil {
-		b.Fatal(err)
-	}
+	board, ctx := runBenchBoard(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -164,31 +164,6 @@ func updateBenchPageAt(tb testing.TB, ctx context.Context, url string) context.C
 	return ctx
 }
 
-// newBrowserFor is newBrowser with a deadline of d instead of 90 s.
-func newBrowserFor(tb testing.TB, d time.Duration) context.Context {
-	tb.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromiumPath(tb)),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(tb.TempDir()),
-		chromedp.WindowSize(1280, 900),
-	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, d)
-	tb.Cleanup(func() { cancelTimeout(); cancelTab(); cancelAlloc() })
-	if err := chromedp.Do(ctx); err != nil {
-		tb.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
-
 // blocks splits n updates into blocks of at most size.
 func blocks(n, size int) []int {
 	var out []int

@@ -42,12 +42,17 @@ func chromiumPath(t testing.TB) string {
 }
 
 // newBrowser starts a headless chromium for one test and returns the
-// context of its first tab.
-func newBrowser(t testing.TB) context.Context {
-	t.Helper()
-	path := chromiumPath(t)
+// context of its first tab, with a deadline of 90 s.
+func newBrowser(tb testing.TB) context.Context {
+	tb.Helper()
+	return newBrowserFor(tb, 90*time.Second)
+}
+
+// newBrowserFor is newBrowser with a deadline of d.
+func newBrowserFor(tb testing.TB, d time.Duration) context.Context {
+	tb.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
+		chromedp.ExecPath(chromiumPath(tb)),
 		chromedp.NoSandbox,
 		chromedp.Headless,
 		chromedp.DisableGPU,
@@ -55,15 +60,15 @@ func newBrowser(t testing.TB) context.Context {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-quic", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(tb.TempDir()),
 		chromedp.WindowSize(1280, 900),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelTimeout(); cancelTab(); cancelAlloc() })
+	ctx, cancelTimeout := context.WithTimeout(ctx, d)
+	tb.Cleanup(func() { cancelTimeout(); cancelTab(); cancelAlloc() })
 	if err := chromedp.Do(ctx); err != nil { // start the browser now
-		t.Fatalf("start chromium: %v", err)
+		tb.Fatalf("start chromium: %v", err)
 	}
 	return ctx
 }
