@@ -13,12 +13,6 @@ import (
 	"github.com/dashd/dashd/journal"
 )
 
-// nopPublisher drops frames: the test reads them back with Board.Frame.
-type nopPublisher struct{}
-
-func (nopPublisher) Publish(string, []byte) {}
-func (nopPublisher) Flush()                 {}
-
 // frameData is a frame without its chart id and seq, to compare two charts.
 func frameData(t *testing.T, b *charts.Board, id string) string {
 	t.Helper()
@@ -44,7 +38,7 @@ func frameData(t *testing.T, b *charts.Board, id string) string {
 // sample missed at the cut, none counted twice.
 func TestChartDefinedWhileRunningIsFilledFromTheLog(t *testing.T) {
 	j := open(t, journal.Config{})
-	board := charts.NewBoard(charts.Config{History: j}, nopPublisher{})
+	board := charts.NewBoard(charts.Config{History: j}, discard{}) // frames are read back with Board.Frame
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	boardDone := make(chan error, 1)

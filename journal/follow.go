@@ -112,11 +112,9 @@ func (j *Journal) Follow(ctx context.Context, sink ingest.Sink, fc FollowConfig)
 		}
 		res.Messages++
 		res.LastSeq = meta.Sequence.Stream
-		samples, err := DecodeBatch(msg.Data())
-		if err != nil {
+		samples, ok := j.decode(msg, meta.Sequence.Stream)
+		if !ok {
 			res.Skipped++
-			j.m.undecodable.Inc()
-			j.log.Error("a message of the log cannot be decoded; it is skipped", "seq", meta.Sequence.Stream, "subject", msg.Subject(), "err", err)
 		} else if pending == nil && meta.NumPending == 0 {
 			pending = samples
 		} else {
@@ -143,6 +141,18 @@ func (j *Journal) Follow(ctx context.Context, sink ingest.Sink, fc FollowConfig)
 			report()
 		}
 	}
+}
+
+// decode decodes the message at stream sequence seq; one that cannot be
+// decoded is logged, counted and reported not ok, for the caller to skip.
+func (j *Journal) decode(msg jetstream.Msg, seq uint64) ([]ingest.Sample, bool) {
+	samples, err := DecodeBatch(msg.Data())
+	if err != nil {
+		j.m.undecodable.Inc()
+		j.log.Error("a message of the log cannot be decoded; it is skipped", "seq", seq, "subject", msg.Subject(), "err", err)
+		return nil, false
+	}
+	return samples, true
 }
 
 // PositionedSink is a sink that is told, with each batch, the stream
@@ -238,11 +248,7 @@ func (j *Journal) ReplayThrough(ctx context.Context, since time.Time, through ui
 		if seq > through {
 			break
 		}
-		samples, err := DecodeBatch(msg.Data())
-		if err != nil {
-			j.m.undecodable.Inc()
-			j.log.Error("a message of the log cannot be decoded; it is skipped", "seq", seq, "subject", msg.Subject(), "err", err)
-		} else {
+		if samples, ok := j.decode(msg, seq); ok {
 			batch = append(batch, samples...)
 		}
 		// NumPending 0: the stream's last message, so nothing up to

@@ -277,16 +277,23 @@ func BenchmarkBrowserUpdate10Hz(b *testing.B) {
 // taskDuration is the page's Performance.getMetrics TaskDuration, in s.
 func taskDuration(tb testing.TB, ctx context.Context) float64 {
 	tb.Helper()
+	return pageMetric(tb, ctx, "TaskDuration")
+}
+
+// pageMetric is the value of the named Performance.getMetrics metric of
+// the page (Performance must be enabled).
+func pageMetric(tb testing.TB, ctx context.Context, name string) float64 {
+	tb.Helper()
 	res, err := chromedp.Call(ctx, performance.GetMetrics, cdp.Empty{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	for _, m := range res.Metrics {
-		if m.Name == "TaskDuration" {
+		if m.Name == name {
 			return m.Value
 		}
 	}
-	tb.Fatal("no TaskDuration in Performance.getMetrics")
+	tb.Fatalf("no %s in Performance.getMetrics", name)
 	return 0
 }
 

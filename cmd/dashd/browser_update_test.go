@@ -224,17 +224,7 @@ func jsHeapAfterGC(t *testing.T, ctx context.Context) float64 {
 			t.Fatal(err)
 		}
 	}
-	res, err := chromedp.Call(ctx, performance.GetMetrics, cdp.Empty{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range res.Metrics {
-		if m.Name == "JSHeapUsedSize" {
-			return m.Value
-		}
-	}
-	t.Fatal("no JSHeapUsedSize")
-	return 0
+	return pageMetric(t, ctx, "JSHeapUsedSize")
 }
 
 // TestBrowserLargeChartHeapStaysFlat: the JS heap of the benchmarks' page
