@@ -24,8 +24,9 @@ func TestEmbedScript(t *testing.T) {
 	if cc := res.header.Get("Cache-Control"); cc != "no-cache" {
 		t.Errorf("Cache-Control = %q: the URL is fixed, so it must be revalidated", cc)
 	}
-	ech := staticURLs(t, srv)["echarts.min.js"]
-	for _, want := range []string{"customElements.define('dashd-chart'", `var ECHARTS_PATH = "` + ech + `"`, "function live(cfg)"} {
+	urls := staticURLs(t, srv)
+	for _, want := range []string{"customElements.define('dashd-chart'", "function live(cfg)", "function painter(echarts, post)",
+		`var ECHARTS_PATH = "` + urls["echarts.min.js"] + `"`, `var PAINT_WORKER_PATH = "` + urls["paint-worker.js"] + `"`} {
 		if !strings.Contains(res.body, want) {
 			t.Errorf("/embed.js lacks %q", want)
 		}

@@ -112,29 +112,57 @@ func (as assets) serve(w http.ResponseWriter, r *http.Request) {
 	serveAsset(w, r, a)
 }
 
-// embedScript composes /embed.js: dashd-core.js and embed-element.js in
-// one function scope, with the versioned path of the ECharts bundle. Its
-// URL is fixed (host pages name it), so it is revalidated, never cached
-// for long.
+// embedScript composes /embed.js: dashd-core.js, dashd-paint.js and
+// embed-element.js in one function scope, with the versioned paths of the
+// ECharts bundle and of the paint worker. Its URL is fixed (host pages
+// name it), so it is revalidated, never cached for long.
 func embedScript(as assets) (*asset, error) {
-	core, elem := as["dashd-core.js"], as["embed-element.js"]
-	if core == nil || elem == nil {
-		return nil, fmt.Errorf("static/dashd-core.js or static/embed-element.js is missing")
-	}
-	echartsURL, err := as.url("echarts.min.js")
-	if err != nil {
-		return nil, err
-	}
-	path, _ := json.Marshal(echartsURL) // a JSON string is a JavaScript string
 	var b bytes.Buffer
-	b.WriteString("/*! dashd embed.js: defines <dashd-chart>; see /static/embed-element.js */\n(function () {\n'use strict';\nvar ECHARTS_PATH = ")
-	b.Write(path)
-	b.WriteString(";\n")
-	b.Write(core.body)
-	b.WriteString("\n")
-	b.Write(elem.body)
-	b.WriteString("\n})();\n")
+	b.WriteString("/*! dashd embed.js: defines <dashd-chart>; see /static/embed-element.js */\n(function () {\n'use strict';\n")
+	for _, c := range []struct{ name, file string }{{"ECHARTS_PATH", "echarts.min.js"}, {"PAINT_WORKER_PATH", paintWorker}} {
+		url, err := as.url(c.file)
+		if err != nil {
+			return nil, err
+		}
+		path, _ := json.Marshal(url) // a JSON string is a JavaScript string
+		fmt.Fprintf(&b, "var %s = %s;\n", c.name, path)
+	}
+	for _, name := range []string{"dashd-core.js", "dashd-paint.js", "embed-element.js"} {
+		a := as[name]
+		if a == nil {
+			return nil, fmt.Errorf("static/%s is missing", name)
+		}
+		b.Write(a.body)
+		b.WriteString("\n")
+	}
+	b.WriteString("})();\n")
 	return newAsset(b.Bytes(), "text/javascript; charset=utf-8"), nil
+}
+
+// paintWorker is the name under /static/ of the script that runs
+// dashd-paint.js's painter in a worker.
+const paintWorker = "paint-worker.js"
+
+// paintWorkerScript composes static/paint-worker.js: it imports the
+// ECharts bundle, dashd-core.js and dashd-paint.js by their versioned
+// paths, so that a worker never mixes versions, and starts the painter.
+// Imported rather than inlined: the page has fetched the last two already
+// (the worker gets them from the browser's cache), and the bundle keeps its
+// precompressed encoding (gzip -9, smaller than what Go's gzip makes).
+func paintWorkerScript(as assets) (*asset, error) {
+	var urls []string
+	for _, name := range []string{"echarts.min.js", "dashd-core.js", "dashd-paint.js"} {
+		url, err := as.url(name)
+		if err != nil {
+			return nil, err
+		}
+		q, _ := json.Marshal(url) // a JSON string is a JavaScript string
+		urls = append(urls, string(q))
+	}
+	body := "/*! dashd paint worker: draws dashd's charts off the page's main thread; see /static/dashd-paint.js */\n" +
+		"importScripts(" + strings.Join(urls, ", ") + ");\n" +
+		"dashdPaint.serve(self);\n"
+	return newAsset([]byte(body), "text/javascript; charset=utf-8"), nil
 }
 
 // newAsset is a generated file, compressed where it pays.

@@ -59,8 +59,8 @@ type server struct {
 	pages   map[string]*template.Template
 	// embedPolicy is the Content-Security-Policy of /embed/{chart}.
 	embedPolicy string
-	// embedJS is /embed.js, composed from dashd-core.js and
-	// embed-element.js.
+	// embedJS is /embed.js, composed from dashd-core.js, dashd-paint.js
+	// and embed-element.js.
 	embedJS *asset
 }
 
@@ -95,6 +95,9 @@ func Handler(cfg Config) http.Handler {
 	}
 	as, err := loadAssets(static)
 	if err != nil {
+		panic(fmt.Sprintf("web: embedded static files: %v", err))
+	}
+	if as[paintWorker], err = paintWorkerScript(as); err != nil {
 		panic(fmt.Sprintf("web: embedded static files: %v", err))
 	}
 	s := &server{catalog: cfg.Catalog, log: log, assets: as, pages: map[string]*template.Template{},

@@ -404,7 +404,7 @@ func TestReferencesSameOrigin(t *testing.T) {
 		doc := parse(t, get(t, srv.URL+path).body)
 		for _, n := range elements(doc) {
 			for _, a := range n.Attr {
-				if a.Key != "src" && a.Key != "href" {
+				if !isReference(a.Key) {
 					continue
 				}
 				u, err := url.Parse(a.Val)
@@ -420,7 +420,7 @@ func TestReferencesSameOrigin(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"/static/echarts.min.js", "/static/dashd.js", "/static/dashd.css", "/static/favicon.svg"} {
+	for _, want := range []string{"/static/echarts.min.js", "/static/paint-worker.js", "/static/dashd.js", "/static/dashd-paint.js", "/static/dashd.css", "/static/favicon.svg"} {
 		found := false
 		for ref := range seen {
 			found = found || strings.HasPrefix(ref, want+"?v=")
@@ -436,6 +436,17 @@ func TestReferencesSameOrigin(t *testing.T) {
 	}
 }
 
+// isReference says whether an attribute of dashd's pages names a URL:
+// src and href, and the scripts the client loads (the ECharts bundle when
+// it draws in the page, the paint worker).
+func isReference(attr string) bool {
+	switch attr {
+	case "src", "href", "data-echarts", "data-paint-worker":
+		return true
+	}
+	return false
+}
+
 // staticURLs maps each asset referenced by the dashboard page to its
 // versioned URL.
 func staticURLs(t *testing.T, srv *httptest.Server) map[string]string {
@@ -444,7 +455,7 @@ func staticURLs(t *testing.T, srv *httptest.Server) map[string]string {
 	doc := parse(t, get(t, srv.URL+"/d/web").body)
 	for _, n := range elements(doc) {
 		for _, a := range n.Attr {
-			if (a.Key == "src" || a.Key == "href") && strings.HasPrefix(a.Val, "/static/") {
+			if isReference(a.Key) && strings.HasPrefix(a.Val, "/static/") {
 				name, _, _ := strings.Cut(strings.TrimPrefix(a.Val, "/static/"), "?")
 				out[name] = a.Val
 			}
@@ -461,10 +472,12 @@ func TestStaticFiles(t *testing.T) {
 		gzipped bool
 		minSize int
 	}{
-		"echarts.min.js": {"text/javascript; charset=utf-8", true, 300_000},
-		"dashd.js":       {"text/javascript; charset=utf-8", true, 1000},
-		"dashd.css":      {"text/css; charset=utf-8", true, 1000},
-		"favicon.svg":    {"image/svg+xml", false, 100},
+		"echarts.min.js":  {"text/javascript; charset=utf-8", true, 300_000},
+		"paint-worker.js": {"text/javascript; charset=utf-8", true, 100},
+		"dashd-paint.js":  {"text/javascript; charset=utf-8", true, 1000},
+		"dashd.js":        {"text/javascript; charset=utf-8", true, 1000},
+		"dashd.css":       {"text/css; charset=utf-8", true, 1000},
+		"favicon.svg":     {"image/svg+xml", false, 100},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -565,6 +578,21 @@ func TestStaticAcceptEncoding(t *testing.T) {
 	}
 }
 
+// TestPaintWorkerScript checks that the paint worker imports exactly the
+// versions of the files the page names, and starts the painter.
+func TestPaintWorkerScript(t *testing.T) {
+	srv := newServer(t)
+	urls := staticURLs(t, srv)
+	res := get(t, srv.URL+urls["paint-worker.js"])
+	if res.status != http.StatusOK {
+		t.Fatalf("GET %s: %d", urls["paint-worker.js"], res.status)
+	}
+	want := "importScripts(\"" + urls["echarts.min.js"] + "\", \"" + urls["dashd-core.js"] + "\", \"" + urls["dashd-paint.js"] + "\");\ndashdPaint.serve(self);\n"
+	if !strings.HasSuffix(res.body, want) {
+		t.Errorf("paint-worker.js is\n%s\nwant it to end with\n%s", res.body, want)
+	}
+}
+
 func TestStaticHead(t *testing.T) {
 	srv := newServer(t)
 	u := staticURLs(t, srv)["echarts.min.js"]
@@ -619,6 +647,7 @@ func TestClientScript(t *testing.T) {
 	for _, args := range [][]string{
 		{"--check", "static/dashd.js"},
 		{"--check", "static/dashd-core.js"},
+		{"--check", "static/dashd-paint.js"},
 		{"--check", "static/embed-element.js"},
 		{"--check", "static/theme.js"},
 		{"--test", "build/dashd.test.js"},

@@ -15,55 +15,58 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// The browser benchmarks measure the main-thread cost of one update of a
+// The browser benchmark measures the main-thread cost of one update of a
 // stacked chart of 50 categories × 10 series (500 bars) in Chromium, drawn
-// as the page draws it: an ECharts instance the size of the chart
-// req-by-route of /d/web, given that chart's base option as the page
-// decorates it, then frames of new random values every time, each drawn by
-// dashdCore.applyFrame (what the page's draw does).
+// as the page draws it: a view (dashdPaint.host) the size of the chart
+// req-by-route of /d/web, given that chart's base option, then frames of
+// new random values every time, each as the text of a stream message that
+// the page parses and hands to the view (what live() does per frame).
 //
-// Each runs its variants interleaved in blocks, in the same page, each
-// variant on an instance of its own:
+// It runs its variants interleaved in blocks, in the same page, each on a
+// view of its own:
 //
-//	after   dashdCore.applyFrame, what ships
-//	before  the client before 6811d6b: frameOption with
-//	        {replaceMerge: ['series']}, the base option's animation on
-//	idle    (10 Hz only) no updates: what the page costs meanwhile
+//	worker  what ships: the view draws in dashd's paint worker
+//	page    the same painter on the page's main thread (the fallback
+//	        where a browser has no OffscreenCanvas, and what shipped
+//	        before the worker)
+//	idle    no updates: what the page costs meanwhile
 //
-// b.N is the number of updates per variant; the 10 Hz one takes 0.1 s per
-// update and variant, so give it a count:
+// b.N is the number of updates per variant; each takes 0.1 s, so give it a
+// count:
 //
-//	go test -run '^$' -bench 'BrowserUpdate$' -benchtime 1000x ./cmd/dashd/
 //	go test -run '^$' -bench BrowserUpdate10Hz -benchtime 300x ./cmd/dashd/
 
-// updateBenchJS sets up window.__upd in a /d/web page: make(name) draws
-// an instance for a variant, sync(name, n) and hz(name, n) update it.
+// updateBenchJS sets up window.__upd in a /d/web page: make(name) opens a
+// view for a variant, hz(name, n) updates it.
 const updateBenchJS = `(function () {
 	var src = document.querySelector('[data-chart][data-id="req-by-route"]');
 	var W = src.clientWidth, H = src.clientHeight;
 	var categories = [];
 	for (var i = 0; i < 50; i++) categories.push('/route-' + i);
 	var seq = 0;
-	function frame() {
+	// message is the text of a stream message carrying a new frame.
+	function message() {
 		var series = [];
 		for (var s = 0; s < 10; s++) {
 			var data = [];
 			for (var c = 0; c < 50; c++) data.push(Math.round(Math.random() * 1000));
 			series.push({ name: 'status-' + s, data: data });
 		}
-		return { type: 'frame', chart: 'req-by-route', seq: ++seq, categories: categories, series: series };
+		return JSON.stringify({ type: 'frame', chart: 'req-by-route', seq: ++seq, categories: categories, series: series });
 	}
-	var update = {
-		after: function (c, f) { dashdCore.applyFrame(c, f, performance.now()); },
-		before: function (c, f) {
-			var opt = dashdCore.frameOption(c, f);
-			delete opt.animation; // it had none: the base option's (on) held
-			var key = opt.series.map(function (s) { return s.id; }).join('\n');
-			if (key !== c.seriesKey) {
-				c.seriesKey = key;
-				c.ec.dispatchAction({ type: 'hideTip' });
-			}
-			c.ec.setOption(opt, { replaceMerge: ['series'] });
+	function update(c, text) {
+		dashdCore.framesOf(JSON.parse(text)).forEach(function (f) { c.view.draw(f); });
+	}
+	var hosts = {
+		worker: function () {
+			var h = dashdPaint.host({ worker: document.body.getAttribute('data-paint-worker') });
+			if (!h.inWorker) throw new Error('the paint worker did not start');
+			return Promise.resolve(h);
+		},
+		page: function () {
+			return dashdPaint.loadScript(document.body.getAttribute('data-echarts'), 'echarts').then(function (echarts) {
+				return dashdPaint.host({ echarts: echarts });
+			});
 		},
 	};
 	var charts = {};
@@ -72,14 +75,15 @@ const updateBenchJS = `(function () {
 		var el = document.createElement('div');
 		el.style.cssText = 'position:fixed;left:0;top:0;z-index:10;background:#fff;width:' + W + 'px;height:' + H + 'px';
 		document.body.appendChild(el);
-		var c = { id: 'req-by-route', type: 'stacked', horizontal: false, x: 'route', unit: '', el: el,
-			ec: echarts.init(el, 'default', { renderer: 'canvas' }), seriesKey: null, threshold: null, animation: true, drawnAt: null };
-		return fetch('/api/v1/charts/req-by-route/option').then(function (r) { return r.json(); }).then(function (o) {
-			var d = dashdCore.decorate(o, c);
-			c.threshold = d.threshold;
-			c.animation = d.option.animation !== false;
-			c.ec.setOption(d.option, { notMerge: true });
-			update[name](c, frame());
+		var c = { el: el, view: null };
+		return hosts[name]().then(function (h) {
+			c.view = h.open(el, { id: 'req-by-route', type: 'stacked', horizontal: false, x: 'route', unit: '' }, 'default');
+			return fetch('/api/v1/charts/req-by-route/option');
+		}).then(function (r) { return r.json(); }).then(function (o) {
+			c.view.base(o);
+			update(c, message());
+			return c.view.option(); // the painter has drawn it
+		}).then(function () {
 			charts[name] = c;
 			return c;
 		});
@@ -87,34 +91,18 @@ const updateBenchJS = `(function () {
 	function onTop(name) {
 		Object.keys(charts).forEach(function (k) { charts[k].el.style.zIndex = k === name ? 11 : 10; });
 	}
-	// sync: n updates in a loop, each timed with the paint it causes,
-	// rasterising included (reading a pixel makes the canvas draw now).
-	function sync(name, n) {
-		return make(name).then(function (c) {
-			onTop(name);
-			var ctx = c.el.querySelector('canvas').getContext('2d');
-			var total = 0;
-			for (var k = 0; k < n; k++) {
-				var f = frame();
-				var t0 = performance.now();
-				update[name](c, f);
-				ctx.getImageData(0, 0, 1, 1);
-				total += performance.now() - t0;
-			}
-			return total / n;
-		});
-	}
 	// hz: n updates at 10 Hz, then a second for what they leave running
-	// (animations); it returns the mean time in the update calls.
+	// (animations, the worker catching up); it returns the mean time in the
+	// update calls.
 	function hz(name, n) {
 		return make(name).then(function (c) {
 			onTop(name);
 			return new Promise(function (resolve) {
 				var k = 0, total = 0;
 				var iv = setInterval(function () {
-					var f = frame();
+					var text = message();
 					var t0 = performance.now();
-					update[name](c, f);
+					update(c, text);
 					total += performance.now() - t0;
 					if (++k >= n) {
 						clearInterval(iv);
@@ -127,7 +115,7 @@ const updateBenchJS = `(function () {
 	function idle(n) {
 		return new Promise(function (resolve) { setTimeout(function () { resolve(0); }, n * 100 + 1000); });
 	}
-	window.__upd = { make: make, sync: sync, hz: hz, idle: idle };
+	window.__upd = { make: make, hz: hz, idle: idle, message: message, update: update };
 	return true;
 })()`
 
@@ -145,18 +133,15 @@ func updateBenchPageAt(tb testing.TB, ctx context.Context, url string) context.C
 	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/d/web")); err != nil {
 		tb.Fatal(err)
 	}
-	ready := `(function () {
-		var el = document.querySelector('[data-chart][data-id="req-by-route"]');
-		var c = el && echarts.getInstanceByDom(el);
-		return !!(c && c.getOption()) && document.querySelector('[data-link]').getAttribute('data-state') === 'live';
-	})()`
+	ready := `document.querySelector('main').getAttribute('data-paint') === 'worker' &&
+		document.querySelector('[data-link]').getAttribute('data-state') === 'live'`
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](ready, chromedp.WithPollingTimeout(20*time.Second))); err != nil {
 		tb.Fatal(err)
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](updateBenchJS)); err != nil {
 		tb.Fatal(err)
 	}
-	for _, v := range []string{"after", "before"} {
+	for _, v := range []string{"worker", "page"} {
 		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`__upd.make('`+v+`').then(function () { return true; })`, chromedp.EvalAwaitPromise)); err != nil {
 			tb.Fatal(err)
 		}
@@ -194,84 +179,68 @@ func median(xs []float64) float64 {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-// BenchmarkBrowserUpdate: b.N updates of each variant in a loop, in
-// blocks of 100, interleaved (in turns: after, before; before, after; …). ms/update is the mean main-thread time of
-// one update of what ships, with its paint (ECharts draws the canvas
-// within setOption, Chromium rasterises it when a pixel is read); the
-// frames that follow (an animation, Chromium's own frame work) are not in
-// it: BenchmarkBrowserUpdate10Hz has them.
-func BenchmarkBrowserUpdate(b *testing.B) {
-	ctx := updateBenchPage(b, 30*time.Minute)
-	b.ResetTimer()
-	sum := map[string]float64{}
-	for i, k := range blocks(b.N, 100) {
-		for _, v := range rotate([]string{"after", "before"}, i) {
-			ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](fmt.Sprintf(`__upd.sync(%q, %d)`, v, k), chromedp.EvalAwaitPromise))
-			if err != nil {
-				b.Fatal(err)
-			}
-			sum[v] += ms * float64(k)
-		}
-	}
-	b.ReportMetric(sum["after"]/float64(b.N), "ms/update")
-	b.ReportMetric(sum["before"]/float64(b.N), "before-ms/update")
-}
-
 // BenchmarkBrowserUpdate10Hz: b.N updates of each variant at 10 a second,
 // in blocks of 50 (5 s, then 1 s for what the updates leave running),
 // interleaved with as long a wait without updates (idle). Each block's
 // main-thread time is the page's Performance.getMetrics TaskDuration
 // (DevTools) over it, and, where /proc has it, the CPU time of the
-// renderers' main threads (which time spent waiting for a core, on a busy
-// machine, does not inflate). The figures are medians over the blocks,
-// per update:
+// renderers' main threads and of their dedicated workers (CPU time does
+// not count waiting for a core on a busy machine). The figures are medians
+// over the blocks, per update:
 //
 //	ms/update          what ships: TaskDuration less idle's, the time
 //	                   the updates add to the page's main thread
 //	task-ms/update     the same before idle's is taken away
 //	idle-ms/update     idle's TaskDuration, per 100 ms
-//	before-ms/update   the client before, as ms/update
-//	cpu-ms/update, before-cpu-ms/update, idle-cpu-ms/update
-//	                   thread CPU time, the same way
-//	setoption-ms/update, before-setoption-ms/update
+//	page-ms/update     drawing on the main thread, as ms/update
+//	cpu-ms/update, page-cpu-ms/update, idle-cpu-ms/update
+//	                   main-thread CPU time, the same way
+//	worker-cpu-ms/update
+//	                   the paint worker's CPU time less idle's: what the
+//	                   drawing costs where it went
+//	call-ms/update, page-call-ms/update
 //	                   time inside the update calls, in the page
 func BenchmarkBrowserUpdate10Hz(b *testing.B) {
 	ctx := updateBenchPage(b, 60*time.Minute)
 	if _, err := chromedp.Call(ctx, performance.Enable, performance.EnableParams{}); err != nil {
 		b.Fatal(err)
 	}
-	threads := rendererMainThreads(ctx)
+	mains, workers := rendererThreads(ctx)
 	b.ResetTimer()
-	task, cpu, inPage := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
+	task, cpu, wcpu, inPage := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
 	for i, k := range blocks(b.N, 50) {
-		for _, v := range rotate([]string{"idle", "after", "before"}, i) {
+		for _, v := range rotate([]string{"idle", "worker", "page"}, i) {
 			expr := fmt.Sprintf(`__upd.hz(%q, %d)`, v, k)
 			if v == "idle" {
 				expr = fmt.Sprintf(`__upd.idle(%d)`, k)
 			}
-			t0, c0 := taskDuration(b, ctx), threadCPU(threads)
+			t0, c0, w0 := taskDuration(b, ctx), threadCPU(mains), threadCPU(workers)
 			ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](expr, chromedp.EvalAwaitPromise))
 			if err != nil {
 				b.Fatal(err)
 			}
-			t1, c1 := taskDuration(b, ctx), threadCPU(threads)
+			t1, c1, w1 := taskDuration(b, ctx), threadCPU(mains), threadCPU(workers)
 			task[v] = append(task[v], (t1-t0)*1000/float64(k))
 			cpu[v] = append(cpu[v], cpuSince(c0, c1)*1000/float64(k))
+			wcpu[v] = append(wcpu[v], cpuSince(w0, w1)*1000/float64(k))
 			inPage[v] = append(inPage[v], ms)
 		}
 	}
 	idle, idleCPU := median(task["idle"]), median(cpu["idle"])
-	b.ReportMetric(median(task["after"])-idle, "ms/update")
-	b.ReportMetric(median(task["after"]), "task-ms/update")
+	b.ReportMetric(median(task["worker"])-idle, "ms/update")
+	b.ReportMetric(median(task["worker"]), "task-ms/update")
 	b.ReportMetric(idle, "idle-ms/update")
-	b.ReportMetric(median(task["before"])-idle, "before-ms/update")
-	if threads != nil {
-		b.ReportMetric(median(cpu["after"])-idleCPU, "cpu-ms/update")
-		b.ReportMetric(median(cpu["before"])-idleCPU, "before-cpu-ms/update")
+	b.ReportMetric(median(task["page"])-idle, "page-ms/update")
+	if mains != nil {
+		b.ReportMetric(median(cpu["worker"])-idleCPU, "cpu-ms/update")
+		b.ReportMetric(median(cpu["page"])-idleCPU, "page-cpu-ms/update")
 		b.ReportMetric(idleCPU, "idle-cpu-ms/update")
 	}
-	b.ReportMetric(median(inPage["after"]), "setoption-ms/update")
-	b.ReportMetric(median(inPage["before"]), "before-setoption-ms/update")
+	if workers != nil {
+		b.ReportMetric(median(wcpu["worker"])-median(wcpu["idle"]), "worker-cpu-ms/update")
+	}
+	b.ReportMetric(median(inPage["worker"]), "call-ms/update")
+	b.ReportMetric(median(inPage["page"]), "page-call-ms/update")
 }
 
 // taskDuration is the page's Performance.getMetrics TaskDuration, in s.
@@ -297,16 +266,17 @@ func pageMetric(tb testing.TB, ctx context.Context, name string) float64 {
 	return 0
 }
 
-// rendererMainThreads returns the /proc schedstat files of the main
-// threads of the browser's renderer processes, nil without /proc.
-func rendererMainThreads(ctx context.Context) []string {
+// rendererThreads returns the /proc schedstat files of the threads of the
+// browser's renderer processes: their main threads, and their dedicated
+// workers' threads; nil without /proc.
+func rendererThreads(ctx context.Context) (mains, workers []string) {
 	root := chromedp.FromContext(ctx).Browser.Process()
 	if root == nil {
-		return nil
+		return nil, nil
 	}
 	dirs, err := os.ReadDir("/proc")
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	parent := map[int]int{}
 	for _, d := range dirs {
@@ -323,20 +293,27 @@ func rendererMainThreads(ctx context.Context) []string {
 			parent[pid], _ = strconv.Atoi(f[1])
 		}
 	}
-	var out []string
 	for pid := range parent {
 		cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 		if !strings.Contains(string(cmd), "--type=renderer") {
 			continue
 		}
 		for p := parent[pid]; p > 1; p = parent[p] {
-			if p == root.Pid {
-				out = append(out, fmt.Sprintf("/proc/%d/task/%d/schedstat", pid, pid))
-				break
+			if p != root.Pid {
+				continue
 			}
+			mains = append(mains, fmt.Sprintf("/proc/%d/task/%d/schedstat", pid, pid))
+			tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+			for _, t := range tasks {
+				comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/comm", pid, t.Name()))
+				if strings.HasPrefix(string(comm), "DedicatedWorker") {
+					workers = append(workers, fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+				}
+			}
+			break
 		}
 	}
-	return out
+	return mains, workers
 }
 
 // threadCPU is the CPU time so far of each of threads, in s.
@@ -356,7 +333,7 @@ func threadCPU(threads []string) []float64 {
 }
 
 // cpuSince is the CPU time of the busiest thread since before (threadCPU):
-// the renderer of the page, the others hardly run.
+// the renderer of the page (or its paint worker), the others hardly run.
 func cpuSince(before, now []float64) float64 {
 	var most float64
 	for i := range now {

@@ -328,6 +328,33 @@ func eval[T any](t *testing.T, ctx context.Context, expr string) T {
 	return v
 }
 
+// evalAwait is eval of an expression that gives a Promise: its value.
+func evalAwait[T any](t *testing.T, ctx context.Context, expr string) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// viewOf is a page expression: the view of chart id in one of dashd's
+// pages (see web/static/dashd.js).
+func viewOf(id string) string {
+	return fmt.Sprintf(`document.querySelector('[data-chart][data-id=%q]').dashdView`, id)
+}
+
+// showTipOf is a page expression, a Promise: chart id shows the tooltip
+// of category.
+func showTipOf(id, category string) string {
+	return fmt.Sprintf(`(async function () {
+		var v = %s;
+		var o = await v.option();
+		v.action({type: 'showTip', seriesIndex: 0, dataIndex: o.xAxis[0].data.indexOf(%q)});
+		return true;
+	})()`, viewOf(id), category)
+}
+
 // screenshot saves the page as dir/name when DASHD_SCREENSHOTS=dir.
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
@@ -407,10 +434,10 @@ func frameContext(t *testing.T, ctx context.Context, dashd string) context.Conte
 	return nil
 }
 
-// elementCategories is a host page expression: the categories the
-// <dashd-chart> draws.
-const elementCategories = `(function () {
-	var o = document.getElementById('el').getOption && document.getElementById('el').getOption();
+// elementCategories is a host page expression, a Promise: the categories
+// the <dashd-chart> draws.
+const elementCategories = `(async function () {
+	var o = document.getElementById('el').getOption && await document.getElementById('el').getOption();
 	if (!o) return [];
 	var a = o.xAxis && o.xAxis[0] && o.xAxis[0].type === 'category' ? o.xAxis[0] : o.yAxis[0];
 	return a.data || [];
@@ -447,21 +474,17 @@ func TestBrowserEmbedsOnAnotherOrigin(t *testing.T) {
 	if code, body := post(t, s.url+"/api/v1/ingest", "application/json", string(sample)); code != http.StatusOK {
 		t.Fatalf("ingest: %d %s", code, body)
 	}
-	pollTrue(t, ctx, "the element shows the new bar", fmt.Sprintf(`%s.indexOf(%q) >= 0 && %s.indexOf(%q) >= 0`, elementCategories, route, elementCategories, xssTag))
+	pollTrue(t, ctx, "the element shows the new bar", fmt.Sprintf(`%s.then(function (cats) { return cats.indexOf(%q) >= 0 && cats.indexOf(%q) >= 0; })`, elementCategories, route, xssTag))
 	waitForCategory(t, fctx, "req-by-route", route)
 	waitForCategory(t, fctx, "req-by-route", xssTag)
 
 	// The tag is text: in the legend (series names) of both, in the iframe's
 	// tooltip, and no element was made of it anywhere.
-	legend := eval[[]string](t, ctx, `document.getElementById('el').getOption().series.map(function (s) { return s.name; })`)
+	legend := evalAwait[[]string](t, ctx, `document.getElementById('el').getOption().then(function (o) { return o.series.map(function (s) { return s.name; }); })`)
 	if !strings.Contains(strings.Join(legend, "\n"), xssTag) {
 		t.Errorf("the element's series are %q, want the tag as a name", legend)
 	}
-	eval[bool](t, fctx, fmt.Sprintf(`(function () {
-		var c = echarts.getInstanceByDom(document.querySelector('[data-chart]'));
-		c.dispatchAction({type: 'showTip', seriesIndex: 0, dataIndex: c.getOption().xAxis[0].data.indexOf(%q)});
-		return true;
-	})()`, xssTag))
+	evalAwait[bool](t, fctx, showTipOf("req-by-route", xssTag))
 	time.Sleep(300 * time.Millisecond)
 	for name, c := range map[string]context.Context{"host page": ctx, "iframe": fctx} {
 		got := eval[string](t, c, `String(window.__xss || '') + document.querySelectorAll('img').length +
@@ -570,26 +593,24 @@ func TestBrowserDashboardShowsUserTextAsText(t *testing.T) {
 		t.Errorf("no table row is the tag: %q", rows)
 	}
 	// The legend names it, the tooltip shows it, nothing runs.
-	legend := eval[[]string](t, ctx, `echarts.getInstanceByDom(document.querySelector('[data-id="req-by-route"]')).getOption().legend[0].data || []`)
-	series := eval[[]string](t, ctx, `echarts.getInstanceByDom(document.querySelector('[data-id="req-by-route"]')).getOption().series.map(function (s) { return s.name; })`)
+	legend := evalAwait[[]string](t, ctx, viewOf("req-by-route")+`.option().then(function (o) { return o.legend[0].data || []; })`)
+	series := evalAwait[[]string](t, ctx, viewOf("req-by-route")+`.option().then(function (o) { return o.series.map(function (s) { return s.name; }); })`)
 	if !strings.Contains(strings.Join(append(legend, series...), "\n"), xssTag) {
 		t.Errorf("legend %q, series %q: no tag", legend, series)
 	}
-	eval[bool](t, ctx, fmt.Sprintf(`(function () {
-		var c = echarts.getInstanceByDom(document.querySelector('[data-id="req-by-route"]'));
-		c.dispatchAction({type: 'showTip', seriesIndex: 0, dataIndex: c.getOption().xAxis[0].data.indexOf(%q)});
-		return true;
-	})()`, xssTag))
+	evalAwait[bool](t, ctx, showTipOf("req-by-route", xssTag))
 	time.Sleep(300 * time.Millisecond)
 	if got := eval[float64](t, ctx, `document.querySelectorAll('img').length`); got != 0 {
 		t.Errorf("%v img elements in the page", got)
 	}
 
-	// Save as PNG makes a data: URL download, and the theme toggle cycles
-	// and is kept.
-	png := eval[string](t, ctx, `echarts.getInstanceByDom(document.querySelector('[data-id="req-by-route"]')).getDataURL({type: 'png'}).slice(0, 22)`)
-	if png != "data:image/png;base64," {
-		t.Errorf("getDataURL gave %q", png)
+	// Save as PNG makes a PNG (drawn by the paint worker, handed over as a
+	// data: URL), and the theme toggle cycles and is kept.
+	png := evalAwait[string](t, ctx, viewOf("req-by-route")+`.png({ pixelRatio: 2 }).then(function (u) {
+		return u.slice(0, 22) + ' ' + (u.length > 3000);
+	})`)
+	if png != "data:image/png;base64, true" {
+		t.Errorf("the chart as PNG: %q, want a data: URL of a PNG", png)
 	}
 	eval[bool](t, ctx, `(localStorage.removeItem('dashd.theme'), true)`)
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/web")); err != nil {

@@ -1,6 +1,7 @@
 // The entry of dashd's ECharts bundle: only what bar charts built by
 // go-echarts v2.7.0 (and shaped by web/static/dashd.js) need, exposed as
-// window.echarts. Built by build.sh into web/static/echarts.min.js.
+// the global echarts (window.echarts in a page, self.echarts in dashd's
+// paint worker). Built by build.sh into web/static/echarts.min.js.
 //
 // go-echarts always emits "title" and "toolbox", so TitleComponent and
 // ToolboxComponent are here even when a chart shows neither: without them
@@ -36,4 +37,4 @@ echarts.use([
   CanvasRenderer,
 ]);
 
-window.echarts = echarts;
+globalThis.echarts = echarts;

@@ -10,7 +10,9 @@
  * animation frame, never one older than what is shown, except the first
  * after a (re)connect, which is the server's snapshot and always wins.
  * Memory stays flat however long it runs: one ECharts instance per chart,
- * reused; one pending frame per chart; nothing appended per frame.
+ * reused; one pending frame per chart; nothing appended per frame. The
+ * drawing itself is dashd-paint.js's (a worker where the browser can): live
+ * holds a view per chart and sends it the option and the frames.
  *
  * Nothing that comes from data is ever parsed as HTML: text goes through
  * textContent, and the ECharts tooltip is drawn on the canvas (richText).
@@ -111,9 +113,9 @@ var dashdCore = (function () {
   // twice as much animated.
   var UPDATE_ANIMATION_MS = 300;
 
-  // applyFrame draws frame on c (a chart of live(): its ECharts instance
-  // c.ec, drawn from its base option) at time now, in ms, and returns the
-  // option it gave setOption.
+  // applyFrame draws frame on c (a chart of dashd-paint.js's painter: its
+  // ECharts instance c.ec, drawn from its base option) at time now, in ms,
+  // and returns the option it gave setOption.
   function applyFrame(c, frame, now) {
     var fast = typeof c.drawnAt === 'number' && now - c.drawnAt < UPDATE_ANIMATION_MS;
     c.drawnAt = now;
@@ -290,19 +292,20 @@ var dashdCore = (function () {
   // ---- the live charts --------------------------------------------------------
 
   // live draws cfg.charts and keeps them live. cfg:
-  //   echarts     the ECharts namespace
+  //   paint       what draws: a host of dashd-paint.js (dashdPaint.host)
   //   base        dashd's origin ("" for the page's own)
   //   token       an embed (or admin) token, or ""
   //   dashboard   the dashboard followed, or "" to follow cfg.charts by id
-  //   charts      [{id, type, horizontal, x, unit, el, timeFormat}]
+  //   charts      [{id, type, horizontal, x, unit, el, tz}]
   //   theme       the ECharts theme name: "dark" or "default"
   //   onDraw      function (chart, frame, time): after a frame is drawn
   //   onError     function (chart, text): text "" clears it
   //   onLink      function (state, text, transport): connecting, live,
   //               reconnecting, stale, refused
-  // It returns {charts (a Map by id), setTheme(name), redraw()}.
+  // It returns {charts (a Map by id; each chart's view draws it, see
+  // dashdPaint.host), setTheme(name), redraw()}.
   function live(cfg) {
-    var echarts = cfg.echarts;
+    var paint = cfg.paint;
     var base = cfg.base || '';
     var token = cfg.token || '';
     var noop = function () {};
@@ -316,28 +319,27 @@ var dashdCore = (function () {
     var charts = new Map();
     cfg.charts.forEach(function (d) {
       if (!d.id) return;
-      charts.set(d.id, {
+      var c = {
         id: d.id,
         type: d.type || 'grouped',
         horizontal: !!d.horizontal,
         x: d.x || '',
         unit: d.unit || '',
-        timeFormat: d.timeFormat || null,
+        tz: d.tz || '',
+        timeFormat: timeFormat(d.tz),
         el: d.el,
-        ec: echarts.init(d.el, cfg.theme || 'default', { renderer: 'canvas' }),
+        view: null,
         seq: null,
         resync: true,
         ready: false,
         loading: false,
         pending: null, // the newest accepted frame not drawn yet
         shown: null, // the frame drawn last
-        threshold: null,
-        seriesKey: null, // the ids of the series drawn, one per line
-        animation: true, // the base option's
-        drawnAt: null, // when a frame was drawn last (performance.now())
         attempt: 0,
         retry: null,
-      });
+      };
+      c.view = paint.open(d.el, c, cfg.theme || 'default');
+      charts.set(d.id, c);
     });
 
     // Resizing and drawing both wait for the next animation frame, so a
@@ -349,7 +351,7 @@ var dashdCore = (function () {
       drawQueued = true;
       requestAnimationFrame(function () {
         drawQueued = false;
-        resizeQueued.forEach(function (c) { c.ec.resize(); });
+        resizeQueued.forEach(function (c) { c.view.resize(); });
         resizeQueued.clear();
         charts.forEach(draw);
       });
@@ -377,7 +379,7 @@ var dashdCore = (function () {
       var f = c.pending;
       c.pending = null;
       c.shown = f;
-      applyFrame(c, f, performance.now());
+      c.view.draw(f);
       var t = new Date(f.time);
       if (isNaN(t.getTime())) t = new Date();
       onDraw(c, f, t);
@@ -390,7 +392,7 @@ var dashdCore = (function () {
       if (c.loading) return;
       c.loading = true;
       clearTimeout(c.retry);
-      if (!c.ready) c.ec.showLoading({ text: '' });
+      if (!c.ready) c.view.loading(true);
       fetch(withToken(base + API + '/charts/' + encodeURIComponent(c.id) + '/option', token), {
         headers: { Accept: 'application/json' },
         credentials: credentials,
@@ -402,13 +404,8 @@ var dashdCore = (function () {
           throw err;
         });
       }).then(function (option) {
-        var d = decorate(option, c);
-        c.threshold = d.threshold;
-        c.animation = d.option.animation !== false;
-        c.ec.hideLoading();
-        c.ec.dispatchAction({ type: 'hideTip' }); // see applyFrame
-        c.seriesKey = null;
-        c.ec.setOption(d.option, { notMerge: true });
+        c.view.loading(false);
+        c.view.base(option);
         c.ready = true;
         c.loading = false;
         c.attempt = 0;
@@ -417,7 +414,7 @@ var dashdCore = (function () {
         queueDraw();
       }).catch(function (err) {
         c.loading = false;
-        c.ec.hideLoading();
+        c.view.loading(false);
         onError(c, String(err && err.message ? err.message : err));
         // A refused token will not get better by asking again soon.
         var wait = err && err.status === 401 ? BACKOFF_CAP_MS : backoffDelay(c.attempt++);
@@ -538,7 +535,7 @@ var dashdCore = (function () {
     return {
       charts: charts,
       setTheme: function (name) {
-        charts.forEach(function (c) { c.ec.setTheme(name); });
+        charts.forEach(function (c) { c.view.theme(name); });
       },
       redraw: function () {
         charts.forEach(function (c) {

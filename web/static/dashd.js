@@ -1,7 +1,14 @@
 /*
- * dashd.js: dashd's own pages (/d/{id}, /embed/{chart}). Needs
- * window.echarts and dashdCore (echarts.min.js and dashd-core.js, loaded
- * before it); the live charts themselves are dashdCore.live.
+ * dashd.js: dashd's own pages (/d/{id}, /embed/{chart}). Needs dashdCore
+ * and dashdPaint (dashd-core.js and dashd-paint.js, loaded before it); the
+ * live charts themselves are dashdCore.live, drawn by dashd's paint worker
+ * (body[data-paint-worker]) or, where the browser cannot, in the page with
+ * ECharts loaded from body[data-echarts].
+ *
+ * Each chart element carries its view as el.dashdView, for scripts (and
+ * tests) that read what is drawn: option() and texts() resolve to the
+ * option and the texts on the canvas (with their boxes) now, action(a)
+ * dispatches an ECharts action (see dashdPaint.host).
  *
  * What it adds is the page around the charts: the link badge, the time of
  * each chart's last update, the theme toggle (auto → light → dark, kept in
@@ -19,15 +26,14 @@
   function start() {
     var root = document.querySelector('[data-dashboard],[data-charts]');
     if (!root) return;
-    if (!window.echarts || !core) {
-      root.setAttribute('data-error', 'ECharts did not load');
+    if (!core || !window.dashdPaint) {
+      root.setAttribute('data-error', 'dashd-core.js or dashd-paint.js did not load');
       return;
     }
     var html = document.documentElement;
     var params = new URLSearchParams(location.search);
     var token = params.get('token') || '';
     var tz = root.getAttribute('data-tz') || '';
-    var timeFormat = core.timeFormat(tz);
     var dark = window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
 
     function effectiveTheme() {
@@ -57,7 +63,7 @@
         horizontal: el.getAttribute('data-horizontal') === 'true',
         x: el.getAttribute('data-x'),
         unit: el.getAttribute('data-unit'),
-        timeFormat: timeFormat,
+        tz: tz,
       });
     });
     if (defs.length === 0) return;
@@ -65,8 +71,17 @@
     var linkEl = document.querySelector('[data-link]');
     var transportEl = document.querySelector('[data-transport]');
 
+    var paint = window.dashdPaint.host({
+      worker: document.body.getAttribute('data-paint-worker') || '',
+      echartsURL: document.body.getAttribute('data-echarts') || '',
+    });
+    paint.ready.then(function () {
+      root.setAttribute('data-paint', paint.inWorker ? 'worker' : 'page');
+    }, function (err) {
+      root.setAttribute('data-error', err.message);
+    });
     var lv = core.live({
-      echarts: window.echarts,
+      paint: paint,
       token: token,
       dashboard: root.getAttribute('data-dashboard') || '',
       charts: defs,
@@ -115,6 +130,8 @@
         p.textContent = text;
       },
     });
+
+    lv.charts.forEach(function (c) { c.el.dashdView = c.view; });
 
     // ---- theme --------------------------------------------------------------
 
@@ -189,12 +206,14 @@
 
     function savePNG(c, k) {
       var bg = k.card ? getComputedStyle(k.card).backgroundColor : '#fff';
-      var a = document.createElement('a');
-      a.href = c.ec.getDataURL({ type: 'png', pixelRatio: 2, backgroundColor: bg });
-      a.download = c.id + '.png';
-      document.body.appendChild(a);
-      a.click();
-      a.remove();
+      c.view.png({ pixelRatio: 2, backgroundColor: bg }).then(function (url) {
+        var a = document.createElement('a');
+        a.href = url;
+        a.download = c.id + '.png';
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+      });
     }
 
     root.addEventListener('click', function (e) {

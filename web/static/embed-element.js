@@ -1,7 +1,7 @@
 /*
  * embed-element.js: the <dashd-chart> element. Served as part of /embed.js,
- * which wraps dashd-core.js and this file in one function, so that nothing
- * is declared in the host page but the element itself.
+ * which wraps dashd-core.js, dashd-paint.js and this file in one function,
+ * so that nothing is declared in the host page but the element itself.
  *
  *   <script src="https://dashd.example/embed.js" async></script>
  *   <dashd-chart chart="req-by-route" token="…" theme="dark" tz="UTC"></dashd-chart>
@@ -11,38 +11,20 @@
  * stream. That origin must list the host page's origin in
  * embed.allowed_parents. The chart lives in its own shadow root with its
  * own style sheet: the page's CSS does not reach it (all: initial on the
- * host), and its CSS does not reach the page. Loading ECharts sets no
- * global: a window.echarts the page had is put back.
+ * host), and its CSS does not reach the page.
+ *
+ * The elements of a page share one painter (dashd-paint.js): dashd's paint
+ * worker when the page is on dashd's origin, else ECharts loaded into the
+ * page once, which sets no global: a window.echarts the page had is put
+ * back.
  */
 var script = document.currentScript;
 var origin = script && script.src ? new URL(script.src).origin : location.origin;
 
-// loadECharts loads dashd's ECharts bundle once for the whole page.
-var echartsPromise = null;
-function loadECharts() {
-  if (echartsPromise) return echartsPromise;
-  echartsPromise = new Promise(function (resolve, reject) {
-    var had = Object.prototype.hasOwnProperty.call(window, 'echarts');
-    var theirs = window.echarts;
-    var s = document.createElement('script');
-    s.src = origin + ECHARTS_PATH;
-    s.async = true;
-    s.onload = function () {
-      var ours = window.echarts;
-      if (had) window.echarts = theirs;
-      else delete window.echarts;
-      s.remove();
-      if (ours && ours.init) resolve(ours);
-      else reject(new Error('ECharts did not load from ' + origin));
-    };
-    s.onerror = function () {
-      s.remove();
-      echartsPromise = null;
-      reject(new Error('ECharts could not be fetched from ' + origin));
-    };
-    (document.head || document.documentElement).appendChild(s);
-  });
-  return echartsPromise;
+var paintHost = null;
+function sharedPaint() {
+  if (!paintHost) paintHost = dashdPaint.host({ worker: origin + PAINT_WORKER_PATH, echartsURL: origin + ECHARTS_PATH });
+  return paintHost;
 }
 
 var STYLE = [
@@ -107,11 +89,11 @@ class DashdChart extends HTMLElement {
     if (name === 'theme' && this._live && old !== value) this._applyTheme();
   }
 
-  // getOption returns the ECharts option drawn now (a copy), or null
-  // before the chart is loaded.
+  // getOption resolves to the ECharts option drawn now (a copy, as data:
+  // no functions), or to null before the chart is loaded.
   getOption() {
     var c = this._live && this._live.charts.values().next().value;
-    return c && c.ready ? c.ec.getOption() : null;
+    return c && c.ready ? c.view.option() : Promise.resolve(null);
   }
 
   _dark() {
@@ -153,18 +135,19 @@ class DashdChart extends HTMLElement {
         throw new Error('chart ' + id + ': ' + dashdCore.errorText(res.status, body));
       });
     });
-    Promise.all([def, loadECharts()]).then(function (got) {
-      var c = got[0];
-      var echarts = got[1];
+    def.then(function (c) {
       self._title.textContent = c.title || c.id;
       self._chart.setAttribute('aria-label', c.title || c.id);
+      sharedPaint().ready.then(function () {
+        self.setAttribute('data-paint', sharedPaint().inWorker ? 'worker' : 'page');
+      }, function (err) { self._fail(err.message); });
       self._live = dashdCore.live({
-        echarts: echarts,
+        paint: sharedPaint(),
         base: origin,
         token: token,
         charts: [{
           id: c.id, el: self._chart, type: c.type, horizontal: c.horizontal, x: c.x, unit: c.unit,
-          timeFormat: dashdCore.timeFormat(attr(self, 'tz')),
+          tz: attr(self, 'tz'),
         }],
         theme: self._dark() ? 'dark' : 'default',
         onLink: function (state, text) {
