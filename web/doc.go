@@ -5,7 +5,10 @@
 //
 // Pages carry no data and no inline script: each chart element names its
 // chart in data- attributes, and web/static/dashd.js fetches the chart's
-// option from the API and follows the live stream. Every string that comes
+// option from the API and follows the live stream. The charts are drawn
+// by web/static/dashd-paint.js in a dedicated worker (/static/paint-worker.js,
+// composed here so that it imports the exact versions the page names) on
+// canvases handed to it, or in the page where the browser cannot. Every string that comes
 // from a definition (titles, ids, units) goes through html/template, and a
 // Content-Security-Policy of 'self' stands behind it.
 //
