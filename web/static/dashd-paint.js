@@ -384,13 +384,13 @@ var dashdPaint = (function () {
         var off = canvas.transferControlToOffscreen();
         send({ op: 'open', v: v, chart: meta, theme: theme, canvas: off, width: el.clientWidth, height: el.clientHeight, dpr: dpr() }, [off]);
         Object.keys(POINTER_EVENTS).forEach(function (type) {
+          // Passive: the page scrolls over a chart as over anything else.
           canvas.addEventListener(type, function (e) {
-            if (type === 'wheel') e.preventDefault();
             send({
               op: 'pointer', v: v, type: POINTER_EVENTS[type], x: e.offsetX, y: e.offsetY,
               delta: type === 'wheel' ? -e.deltaY / 120 : 0, which: e.which, button: e.button,
             });
-          }, { passive: type !== 'wheel' });
+          }, { passive: true });
         });
       } else {
         send({ op: 'open', v: v, chart: meta, theme: theme, el: el });
