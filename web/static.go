@@ -114,18 +114,30 @@ func (as assets) serve(w http.ResponseWriter, r *http.Request) {
 
 // embedScript composes /embed.js: dashd-core.js, dashd-paint.js and
 // embed-element.js in one function scope, with the versioned paths of the
-// ECharts bundle and of the paint worker. Its URL is fixed (host pages
+// ECharts bundle (ECHARTS_PATH), of the paint worker (PAINT_WORKER_PATH)
+// and of what it imports (PAINT_IMPORTS). Its URL is fixed (host pages
 // name it), so it is revalidated, never cached for long.
 func embedScript(as assets) (*asset, error) {
+	echarts, err := as.url("echarts.min.js")
+	if err != nil {
+		return nil, err
+	}
+	worker, err := as.url(paintWorker)
+	if err != nil {
+		return nil, err
+	}
+	imports, err := as.paintWorkerImports()
+	if err != nil {
+		return nil, err
+	}
 	var b bytes.Buffer
 	b.WriteString("/*! dashd embed.js: defines <dashd-chart>; see /static/embed-element.js */\n(function () {\n'use strict';\n")
-	for _, c := range []struct{ name, file string }{{"ECHARTS_PATH", "echarts.min.js"}, {"PAINT_WORKER_PATH", paintWorker}} {
-		url, err := as.url(c.file)
-		if err != nil {
-			return nil, err
-		}
-		path, _ := json.Marshal(url) // a JSON string is a JavaScript string
-		fmt.Fprintf(&b, "var %s = %s;\n", c.name, path)
+	for _, v := range []struct {
+		name  string
+		value any
+	}{{"ECHARTS_PATH", echarts}, {"PAINT_WORKER_PATH", worker}, {"PAINT_IMPORTS", imports}} {
+		js, _ := json.Marshal(v.value) // JSON strings and arrays are JavaScript
+		fmt.Fprintf(&b, "var %s = %s;\n", v.name, js)
 	}
 	for _, name := range []string{"dashd-core.js", "dashd-paint.js", "embed-element.js"} {
 		a := as[name]
@@ -150,19 +162,33 @@ const paintWorker = "paint-worker.js"
 // (the worker gets them from the browser's cache), and the bundle keeps its
 // precompressed encoding (gzip -9, smaller than what Go's gzip makes).
 func paintWorkerScript(as assets) (*asset, error) {
+	urls, err := as.paintWorkerImports()
+	if err != nil {
+		return nil, err
+	}
+	var quoted []string
+	for _, u := range urls {
+		q, _ := json.Marshal(u) // a JSON string is a JavaScript string
+		quoted = append(quoted, string(q))
+	}
+	body := "/*! dashd paint worker: draws dashd's charts off the page's main thread; see /static/dashd-paint.js */\n" +
+		"importScripts(" + strings.Join(quoted, ", ") + ");\n" +
+		"dashdPaint.serve(self);\n"
+	return newAsset([]byte(body), "text/javascript; charset=utf-8"), nil
+}
+
+// paintWorkerImports are the versioned paths of what the paint worker
+// runs, in order: ECharts, dashd-core.js, dashd-paint.js.
+func (as assets) paintWorkerImports() ([]string, error) {
 	var urls []string
 	for _, name := range []string{"echarts.min.js", "dashd-core.js", "dashd-paint.js"} {
 		url, err := as.url(name)
 		if err != nil {
 			return nil, err
 		}
-		q, _ := json.Marshal(url) // a JSON string is a JavaScript string
-		urls = append(urls, string(q))
+		urls = append(urls, url)
 	}
-	body := "/*! dashd paint worker: draws dashd's charts off the page's main thread; see /static/dashd-paint.js */\n" +
-		"importScripts(" + strings.Join(urls, ", ") + ");\n" +
-		"dashdPaint.serve(self);\n"
-	return newAsset([]byte(body), "text/javascript; charset=utf-8"), nil
+	return urls, nil
 }
 
 // newAsset is a generated file, compressed where it pays.

@@ -60,8 +60,10 @@ const updateBenchJS = `(function () {
 	var hosts = {
 		worker: function () {
 			var h = dashdPaint.host({ worker: document.body.getAttribute('data-paint-worker') });
-			if (!h.inWorker) throw new Error('the paint worker did not start');
-			return Promise.resolve(h);
+			return h.ready.then(function () {
+				if (!h.inWorker) throw new Error('the paint worker did not start');
+				return h;
+			});
 		},
 		page: function () {
 			return dashdPaint.loadScript(document.body.getAttribute('data-echarts'), 'echarts').then(function (echarts) {

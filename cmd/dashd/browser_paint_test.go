@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -155,4 +157,36 @@ func TestBrowserPaintsInThePageWithoutOffscreenCanvas(t *testing.T) {
 		t.Fatalf("ingest: %d %s", code, body)
 	}
 	waitForCategory(t, ctx, "req-by-route", route)
+}
+
+// TestBrowserPaintsInThePageWhenTheWorkerFails: a paint worker that does
+// not load (here its script's request fails) leaves the page drawing in
+// itself, live, with nothing lost of what it sent meanwhile.
+func TestBrowserPaintsInThePageWhenTheWorkerFails(t *testing.T) {
+	s := startServer(t, nil)
+	ctx := newBrowser(t)
+	if err := chromedp.Listen(ctx, func(ev any) {
+		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			go chromedp.Call(ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: network.ErrorReasonFailed})
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/paint-worker.js*"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/web")); err != nil {
+		t.Fatal(err)
+	}
+	pollTrue(t, ctx, "live", `document.querySelector('[data-link]').getAttribute('data-state') === 'live'`)
+	pollTrue(t, ctx, "drawn in the page", `document.querySelector('main').getAttribute('data-paint') === 'page'`)
+	route := "/after-the-worker-failed"
+	if code, body := post(t, s.url+"/api/v1/ingest", "application/json",
+		fmt.Sprintf(`[{"metric":"http_requests","tags":{"route":%q,"status":"200"},"value":3}]`, route)); code != 200 {
+		t.Fatalf("ingest: %d %s", code, body)
+	}
+	waitForCategory(t, ctx, "req-by-route", route)
+	if got := eval[string](t, ctx, `document.querySelector('main').getAttribute('data-error') || ''`); got != "" {
+		t.Errorf("the page says %q", got)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -390,10 +391,17 @@ func newHostPage(t *testing.T) *hostPage {
 }
 
 // serve starts the host site; each page is /{name}?frame=TOKEN&el=TOKEN.
+// The page /strict has a Content-Security-Policy that lets in dashd's
+// scripts, frames and connections, and no worker but the site's own.
 func (h *hostPage) serve(t *testing.T, dashd string) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if r.URL.Path == "/strict" {
+			u, _ := url.Parse(dashd)
+			w.Header().Set("Content-Security-Policy", fmt.Sprintf("default-src 'self'; script-src 'self' %[1]s; worker-src 'self'; "+
+				"connect-src %[1]s ws://%[2]s; frame-src %[1]s; style-src 'unsafe-inline'; img-src data:", dashd, u.Host))
+		}
 		fmt.Fprintf(w, `<!doctype html><html><head><title>host</title>
 <style>
   /* A host page's CSS that must not reach into the element. */
@@ -465,6 +473,10 @@ func TestBrowserEmbedsOnAnotherOrigin(t *testing.T) {
 	fctx := frameContext(t, ctx, s.url)
 	pollTrue(t, ctx, "the element goes live", `document.getElementById('el').getAttribute('data-state') === 'live'`)
 	pollTrue(t, fctx, "the iframe goes live", `document.querySelector('[data-link]').getAttribute('data-state') === 'live'`)
+	// Both draw in a paint worker: the element's started from a script
+	// made in the host page, which imports dashd's.
+	pollTrue(t, ctx, "the element draws in a worker", `document.getElementById('el').getAttribute('data-paint') === 'worker'`)
+	pollTrue(t, fctx, "the iframe draws in a worker", `document.querySelector('main').getAttribute('data-paint') === 'worker'`)
 
 	route := fmt.Sprintf("/embedded-%d", time.Now().UnixNano())
 	sample, _ := json.Marshal([]map[string]any{
@@ -521,6 +533,33 @@ func TestBrowserEmbedsOnAnotherOrigin(t *testing.T) {
 	// Let the iframe draw its new bars and put the element in the view.
 	time.Sleep(500 * time.Millisecond)
 	screenshot(t, ctx, "screenshot-embed.png")
+}
+
+// TestBrowserEmbedsUnderAStrictPolicy: a host page whose
+// Content-Security-Policy allows no worker from a script it makes (blob:)
+// still gets a live <dashd-chart>, drawn in the page.
+func TestBrowserEmbedsUnderAStrictPolicy(t *testing.T) {
+	host := newHostPage(t)
+	s := tokenReadServer(t, host.origin)
+	host.serve(t, s.url)
+	_, frameTok, _ := mintAPI(t, s, `{"chart":"req-by-route"}`)
+	_, elTok, _ := mintAPI(t, s, `{"chart":"req-by-route"}`)
+
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(host.origin+"/strict?frame="+frameTok.Token+"&el="+elTok.Token)); err != nil {
+		t.Fatal(err)
+	}
+	pollTrue(t, ctx, "the element goes live", `document.getElementById('el').getAttribute('data-state') === 'live'`)
+	pollTrue(t, ctx, "the element draws in the page", `document.getElementById('el').getAttribute('data-paint') === 'page'`)
+	route := fmt.Sprintf("/strict-%d", time.Now().UnixNano())
+	if code, body := post(t, s.url+"/api/v1/ingest", "application/json",
+		fmt.Sprintf(`[{"metric":"http_requests","tags":{"route":%q,"status":"200"},"value":2}]`, route)); code != http.StatusOK {
+		t.Fatalf("ingest: %d %s", code, body)
+	}
+	pollTrue(t, ctx, "the element shows the new bar", fmt.Sprintf(`%s.then(function (cats) { return cats.indexOf(%q) >= 0; })`, elementCategories, route))
+	if got := eval[string](t, ctx, `document.getElementById('el').shadowRoot.querySelector('.error').textContent`); got != "" {
+		t.Errorf("the element shows an error: %q", got)
+	}
 }
 
 func TestBrowserRefusesExpiredAndForeignTokens(t *testing.T) {

@@ -268,17 +268,29 @@ var dashdPaint = (function () {
       typeof HTMLCanvasElement === 'function' && typeof HTMLCanvasElement.prototype.transferControlToOffscreen === 'function';
   }
 
-  // startWorker starts the paint worker at url, or returns null where the
-  // browser will not (no OffscreenCanvas, another origin, a policy).
-  function startWorker(url) {
-    if (!url || !canPaintInWorker()) return null;
+  // startWorker starts a paint worker as cfg says (see host), or returns
+  // null where it cannot. A worker that starts may still fail to load: its
+  // error event says so.
+  function startWorker(cfg) {
+    if (!canPaintInWorker()) return null;
     try {
-      var u = new URL(url, document.baseURI);
-      if (u.origin !== location.origin) return null;
-      return new Worker(u.href, { name: 'dashd paint' });
+      if (cfg.worker && new URL(cfg.worker, document.baseURI).origin === location.origin) {
+        return new Worker(cfg.worker, { name: 'dashd paint' });
+      }
+      if (cfg.workerImports && cfg.workerImports.length) {
+        // Browsers start a worker only from the page's origin: a script
+        // made here (a blob: URL, of this origin) imports dashd's.
+        var src = 'importScripts(' + cfg.workerImports.map(function (u) { return JSON.stringify(u); }).join(', ') +
+          ');\ndashdPaint.serve(self);\n';
+        var url = URL.createObjectURL(new Blob([src], { type: 'text/javascript' }));
+        var w = new Worker(url, { name: 'dashd paint' });
+        setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+        return w;
+      }
     } catch (e) {
-      return null;
+      // A policy of the page (worker-src) or an old browser: draw in it.
     }
+    return null;
   }
 
   // The pointer events a chart answers to, as ZRender names them.
@@ -287,35 +299,41 @@ var dashdPaint = (function () {
     click: 'click', dblclick: 'dblclick', contextmenu: 'contextmenu', wheel: 'mousewheel',
   };
 
+  function errorText(e) { return String(e && e.message ? e.message : e); }
+
   // host returns the page's side, cfg:
-  //   worker    the URL of the paint worker (paint-worker.js), or ""
-  //   echarts   the ECharts namespace, when the page has it already
-  //   echartsURL where to load ECharts from, when it must paint in the page
-  //             and has no echarts
+  //   worker        the URL of the paint worker (paint-worker.js) on the
+  //                 page's origin, or ""
+  //   workerImports for a page of another origin (<dashd-chart>): the
+  //                 absolute URLs of what paint-worker.js imports, to start
+  //                 a worker from a script made in the page
+  //   echarts       the ECharts namespace, when the page has it already
+  //   echartsURL    where to load ECharts from, to draw in the page
+  // It draws in a worker where the browser has OffscreenCanvas and the
+  // worker loads, else in the page (a worker that fails to load, say
+  // forbidden by the page's Content-Security-Policy, falls back to it).
   // It returns {inWorker, ready, open(el, chart, theme)}: ready is a
-  // Promise that settles when the painter can draw or cannot start (its
-  // error says why); views may be opened and used before. open returns a
-  // view:
+  // Promise that settles once the painter is chosen and can draw (inWorker
+  // says which), or cannot start (its error says why). Views may be
+  // opened and used before: what they send waits, in order. open returns
+  // a view:
   //   base(option), draw(frame), loading(on), resize(), theme(name),
   //   action(a), option() → Promise of the option drawn, texts() →
   //   Promise of the texts on the canvas, png({pixelRatio,
   //   backgroundColor}) → Promise of a data: URL of the chart as a PNG,
   //   close().
   function host(cfg) {
-    var worker = startWorker(cfg.worker);
     var asks = new Map();
     var nextAsk = 0;
     var nextView = 0;
-    var canvases = new Map(); // view number → its canvas (worker only)
-
+    var views = new Map(); // view number → {el, chart, theme, canvas}
+    var queue = []; // what was sent before the painter was chosen
+    var deliver = null; // function (message, transfer): to the painter
     var started, failed;
     var ready = new Promise(function (resolve, reject) { started = resolve; failed = reject; });
+    var h = { inWorker: false, ready: ready, open: open };
 
     function receive(m) {
-      if (m.op === 'ready') {
-        started();
-        return;
-      }
       if (m.ask) {
         var a = asks.get(m.ask);
         asks.delete(m.ask);
@@ -325,41 +343,92 @@ var dashdPaint = (function () {
         return;
       }
       if (m.op === 'cursor') {
-        var canvas = canvases.get(m.v);
-        if (canvas) canvas.style.cursor = m.cursor;
+        var view = views.get(m.v);
+        if (view && view.canvas) view.canvas.style.cursor = m.cursor;
       }
     }
 
-    // send delivers a message to the painter; messages sent before an
-    // in-page painter has its ECharts wait, in order.
-    var send;
-    if (worker) {
-      worker.onmessage = function (e) { receive(e.data); };
-      worker.onerror = function (e) {
-        failed(new Error('the paint worker failed: ' + (e.message || 'it did not load')));
-      };
-      send = function (m, transfer) { worker.postMessage(m, transfer || []); };
-    } else {
-      var p = null;
-      var waiting = [];
-      var broken = null;
-      send = function (m) {
-        if (p) p.handle(m);
-        else if (broken) { if (m.ask) receive({ ask: m.ask, error: broken }); }
-        else waiting.push(m);
-      };
-      var echartsReady = cfg.echarts ? Promise.resolve(cfg.echarts) : loadScript(cfg.echartsURL, 'echarts');
-      echartsReady.then(function (echarts) {
-        p = painter(echarts, receive);
-        waiting.forEach(p.handle);
-        waiting = null;
-        started();
-      }, function (err) {
-        broken = 'ECharts did not load: ' + String(err && err.message ? err.message : err);
-        waiting.forEach(function (m) { if (m.ask) receive({ ask: m.ask, error: broken }); });
-        waiting = null;
-        failed(new Error(broken));
+    function send(m) {
+      if (deliver) deliver(m);
+      else queue.push(m);
+    }
+
+    // openIn sends view v's open message to the painter chosen: in the
+    // worker, with a canvas of the page's handed over.
+    function openIn(v) {
+      var view = views.get(v);
+      if (!view) return;
+      var m = { op: 'open', v: v, chart: view.chart, theme: view.theme };
+      if (!h.inWorker) {
+        m.el = view.el;
+        deliver(m);
+        return;
+      }
+      var canvas = document.createElement('canvas');
+      canvas.style.cssText = 'display:block;width:100%;height:100%;touch-action:pan-y';
+      view.el.replaceChildren(canvas);
+      view.canvas = canvas;
+      m.canvas = canvas.transferControlToOffscreen();
+      m.width = view.el.clientWidth;
+      m.height = view.el.clientHeight;
+      m.dpr = window.devicePixelRatio || 1;
+      deliver(m, [m.canvas]);
+      Object.keys(POINTER_EVENTS).forEach(function (type) {
+        // Passive: the page scrolls over a chart as over anything else.
+        canvas.addEventListener(type, function (e) {
+          deliver({
+            op: 'pointer', v: v, type: POINTER_EVENTS[type], x: e.offsetX, y: e.offsetY,
+            delta: type === 'wheel' ? -e.deltaY / 120 : 0, which: e.which, button: e.button,
+          });
+        }, { passive: true });
       });
+    }
+
+    // choose makes to the painter's side, and sends what waited.
+    function choose(inWorker, to) {
+      h.inWorker = inWorker;
+      deliver = to;
+      var waiting = queue;
+      queue = null;
+      waiting.forEach(function (m) {
+        if (m.op === 'open') openIn(m.v);
+        else deliver(m);
+      });
+      started();
+    }
+
+    function inPage() {
+      var loading = cfg.echarts ? Promise.resolve(cfg.echarts) : loadScript(cfg.echartsURL, 'echarts');
+      loading.then(function (echarts) {
+        var p = painter(echarts, receive);
+        choose(false, p.handle);
+      }, function (err) {
+        var why = 'ECharts did not load: ' + errorText(err);
+        choose(false, function (m) { if (m.ask) receive({ ask: m.ask, error: why }); });
+        failed(new Error(why));
+      });
+    }
+
+    var worker = startWorker(cfg);
+    if (worker) {
+      worker.onmessage = function (e) {
+        if (e.data && e.data.op === 'ready' && !deliver) {
+          choose(true, function (m, transfer) { worker.postMessage(m, transfer || []); });
+          return;
+        }
+        receive(e.data);
+      };
+      worker.onerror = function (e) {
+        if (deliver) {
+          if (typeof console !== 'undefined') console.error('dashd paint worker:', e.message);
+          return;
+        }
+        // It did not load: nothing was handed to it yet.
+        worker.terminate();
+        inPage();
+      };
+    } else {
+      inPage();
     }
 
     function ask(m) {
@@ -370,36 +439,21 @@ var dashdPaint = (function () {
       });
     }
 
-    function dpr() { return window.devicePixelRatio || 1; }
-
     function open(el, chart, theme) {
       var v = ++nextView;
-      var meta = { id: chart.id, type: chart.type, horizontal: chart.horizontal, x: chart.x, unit: chart.unit, tz: chart.tz || '' };
-      var canvas = null;
-      if (worker) {
-        canvas = document.createElement('canvas');
-        canvas.style.cssText = 'display:block;width:100%;height:100%;touch-action:pan-y';
-        el.replaceChildren(canvas);
-        canvases.set(v, canvas);
-        var off = canvas.transferControlToOffscreen();
-        send({ op: 'open', v: v, chart: meta, theme: theme, canvas: off, width: el.clientWidth, height: el.clientHeight, dpr: dpr() }, [off]);
-        Object.keys(POINTER_EVENTS).forEach(function (type) {
-          // Passive: the page scrolls over a chart as over anything else.
-          canvas.addEventListener(type, function (e) {
-            send({
-              op: 'pointer', v: v, type: POINTER_EVENTS[type], x: e.offsetX, y: e.offsetY,
-              delta: type === 'wheel' ? -e.deltaY / 120 : 0, which: e.which, button: e.button,
-            });
-          }, { passive: true });
-        });
-      } else {
-        send({ op: 'open', v: v, chart: meta, theme: theme, el: el });
-      }
+      views.set(v, {
+        el: el, theme: theme, canvas: null,
+        chart: { id: chart.id, type: chart.type, horizontal: chart.horizontal, x: chart.x, unit: chart.unit, tz: chart.tz || '' },
+      });
+      if (deliver) openIn(v);
+      else queue.push({ op: 'open', v: v });
       return {
         base: function (option) { send({ op: 'base', v: v, option: option }); },
         draw: function (frame) { send({ op: 'draw', v: v, frame: frame }); },
         loading: function (on) { send({ op: 'loading', v: v, on: on }); },
-        resize: function () { send({ op: 'resize', v: v, width: el.clientWidth, height: el.clientHeight, dpr: dpr() }); },
+        resize: function () {
+          send({ op: 'resize', v: v, width: el.clientWidth, height: el.clientHeight, dpr: window.devicePixelRatio || 1 });
+        },
         theme: function (name) { send({ op: 'theme', v: v, theme: name }); },
         action: function (a) { send({ op: 'action', v: v, action: a }); },
         option: function () { return ask({ op: 'option', v: v }); },
@@ -410,12 +464,12 @@ var dashdPaint = (function () {
         },
         close: function () {
           send({ op: 'close', v: v });
-          canvases.delete(v);
+          views.delete(v);
         },
       };
     }
 
-    return { inWorker: !!worker, ready: ready, open: open };
+    return h;
   }
 
   return { painter: painter, serve: serve, host: host, loadScript: loadScript };

@@ -13,17 +13,25 @@
  * own style sheet: the page's CSS does not reach it (all: initial on the
  * host), and its CSS does not reach the page.
  *
- * The elements of a page share one painter (dashd-paint.js): dashd's paint
- * worker when the page is on dashd's origin, else ECharts loaded into the
- * page once, which sets no global: a window.echarts the page had is put
- * back.
+ * The elements of a page share one painter (dashd-paint.js): a paint
+ * worker (on another origin, one started from a script made in the page,
+ * which imports dashd's), or where the browser or the page's
+ * Content-Security-Policy (worker-src, blob:) will not, ECharts loaded into
+ * the page once, which sets no global: a window.echarts the page had is
+ * put back.
  */
 var script = document.currentScript;
 var origin = script && script.src ? new URL(script.src).origin : location.origin;
 
 var paintHost = null;
 function sharedPaint() {
-  if (!paintHost) paintHost = dashdPaint.host({ worker: origin + PAINT_WORKER_PATH, echartsURL: origin + ECHARTS_PATH });
+  if (!paintHost) {
+    paintHost = dashdPaint.host({
+      worker: origin + PAINT_WORKER_PATH,
+      workerImports: PAINT_IMPORTS.map(function (p) { return origin + p; }),
+      echartsURL: origin + ECHARTS_PATH,
+    });
+  }
   return paintHost;
 }
 
