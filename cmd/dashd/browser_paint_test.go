@@ -67,8 +67,9 @@ func colours(img image.Image) (distinct int, drawn float64) {
 // the paint worker on a canvas handed to it, and they behave as charts
 // drawn in the page do: what the worker draws is on the screen, the
 // pointer over a bar gets the hand cursor (ECharts' choice, sent back to
-// the page), and a click on a legend entry (a real mouse click on the
-// page's canvas) hides that series.
+// the page), a click on a legend entry (a real mouse click on the page's
+// canvas) hides that series, and a chart whose element shrinks is laid out
+// again to fit.
 func TestBrowserPaintsInAWorker(t *testing.T) {
 	s := startServer(t, func(f *config.File) {
 		f.Dashboards[0].Charts = append(f.Dashboards[0].Charts, charts.Chart{ID: "big", Title: "Big", Type: charts.Stacked})
@@ -129,6 +130,16 @@ func TestBrowserPaintsInAWorker(t *testing.T) {
 	pollTrue(t, ctx, "beta hidden by a click on the legend", viewOf("big")+`.option().then(function (o) {
 		var sel = o.legend[0].selected || {};
 		return sel.beta === false && sel.alpha !== false;
+	})`)
+
+	// A narrower element: the worker lays the chart out again to fit.
+	if c4 := find(t, texts, "c4"); c4.X+c4.Width <= 300 {
+		t.Fatalf("c4 is drawn at x %v already", c4.X)
+	}
+	eval[bool](t, ctx, `(document.querySelector('[data-id="big"]').style.width = '300px', true)`)
+	pollTrue(t, ctx, "the chart fits 300 px", viewOf("big")+`.texts().then(function (texts) {
+		var c4 = texts.filter(function (t) { return t.text === 'c4'; })[0];
+		return !!c4 && c4.x + c4.width <= 300;
 	})`)
 }
 
