@@ -459,17 +459,25 @@ func foreignRequests(origins ...string) string {
 	})`, b)
 }
 
-func TestBrowserEmbedsOnAnotherOrigin(t *testing.T) {
-	host := newHostPage(t)
-	s := tokenReadServer(t, host.origin)
+// openHostPage starts dashd (reads by token) and a host site that embeds
+// req-by-route, and opens the host's page (see hostPage.serve) in a
+// browser, the iframe and the element each with a token of its own.
+func openHostPage(t *testing.T, page string) (ctx context.Context, s *server, host *hostPage) {
+	t.Helper()
+	host = newHostPage(t)
+	s = tokenReadServer(t, host.origin)
 	host.serve(t, s.url)
 	_, frameTok, _ := mintAPI(t, s, `{"chart":"req-by-route"}`)
 	_, elTok, _ := mintAPI(t, s, `{"chart":"req-by-route"}`)
-
-	ctx := newBrowser(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(host.origin+"/ok?frame="+frameTok.Token+"&el="+elTok.Token)); err != nil {
+	ctx = newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(host.origin+page+"?frame="+frameTok.Token+"&el="+elTok.Token)); err != nil {
 		t.Fatal(err)
 	}
+	return ctx, s, host
+}
+
+func TestBrowserEmbedsOnAnotherOrigin(t *testing.T) {
+	ctx, s, host := openHostPage(t, "/ok")
 	fctx := frameContext(t, ctx, s.url)
 	pollTrue(t, ctx, "the element goes live", `document.getElementById('el').getAttribute('data-state') === 'live'`)
 	pollTrue(t, fctx, "the iframe goes live", `document.querySelector('[data-link]').getAttribute('data-state') === 'live'`)
@@ -539,16 +547,7 @@ func TestBrowserEmbedsOnAnotherOrigin(t *testing.T) {
 // Content-Security-Policy allows no worker from a script it makes (blob:)
 // still gets a live <dashd-chart>, drawn in the page.
 func TestBrowserEmbedsUnderAStrictPolicy(t *testing.T) {
-	host := newHostPage(t)
-	s := tokenReadServer(t, host.origin)
-	host.serve(t, s.url)
-	_, frameTok, _ := mintAPI(t, s, `{"chart":"req-by-route"}`)
-	_, elTok, _ := mintAPI(t, s, `{"chart":"req-by-route"}`)
-
-	ctx := newBrowser(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(host.origin+"/strict?frame="+frameTok.Token+"&el="+elTok.Token)); err != nil {
-		t.Fatal(err)
-	}
+	ctx, s, _ := openHostPage(t, "/strict")
 	pollTrue(t, ctx, "the element goes live", `document.getElementById('el').getAttribute('data-state') === 'live'`)
 	pollTrue(t, ctx, "the element draws in the page", `document.getElementById('el').getAttribute('data-paint') === 'page'`)
 	route := fmt.Sprintf("/strict-%d", time.Now().UnixNano())
