@@ -472,5 +472,5 @@ var dashdPaint = (function () {
     return h;
   }
 
-  return { painter: painter, serve: serve, host: host, loadScript: loadScript };
+  return { serve: serve, host: host, loadScript: loadScript };
 })();
