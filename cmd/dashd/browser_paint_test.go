@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"net/http"
 	"testing"
 
@@ -171,33 +172,65 @@ func TestBrowserPaintsInThePageWithoutOffscreenCanvas(t *testing.T) {
 }
 
 // TestBrowserPaintsInThePageWhenTheWorkerFails: a paint worker that does
-// not load (here its script's request fails) leaves the page drawing in
-// itself, live, with nothing lost of what it sent meanwhile.
+// not load (its script's request fails) or cannot draw (a browser whose
+// workers have no 2D canvas, played by a script that takes it away before
+// the worker's own) leaves the page drawing in itself, live, with nothing
+// lost of what it sent meanwhile.
 func TestBrowserPaintsInThePageWhenTheWorkerFails(t *testing.T) {
-	s := startServer(t, nil)
-	ctx := newBrowser(t)
-	if err := chromedp.Listen(ctx, func(ev any) {
-		if e, ok := ev.(*fetch.EventRequestPaused); ok {
-			go chromedp.Call(ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: network.ErrorReasonFailed})
-		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/paint-worker.js*"}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/web")); err != nil {
-		t.Fatal(err)
-	}
-	pollTrue(t, ctx, "live", `document.querySelector('[data-link]').getAttribute('data-state') === 'live'`)
-	pollTrue(t, ctx, "drawn in the page", `document.querySelector('main').getAttribute('data-paint') === 'page'`)
-	route := "/after-the-worker-failed"
-	if code, body := post(t, s.url+"/api/v1/ingest", "application/json",
-		fmt.Sprintf(`[{"metric":"http_requests","tags":{"route":%q,"status":"200"},"value":3}]`, route)); code != 200 {
-		t.Fatalf("ingest: %d %s", code, body)
-	}
-	waitForCategory(t, ctx, "req-by-route", route)
-	if got := eval[string](t, ctx, `document.querySelector('main').getAttribute('data-error') || ''`); got != "" {
-		t.Errorf("the page says %q", got)
+	for name, answer := range map[string]func(ctx context.Context, e *fetch.EventRequestPaused) error{
+		"its script fails": func(ctx context.Context, e *fetch.EventRequestPaused) error {
+			_, err := chromedp.Call(ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: network.ErrorReasonFailed})
+			return err
+		},
+		"no 2D canvas in workers": func(ctx context.Context, e *fetch.EventRequestPaused) error {
+			res, err := http.Get(e.Request.URL)
+			if err != nil {
+				return err
+			}
+			defer res.Body.Close()
+			body, err := io.ReadAll(res.Body)
+			if err != nil {
+				return err
+			}
+			body = append([]byte("OffscreenCanvas.prototype.getContext = function () { return null; };\n"), body...)
+			_, err = chromedp.Call(ctx, fetch.FulfillRequest, fetch.FulfillRequestParams{
+				RequestID: e.RequestID, ResponseCode: 200, Body: body,
+				ResponseHeaders: []*fetch.HeaderEntry{{Name: "Content-Type", Value: "text/javascript"}},
+			})
+			return err
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := startServer(t, nil)
+			ctx := newBrowser(t)
+			if err := chromedp.Listen(ctx, func(ev any) {
+				if e, ok := ev.(*fetch.EventRequestPaused); ok {
+					go func() {
+						if err := answer(ctx, e); err != nil {
+							t.Errorf("answering %s: %v", e.Request.URL, err)
+						}
+					}()
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := chromedp.Call(ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/paint-worker.js*"}}}); err != nil {
+				t.Fatal(err)
+			}
+			if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/web")); err != nil {
+				t.Fatal(err)
+			}
+			pollTrue(t, ctx, "live", `document.querySelector('[data-link]').getAttribute('data-state') === 'live'`)
+			pollTrue(t, ctx, "drawn in the page", `document.querySelector('main').getAttribute('data-paint') === 'page'`)
+			route := "/after-the-worker-failed"
+			if code, body := post(t, s.url+"/api/v1/ingest", "application/json",
+				fmt.Sprintf(`[{"metric":"http_requests","tags":{"route":%q,"status":"200"},"value":3}]`, route)); code != 200 {
+				t.Fatalf("ingest: %d %s", code, body)
+			}
+			waitForCategory(t, ctx, "req-by-route", route)
+			if got := eval[string](t, ctx, `document.querySelector('main').getAttribute('data-error') || ''`); got != "" {
+				t.Errorf("the page says %q", got)
+			}
+		})
 	}
 }

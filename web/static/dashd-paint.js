@@ -204,8 +204,21 @@ var dashdPaint = (function () {
     return { handle: handle };
   }
 
-  // serve runs the painter in a worker (scope is its global object).
+  // serve runs the painter in a worker (scope is its global object). It
+  // says {op: 'ready'}, or {op: 'unable', reason} where a worker here cannot
+  // draw on a canvas (OffscreenCanvas without a 2D context), so that the
+  // page draws instead.
   function serve(scope) {
+    var probe = null;
+    try {
+      probe = new OffscreenCanvas(1, 1).getContext('2d');
+    } catch (e) {
+      probe = null;
+    }
+    if (!probe || !scope.echarts) {
+      scope.postMessage({ op: 'unable', reason: probe ? 'ECharts did not load' : 'no 2D canvas in a worker' });
+      return;
+    }
     var echarts = scope.echarts;
     // ECharts makes canvases to measure text and to export a PNG.
     echarts.setPlatformAPI({ createCanvas: function () { return new OffscreenCanvas(1, 1); } });
@@ -414,6 +427,11 @@ var dashdPaint = (function () {
       worker.onmessage = function (e) {
         if (e.data && e.data.op === 'ready' && !deliver) {
           choose(true, function (m, transfer) { worker.postMessage(m, transfer || []); });
+          return;
+        }
+        if (e.data && e.data.op === 'unable' && !deliver) {
+          worker.terminate();
+          inPage();
           return;
         }
         receive(e.data);
