@@ -541,32 +541,17 @@ func (b *Board) do(ctx context.Context, f func(*boardState)) error {
 	return nil
 }
 
-// SetDashboards replaces every definition. Each dashboard is checked (and
-// normalized); chart ids must be unique across dashboards. On error nothing
-// changes. Charts whose definition is unchanged keep their data; new and
-// changed ones start empty.
+// SetDashboards replaces every definition. The dashboards are checked (and
+// normalized) by CheckDashboards: each one's Check, ids unique, and the
+// limits on dashboards and charts. On error nothing changes. Charts whose
+// definition is unchanged keep their data; new and changed ones start
+// empty.
 func (b *Board) SetDashboards(ctx context.Context, ds []Dashboard) error {
 	ds = cloneDashboards(ds)
-	var errs []error
-	owner := map[string]string{}
-	for i := range ds {
-		if err := ds[i].Check(); err != nil {
-			errs = append(errs, prefixFieldErrors(fmt.Sprintf("dashboards[%d].", i), err))
-		}
-		for j, c := range ds[i].Charts {
-			if prev, dup := owner[c.ID]; dup {
-				errs = append(errs, &FieldError{Field: fmt.Sprintf("dashboards[%d].charts[%d].id", i, j), Message: fmt.Sprintf("%q is already a chart of dashboard %q (chart ids are unique across dashboards)", c.ID, prev)})
-			}
-			owner[c.ID] = ds[i].ID
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := CheckDashboards(ds); err != nil {
 		return err
 	}
 	c := newCatalog(ds)
-	if len(c.byID) != len(ds) {
-		return &FieldError{Field: "dashboards", Message: "two dashboards have the same id"}
-	}
 	return b.do(ctx, func(st *boardState) {
 		old := b.catalog.Swap(c)
 		b.rebuild(st, c)
@@ -650,7 +635,8 @@ func (b *Board) Option(ctx context.Context, id string) ([]byte, error) {
 }
 
 // SetData replaces the data of a push chart (one without a metric). Every
-// series must have one value per category.
+// series must have one value per category, and categories × series must
+// not pass MaxChartCells.
 func (b *Board) SetData(ctx context.Context, id string, categories []string, series []FrameSeries) error {
 	def, ok := b.Chart(id)
 	if !ok {
@@ -658,6 +644,9 @@ func (b *Board) SetData(ctx context.Context, id string, categories []string, ser
 	}
 	if def.Metric != "" {
 		return ErrNotPush
+	}
+	if cells := len(categories) * max(len(series), 1); cells > MaxChartCells {
+		return &FieldError{Field: "categories", Message: fmt.Sprintf("%d categories × %d series = %d cells, at most %d per chart", len(categories), len(series), cells, MaxChartCells)}
 	}
 	for i, s := range series {
 		if len(s.Data) != len(categories) {

@@ -14,18 +14,20 @@ import (
 const windowSlots = 20
 
 // Limits bound the memory of one chart whatever the input: a category or a
-// series beyond them is folded into Other and counted.
+// series beyond them is folded into Other and counted. They may only lower
+// the package's MaxCategories and MaxSeries, on which the limits of
+// definitions are reckoned: a larger value counts as the maximum.
 type Limits struct {
-	MaxCategories int // distinct categories one chart tracks (default 500)
-	MaxSeries     int // distinct series one chart tracks (default 50)
+	MaxCategories int // distinct categories one chart tracks (default and most MaxCategories)
+	MaxSeries     int // distinct series one chart tracks (default and most MaxSeries)
 }
 
 func (l Limits) withDefaults() Limits {
-	if l.MaxCategories <= 0 {
-		l.MaxCategories = 500
+	if l.MaxCategories <= 0 || l.MaxCategories > MaxCategories {
+		l.MaxCategories = MaxCategories
 	}
-	if l.MaxSeries <= 0 {
-		l.MaxSeries = 50
+	if l.MaxSeries <= 0 || l.MaxSeries > MaxSeries {
+		l.MaxSeries = MaxSeries
 	}
 	return l
 }
