@@ -116,11 +116,11 @@ func TestKeepsDefaults(t *testing.T) {
 		"null keeps default":   {"data:\nstream:\n", func(*config.File) {}},
 		"empty data is memory": {`data: ""`, func(f *config.File) { f.Data = "" }},
 		"partial stream":       {"stream:\n  allowed_origins: [https://a.example]\n", func(f *config.File) { f.Stream.AllowedOrigins = []string{"https://a.example"} }},
-		"embed section": {"embed:\n  allowed_parents: [https://blog.example, '*']\n  revoked: [ab12]\nauth:\n  read: token\n  embed_secret: 0123456789abcdef\n", func(f *config.File) {
+		"embed section": {"embed:\n  allowed_parents: [https://blog.example, '*']\n  revoked: [ab12]\nauth:\n  read: token\n  embed_secret: 0123456789abcdef0123456789abcdef\n", func(f *config.File) {
 			f.Embed.AllowedParents = []string{"https://blog.example", "*"}
 			f.Embed.Revoked = []string{"ab12"}
 			f.Auth.Read = config.ReadToken
-			f.Auth.EmbedSecret = "0123456789abcdef"
+			f.Auth.EmbedSecret = "0123456789abcdef0123456789abcdef"
 		}},
 		"numbers as tokens": {"auth:\n  ingest_tokens: [12345]\n", func(f *config.File) { f.Auth.IngestTokens = []string{"12345"} }},
 		"merge key override": {`dashboards:
@@ -295,7 +295,11 @@ func TestProblems(t *testing.T) {
 		},
 		"short embed secret": {
 			"auth:\n  embed_secret: abc\n",
-			[]string{`dashd.yaml:2:17: auth.embed_secret: has 3 bytes, too few to sign tokens safely (expected at least 16, e.g. the output of ` + "`openssl rand -hex 32`" + `)`},
+			[]string{`dashd.yaml:2:17: auth.embed_secret: has 3 bytes, too few to sign tokens safely (expected at least 32, e.g. the output of ` + "`openssl rand -hex 32`" + `)`},
+		},
+		"embed secret one byte short": {
+			"auth:\n  embed_secret: 0123456789abcdef0123456789abcde\n",
+			[]string{`dashd.yaml:2:17: auth.embed_secret: has 31 bytes, too few to sign tokens safely (expected at least 32, e.g. the output of ` + "`openssl rand -hex 32`" + `)`},
 		},
 		"read token with nothing to grant it": {
 			"auth:\n  read: token\n",
