@@ -25,6 +25,11 @@ const MaxFPS = 60
 
 // File is the configuration file, key for key. Default gives its defaults;
 // Load fills a Default with what the file sets.
+//
+// A field tagged `secret:"true"` holds secrets, and so does everything
+// under it unless a field there is tagged `secret:"false"`: no message of
+// this package ever shows their values (see secret.go). Under auth, a new
+// key is secret unless it says otherwise.
 type File struct {
 	Addr string `yaml:"addr"`
 	// AllowedHosts are the Host header values served, each a name or
@@ -35,27 +40,28 @@ type File struct {
 	Data         string             `yaml:"data"` // "" keeps everything in memory
 	LogLevel     string             `yaml:"log_level"`
 	LogFormat    string             `yaml:"log_format"`
-	Auth         Auth               `yaml:"auth"`
+	Auth         Auth               `yaml:"auth" secret:"true"`
 	Stream       Stream             `yaml:"stream"`
 	NATS         NATS               `yaml:"nats"`
 	Embed        Embed              `yaml:"embed"`
 	Dashboards   []charts.Dashboard `yaml:"dashboards"`
 }
 
-// Auth holds the tokens and the read policy.
+// Auth holds the tokens and the read policy. Its values are secret unless
+// a field is tagged `secret:"false"`.
 type Auth struct {
 	// IngestTokens may push samples; none means ingest is open.
 	IngestTokens []string `yaml:"ingest_tokens"`
 	// AdminTokens may write dashboards through the API.
 	AdminTokens []string `yaml:"admin_tokens"`
 	// Read is ReadPublic or ReadToken.
-	Read string `yaml:"read"`
+	Read string `yaml:"read" secret:"false"`
 	// EmbedSecret is the key that signs embed tokens.
 	EmbedSecret string `yaml:"embed_secret"`
 	// Open lets dashd start on a non-loopback Addr with neither ingest
 	// nor admin tokens (protected mode, as Redis has it: without it,
 	// such a server refuses to start). cmd/dashd applies it.
-	Open bool `yaml:"open"`
+	Open bool `yaml:"open" secret:"false"`
 }
 
 // Stream holds the live-stream settings.
@@ -129,7 +135,9 @@ func (f *File) Apply(o Overrides) {
 // a File built or changed in code; Load already validated what it returns.
 func (f *File) Validate() error {
 	var errs []error
+	secrets := secretValues(f)
 	for _, fe := range f.validate() {
+		fe.Message = scrub(fe.Message, secrets)
 		errs = append(errs, fe)
 	}
 	return errors.Join(errs...)

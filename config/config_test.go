@@ -286,7 +286,7 @@ func TestProblems(t *testing.T) {
 		},
 		"list expected": {
 			"auth:\n  ingest_tokens: s3cret\n",
-			[]string{`dashd.yaml:2:18: auth.ingest_tokens: expected a list (items on lines starting with '- ', or [a, b]), found "s3cret"`},
+			[]string{`dashd.yaml:2:18: auth.ingest_tokens: expected a list (items on lines starting with '- ', or [a, b]), found a string (value hidden, 6 bytes)`},
 		},
 		"embed parent with a path": {
 			"embed:\n  allowed_parents: [https://ok.example, '*', https://a.example/x]\n",
@@ -390,7 +390,7 @@ func TestProblems(t *testing.T) {
 		},
 		"syntax error": {
 			"auth:\n  ingest_tokens: [a\n",
-			[]string{`dashd.yaml:2:18: sequence end token ']' not found`},
+			[]string{`dashd.yaml:2:18: auth.ingest_tokens: sequence end token ']' not found`},
 		},
 		"two documents": {
 			"addr: :1\n---\naddr: :2\n",
