@@ -163,3 +163,22 @@ func TestShownAuthKeys(t *testing.T) {
 		}
 	}
 }
+
+// Parse and Detail survive any input: secretLines reads files that do not
+// parse, by indentation alone.
+func FuzzParse(f *testing.F) {
+	f.Add(contractExample)
+	f.Add("auth:\n  ingest_tokens:\n    - " + leak + "\n    - {a: b}\n")
+	f.Add("auth:\n\tembed_secret: \"" + leak + "\n")
+	f.Add("auth:\n  embed_secret: |\n    " + longLeak + "\nlog_level: loud\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		_, err := config.Parse("dashd.yaml", []byte(src))
+		if err == nil {
+			return
+		}
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			_ = ce.Detail()
+		}
+	})
+}
