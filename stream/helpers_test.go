@@ -34,9 +34,9 @@ func newEnv(t testing.TB, cfg stream.Config) *env {
 	return newEnvServer(t, cfg, nil)
 }
 
-// newEnvServer is newEnv with tune, if not nil, applied to the
-// http.Server before it starts.
-func newEnvServer(t testing.TB, cfg stream.Config, tune func(*http.Server)) *env {
+// newEnvServer is newEnv with tune, if not nil, applied to the server
+// before it starts; with EnableHTTP2 set, it starts with TLS.
+func newEnvServer(t testing.TB, cfg stream.Config, tune func(*httptest.Server)) *env {
 	t.Helper()
 	e := &env{reg: prometheus.NewRegistry(), log: &syncBuffer{}}
 	cfg.Registerer = e.reg
@@ -59,9 +59,13 @@ func newEnvServer(t testing.TB, cfg stream.Config, tune func(*http.Server)) *env
 	mux.HandleFunc("/sse", func(w http.ResponseWriter, r *http.Request) { e.hub.ServeSSE(w, r, topics(r), lease(r)) })
 	e.srv = httptest.NewUnstartedServer(mux)
 	if tune != nil {
-		tune(e.srv.Config)
+		tune(e.srv)
 	}
-	e.srv.Start()
+	if e.srv.EnableHTTP2 {
+		e.srv.StartTLS()
+	} else {
+		e.srv.Start()
+	}
 	t.Cleanup(func() {
 		e.hub.Close()
 		e.srv.Close()

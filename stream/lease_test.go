@@ -5,7 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -274,8 +274,8 @@ func TestLeaseReleasedWhenViewerLeaves(t *testing.T) {
 func TestStreamsOutliveServerTimeouts(t *testing.T) {
 	t.Parallel()
 	const timeout = 300 * time.Millisecond
-	e := newEnvServer(t, stream.Config{}, func(s *http.Server) {
-		s.ReadTimeout, s.WriteTimeout, s.IdleTimeout = timeout, timeout, timeout
+	e := newEnvServer(t, stream.Config{}, func(s *httptest.Server) {
+		s.Config.ReadTimeout, s.Config.WriteTimeout, s.Config.IdleTimeout = timeout, timeout, timeout
 	})
 	ws := e.dial(t, "a")
 	_, sse := sseOpen(t, e, "a", "")
@@ -295,5 +295,30 @@ func TestStreamsOutliveServerTimeouts(t *testing.T) {
 		if ev := next(t, sse); ev.data != string(frame("a", seq)) {
 			t.Fatalf("SSE after %v: %+v, want seq %d", time.Since(start), ev, seq)
 		}
+	}
+}
+
+// Over HTTP/2 a write deadline that passes resets the stream, written to
+// or not: an SSE stream idle for longer than StuckAfter (and than the
+// server's WriteTimeout) between two frames lives on. The idle spell is
+// real time, since the deadline is net/http's own timer.
+func TestSSEOutlivesIdleOverHTTP2(t *testing.T) {
+	t.Parallel()
+	const timeout = 300 * time.Millisecond
+	e := newEnvServer(t, stream.Config{StuckAfter: 200 * time.Millisecond, PingPeriod: time.Hour}, func(s *httptest.Server) {
+		s.EnableHTTP2 = true
+		s.Config.ReadTimeout, s.Config.WriteTimeout = timeout, timeout
+	})
+	resp, ch := sseOpen(t, e, "a", "")
+	if resp.ProtoMajor != 2 {
+		t.Fatalf("served over %s, want HTTP/2", resp.Proto)
+	}
+	for seq := 1; seq <= 3; seq++ {
+		e.hub.Publish("a", frame("a", seq))
+		e.hub.Flush()
+		if ev := next(t, ch); ev.data != string(frame("a", seq)) {
+			t.Fatalf("frame %d: %+v", seq, ev)
+		}
+		time.Sleep(3 * timeout)
 	}
 }

@@ -79,12 +79,11 @@ func (h *Hub) ServeSSE(w http.ResponseWriter, r *http.Request, topics []string, 
 	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	// net/http's ReadTimeout left a read deadline on the connection; once
-	// passed, its background read fails and r's context is cancelled, which
-	// would end the stream. The client sends nothing more on it anyway.
-	// (ErrNotSupported: a server without deadlines has none to clear.)
+	// The server's ReadTimeout must not end the stream: HTTP/1.1 clears the
+	// connection's read deadline while a handler runs (net/http's
+	// background read), HTTP/2 keeps a timer per stream; cleared here so
+	// that neither matters. (ErrNotSupported: no deadlines to clear.)
 	_ = rc.SetReadDeadline(time.Time{})
-	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
 
 	ping := time.NewTicker(h.cfg.PingPeriod)
 	defer ping.Stop()
@@ -141,15 +140,23 @@ func (h *Hub) sseLeaseEnd(w http.ResponseWriter, rc *http.ResponseController, bu
 }
 
 // sseWrite writes and flushes buf; a write that takes longer than
-// StuckAfter fails with os.ErrDeadlineExceeded.
+// StuckAfter fails (over HTTP/1.1 with os.ErrDeadlineExceeded).
+//
+// The write deadline is set before each write and cleared after it. It
+// replaces the one the server's WriteTimeout set for the whole response,
+// and over HTTP/2 a write deadline that passes resets the stream even when
+// no write is under way: left set, it would end a stream that stays idle
+// (no frame, the next ping up to PingPeriod away) for StuckAfter.
 func (h *Hub) sseWrite(w http.ResponseWriter, rc *http.ResponseController, buf []byte) error {
 	// ErrNotSupported (a ResponseWriter without deadlines) leaves the
 	// viewer without a stuck check, not without a stream.
 	_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.StuckAfter))
-	if _, err := w.Write(buf); err != nil {
-		return err
+	_, err := w.Write(buf)
+	if err == nil {
+		err = rc.Flush()
 	}
-	return rc.Flush()
+	_ = rc.SetWriteDeadline(time.Time{})
+	return err
 }
 
 // appendEvents takes v's pending messages and appends them as events, in
