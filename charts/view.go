@@ -111,8 +111,14 @@ type View struct {
 	def    Chart
 	limits Limits
 
-	width int64  // slot width in ns; 0: no window (one slot since start)
-	slots []slot // a ring, indexed by epoch mod len
+	width  int64  // slot width in ns; 0: no window (one slot since start)
+	nslots int    // the length of the ring
+	slots  []slot // a ring, indexed by epoch mod nslots; nil until the first sample
+	// stored counts the accumulators of every slot. Past MaxChartCells a
+	// new cell is folded into its slot's overflow cell, so that a sliding
+	// window (whose slots each hold their own cells) keeps no more than a
+	// frame's worth whatever arrives.
+	stored int
 
 	// known categories and series, with the newest epoch they were seen in,
 	// so that the limits count only what is inside the window.
@@ -132,14 +138,14 @@ func NewView(def Chart, limits Limits) *View {
 	switch {
 	case def.X == TimeAxis:
 		v.width = int64(def.Bucket)
-		v.slots = make([]slot, int64(def.Window)/int64(def.Bucket))
+		v.nslots = int(int64(def.Window) / int64(def.Bucket))
 	case def.Window > 0:
 		// One slot more than the window holds: the oldest is partly outside
 		// it, so a sample leaves at most one slot late, never early.
 		v.width = max(int64(def.Window)/windowSlots, 1)
-		v.slots = make([]slot, windowSlots+1)
+		v.nslots = windowSlots + 1
 	default:
-		v.slots = make([]slot, 1)
+		v.nslots = 1
 	}
 	return v
 }
@@ -195,7 +201,7 @@ func (v *View) Add(s *ingest.Sample, now time.Time) bool {
 	if e > nowEpoch {
 		e, at = nowEpoch, now.UnixNano()
 	}
-	if v.width != 0 && e <= nowEpoch-int64(len(v.slots)) {
+	if v.width != 0 && e <= nowEpoch-int64(v.nslots) {
 		v.outside++
 		return false
 	}
@@ -214,18 +220,33 @@ func (v *View) Add(s *ingest.Sample, now time.Time) bool {
 	}
 	c.series = v.admit(v.series, c.series, e, v.limits.MaxSeries)
 
-	sl := &v.slots[int(mod(e, int64(len(v.slots))))]
+	if v.slots == nil {
+		v.slots = make([]slot, v.nslots)
+	}
+	sl := &v.slots[int(mod(e, int64(v.nslots)))]
 	if sl.cells == nil || sl.epoch != e {
-		clear(sl.cells)
-		if sl.cells == nil {
-			sl.cells = make(map[cell]*acc)
-		}
+		// A new map, not the old one cleared: a map keeps the room of the
+		// most it ever held, and every slot in turn would keep a full one.
+		v.stored -= len(sl.cells)
+		sl.cells = make(map[cell]*acc)
 		sl.epoch = e
 	}
 	a := sl.cells[c]
+	if a == nil && v.stored >= MaxChartCells {
+		over := cell{category: Other, series: Other}
+		if v.def.X == TimeAxis {
+			over.category = ""
+		}
+		if c != over {
+			v.folded++
+			c = over
+			a = sl.cells[c]
+		}
+	}
 	if a == nil {
 		a = new(acc)
 		sl.cells[c] = a
+		v.stored++ // past MaxChartCells by at most one overflow cell per slot
 	}
 	a.add(s.Value, at)
 	v.newestAt = max(v.newestAt, e)
@@ -304,7 +325,7 @@ func (v *View) Frame(now time.Time) Frame {
 
 // live reports whether slot epoch e is inside the window ending at nowEpoch.
 func (v *View) live(e, nowEpoch int64) bool {
-	return v.width == 0 || (e > nowEpoch-int64(len(v.slots)) && e <= nowEpoch)
+	return v.width == 0 || (e > nowEpoch-int64(v.nslots) && e <= nowEpoch)
 }
 
 // expire forgets categories and series not seen inside the window, so the
@@ -322,6 +343,7 @@ func (v *View) expire(nowEpoch int64) {
 	}
 	for i := range v.slots {
 		if v.slots[i].cells != nil && !v.live(v.slots[i].epoch, nowEpoch) {
+			v.stored -= len(v.slots[i].cells)
 			v.slots[i].cells = nil
 		}
 	}
@@ -334,7 +356,7 @@ func (v *View) rateSeconds(now time.Time, nowEpoch int64) float64 {
 	if v.def.X == TimeAxis {
 		return time.Duration(v.def.Bucket).Seconds()
 	}
-	oldest := (nowEpoch - int64(len(v.slots)) + 1) * v.width
+	oldest := (nowEpoch - int64(v.nslots) + 1) * v.width
 	return time.Duration(now.UnixNano() - oldest).Seconds()
 }
 
@@ -413,7 +435,7 @@ func (v *View) tagFrame(f *Frame, now time.Time, nowEpoch int64) {
 // timeFrame shows one bar group per bucket of the window, oldest first,
 // empty buckets included.
 func (v *View) timeFrame(f *Frame, now time.Time, nowEpoch int64) {
-	n := len(v.slots)
+	n := v.nslots
 	f.Categories = make([]string, n)
 	first := nowEpoch - int64(n) + 1
 	seriesSet := map[string]struct{}{}
@@ -430,6 +452,9 @@ func (v *View) timeFrame(f *Frame, now time.Time, nowEpoch int64) {
 	seconds := v.rateSeconds(now, nowEpoch)
 	f.Series = v.seriesOf(seriesSet, n, func(series string, i int) float64 {
 		e := first + int64(i)
+		if v.slots == nil {
+			return math.NaN()
+		}
 		sl := &v.slots[int(mod(e, int64(n)))]
 		if sl.cells == nil || sl.epoch != e {
 			return math.NaN()
