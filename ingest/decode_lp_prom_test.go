@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"errors"
 	"math"
 	"reflect"
 	"strconv"
@@ -191,5 +192,90 @@ func TestDecodePrometheusLeavesNaNOutAndCountsIt(t *testing.T) {
 	}
 	if _, _, err := ingest.DecodePrometheus([]byte("up +Inf\n"), opts()); err == nil {
 		t.Error("+Inf was accepted")
+	}
+}
+
+// promLabels writes a series line with n labels l0="0", l1="1", ….
+func promLabels(metric string, n int) string {
+	var b strings.Builder
+	b.WriteString(metric + "{")
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("l" + strconv.Itoa(i) + `="` + strconv.Itoa(i) + `"`)
+	}
+	b.WriteString("} 1\n")
+	return b.String()
+}
+
+// TestDecodePrometheusLimitsWhileScanning: the limits that bound expfmt's
+// work are enforced as the body is scanned, before expfmt reads it, with
+// the line and column of the label or name that passes the limit.
+func TestDecodePrometheusLimitsWhileScanning(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	col33 := strings.Index(promLabels("m", 33), "l32=") + 1
+	tests := map[string]struct {
+		body      string
+		lim       ingest.Limits
+		line, col int
+		msg       string
+	}{
+		"33 labels":                {"ok 1\n" + promLabels("m", 33), ingest.Limits{}, 2, col33, "m: more than 32 labels in one series"},
+		"5,000 labels":             {promLabels("m", 5000), ingest.Limits{}, 1, col33, "more than 32 labels"},
+		"a low limit, blanks":      {"m{a=\"1\", b=\"2\",   c=\"3\"} 1\n", ingest.Limits{MaxTags: 2}, 1, 19, "more than 2 labels"},
+		"quoted metric name":       {"{\"a.b\", x=\"1\",y=\"2\",z=\"3\"} 1\n", ingest.Limits{MaxTags: 2}, 1, 21, "a.b: more than 2 labels"},
+		"le counts as a label":     {"# TYPE h histogram\nh_bucket{a=\"1\",le=\"1\"} 1\n", ingest.Limits{MaxTags: 1}, 2, 16, "more than 1 labels"},
+		"long label value":         {"m{a=\"" + long + "\"} 1\n", ingest.Limits{}, 1, 5, `label "a": value is 300 bytes long`},
+		"escapes count once":       {"m{a=\"" + strings.Repeat(`\\`, 5) + "\"} 1\n", ingest.Limits{MaxTagValueBytes: 4}, 1, 5, "value is 5 bytes long"},
+		"long metric name":         {"ok 1\n" + long + "{a=\"1\"} 1\n", ingest.Limits{}, 2, 1, "metric name is 300 bytes long"},
+		"long label name":          {"m{" + long + "=\"1\"} 1\n", ingest.Limits{}, 1, 3, "label name is 300 bytes long"},
+		"long quoted name":         {"{\"" + long + "\"} 1\n", ingest.Limits{}, 1, 2, "name is 300 bytes long"},
+		"a syntax error before it": {"bad{ 1\n" + promLabels("m", 40), ingest.Limits{}, 1, -1, "invalid label name"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			got, _, err := ingest.DecodePrometheus([]byte(tc.body), ingest.DecodeOptions{Now: now, Limits: tc.lim})
+			if err == nil {
+				t.Fatalf("no error; got %+v", got)
+			}
+			wantProblem(t, err, tc.line, tc.col, tc.msg)
+		})
+	}
+}
+
+// TestDecodePrometheusWithinLimits: what the scan counts is what expfmt
+// reads; '=' and names inside quotes, comments and values are not labels.
+func TestDecodePrometheusWithinLimits(t *testing.T) {
+	t.Parallel()
+	body := "# HELP m a=b c=d e=f g=h\n" +
+		promLabels("m", 32) +
+		"n{a=\"x=y=z=w\",\"b.c\"=\"1\"} 1\n" +
+		"# TYPE h histogram\nh_bucket{a=\"1\",le=\"1\"} 1\nh_bucket{a=\"1\",le=\"+Inf\"} 1\nh_sum{a=\"1\"} 1\nh_count{a=\"1\"} 1\n"
+	got, _, err := ingest.DecodePrometheus([]byte(body), ingest.DecodeOptions{Now: now, Limits: ingest.Limits{MaxTags: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 6 || len(got[4].Tags) != 32 {
+		t.Fatalf("got %d samples %+v", len(got), got)
+	}
+	if _, _, err := ingest.DecodePrometheus([]byte(body), ingest.DecodeOptions{Now: now, Limits: ingest.Limits{MaxTags: 2}}); err == nil {
+		t.Fatal("32 labels accepted with a limit of 2")
+	}
+}
+
+// TestDecodePrometheusTooManySeriesLines: more sample lines than MaxSamples
+// is refused with 413's error before expfmt builds them.
+func TestDecodePrometheusTooManySeriesLines(t *testing.T) {
+	t.Parallel()
+	body := "# TYPE m gauge\n" + strings.Repeat("m 1\n\n# c\n", 4)
+	_, _, err := ingest.DecodePrometheus([]byte(body), ingest.DecodeOptions{Now: now, Limits: ingest.Limits{MaxSamples: 3}})
+	var de *ingest.DecodeError
+	if !errors.As(err, &de) || !de.TooLarge {
+		t.Fatalf("error %v; want a TooLarge *DecodeError", err)
+	}
+	if _, _, err := ingest.DecodePrometheus([]byte(body), ingest.DecodeOptions{Now: now, Limits: ingest.Limits{MaxSamples: 4}}); err != nil {
+		t.Fatal(err)
 	}
 }

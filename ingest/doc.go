@@ -46,6 +46,15 @@
 // of these refuses the whole request with 400 unless noted. A sample stamped
 // ahead of its arrival, within MaxFuture, is taken as arriving now.
 //
+// Every decoder's time and memory grow linearly with the body, whatever its
+// shape (many labels in one series, long names, deep nesting, many fields):
+// the limits that bound a series are checked as it is scanned, not after.
+// For Prometheus text, one pass over the body refuses, before expfmt reads
+// it, more than MaxSamples sample lines, a series line with more than
+// MaxTags labels (empty values and le/quantile included) and names or label
+// values over their limits, with the line and column of the offender (expfmt
+// alone spends time quadratic in the labels of one series).
+//
 // # Errors
 //
 // A decoder refuses with a *DecodeError listing up to 20 Problems, each

@@ -34,15 +34,25 @@ import (
 func DecodePrometheus(body []byte, opt DecodeOptions) (samples []Sample, noValue int, err error) {
 	ck := newChecker(opt)
 	ps := problems{format: "prometheus"}
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := parser.TextToMetricFamilies(bytes.NewReader(body))
-	if err != nil {
-		var pe expfmt.ParseError
-		if errors.As(err, &pe) {
-			ps.add(Problem{Line: pe.Line, Index: -1, Message: pe.Msg})
+	// The limits that bound expfmt's work are checked first, in one pass
+	// (see promScan); what passes costs expfmt time linear in its size.
+	p, lineStart, tooMany := promScan(body, &ck.lim)
+	if tooMany {
+		return nil, 0, tooManySamples("prometheus", ck.lim.MaxSamples)
+	}
+	if p != nil {
+		// A syntax error before the problem's line comes first, as it
+		// would without the limit.
+		if _, err := parsePrometheus(body[:lineStart]); err != nil {
+			ps.add(syntaxProblem(err))
 		} else {
-			ps.add(Problem{Index: -1, Message: err.Error()})
+			ps.add(*p)
 		}
+		return nil, 0, ps.err()
+	}
+	fams, err := parsePrometheus(body)
+	if err != nil {
+		ps.add(syntaxProblem(err))
 		return nil, 0, ps.err()
 	}
 	names := make([]string, 0, len(fams))
@@ -154,6 +164,21 @@ func DecodePrometheus(body []byte, opt DecodeOptions) (samples []Sample, noValue
 		return nil, 0, err
 	}
 	return out, noValue, nil
+}
+
+func parsePrometheus(body []byte) (map[string]*dto.MetricFamily, error) {
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	return parser.TextToMetricFamilies(bytes.NewReader(body))
+}
+
+// syntaxProblem turns expfmt's error into a Problem (expfmt knows the line,
+// not the column).
+func syntaxProblem(err error) Problem {
+	var pe expfmt.ParseError
+	if errors.As(err, &pe) {
+		return Problem{Line: pe.Line, Index: -1, Message: pe.Msg}
+	}
+	return Problem{Index: -1, Message: err.Error()}
 }
 
 // formatBound writes a bucket bound or quantile the way Prometheus does.
