@@ -1,9 +1,3 @@
-// Package wscheck is the engine of `dashd check-ws URL`: it performs a
-// WebSocket opening handshake itself, over a raw connection, and explains
-// each step (DNS, TCP, TLS, the request, the status, each header that
-// matters, a refusal's body, the first frame) with its likely cause and fix
-// when it fails. It imports nothing inside the module; Check is safe for
-// concurrent use.
 package wscheck
 
 import (
