@@ -1,6 +1,11 @@
 package wscheck
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
 
 // The escaping rules, one by one; TestCheckEscapesWhatTheServerSends shows
 // them applied to every place check-ws prints a server's bytes.
@@ -30,4 +35,25 @@ func TestPrintable(t *testing.T) {
 			t.Errorf("%s: printable(%q) = %s, want %s", name, tt.in, got, tt.want)
 		}
 	}
+}
+
+// Whatever a server sends, printable's output is UTF-8 with no control
+// or format character but the tab.
+func FuzzPrintable(f *testing.F) {
+	f.Add("A\x1b[2J\x1b]0;pwned\x07B\rC\x7fD\x9bE\u009bF\u202eG\u200bH\u2028I\xffJ")
+	f.Add("Größe → 5 € ✓ 日本 😀\t\uFFFD")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := printable(s)
+		if !utf8.ValidString(out) {
+			t.Fatalf("printable(%q) = %q is not UTF-8", s, out)
+		}
+		for _, r := range out {
+			if r != '\t' && r != utf8.RuneError && !unicode.IsPrint(r) {
+				t.Fatalf("printable(%q) = %q has %U", s, out, r)
+			}
+		}
+		if utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r != '\t' && !unicode.IsPrint(r) }) && out != s {
+			t.Fatalf("printable changed printable text %q to %q", s, out)
+		}
+	})
 }
