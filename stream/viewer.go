@@ -192,7 +192,7 @@ func (v *viewer) leaseEnded(lease context.Context) {
 func (h *Hub) leaseEndWS(v *viewer, lease context.Context) {
 	reason := closeReason(context.Cause(lease))
 	h.met.leaseEndsWS.Inc()
-	h.log.Info("stream: lease ended, closing with 1008", "transport", "ws", "remote", v.remote, "reason", reason)
+	h.log.Debug("stream: lease ended, closing with 1008", "transport", "ws", "remote", v.remote, "reason", reason)
 	_ = v.ws.CloseWithMsg(websocket.FormatCloseMessage(websocket.ClosePolicyViolation, reason))
 }
 
