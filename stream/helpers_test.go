@@ -24,7 +24,7 @@ type env struct {
 	srv    *httptest.Server
 	reg    *prometheus.Registry
 	log    *syncBuffer
-	leases sync.Map // name → context.Context, for ?lease=name
+	leases sync.Map // name → context.Context or func() context.Context, for ?lease=name
 }
 
 // newEnv serves /ws and /sse with ?topics=a,b, and the lease named by
@@ -53,6 +53,9 @@ func newEnvServer(t testing.TB, cfg stream.Config, tune func(*httptest.Server)) 
 		if !ok {
 			panic("no lease " + name)
 		}
+		if f, ok := l.(func() context.Context); ok {
+			return f()
+		}
 		return l.(context.Context)
 	}
 	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) { e.hub.ServeWS(w, r, topics(r), lease(r)) })
@@ -76,6 +79,11 @@ func newEnvServer(t testing.TB, cfg stream.Config, tune func(*httptest.Server)) 
 // setLease makes lease the one of requests with ?lease=name.
 func (e *env) setLease(name string, lease context.Context) {
 	e.leases.Store(name, lease)
+}
+
+// setLeaseFunc makes requests with ?lease=name take a lease made by f.
+func (e *env) setLeaseFunc(name string, f func() context.Context) {
+	e.leases.Store(name, f)
 }
 
 func (e *env) wsURL(topics string) string {

@@ -129,7 +129,7 @@ func (h *Hub) ServeSSE(w http.ResponseWriter, r *http.Request, topics []string, 
 func (h *Hub) sseLeaseEnd(w http.ResponseWriter, rc *http.ResponseController, buf []byte, remote string, lease context.Context) {
 	reason := context.Cause(lease).Error()
 	h.met.leaseEndsSSE.Inc()
-	h.log.Info("stream: lease ended, ending the stream", "transport", "sse", "remote", remote, "reason", reason)
+	h.log.Debug("stream: lease ended, ending the stream", "transport", "sse", "remote", remote, "reason", reason)
 	// Marshal escapes what would end the data line, and makes invalid
 	// UTF-8 valid.
 	quoted, _ := json.Marshal(reason)

@@ -32,6 +32,7 @@ type viewer struct {
 	mu        sync.Mutex
 	gone      bool      // closing: deliver nothing more
 	busy      bool      // ws: a data message is queued or being written
+	armed     bool      // ws: timer runs (placed here, it fits in padding)
 	since     time.Time // ws: when the oldest undelivered data was queued
 	pending   [][]byte  // newest undelivered message by topic index; nil until needed
 	pendingN  []uint64  // their ids (SSE)
@@ -40,7 +41,6 @@ type viewer struct {
 	spare     [][]byte // SSE: the other half of the double buffer
 	spareN    []uint64
 	timer     *time.Timer // ws: stuck check
-	armed     bool
 	leaseStop func() bool // ws: releases the lease's AfterFunc; nil without a lease
 }
 
@@ -192,7 +192,7 @@ func (v *viewer) leaseEnded(lease context.Context) {
 func (h *Hub) leaseEndWS(v *viewer, lease context.Context) {
 	reason := closeReason(context.Cause(lease))
 	h.met.leaseEndsWS.Inc()
-	h.log.Info("stream: lease ended, closing with 1008", "transport", "ws", "remote", v.remote, "reason", reason)
+	h.log.Debug("stream: lease ended, closing with 1008", "transport", "ws", "remote", v.remote, "reason", reason)
 	_ = v.ws.CloseWithMsg(websocket.FormatCloseMessage(websocket.ClosePolicyViolation, reason))
 }
 

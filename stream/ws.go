@@ -30,14 +30,18 @@ const viewerKey = "dashd.stream.viewer"
 // lease bounds the session's life (an embed token's expiry or
 // revocation): once it is done, nothing more is delivered and the
 // connection is closed with 1008 (policy violation), its reason being
-// context.Cause(lease).Error() cut to the 123 bytes a close reason holds.
-// A lease already done when the connection is upgraded gets that close
-// instead of its snapshot. A nil lease, or one that is never done
-// (context.Background()), never ends the session. The lease is watched
-// with context.AfterFunc, released when the session ends first: a lease
-// made by the context package (WithCancelCause, WithDeadlineCause, …)
-// costs no goroutine while it waits, only its registration (about 200
-// bytes, see BenchmarkIdleViewer).
+// context.Cause(lease).Error() cut to the 123 bytes a close reason holds;
+// counted in dashd_stream_lease_ends_total. A lease already done when the
+// connection is upgraded gets that close instead of its snapshot. A nil
+// lease, or one never done (context.Background()), never ends the
+// session. It must not be r's context, nor derived from it: that one ends
+// when ServeWS returns, and the session would end with it.
+//
+// The lease is watched with context.AfterFunc, released when the session
+// ends first. A lease made by the context package (WithCancelCause,
+// WithDeadlineCause, …) costs no goroutine while it waits, only its
+// registration: about 200 bytes per viewer (BenchmarkIdleViewer), more if
+// each viewer has a lease of its own rather than sharing one per token.
 func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, topics []string, lease context.Context) {
 	if ref, refused := h.checkHandshake(r); refused {
 		h.refuse(w, r, ref)
