@@ -17,6 +17,9 @@ import (
 type Config struct {
 	IngestTokens []string // auth.ingest_tokens; none: ingest is open
 	AdminTokens  []string // auth.admin_tokens (or the one generated at start)
+	// AdminHint is added to a refusal that wants an admin token: where to
+	// find the generated one.
+	AdminHint string
 	// ReadToken is auth.read: token: reads need an admin or embed token.
 	ReadToken bool
 	// Keys verifies embed tokens; nil when auth.embed_secret is not set.
@@ -39,6 +42,7 @@ type Config struct {
 // Policy decides who may call which route. Make it with New.
 type Policy struct {
 	ingest, admin [][sha256.Size]byte
+	adminHint     string
 	readToken     bool
 	keys          *embed.Keys
 	dashboardOf   func(string) string
@@ -52,6 +56,7 @@ func New(cfg Config) (*Policy, error) {
 	p := &Policy{
 		ingest:      hashAll(cfg.IngestTokens),
 		admin:       hashAll(cfg.AdminTokens),
+		adminHint:   cfg.AdminHint,
 		readToken:   cfg.ReadToken,
 		keys:        cfg.Keys,
 		dashboardOf: cfg.DashboardOf,
@@ -131,7 +136,11 @@ func (p *Policy) needAdmin(r *http.Request, rt Route, what string) Decision {
 		return refuse(http.StatusForbidden, "forbidden",
 			what+" needs an admin token, and none is configured: set auth.admin_tokens")
 	}
-	return p.needToken(r, rt, nil, "an admin token", "auth.admin_tokens")
+	d := p.needToken(r, rt, nil, "an admin token", "auth.admin_tokens")
+	if !d.Allowed() && p.adminHint != "" {
+		d.Message += " (" + p.adminHint + ")"
+	}
+	return d
 }
 
 // needToken allows one of tokens, or an admin token.
@@ -171,7 +180,11 @@ func (p *Policy) read(r *http.Request, rt Route) Decision {
 	case DashboardParam:
 		dashboard = r.PathValue("id")
 	case ChartParam:
-		charts = []string{r.PathValue("id")}
+		id := r.PathValue("id")
+		if id == "" {
+			id = r.PathValue("chart")
+		}
+		charts = []string{id}
 	case StreamQuery:
 		q := r.URL.Query()
 		dashboard, charts = q.Get("dashboard"), SplitList(q.Get("charts"))
@@ -261,56 +274,64 @@ func SplitList(s string) []string {
 // hostList is the allowed_hosts check.
 type hostList struct {
 	any      bool
-	names    map[string]bool // "name" or "name:port", lower case
-	suffixes []string        // ".example.com" for "*.example.com"
+	loopback bool        // the default on a loopback address
+	entries  []hostEntry // allowed_hosts
+}
+
+// hostEntry is one entry of allowed_hosts: a name (lower case, IPv6
+// without brackets), or a suffix for "*.name", and a port ("" for any).
+type hostEntry struct {
+	name     string
+	wildcard bool
+	port     string
 }
 
 func newHostList(allowed []string, loopback bool) hostList {
-	h := hostList{names: map[string]bool{}}
 	if len(allowed) == 0 {
-		if !loopback {
-			h.any = true
-			return h
-		}
-		allowed = []string{"localhost", "127.0.0.1", "::1", "*.localhost"}
+		return hostList{any: !loopback, loopback: loopback}
 	}
+	var h hostList
 	for _, a := range allowed {
-		a = strings.ToLower(strings.TrimSpace(a))
-		if s, ok := strings.CutPrefix(a, "*"); ok {
-			h.suffixes = append(h.suffixes, s)
-			continue
+		name, port := splitHost(strings.ToLower(strings.TrimSpace(a)))
+		e := hostEntry{name: name, port: port}
+		if s, ok := strings.CutPrefix(name, "*."); ok {
+			e.name, e.wildcard = "."+s, true
 		}
-		h.names[strings.Trim(a, "[]")] = true
+		h.entries = append(h.entries, e)
 	}
 	return h
 }
 
-// allows reports whether host (a Host header: name, name:port, [v6]:port)
-// is served. A name listed without a port matches it on any port.
+// splitHost splits "name", "name:port", "[v6]" or "[v6]:port" into a name
+// without brackets and a port ("" when none).
+func splitHost(host string) (name, port string) {
+	if n, p, err := net.SplitHostPort(host); err == nil {
+		return n, p
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"), ""
+}
+
+// allows reports whether host (a Host header) is served. An entry without
+// a port matches the name on any port.
 func (h hostList) allows(host string) bool {
 	if h.any {
 		return true
 	}
-	host = strings.ToLower(host)
-	if h.names[host] {
-		return true
-	}
-	name := host
-	if n, _, err := net.SplitHostPort(host); err == nil {
-		name = n
-	}
-	name = strings.Trim(name, "[]")
+	name, port := splitHost(strings.ToLower(host))
 	if name == "" {
 		return false
 	}
-	if h.names[name] {
-		return true
+	if h.loopback {
+		if ip := net.ParseIP(name); ip != nil {
+			return ip.IsLoopback()
+		}
+		return name == "localhost" || strings.HasSuffix(name, ".localhost")
 	}
-	if ip := net.ParseIP(name); ip != nil && ip.IsLoopback() && h.names["127.0.0.1"] {
-		return true // the whole of 127.0.0.0/8 when the loopback default applies
-	}
-	for _, s := range h.suffixes {
-		if strings.HasSuffix(name, s) {
+	for _, e := range h.entries {
+		if e.port != "" && e.port != port {
+			continue
+		}
+		if name == e.name || (e.wildcard && strings.HasSuffix(name, e.name)) {
 			return true
 		}
 	}

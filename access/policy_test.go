@@ -57,7 +57,7 @@ func TestPolicy(t *testing.T) {
 		"read token":                  {Loopback: true, AdminTokens: []string{"adm"}, ReadToken: true, Keys: keys, DashboardOf: dashboardOf},
 		"read token, no embed secret": {Loopback: true, AdminTokens: []string{"adm"}, ReadToken: true},
 		"public address":              {AdminTokens: []string{"adm"}},
-		"allowed hosts":               {Loopback: true, AllowedHosts: []string{"dash.example.com", "*.corp.example"}},
+		"allowed hosts":               {Loopback: true, AllowedHosts: []string{"dash.example.com", "*.corp.example", "[::1]:8080", "*.ports.example:8443", "127.0.0.1"}},
 		"trusted parent":              {Loopback: true, AdminTokens: []string{"adm"}, TrustedOrigins: []string{"https://parent.example"}},
 	}
 	type req struct {
@@ -68,17 +68,23 @@ func TestPolicy(t *testing.T) {
 		reason                     string
 	}
 	tests := map[string]req{
-		"health is public":                             {config: "read token", method: "GET", route: "/healthz", url: "/healthz"},
-		"a foreign Host is refused on loopback":        {config: "no tokens", method: "GET", route: "/healthz", url: "/healthz", host: "evil.example:8080", want: 421, reason: "forbidden_host"},
-		"localhost is served on loopback":              {config: "no tokens", method: "GET", route: "/healthz", url: "/healthz", host: "localhost:8080"},
-		"any 127/8 address is served on loopback":      {config: "no tokens", method: "GET", route: "/healthz", url: "/healthz", host: "127.0.0.2:8080"},
-		"[::1] is served on loopback":                  {config: "no tokens", method: "GET", route: "/healthz", url: "/healthz", host: "[::1]:8080"},
-		"a sub-domain of localhost is served":          {config: "no tokens", method: "GET", route: "/healthz", url: "/healthz", host: "app.localhost"},
-		"no Host is refused on loopback":               {config: "no tokens", method: "GET", route: "/healthz", url: "/healthz", host: "-", want: 421, reason: "forbidden_host"},
-		"any Host on a public address":                 {config: "public address", method: "GET", route: "/healthz", url: "/healthz", host: "dash.example.org"},
-		"an allowed host is served":                    {config: "allowed hosts", method: "GET", route: "/healthz", url: "/healthz", host: "dash.example.com:443"},
-		"a wildcard host is served":                    {config: "allowed hosts", method: "GET", route: "/healthz", url: "/healthz", host: "a.corp.example"},
-		"loopback is not served once hosts are listed": {config: "allowed hosts", method: "GET", route: "/healthz", url: "/healthz", host: "127.0.0.1:8080", want: 421, reason: "forbidden_host"},
+		"health is public":                                    {config: "read token", method: "GET", route: "/healthz", url: "/healthz"},
+		"a foreign Host is refused on loopback":               {config: "no tokens", method: "GET", route: "/healthz", url: "/healthz", host: "evil.example:8080", want: 421, reason: "forbidden_host"},
+		"localhost is served on loopback":                     {config: "no tokens", method: "GET", route: "/healthz", url: "/healthz", host: "localhost:8080"},
+		"any 127/8 address is served on loopback":             {config: "no tokens", method: "GET", route: "/healthz", url: "/healthz", host: "127.0.0.2:8080"},
+		"[::1] is served on loopback":                         {config: "no tokens", method: "GET", route: "/healthz", url: "/healthz", host: "[::1]:8080"},
+		"a sub-domain of localhost is served":                 {config: "no tokens", method: "GET", route: "/healthz", url: "/healthz", host: "app.localhost"},
+		"no Host is refused on loopback":                      {config: "no tokens", method: "GET", route: "/healthz", url: "/healthz", host: "-", want: 421, reason: "forbidden_host"},
+		"any Host on a public address":                        {config: "public address", method: "GET", route: "/healthz", url: "/healthz", host: "dash.example.org"},
+		"an allowed host is served":                           {config: "allowed hosts", method: "GET", route: "/healthz", url: "/healthz", host: "dash.example.com:443"},
+		"a wildcard host is served":                           {config: "allowed hosts", method: "GET", route: "/healthz", url: "/healthz", host: "a.corp.example"},
+		"a listed IPv6 address and port":                      {config: "allowed hosts", method: "GET", route: "/healthz", url: "/healthz", host: "[::1]:8080"},
+		"a listed IPv6 address on another port":               {config: "allowed hosts", method: "GET", route: "/healthz", url: "/healthz", host: "[::1]:9090", want: 421, reason: "forbidden_host"},
+		"a wildcard with its port":                            {config: "allowed hosts", method: "GET", route: "/healthz", url: "/healthz", host: "a.ports.example:8443"},
+		"a wildcard on another port":                          {config: "allowed hosts", method: "GET", route: "/healthz", url: "/healthz", host: "a.ports.example:443", want: 421, reason: "forbidden_host"},
+		"a wildcard does not match its own name":              {config: "allowed hosts", method: "GET", route: "/healthz", url: "/healthz", host: "corp.example", want: 421, reason: "forbidden_host"},
+		"a listed 127.0.0.1 is that address only":             {config: "allowed hosts", method: "GET", route: "/healthz", url: "/healthz", host: "127.0.0.2:8080", want: 421, reason: "forbidden_host"},
+		"loopback names are not served once hosts are listed": {config: "allowed hosts", method: "GET", route: "/healthz", url: "/healthz", host: "localhost:8080", want: 421, reason: "forbidden_host"},
 
 		"open ingest without tokens":            {config: "no tokens", method: "POST", route: "/api/v1/ingest", url: "/api/v1/ingest"},
 		"a cross-site form post is refused":     {config: "no tokens", method: "POST", route: "/api/v1/ingest", url: "/api/v1/ingest", header: []string{"Sec-Fetch-Site", "cross-site", "Origin", "https://evil.example"}, want: 403, reason: "cross_origin"},
@@ -111,11 +117,11 @@ func TestPolicy(t *testing.T) {
 		"read token: admin reads":             {config: "read token", method: "GET", route: "/", url: "/?token=adm"},
 		"read token: the list is admin only":  {config: "read token", method: "GET", route: "/api/v1/dashboards", url: "/api/v1/dashboards?token=" + dashTok, want: 401, reason: "wrong scope"},
 		"read token: a chart token reads it":  {config: "read token", method: "GET", route: "/api/v1/charts/{id}/frame", url: "/api/v1/charts/sales/frame?token=" + chartTok},
-		"read token: not another chart":       {config: "read token", method: "GET", route: "/embed/{id}", url: "/embed/req?token=" + chartTok, want: 401, reason: "wrong scope"},
+		"read token: not another chart":       {config: "read token", method: "GET", route: "/embed/{chart}", url: "/embed/req?token=" + chartTok, want: 401, reason: "wrong scope"},
 		"read token: a dashboard's charts":    {config: "read token", method: "GET", route: "/api/v1/stream", url: "/api/v1/stream?charts=req&token=" + dashTok},
 		"read token: a stream of two charts":  {config: "read token", method: "GET", route: "/api/v1/stream/sse", url: "/api/v1/stream/sse?charts=req,sales&token=" + dashTok, want: 401, reason: "wrong scope"},
-		"read token: a forged token":          {config: "read token", method: "GET", route: "/embed/{id}", url: "/embed/sales?token=" + chartTok[:len(chartTok)-2] + "xx", want: 401, reason: "bad signature"},
-		"read token: embed tokens off":        {config: "read token, no embed secret", method: "GET", route: "/embed/{id}", url: "/embed/sales?token=" + chartTok, want: 401, reason: "bad signature"},
+		"read token: a forged token":          {config: "read token", method: "GET", route: "/embed/{chart}", url: "/embed/sales?token=" + chartTok[:len(chartTok)-2] + "xx", want: 401, reason: "bad signature"},
+		"read token: embed tokens off":        {config: "read token, no embed secret", method: "GET", route: "/embed/{chart}", url: "/embed/sales?token=" + chartTok, want: 401, reason: "bad signature"},
 		"read token: static files are public": {config: "read token", method: "GET", route: "/static/{path...}", url: "/static/dashd.js"},
 		"an embed token cannot write":         {config: "read token", method: "PUT", route: "/api/v1/dashboards/{id}", url: "/api/v1/dashboards/web", header: []string{"Authorization", "Bearer " + dashTok}, want: 401, reason: "unauthorized"},
 	}
@@ -143,7 +149,10 @@ func TestPolicy(t *testing.T) {
 			if id, ok := strings.CutPrefix(tc.url, "/api/v1/charts/"); ok {
 				r.SetPathValue("id", strings.Split(strings.Split(id, "/")[0], "?")[0])
 			}
-			for _, pre := range []string{"/embed/", "/d/", "/api/v1/dashboards/"} {
+			if id, ok := strings.CutPrefix(tc.url, "/embed/"); ok {
+				r.SetPathValue("chart", strings.Split(id, "?")[0])
+			}
+			for _, pre := range []string{"/d/", "/api/v1/dashboards/"} {
 				if id, ok := strings.CutPrefix(tc.url, pre); ok {
 					r.SetPathValue("id", strings.Split(id, "?")[0])
 				}

@@ -50,7 +50,8 @@ const (
 	Everything Target = iota
 	// DashboardParam reads the dashboard named by the path value "id".
 	DashboardParam
-	// ChartParam reads the chart named by the path value "id".
+	// ChartParam reads the chart named by the path value "id" ("chart" on
+	// /embed/{chart}).
 	ChartParam
 	// StreamQuery reads ?dashboard=ID or ?charts=a,b.
 	StreamQuery
@@ -111,7 +112,7 @@ func Routes() []Route {
 		// Pages.
 		{Method: get, Path: "/", Class: Read, Target: Everything},
 		{Method: get, Path: "/d/{id}", Class: Read, Target: DashboardParam},
-		{Method: get, Path: "/embed/{id}", Class: Read, Target: ChartParam},
+		{Method: get, Path: "/embed/{chart}", Class: Read, Target: ChartParam},
 		{Method: get, Path: "/embed.js", Class: Public, CrossOrigin: true},
 		{Method: get, Path: "/static/{path...}", Class: Public},
 

@@ -380,7 +380,7 @@ func TestCluster(t *testing.T) {
 	converge(t, nodes, "after-kill-chart", 10*time.Second, func(frame) bool { return true })
 	t.Logf("a definition stored after the kill reached every node in %s", time.Since(defStart).Round(time.Millisecond))
 	dataStart := time.Now()
-	code, body = do(t, mustRequest(t, http.MethodPut, c.url+"/api/v1/charts/after-kill-chart/data", `{"categories":["x"],"series":[{"name":"s","data":[1]}]}`))
+	code, body = do(t, mustRequest(t, http.MethodPut, c.url+"/api/v1/charts/after-kill-chart/data", `{"categories":["x"],"series":[{"name":"s","data":[1]}]}`, c.admin()...))
 	if code != http.StatusNoContent {
 		t.Fatalf("PUT data on c after the kill: %d %s", code, body)
 	}

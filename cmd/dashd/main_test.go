@@ -50,6 +50,24 @@ func startServer(t testing.TB, edit func(*config.File)) *server {
 	return s
 }
 
+// errorOf is the "error" of dashd's one error body.
+func errorOf(t *testing.T, body string) string {
+	t.Helper()
+	var e struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error == "" {
+		t.Fatalf("not dashd's error body: %q (%v)", body, err)
+	}
+	return e.Error
+}
+
+// admin is the header that carries the server's admin token (configured
+// or generated), for mustRequest.
+func (s *server) admin() []string {
+	return []string{"Authorization", "Bearer " + s.AdminToken()}
+}
+
 func waitReady(t testing.TB, url string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -280,7 +298,7 @@ func TestPushChartThroughTheAPI(t *testing.T) {
 	v := dial(t, s, "charts=sales")
 	v.next()
 	code, body := do(t, mustRequest(t, http.MethodPut, s.url+"/api/v1/charts/sales/data",
-		`{"categories":["Q1","Q2"],"series":[{"name":"EU","data":[3,null]},{"name":"US","data":[1,2]}]}`))
+		`{"categories":["Q1","Q2"],"series":[{"name":"EU","data":[3,null]},{"name":"US","data":[1,2]}]}`, s.admin()...))
 	if code != http.StatusNoContent {
 		t.Fatalf("PUT data: %d %s", code, body)
 	}
@@ -288,7 +306,7 @@ func TestPushChartThroughTheAPI(t *testing.T) {
 	if x := f.value("Q1", "EU"); x == nil || *x != 3 {
 		t.Errorf("Q1 EU = %v", x)
 	}
-	code, body = do(t, mustRequest(t, http.MethodPut, s.url+"/api/v1/charts/req-by-route/data", `{"categories":[],"series":[]}`))
+	code, body = do(t, mustRequest(t, http.MethodPut, s.url+"/api/v1/charts/req-by-route/data", `{"categories":[],"series":[]}`, s.admin()...))
 	if code != http.StatusConflict {
 		t.Errorf("PUT data on a metric chart: %d %s", code, body)
 	}
@@ -348,7 +366,7 @@ func TestStreamRefusesUnknownTargets(t *testing.T) {
 		"":                         "?dashboard=ID",
 	} {
 		code, body := do(t, mustRequest(t, http.MethodGet, s.url+"/api/v1/stream?"+query, ""))
-		if code != http.StatusNotFound || !strings.Contains(body, want) {
+		if code != http.StatusNotFound || !strings.Contains(errorOf(t, body), want) {
 			t.Errorf("?%s: %d %q, want 404 with %q", query, code, body, want)
 		}
 	}

@@ -51,7 +51,12 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 
 	s := startServer(t, nil)
 	var registered []string
-	for _, r := range s.srv.Handler.(*gin.Engine).Routes() {
+	routes := s.srv.Handler.(*gin.Engine).Routes()
+	for _, r := range routes {
+		// HEAD is served wherever GET is (README); it is not listed twice.
+		if r.Method == "HEAD" && slices.ContainsFunc(routes, func(g gin.RouteInfo) bool { return g.Method == "GET" && g.Path == r.Path }) {
+			continue
+		}
 		registered = append(registered, r.Method+" "+ginParam.ReplaceAllString(r.Path, "{$1}"))
 	}
 	if len(registered) < 20 {
