@@ -26,6 +26,9 @@ type RouterConfig struct {
 	Parents []string
 	// Logger reports panics recovered in handlers; nil discards.
 	Logger *slog.Logger
+	// Refused, if set, is called for every request the policy refuses
+	// (to count it); it must be quick and safe for concurrent use.
+	Refused func(access.Route, access.Decision)
 }
 
 // NewRouter mounts every route of access.Routes with its handler behind the
@@ -55,7 +58,7 @@ func NewRouter(cfg RouterConfig) (http.Handler, error) {
 		}
 		mounted[rt.Key()] = true
 		path := ginPath(rt.Path)
-		serve := gate(cfg.Policy, rt, h, cors)
+		serve := gate(cfg.Policy, rt, h, cors, cfg.Refused)
 		r.Handle(rt.Method, path, serve)
 		if rt.Method == http.MethodGet {
 			r.Handle(http.MethodHead, path, serve)
@@ -91,7 +94,7 @@ func decisionOf(r *http.Request) access.Decision {
 }
 
 // gate sets the path values, answers CORS, asks the policy and runs h.
-func gate(p *access.Policy, rt access.Route, h http.Handler, cors corsPolicy) gin.HandlerFunc {
+func gate(p *access.Policy, rt access.Route, h http.Handler, cors corsPolicy, refused func(access.Route, access.Decision)) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		r := c.Request
 		for _, prm := range c.Params {
@@ -106,6 +109,9 @@ func gate(p *access.Policy, rt access.Route, h http.Handler, cors corsPolicy) gi
 		}
 		d := p.Decide(r, rt)
 		if !d.Allowed() {
+			if refused != nil {
+				refused(rt, d)
+			}
 			if d.Challenge != "" {
 				c.Writer.Header().Set("WWW-Authenticate", d.Challenge)
 			}

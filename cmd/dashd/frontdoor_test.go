@@ -83,6 +83,16 @@ func TestACrossSiteFormPostChangesNothing(t *testing.T) {
 	if x := f.value("/evil", "200"); x != nil {
 		t.Fatalf("the refused samples are in the chart: %v", *x)
 	}
+	_, metrics := do(t, mustRequest(t, http.MethodGet, s.url+"/metrics", ""))
+	for _, want := range []string{
+		`dashd_access_refusals_total{class="ingest",reason="cross_origin"} 2`,
+		`dashd_ingest_requests_refused_total{format="json",reason="unauthorized"} 1`,
+		`dashd_ingest_requests_refused_total{format="line protocol",reason="unauthorized"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
 }
 
 func TestHEADWhereverGET(t *testing.T) {

@@ -62,7 +62,7 @@ func (m *Main) routes() (http.Handler, error) {
 		}
 		h[key] = handler
 	}
-	return api.NewRouter(api.RouterConfig{Policy: policy, Handlers: h, Parents: f.Embed.AllowedParents, Logger: m.log.With("component", "http")})
+	return api.NewRouter(api.RouterConfig{Policy: policy, Handlers: h, Parents: f.Embed.AllowedParents, Logger: m.log.With("component", "http"), Refused: m.ops.observeRefusal})
 }
 
 // adminHint says where the generated admin token is, "" when configured.
