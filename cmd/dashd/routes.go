@@ -44,7 +44,7 @@ func (m *Main) routes() (http.Handler, error) {
 
 		"GET /":                 pages,
 		"GET /d/{id}":           pages,
-		"GET /embed/{chart}":       pages,
+		"GET /embed/{chart}":    pages,
 		"GET /embed.js":         pages,
 		"GET /static/{path...}": pages,
 		"GET /metrics":          promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry}),
