@@ -167,6 +167,10 @@ func Open(ctx context.Context, cfg Config) (j *Journal, err error) {
 		// request answered 503 meanwhile would be stored anyway, and a
 		// client that retries it would store it twice.
 		nats.ReconnectBufSize(-1),
+		// Try a server that went away again soon (nats.go waits 2 s): a
+		// publish whose ack was lost is settled by a resend within
+		// Config.AckTimeout only once the connection is back.
+		nats.ReconnectWait(250 * time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				jn.log.Warn("lost the connection to NATS; ingest answers 503 until it is back", "err", err)
