@@ -408,8 +408,10 @@ func (j *Journal) Accept(ctx context.Context, batch []ingest.Sample) error {
 	msgs := encodeBatch(batch, j.limit)
 	id := ingest.IdempotencyKey(ctx)
 	if id == "" {
-		// Only this call uses it: it makes Accept's own resend safe.
-		id = "dashd-" + nuid.Next()
+		// Only this call uses it: it makes Accept's own resend safe. The
+		// space keeps it apart from every Idempotency-Key (visible ASCII
+		// only), so no client can name it.
+		id = "dashd " + nuid.Next()
 	}
 	deadline := time.Now().Add(j.cfg.AckTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -527,7 +529,7 @@ const errCodeAtomicDuplicate = 10201
 
 // publishAtomic stores msgs as one JetStream atomic batch: the server
 // keeps them aside until the last one commits them all, and drops a batch
-// that is never committed. Message i carries the id id/i: the ids are
+// that is never committed. Message i carries the id "id i": the ids are
 // recorded only when the batch commits, so a batch refused for holding a
 // known id was stored whole before (a retry), and is reported a duplicate.
 func (j *Journal) publishAtomic(ctx context.Context, msgs []message, id string, deadline time.Time) (duplicate bool, err error) {
@@ -535,7 +537,7 @@ func (j *Journal) publishAtomic(ctx context.Context, msgs []message, id string, 
 	for i, m := range msgs {
 		msg := nats.NewMsg(m.subject)
 		msg.Data = m.data
-		msg.Header.Set(jetstream.MsgIDHeader, id+"/"+strconv.Itoa(i))
+		msg.Header.Set(jetstream.MsgIDHeader, id+" "+strconv.Itoa(i)) // no key has a space
 		msg.Header.Set("Nats-Batch-Id", batch)
 		msg.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
 		if i < len(msgs)-1 {
