@@ -405,6 +405,9 @@ func (j *Journal) Accept(ctx context.Context, batch []ingest.Sample) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return err // nothing sent
+	}
 	msgs := encodeBatch(batch, j.limit)
 	id := ingest.IdempotencyKey(ctx)
 	if id == "" {
@@ -413,10 +416,11 @@ func (j *Journal) Accept(ctx context.Context, batch []ingest.Sample) error {
 		// only), so no client can name it.
 		id = "dashd " + nuid.Next()
 	}
-	deadline := time.Now().Add(j.cfg.AckTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+	bound := j.cfg.AckTimeout
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < bound {
+		bound = max(time.Until(d), 0)
 	}
+	deadline := time.Now().Add(bound)
 	var (
 		err       error
 		duplicate bool
@@ -438,7 +442,7 @@ func (j *Journal) Accept(ctx context.Context, batch []ingest.Sample) error {
 			j.log.Warn("the log did not confirm a batch in time; it may be stored", "err", u.err, "samples", len(batch))
 			return &ingest.OverloadError{RetryAfter: 2 * time.Second, Unavailable: true, Reason: fmt.Sprintf(
 				"the sample log did not confirm the write within %s (%v), so the samples may or may not be stored; "+
-					"retry with the same Idempotency-Key to have them stored once", j.cfg.AckTimeout, u.err)}
+					"retry with the same Idempotency-Key to have them stored once", bound.Round(time.Millisecond), u.err)}
 		}
 		return err
 	case duplicate:
@@ -476,7 +480,8 @@ func (j *Journal) publish(ctx context.Context, m message, id string, deadline ti
 			}
 			return false, &unconfirmedError{err}
 		}
-		var lost error
+		// From here m may be stored: every failure is unconfirmed, unless
+		// JetStream itself says it refused the first send.
 		select {
 		case ack := <-f.Ok():
 			// A duplicate on a resend is most likely our own first
@@ -484,21 +489,23 @@ func (j *Journal) publish(ctx context.Context, m message, id string, deadline ti
 			return ack.Duplicate && !sent, nil
 		case err := <-f.Err():
 			var api *jetstream.APIError
-			if errors.As(err, &api) || errors.Is(err, jetstream.ErrNoStreamResponse) {
-				if sent {
-					// The resend was refused; the first send may be stored.
+			refused := errors.As(err, &api) || errors.Is(err, jetstream.ErrNoStreamResponse)
+			switch {
+			case refused && !sent:
+				return false, j.storeError(ctx, err) // not stored
+			case errors.Is(err, nats.ErrDisconnected) || errors.Is(err, jetstream.ErrAsyncPublishTimeout):
+				// The ack was lost with the connection (or is late):
+				// resend once connected, if there is time.
+				if !j.awaitConnected(ctx, timer.C) {
 					return false, &unconfirmedError{err}
 				}
-				return false, j.storeError(ctx, err) // refused: not stored
+			default:
+				return false, &unconfirmedError{err}
 			}
-			lost = err // a timeout or a dropped connection: unknown
 		case <-timer.C:
-			lost = fmt.Errorf("no ack within %s", j.cfg.AckTimeout)
+			return false, &unconfirmedError{errors.New("no ack in time")}
 		case <-ctx.Done():
-			return false, ctx.Err()
-		}
-		if !j.awaitConnected(ctx, timer.C) {
-			return false, &unconfirmedError{lost}
+			return false, &unconfirmedError{ctx.Err()}
 		}
 	}
 }
@@ -554,8 +561,6 @@ func (j *Journal) publishAtomic(ctx context.Context, msgs []message, id string, 
 		cancel()
 		switch {
 		case err == nil:
-		case ctx.Err() != nil:
-			return false, ctx.Err()
 		case errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrReconnectBufExceeded),
 			errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining):
 			return false, j.storeError(ctx, err) // the commit never reached the stream
