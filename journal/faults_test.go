@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dashd/dashd/charts"
@@ -326,6 +328,31 @@ func TestRevocationsReachEveryNode(t *testing.T) {
 	// Revoking again changes nothing and is no error.
 	if err := b.Revoke(ctx, "Zm9v_YmFy-", time.Now().Add(time.Minute)); err != nil {
 		t.Fatalf("revoking twice: %v", err)
+	}
+
+	// Each revocation expires with its token, plus an hour's grace.
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, "KV_"+journal.RevokedBucketName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for jti, want := range map[string]time.Duration{"3f9a0c11d2e4b5a6c7": 2 * time.Hour, "Zm9v_YmFy-": 366*24*time.Hour + time.Hour} {
+		m, err := st.GetLastMsgForSubject(ctx, "$KV."+journal.RevokedBucketName+"."+jti)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := time.ParseDuration(m.Header.Get("Nats-TTL"))
+		if err != nil || got < want-5*time.Second || got > want {
+			t.Errorf("revocation %s has TTL %q, want about %s", jti, m.Header.Get("Nats-TTL"), want)
+		}
 	}
 
 	c := open(t, journal.Config{URL: ns.ClientURL()})

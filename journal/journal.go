@@ -87,6 +87,7 @@ type Journal struct {
 	kv      jetstream.KeyValue
 	data    jetstream.KeyValue // push charts' data
 	revoked jetstream.KeyValue // revoked embed tokens (revoked.go)
+	keyTTL  bool               // revoked keys get a TTL each (NATS 2.11+)
 	storage jetstream.StorageType
 	limit   int // the most bytes of one message
 
