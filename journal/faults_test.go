@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dashd/dashd/charts"
@@ -327,6 +330,31 @@ func TestRevocationsReachEveryNode(t *testing.T) {
 		t.Fatalf("revoking twice: %v", err)
 	}
 
+	// Each revocation expires with its token, plus an hour's grace.
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, "KV_"+journal.RevokedBucketName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for jti, want := range map[string]time.Duration{"3f9a0c11d2e4b5a6c7": 2 * time.Hour, "Zm9v_YmFy-": 366*24*time.Hour + time.Hour} {
+		m, err := st.GetLastMsgForSubject(ctx, "$KV."+journal.RevokedBucketName+"."+jti)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := time.ParseDuration(m.Header.Get("Nats-TTL"))
+		if err != nil || got < want-5*time.Second || got > want {
+			t.Errorf("revocation %s has TTL %q, want about %s", jti, m.Header.Get("Nats-TTL"), want)
+		}
+	}
+
 	c := open(t, journal.Config{URL: ns.ClientURL()})
 	if got := fmt.Sprint(next(t, watchRevocations(t, c), 3)); got != "[3f9a0c11d2e4b5a6c7 Zm9v_YmFy- ]" {
 		t.Fatalf("a node opened later saw %s", got)
@@ -379,5 +407,150 @@ func TestRevokeRefusesBadJTI(t *testing.T) {
 	}
 	if got := fmt.Sprint(next(t, watchRevocations(t, j), 2)); got != "["+strings.Repeat("a", 128)+" ]" {
 		t.Fatalf("the bucket holds %s, want only the valid jti", got)
+	}
+}
+
+// proxy forwards TCP connections to a NATS server; it can swallow what the
+// server sends (acks lost on the way), cut every connection, and refuse
+// new ones, as a network would.
+type proxy struct {
+	ln      net.Listener
+	target  string
+	mu      sync.Mutex
+	conns   []net.Conn
+	mute    bool // swallow server-to-client bytes
+	refused bool // close new connections at once
+}
+
+func newProxy(t *testing.T, target string) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close(); p.cut() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			refused := p.refused
+			p.mu.Unlock()
+			s, err := net.Dial("tcp", target)
+			if refused || err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() {
+				buf := make([]byte, 32<<10)
+				for {
+					n, err := s.Read(buf)
+					p.mu.Lock()
+					mute := p.mute
+					p.mu.Unlock()
+					if n > 0 && !mute {
+						if _, err := c.Write(buf[:n]); err != nil {
+							break
+						}
+					}
+					if err != nil {
+						break
+					}
+				}
+				c.Close()
+			}()
+		}
+	}()
+	return p
+}
+
+func (p *proxy) url() string { return "nats://" + p.ln.Addr().String() }
+
+func (p *proxy) set(mute, refused bool) {
+	p.mu.Lock()
+	p.mute, p.refused = mute, refused
+	p.mu.Unlock()
+}
+
+// cut closes every connection made so far.
+func (p *proxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// A publish stored by JetStream whose ack is lost (the connection drops
+// before it arrives) is not answered as refused: Accept resends it with
+// the same message id once reconnected, JetStream answers that it has it,
+// and the samples are stored once. When the connection does not come
+// back in time, Accept says the outcome is unknown, and counts it.
+func TestLostAck(t *testing.T) {
+	t.Parallel()
+	tests := map[string]struct {
+		back   bool // the connection comes back within AckTimeout
+		stored int  // copies of the batch in the log
+	}{
+		"settled by a resend": {back: true, stored: 1},
+		"outcome unknown":     {back: false, stored: 1},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ns := startNATS(t)
+			p := newProxy(t, ns.Addr().String())
+			reg := prometheus.NewRegistry()
+			j := open(t, journal.Config{URL: p.url(), Registerer: reg}) // AckTimeout 2 s
+			direct := open(t, journal.Config{URL: ns.ClientURL()})
+			batch := tricky(time.Now())
+
+			p.set(true, false) // acks are lost from now on
+			cutDone := make(chan struct{})
+			go func() {
+				defer close(cutDone)
+				// Cut the connection once JetStream holds the batch.
+				for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+					if st, err := direct.State(context.Background()); err == nil && st.Messages > 0 {
+						break
+					}
+				}
+				p.set(false, !tc.back)
+				p.cut()
+			}()
+			start := time.Now()
+			err := j.Accept(context.Background(), batch)
+			took := time.Since(start)
+			<-cutDone
+			t.Logf("Accept: %v after %s", err, took)
+			var over *ingest.OverloadError
+			switch {
+			case tc.back && err != nil:
+				t.Fatalf("Accept of a batch that was stored, its ack lost, then reconnected: %v, want nil", err)
+			case !tc.back && (!errors.As(err, &over) || !over.Unavailable || !strings.Contains(over.Reason, "may or may not be stored")):
+				t.Fatalf("Accept with its ack lost for good: %v, want an unavailable OverloadError saying the samples may be stored", err)
+			}
+			if took > 5*time.Second {
+				t.Fatalf("Accept took %s (AckTimeout 2s)", took)
+			}
+			if got, want := len(replayAll(t, direct)), tc.stored*len(batch); got != want {
+				t.Fatalf("the log holds %d samples, want %d", got, want)
+			}
+			wantUnconfirmed := 0.0
+			if !tc.back {
+				wantUnconfirmed = 1
+			}
+			if n := counter(t, reg, "dashd_journal_store_unconfirmed_total"); n != wantUnconfirmed {
+				t.Fatalf("dashd_journal_store_unconfirmed_total = %v, want %v", n, wantUnconfirmed)
+			}
+		})
 	}
 }

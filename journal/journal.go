@@ -87,6 +87,7 @@ type Journal struct {
 	kv      jetstream.KeyValue
 	data    jetstream.KeyValue // push charts' data
 	revoked jetstream.KeyValue // revoked embed tokens (revoked.go)
+	keyTTL  bool               // revoked keys get a TTL each (NATS 2.11+)
 	storage jetstream.StorageType
 	limit   int // the most bytes of one message
 
@@ -167,6 +168,10 @@ func Open(ctx context.Context, cfg Config) (j *Journal, err error) {
 		// request answered 503 meanwhile would be stored anyway, and a
 		// client that retries it would store it twice.
 		nats.ReconnectBufSize(-1),
+		// Try a server that went away again soon (nats.go waits 2 s): a
+		// publish whose ack was lost is settled by a resend within
+		// Config.AckTimeout only once the connection is back.
+		nats.ReconnectWait(250 * time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				jn.log.Warn("lost the connection to NATS; ingest answers 503 until it is back", "err", err)
@@ -401,16 +406,22 @@ func (j *Journal) Accept(ctx context.Context, batch []ingest.Sample) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return err // nothing sent
+	}
 	msgs := encodeBatch(batch, j.limit)
 	id := ingest.IdempotencyKey(ctx)
 	if id == "" {
-		// Only this call uses it: it makes Accept's own resend safe.
-		id = "dashd-" + nuid.Next()
+		// Only this call uses it: it makes Accept's own resend safe. The
+		// space keeps it apart from every Idempotency-Key (visible ASCII
+		// only), so no client can name it.
+		id = "dashd " + nuid.Next()
 	}
-	deadline := time.Now().Add(j.cfg.AckTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+	bound := j.cfg.AckTimeout
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < bound {
+		bound = max(time.Until(d), 0)
 	}
+	deadline := time.Now().Add(bound)
 	var (
 		err       error
 		duplicate bool
@@ -432,7 +443,7 @@ func (j *Journal) Accept(ctx context.Context, batch []ingest.Sample) error {
 			j.log.Warn("the log did not confirm a batch in time; it may be stored", "err", u.err, "samples", len(batch))
 			return &ingest.OverloadError{RetryAfter: 2 * time.Second, Unavailable: true, Reason: fmt.Sprintf(
 				"the sample log did not confirm the write within %s (%v), so the samples may or may not be stored; "+
-					"retry with the same Idempotency-Key to have them stored once", j.cfg.AckTimeout, u.err)}
+					"retry with the same Idempotency-Key to have them stored once", bound.Round(time.Millisecond), u.err)}
 		}
 		return err
 	case duplicate:
@@ -470,7 +481,8 @@ func (j *Journal) publish(ctx context.Context, m message, id string, deadline ti
 			}
 			return false, &unconfirmedError{err}
 		}
-		var lost error
+		// From here m may be stored: every failure is unconfirmed, unless
+		// JetStream itself says it refused the first send.
 		select {
 		case ack := <-f.Ok():
 			// A duplicate on a resend is most likely our own first
@@ -478,21 +490,23 @@ func (j *Journal) publish(ctx context.Context, m message, id string, deadline ti
 			return ack.Duplicate && !sent, nil
 		case err := <-f.Err():
 			var api *jetstream.APIError
-			if errors.As(err, &api) || errors.Is(err, jetstream.ErrNoStreamResponse) {
-				if sent {
-					// The resend was refused; the first send may be stored.
+			refused := errors.As(err, &api) || errors.Is(err, jetstream.ErrNoStreamResponse)
+			switch {
+			case refused && !sent:
+				return false, j.storeError(ctx, err) // not stored
+			case errors.Is(err, nats.ErrDisconnected) || errors.Is(err, jetstream.ErrAsyncPublishTimeout):
+				// The ack was lost with the connection (or is late):
+				// resend once connected, if there is time.
+				if !j.awaitConnected(ctx, timer.C) {
 					return false, &unconfirmedError{err}
 				}
-				return false, j.storeError(ctx, err) // refused: not stored
+			default:
+				return false, &unconfirmedError{err}
 			}
-			lost = err // a timeout or a dropped connection: unknown
 		case <-timer.C:
-			lost = fmt.Errorf("no ack within %s", j.cfg.AckTimeout)
+			return false, &unconfirmedError{errors.New("no ack in time")}
 		case <-ctx.Done():
-			return false, ctx.Err()
-		}
-		if !j.awaitConnected(ctx, timer.C) {
-			return false, &unconfirmedError{lost}
+			return false, &unconfirmedError{ctx.Err()}
 		}
 	}
 }
@@ -523,7 +537,7 @@ const errCodeAtomicDuplicate = 10201
 
 // publishAtomic stores msgs as one JetStream atomic batch: the server
 // keeps them aside until the last one commits them all, and drops a batch
-// that is never committed. Message i carries the id id/i: the ids are
+// that is never committed. Message i carries the id "id i": the ids are
 // recorded only when the batch commits, so a batch refused for holding a
 // known id was stored whole before (a retry), and is reported a duplicate.
 func (j *Journal) publishAtomic(ctx context.Context, msgs []message, id string, deadline time.Time) (duplicate bool, err error) {
@@ -531,7 +545,7 @@ func (j *Journal) publishAtomic(ctx context.Context, msgs []message, id string, 
 	for i, m := range msgs {
 		msg := nats.NewMsg(m.subject)
 		msg.Data = m.data
-		msg.Header.Set(jetstream.MsgIDHeader, id+"/"+strconv.Itoa(i))
+		msg.Header.Set(jetstream.MsgIDHeader, id+" "+strconv.Itoa(i)) // no key has a space
 		msg.Header.Set("Nats-Batch-Id", batch)
 		msg.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
 		if i < len(msgs)-1 {
@@ -548,8 +562,6 @@ func (j *Journal) publishAtomic(ctx context.Context, msgs []message, id string, 
 		cancel()
 		switch {
 		case err == nil:
-		case ctx.Err() != nil:
-			return false, ctx.Err()
 		case errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrReconnectBufExceeded),
 			errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining):
 			return false, j.storeError(ctx, err) // the commit never reached the stream

@@ -51,9 +51,10 @@ type revocation struct {
 // openRevoked creates or updates the bucket of revocations. Each key has
 // a TTL of its own (its token's remaining life plus revokeGrace), so the
 // bucket holds only revocations that still refuse something; the bucket's
-// TTL backs that up at the longest token life.
+// TTL backs that up at the longest token life, and is all there is on a
+// NATS older than 2.11, which has no per-key TTL.
 func (j *Journal) openRevoked(ctx context.Context) (err error) {
-	j.revoked, err = j.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	cfg := jetstream.KeyValueConfig{
 		Bucket:         RevokedBucketName,
 		Description:    "dashd: revoked embed tokens (key: the jti, value: JSON {expires, revoked}); each key expires with its token",
 		History:        1,
@@ -61,7 +62,14 @@ func (j *Journal) openRevoked(ctx context.Context) (err error) {
 		LimitMarkerTTL: time.Minute,
 		Storage:        j.storage,
 		Replicas:       j.cfg.Replicas,
-	})
+	}
+	j.revoked, err = j.js.CreateOrUpdateKeyValue(ctx, cfg)
+	j.keyTTL = err == nil
+	if errors.Is(err, jetstream.ErrLimitMarkerTTLNotSupported) {
+		j.log.Warn("this NATS has no per-key TTL (2.11 and later have): revoked embed tokens are kept for the longest token life")
+		cfg.LimitMarkerTTL = 0
+		j.revoked, err = j.js.CreateOrUpdateKeyValue(ctx, cfg)
+	}
 	return err
 }
 
@@ -84,7 +92,11 @@ func (j *Journal) Revoke(ctx context.Context, jti string, expires time.Time) err
 	if err != nil {
 		return fmt.Errorf("journal: encode the revocation of %s: %w", jti, err)
 	}
-	if _, err := j.revoked.Create(ctx, jti, b, jetstream.KeyTTL(ttl)); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+	var opts []jetstream.KVCreateOpt
+	if j.keyTTL {
+		opts = append(opts, jetstream.KeyTTL(ttl))
+	}
+	if _, err := j.revoked.Create(ctx, jti, b, opts...); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
 		return fmt.Errorf("journal: store the revocation of token %s: %w", jti, err)
 	}
 	return nil
