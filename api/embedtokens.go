@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dashd/dashd/embed"
+	"github.com/dashd/dashd/journal"
 )
 
 // DefaultEmbedTTL is the lifetime of a token minted without one.
@@ -94,8 +95,13 @@ func (a *API) revoke(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	jti := r.PathValue("jti")
-	// A token lives at most embed.MaxTTL: its revocation need not outlive it.
-	if err := a.cfg.Revocations.Revoke(r.Context(), jti, time.Now().Add(embed.MaxTTL)); err != nil {
+	if err := journal.CheckJTI(jti); err != nil {
+		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "journal: "), nil)
+		return
+	}
+	// The token's expiry is not known from its id: the revocation is kept
+	// as long as a token can live (embed.MaxTTL).
+	if err := a.cfg.Revocations.Revoke(r.Context(), jti, time.Time{}); err != nil {
 		boardError(w, "revocation", err)
 		return
 	}

@@ -400,6 +400,9 @@ func TestARevocationEndsStreamsOnEveryNodeAndSurvivesARestart(t *testing.T) {
 	if code, body := do(t, mustRequest(t, http.MethodDelete, a.url+"/api/v1/embed-tokens/"+tok.ID, "", "Authorization", "Bearer "+testAdminToken)); code != http.StatusNoContent {
 		t.Fatalf("revoke: %d %s", code, body)
 	}
+	if code, body := do(t, mustRequest(t, http.MethodDelete, a.url+"/api/v1/embed-tokens/a.b*", "", "Authorization", "Bearer "+testAdminToken)); code != http.StatusBadRequest {
+		t.Errorf("revoking a malformed id: %d %s, want 400", code, body)
+	}
 	ce := closeOf(t, conn, 5*time.Second)
 	if ce.Code != websocket.ClosePolicyViolation || !strings.Contains(ce.Text, "revoked") {
 		t.Fatalf("node b's WebSocket closed with %d %q, want 1008 saying the token was revoked", ce.Code, ce.Text)
