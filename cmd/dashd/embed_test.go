@@ -94,6 +94,7 @@ func getWith(t *testing.T, url string, header ...string) (int, string, http.Head
 }
 
 func TestReadNeedsAToken(t *testing.T) {
+	t.Parallel()
 	s := tokenReadServer(t)
 	_, chartTok, _ := mintAPI(t, s, `{"chart":"req-by-route","ttl":"1h"}`)
 	_, dashTok, _ := mintAPI(t, s, `{"dashboard":"web"}`)
@@ -174,6 +175,7 @@ func TestReadNeedsAToken(t *testing.T) {
 }
 
 func TestRevokedInConfig(t *testing.T) {
+	t.Parallel()
 	tok := mintAt(t, testEmbedSecret, time.Now(), embed.Scope{Chart: "req-by-route"}, time.Hour)
 	k, _ := embed.New(embed.Config{Secret: testEmbedSecret})
 	c, _ := k.Verify(tok)
@@ -189,6 +191,7 @@ func TestRevokedInConfig(t *testing.T) {
 }
 
 func TestPublicReadIgnoresTokens(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	if code, body, _ := getWith(t, s.url+"/embed/req-by-route?token=nonsense"); code != http.StatusOK {
 		t.Errorf("read: public refused a page: %d %s", code, body)
@@ -196,6 +199,7 @@ func TestPublicReadIgnoresTokens(t *testing.T) {
 }
 
 func TestMintAPIRefusals(t *testing.T) {
+	t.Parallel()
 	s := tokenReadServer(t)
 	tests := map[string]struct {
 		body, auth string
@@ -240,6 +244,7 @@ func TestMintAPIRefusals(t *testing.T) {
 }
 
 func TestCORSAndStreamOriginsFollowAllowedParents(t *testing.T) {
+	t.Parallel()
 	const parent = "https://blog.example"
 	s := tokenReadServer(t, parent)
 	_, tok, _ := mintAPI(t, s, `{"chart":"req-by-route"}`)
@@ -281,6 +286,7 @@ func TestCORSAndStreamOriginsFollowAllowedParents(t *testing.T) {
 }
 
 func TestEmbedTokenCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "dashd.yaml")
 	if err := os.WriteFile(cfg, []byte("auth:\n  embed_secret: "+testEmbedSecret+"\n"), 0o600); err != nil {

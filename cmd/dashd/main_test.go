@@ -196,6 +196,7 @@ func (f frame) value(category, series string) *float64 {
 }
 
 func TestPushedSamplesReachAWebSocketViewer(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	v := dial(t, s, "dashboard=web")
 
@@ -246,6 +247,7 @@ func TestPushedSamplesReachAWebSocketViewer(t *testing.T) {
 }
 
 func TestLineProtocolAndPrometheusReachTheCharts(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	v := dial(t, s, "charts=req-by-route")
 	v.next()
@@ -268,6 +270,7 @@ func TestLineProtocolAndPrometheusReachTheCharts(t *testing.T) {
 }
 
 func TestRefusedIngestChangesNothing(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, func(f *config.File) { f.Auth.IngestTokens = []string{"s3cret"} })
 	sample := `[{"metric":"http_requests","tags":{"route":"/a","status":"200"},"value":1}]`
 
@@ -294,6 +297,7 @@ func TestRefusedIngestChangesNothing(t *testing.T) {
 }
 
 func TestPushChartThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	v := dial(t, s, "charts=sales")
 	v.next()
@@ -313,6 +317,7 @@ func TestPushChartThroughTheAPI(t *testing.T) {
 }
 
 func TestDashboardAPI(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, func(f *config.File) { f.Auth.AdminTokens = []string{"adm1n"} })
 	def := `{"title":"New","charts":[{"id":"new-chart","metric":"cpu","x":"host","agg":"max"}]}`
 
@@ -359,6 +364,7 @@ func TestDashboardAPI(t *testing.T) {
 }
 
 func TestStreamRefusesUnknownTargets(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	for query, want := range map[string]string{
 		"dashboard=nope":           `no dashboard "nope"`,
@@ -373,6 +379,7 @@ func TestStreamRefusesUnknownTargets(t *testing.T) {
 }
 
 func TestHealthAndMetrics(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	for path, want := range map[string]string{
 		"/healthz": "ok",
@@ -402,6 +409,7 @@ func mustRequest(t *testing.T, method, url, body string, header ...string) *http
 }
 
 func TestSettingsPrecedence(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "dashd.yaml")
 	if err := os.WriteFile(file, []byte("addr: 127.0.0.1:7000\nlog_level: warn\nlog_format: json\n"), 0o600); err != nil {
@@ -429,6 +437,7 @@ func TestSettingsPrecedence(t *testing.T) {
 }
 
 func TestConfigMistakeStopsStartWithFileKeyAndExpectation(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "bad.yaml")
 	src := "dashboards:\n  - id: web\n    charts:\n      - id: c\n        metric: m\n        x: route\n        agg: median\n"
 	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
@@ -447,6 +456,7 @@ func TestConfigMistakeStopsStartWithFileKeyAndExpectation(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if code := run(context.Background(), []string{"version"}, nil, &out, io.Discard); code != 0 || !strings.HasPrefix(out.String(), "dashd ") {
 		t.Errorf("version: %d %q", code, out.String())

@@ -17,6 +17,7 @@ var ginParam = regexp.MustCompile(`[:*]([A-Za-z_]+)`)
 // docs/openapi.yaml documents every route the server registers, and no
 // route it does not.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	t.Parallel()
 	src, err := os.ReadFile("../../docs/openapi.yaml")
 	if err != nil {
 		t.Fatal(err)

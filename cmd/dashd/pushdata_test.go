@@ -11,6 +11,7 @@ import (
 // the same NATS shows it, live in an open WebSocket, and so does a node
 // started afterwards. A refused PUT changes nothing.
 func TestPushDataIsSharedBetweenNodes(t *testing.T) {
+	t.Parallel()
 	ns := startNATS(t)
 	node := func(f *config.File) { f.NATS.URL = ns.ClientURL() }
 	a, _ := startStoppable(t, node)
@@ -52,6 +53,7 @@ func TestPushDataIsSharedBetweenNodes(t *testing.T) {
 
 // Push data survives a restart on disk.
 func TestPushDataSurvivesARestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	onDisk := func(f *config.File) { f.Data = dir }
 	s, stop := startStoppable(t, onDisk)
