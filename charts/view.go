@@ -406,48 +406,51 @@ func (v *View) rateSeconds(now time.Time, nowEpoch int64) float64 {
 }
 
 // tagFrame folds every live slot into one value per cell, then keeps the
-// top N categories and sorts them.
+// top N categories and sorts them. The cells are merged into a dense
+// matrix, category id × series id: no larger than the frame it makes, and
+// one allocation where a map took one per cell.
 func (v *View) tagFrame(f *Frame, now time.Time, nowEpoch int64) {
-	merged := make(map[cell]*acc)
+	agg := v.def.Agg
+	// Row nc-1 is Other's when Other has no id (no sample was folded into
+	// it), for the categories past the top N.
+	nc, ns := len(v.categories.name)+1, len(v.series.name)
+	other, ok := v.categories.ids[Other]
+	if !ok {
+		other = uint32(nc - 1)
+	}
+	catName := func(id uint32) string {
+		if int(id) == nc-1 {
+			return Other
+		}
+		return v.categories.name[id]
+	}
+	m := make([]acc, nc*ns)
+	catSeen, seriesSeen := make([]bool, nc), make([]bool, ns)
 	for i := range v.slots {
 		sl := &v.slots[i]
 		if sl.cells == nil || !v.live(sl.epoch, nowEpoch) {
 			continue
 		}
 		for c, a := range sl.cells {
-			m := merged[c]
-			if m == nil {
-				m = new(acc)
-				merged[c] = m
-			}
-			m.merge(v.def.Agg, a)
+			m[int(c.category)*ns+int(c.series)].merge(agg, a)
+			catSeen[c.category], seriesSeen[c.series] = true, true
 		}
 	}
 	seconds := v.rateSeconds(now, nowEpoch)
 
-	// other is the id of the category Other, or noName when no sample
-	// was folded into it (yet top N may fold categories into it).
-	other, ok := v.categories.ids[Other]
-	if !ok {
-		other = noName
-	}
-	catName := func(id uint32) string {
-		if id == noName {
-			return Other
-		}
-		return v.categories.name[id]
-	}
-
 	// Rank categories by their total value (the sum over series).
-	totals := map[uint32]float64{}
-	seriesSet := map[uint32]struct{}{}
-	for c, a := range merged {
-		totals[c.category] += a.value(v.def.Agg, seconds)
-		seriesSet[c.series] = struct{}{}
-	}
-	cats := make([]uint32, 0, len(totals))
-	for c := range totals {
-		cats = append(cats, c)
+	totals := make([]float64, nc)
+	var cats []uint32
+	for c := range nc {
+		if !catSeen[c] {
+			continue
+		}
+		cats = append(cats, uint32(c))
+		for _, a := range m[c*ns : (c+1)*ns] {
+			if a.n > 0 {
+				totals[c] += a.value(agg, seconds)
+			}
+		}
 	}
 	byValue := func(a, b uint32) int {
 		switch {
@@ -469,16 +472,9 @@ func (v *View) tagFrame(f *Frame, now time.Time, nowEpoch int64) {
 			if c == other {
 				continue
 			}
-			for s := range seriesSet {
-				if a := merged[cell{c, s}]; a != nil {
-					o := merged[cell{other, s}]
-					if o == nil {
-						o = new(acc)
-						merged[cell{other, s}] = o
-					}
-					o.merge(v.def.Agg, a)
-					delete(merged, cell{c, s})
-				}
+			row, into := m[int(c)*ns:int(c+1)*ns], m[int(other)*ns:int(other+1)*ns]
+			for s := range row {
+				into[s].merge(agg, &row[s])
 			}
 		}
 		cats = append(slices.DeleteFunc(cats[:v.def.Top], func(c uint32) bool { return c == other }), other)
@@ -493,17 +489,12 @@ func (v *View) tagFrame(f *Frame, now time.Time, nowEpoch int64) {
 	for i, c := range cats {
 		f.Categories[i] = catName(c)
 	}
-	f.Series = v.seriesOf(seriesSet, len(cats), func(series uint32, i int) float64 {
-		if a := merged[cell{cats[i], series}]; a != nil {
-			return a.value(v.def.Agg, seconds)
+	f.Series = v.seriesOf(seriesSeen, len(cats), func(series uint32, data []float64) {
+		for i, c := range cats {
+			data[i] = m[int(c)*ns+int(series)].value(agg, seconds)
 		}
-		return math.NaN()
 	})
 }
-
-// noName is an id no name has: Other's in a frame where no sample was
-// folded into Other.
-const noName = math.MaxUint32
 
 // timeFrame shows one bar group per bucket of the window, oldest first,
 // empty buckets included.
@@ -511,48 +502,56 @@ func (v *View) timeFrame(f *Frame, now time.Time, nowEpoch int64) {
 	n := v.nslots
 	f.Categories = make([]string, n)
 	first := nowEpoch - int64(n) + 1
-	seriesSet := map[uint32]struct{}{}
 	for i := 0; i < n; i++ {
 		f.Categories[i] = time.Unix(0, (first+int64(i))*v.width).UTC().Format(time.RFC3339)
 	}
-	for i := range v.slots {
-		if v.slots[i].cells != nil && v.live(v.slots[i].epoch, nowEpoch) {
-			for c := range v.slots[i].cells {
-				seriesSet[c.series] = struct{}{}
+	// The slot of bucket i, or nil when it holds nothing of the window.
+	bucket := func(i int) *slot {
+		if v.slots == nil {
+			return nil
+		}
+		e := first + int64(i)
+		sl := &v.slots[int(mod(e, int64(n)))]
+		if sl.cells == nil || sl.epoch != e {
+			return nil
+		}
+		return sl
+	}
+	seriesSeen := make([]bool, len(v.series.name))
+	for i := range n {
+		if sl := bucket(i); sl != nil {
+			for c := range sl.cells {
+				seriesSeen[c.series] = true
 			}
 		}
 	}
 	seconds := v.rateSeconds(now, nowEpoch)
-	f.Series = v.seriesOf(seriesSet, n, func(series uint32, i int) float64 {
-		e := first + int64(i)
-		if v.slots == nil {
-			return math.NaN()
+	f.Series = v.seriesOf(seriesSeen, n, func(series uint32, data []float64) {
+		for i := range data {
+			data[i] = math.NaN()
+			if sl := bucket(i); sl != nil {
+				if a := sl.cells[cell{0, series}]; a != nil {
+					data[i] = a.value(v.def.Agg, seconds)
+				}
+			}
 		}
-		sl := &v.slots[int(mod(e, int64(n)))]
-		if sl.cells == nil || sl.epoch != e {
-			return math.NaN()
-		}
-		if a := sl.cells[cell{0, series}]; a != nil {
-			return a.value(v.def.Agg, seconds)
-		}
-		return math.NaN()
 	})
 }
 
-// seriesOf lays out one FrameSeries per series id (sorted by name, Other
-// last) with n values from value.
-func (v *View) seriesOf(set map[uint32]struct{}, n int, value func(series uint32, i int) float64) []FrameSeries {
-	ids := make([]uint32, 0, len(set))
-	for s := range set {
-		ids = append(ids, s)
+// seriesOf lays out one FrameSeries of n values for each series id seen
+// (sorted by name, Other last); fill writes a series' values.
+func (v *View) seriesOf(seen []bool, n int, fill func(series uint32, data []float64)) []FrameSeries {
+	var ids []uint32
+	for id, ok := range seen {
+		if ok {
+			ids = append(ids, uint32(id))
+		}
 	}
 	slices.SortFunc(ids, func(a, b uint32) int { return otherLast(v.series.name[a], v.series.name[b]) })
 	out := make([]FrameSeries, len(ids))
 	for j, id := range ids {
 		data := make([]float64, n)
-		for i := range data {
-			data[i] = value(id, i)
-		}
+		fill(id, data)
 		out[j] = FrameSeries{Name: v.series.name[id], Data: data}
 	}
 	return out
