@@ -526,16 +526,22 @@ func (v *View) timeFrame(f *Frame, now time.Time, nowEpoch int64) {
 		}
 	}
 	seconds := v.rateSeconds(now, nowEpoch)
+	row := make([]int, len(seriesSeen)) // series id → its place in f.Series
 	f.Series = v.seriesOf(seriesSeen, n, func(series uint32, data []float64) {
 		for i := range data {
 			data[i] = math.NaN()
-			if sl := bucket(i); sl != nil {
-				if a := sl.cells[cell{0, series}]; a != nil {
-					data[i] = a.value(v.def.Agg, seconds)
-				}
-			}
 		}
 	})
+	for j, s := range f.Series {
+		row[v.series.ids[s.Name]] = j
+	}
+	for i := range n {
+		if sl := bucket(i); sl != nil {
+			for c, a := range sl.cells {
+				f.Series[row[c.series]].Data[i] = a.value(v.def.Agg, seconds)
+			}
+		}
+	}
 }
 
 // seriesOf lays out one FrameSeries of n values for each series id seen
