@@ -39,8 +39,8 @@ func worstCharts(kind string, n int) []charts.Dashboard {
 // fillWorst feeds b samples that fill every cell of every chart of kind
 // (and more: categories and series past the limits, which fold into
 // other), and waits until they are applied and each chart's frame is
-// built.
-func fillWorst(tb testing.TB, b *charts.Board, kind string, ds []charts.Dashboard) {
+// built. It returns how long building every chart's frame took.
+func fillWorst(tb testing.TB, b *charts.Board, kind string, ds []charts.Dashboard) time.Duration {
 	tb.Helper()
 	ctx := context.Background()
 	var fed uint64
@@ -97,6 +97,7 @@ func fillWorst(tb testing.TB, b *charts.Board, kind string, ds []charts.Dashboar
 	for b.Stats().Applied < applied+fed {
 		time.Sleep(time.Millisecond)
 	}
+	start := time.Now()
 	for _, d := range ds {
 		for _, c := range d.Charts {
 			if _, err := b.Frame(ctx, c.ID); err != nil {
@@ -104,14 +105,17 @@ func fillWorst(tb testing.TB, b *charts.Board, kind string, ds []charts.Dashboar
 			}
 		}
 	}
+	return time.Since(start)
 }
 
 // worstCaseHeap runs a board with n charts of kind filled to the brim and
 // returns the heap it holds above the same board empty, then the same
-// after every dashboard is deleted.
-func worstCaseHeap(tb testing.TB, kind string, n int) (full, deleted int64) {
+// after every dashboard is deleted, and how long building every chart's
+// frame took. The board flushes at most every 10 s, so that frames are
+// built once, by the reads, not over and over while it is being filled.
+func worstCaseHeap(tb testing.TB, kind string, n int) (full, deleted int64, frames time.Duration) {
 	tb.Helper()
-	b := charts.NewBoard(charts.Config{Now: func() time.Time { return t0 }}, discard{})
+	b := charts.NewBoard(charts.Config{MaxFPS: 0.1, Now: func() time.Time { return t0 }}, discard{})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- b.Run(ctx) }()
@@ -122,13 +126,13 @@ func worstCaseHeap(tb testing.TB, kind string, n int) (full, deleted int64) {
 	if err := b.SetDashboards(ctx, ds); err != nil {
 		tb.Fatal(err)
 	}
-	fillWorst(tb, b, kind, ds)
+	frames = fillWorst(tb, b, kind, ds)
 	full = int64(liveHeap()) - base
 	if err := b.SetDashboards(ctx, nil); err != nil {
 		tb.Fatal(err)
 	}
 	deleted = int64(liveHeap()) - base
-	return full, deleted
+	return full, deleted, frames
 }
 
 // perChartBound is what one chart filled to its limits may hold: about
@@ -145,7 +149,7 @@ func TestWorstCaseChartsHeapAndDelete(t *testing.T) {
 	// Not parallel: it measures the heap.
 	const n = 4
 	for _, kind := range []string{"tag", "time", "push"} {
-		full, deleted := worstCaseHeap(t, kind, n)
+		full, deleted, _ := worstCaseHeap(t, kind, n)
 		t.Logf("%d %s charts filled: %.1f MB (%.2f MB a chart); deleted: %.2f MB", n, kind, float64(full)/1e6, float64(full)/n/1e6, float64(deleted)/1e6)
 		if full > n*perChartBound {
 			t.Errorf("%d %s charts hold %.1f MB, more than %.1f MB each", n, kind, float64(full)/1e6, float64(perChartBound)/1e6)
@@ -158,19 +162,24 @@ func TestWorstCaseChartsHeapAndDelete(t *testing.T) {
 
 // BenchmarkWorstCaseCatalog builds the largest catalog the limits allow
 // (MaxCharts charts, each of MaxChartCells cells), fills every cell, and
-// reports the heap the board holds. Run it alone, once:
+// reports the heap the board holds, that after deleting it, and the time
+// one chart's frame takes to build. Run it alone, once:
 //
 //	go test ./charts/ -run '^$' -bench WorstCaseCatalog -benchtime 1x
 func BenchmarkWorstCaseCatalog(b *testing.B) {
 	for _, kind := range []string{"tag", "time", "push"} {
 		b.Run(kind, func(b *testing.B) {
-			var full, deleted int64
+			var (
+				full, deleted int64
+				frames        time.Duration
+			)
 			for range b.N {
-				full, deleted = worstCaseHeap(b, kind, charts.MaxCharts)
+				full, deleted, frames = worstCaseHeap(b, kind, charts.MaxCharts)
 			}
 			b.ReportMetric(float64(full)/1e6, "MB")
 			b.ReportMetric(float64(full)/charts.MaxCharts/1e6, "MB/chart")
 			b.ReportMetric(float64(deleted)/1e6, "MB-after-delete")
+			b.ReportMetric(float64(frames.Microseconds())/1e3/charts.MaxCharts, "ms/frame")
 			if full > charts.MaxCharts*perChartBound {
 				b.Errorf("%d %s charts hold %.0f MB", charts.MaxCharts, kind, float64(full)/1e6)
 			}
