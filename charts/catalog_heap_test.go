@@ -45,6 +45,10 @@ func fillWorst(tb testing.TB, b *charts.Board, kind string, ds []charts.Dashboar
 	ctx := context.Background()
 	var fed uint64
 	feed := func(batch []ingest.Sample) {
+		for i := range batch {
+			// Values of 17 digits: the longest a frame encodes.
+			batch[i].Value = 1e6/3 + float64(i)
+		}
 		for {
 			err := b.Accept(ctx, batch)
 			if err == nil {
@@ -85,7 +89,7 @@ func fillWorst(tb testing.TB, b *charts.Board, kind string, ds []charts.Dashboar
 				for i := range series {
 					series[i] = charts.FrameSeries{Name: fmt.Sprintf("s%02d", i), Data: make([]float64, len(categories))}
 					for j := range series[i].Data {
-						series[i].Data[j] = float64(i*j) + 0.5
+						series[i].Data[j] = 1e6/3 + float64(i*j)
 					}
 				}
 				if err := b.SetData(ctx, c.ID, categories, series); err != nil {
