@@ -23,7 +23,8 @@ type Config struct {
 	// QueueLen is how many accepted batches may wait for the board
 	// (default 4096). Past it, Accept answers with an *ingest.OverloadError.
 	QueueLen int
-	// Limits bound each chart's categories and series.
+	// Limits bound each chart's categories and series; they may lower
+	// MaxCategories and MaxSeries, not raise them.
 	Limits Limits
 	// Now is the clock (default time.Now). Window and bucket arithmetic
 	// uses it; the flush timers use real time.

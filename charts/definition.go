@@ -134,12 +134,11 @@ func DashboardTopic(id string) string { return "@dashboard:" + id }
 // API and the config loader must all agree with the board, and no real
 // wall board comes near them.
 //
-// Worst case, every chart of the largest catalog at its cell limit and
-// every cell filled (BenchmarkWorstCaseCatalog fills it and measures about
-// 3.6 KB of heap per chart-cell pair... see docs/BENCHMARKS.md): MaxCharts ×
-// MaxChartCells cells, each one accumulator in the chart's window (about
-// 100 B) and one value in its current frame (8 B decoded plus about 10 B
-// encoded).
+// Worst case: MaxCharts charts, each at MaxChartCells cells, every cell
+// filled, hold about 1 GB of heap (2 MB a chart: the 24-byte accumulators
+// of its window in their maps, and its current frame, decoded and encoded;
+// measured by BenchmarkWorstCaseCatalog, docs/BENCHMARKS.md). Deleting
+// them gives it back.
 const (
 	// MaxBuckets is the most time buckets one chart may show (window / bucket).
 	MaxBuckets = 1440

@@ -120,3 +120,23 @@ func TestCellsPastTheLimitFoldIntoOther(t *testing.T) {
 		t.Error("nothing counted as folded")
 	}
 }
+
+// A category that leaves the window gives its id to the next new one; the
+// frame must not show the old name's data under the new one, nor the other
+// way round.
+func TestANameThatLeftTheWindowDoesNotHauntItsSuccessor(t *testing.T) {
+	t.Parallel()
+	v := newView(t, charts.Chart{Metric: "m", X: "k", Series: "s", Window: charts.Duration(20 * time.Second)})
+	add(t, v, 0, sample("m", 5, 0, "k", "old", "s", "x"))
+	if got := values(v.Frame(t0)); got["old/x"] != 5 || len(got) != 1 {
+		t.Fatalf("first frame %v", got)
+	}
+	add(t, v, 30*time.Second, sample("m", 7, 30*time.Second, "k", "new", "s", "y"))
+	if got := values(v.Frame(t0.Add(30 * time.Second))); got["new/y"] != 7 || len(got) != 1 {
+		t.Fatalf("after the window moved on: %v, want only new/y = 7", got)
+	}
+	add(t, v, 31*time.Second, sample("m", 1, 31*time.Second, "k", "old", "s", "x"))
+	if got := values(v.Frame(t0.Add(31 * time.Second))); got["new/y"] != 7 || got["old/x"] != 1 || len(got) != 2 {
+		t.Fatalf("old back: %v, want new/y = 7 and old/x = 1", got)
+	}
+}
