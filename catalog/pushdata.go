@@ -3,7 +3,6 @@ package catalog
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math"
 	"sync"
@@ -68,7 +67,7 @@ func (p *PushData) Reapply(ctx context.Context) {
 // once this node's board shows it. Errors: charts.ErrNotFound,
 // charts.ErrNotPush, a *charts.FieldError, or the store's.
 func (p *PushData) Put(ctx context.Context, id string, d journal.PushData) error {
-	if err := check(p.board, id, d); err != nil {
+	if err := p.board.CheckData(id, d.Categories, seriesOf(d)); err != nil {
 		return err
 	}
 	rev, err := p.store.PutData(ctx, id, d)
@@ -87,6 +86,19 @@ func (p *PushData) Put(ctx context.Context, id string, d journal.PushData) error
 // push chart, or does not fit its definition, stays in the bucket and is
 // shown once a definition fits it.
 func (p *PushData) show(ctx context.Context, id string, d journal.PushData) {
+	err := p.board.SetData(ctx, id, d.Categories, seriesOf(d))
+	switch {
+	case err == nil, ctx.Err() != nil, errors.Is(err, charts.ErrClosed):
+	case errors.Is(err, charts.ErrNotFound), errors.Is(err, charts.ErrNotPush):
+		p.log.Debug("stored push data waits for a push chart with its id", "chart", id, "err", err)
+	default:
+		p.log.Warn("stored push data does not fit its chart; it is not shown", "chart", id, "err", err)
+	}
+}
+
+// seriesOf is d's series as the board takes them: NaN where a value is
+// null.
+func seriesOf(d journal.PushData) []charts.FrameSeries {
 	series := make([]charts.FrameSeries, len(d.Series))
 	for i, s := range d.Series {
 		data := make([]float64, len(s.Data))
@@ -98,30 +110,5 @@ func (p *PushData) show(ctx context.Context, id string, d journal.PushData) {
 		}
 		series[i] = charts.FrameSeries{Name: s.Name, Data: data}
 	}
-	err := p.board.SetData(ctx, id, d.Categories, series)
-	switch {
-	case err == nil, ctx.Err() != nil, errors.Is(err, charts.ErrClosed):
-	case errors.Is(err, charts.ErrNotFound), errors.Is(err, charts.ErrNotPush):
-		p.log.Debug("stored push data waits for a push chart with its id", "chart", id, "err", err)
-	default:
-		p.log.Warn("stored push data does not fit its chart; it is not shown", "chart", id, "err", err)
-	}
-}
-
-// check says whether d can be the data of the chart id as defined now: the
-// errors the board would answer, without changing it.
-func check(board *charts.Board, id string, d journal.PushData) error {
-	def, ok := board.Chart(id)
-	if !ok {
-		return charts.ErrNotFound
-	}
-	if def.Metric != "" {
-		return charts.ErrNotPush
-	}
-	for i, s := range d.Series {
-		if len(s.Data) != len(d.Categories) {
-			return &charts.FieldError{Field: fmt.Sprintf("series[%d].data", i), Message: fmt.Sprintf("has %d values for %d categories", len(s.Data), len(d.Categories))}
-		}
-	}
-	return nil
+	return series
 }

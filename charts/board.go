@@ -676,6 +676,28 @@ func (b *Board) Option(ctx context.Context, id string) ([]byte, error) {
 // series must have one value per category, and categories × series must
 // not pass MaxChartCells.
 func (b *Board) SetData(ctx context.Context, id string, categories []string, series []FrameSeries) error {
+	if err := b.CheckData(id, categories, series); err != nil {
+		return err
+	}
+	var found bool
+	err := b.do(ctx, func(st *boardState) {
+		v := st.views[id]
+		if found = v != nil; found {
+			v.SetData(categories, series)
+			st.dirty[v] = struct{}{}
+		}
+	})
+	if err == nil && !found {
+		err = ErrNotFound
+	}
+	return err
+}
+
+// CheckData returns the error SetData would return for this data as the
+// chart id is defined now, without changing anything: ErrNotFound,
+// ErrNotPush, or a *FieldError (too many cells, a series whose length is
+// not the number of categories).
+func (b *Board) CheckData(id string, categories []string, series []FrameSeries) error {
 	def, ok := b.Chart(id)
 	if !ok {
 		return ErrNotFound
@@ -691,18 +713,7 @@ func (b *Board) SetData(ctx context.Context, id string, categories []string, ser
 			return &FieldError{Field: fmt.Sprintf("series[%d].data", i), Message: fmt.Sprintf("has %d values for %d categories", len(s.Data), len(categories))}
 		}
 	}
-	var found bool
-	err := b.do(ctx, func(st *boardState) {
-		v := st.views[id]
-		if found = v != nil; found {
-			v.SetData(categories, series)
-			st.dirty[v] = struct{}{}
-		}
-	})
-	if err == nil && !found {
-		err = ErrNotFound
-	}
-	return err
+	return nil
 }
 
 // Stats are the board's counters since it started. A sample read by
