@@ -244,31 +244,11 @@ func (f *File) validate() []*charts.FieldError {
 		bad("nats.replicas", "is %d but the embedded NATS is a single server (expected nats.url pointing at a NATS cluster, or replicas 1)", r)
 	}
 
-	dashboards := make(map[string]int, len(f.Dashboards))
-	type place struct{ dash, chart int }
-	chartIDs := make(map[string]place)
-	for i := range f.Dashboards {
-		d := &f.Dashboards[i]
-		prefix := fmt.Sprintf("dashboards[%d].", i)
-		for _, fe := range charts.FieldErrors(d.Check()) {
-			bad(prefix+fe.Field, "%s", fe.Message)
-		}
-		if j, dup := dashboards[d.ID]; dup && d.ID != "" {
-			bad(prefix+"id", "%q is already the id of dashboards[%d]", d.ID, j)
-		} else {
-			dashboards[d.ID] = i
-		}
-		for k := range d.Charts {
-			id := d.Charts[k].ID
-			if p, dup := chartIDs[id]; dup {
-				// Check reports a repeat within one dashboard.
-				if p.dash != i {
-					bad(fmt.Sprintf("%scharts[%d].id", prefix, k), "%q is already the id of dashboards[%d].charts[%d] (chart ids are unique across dashboards)", id, p.dash, p.chart)
-				}
-				continue
-			}
-			chartIDs[id] = place{i, k}
-		}
+	// The board's own rules (each dashboard's Check, ids unique, the limits
+	// on dashboards and charts), so that a file dashd starts with is one
+	// the board takes whole.
+	for _, fe := range charts.FieldErrors(charts.CheckDashboards(f.Dashboards)) {
+		bad(fe.Field, "%s", fe.Message)
 	}
 	return out
 }

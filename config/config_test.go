@@ -214,7 +214,7 @@ func TestProblems(t *testing.T) {
 		},
 		"repeated chart id across dashboards": {
 			"dashboards:\n  - id: a\n    charts:\n      - id: c\n        metric: m\n        x: route\n  - id: b\n    charts:\n      - {id: c, metric: m, x: route}\n",
-			[]string{`dashd.yaml:9:14: dashboards[1].charts[0].id: "c" is already the id of dashboards[0].charts[0] (chart ids are unique across dashboards)`},
+			[]string{`dashd.yaml:9:14: dashboards[1].charts[0].id: "c" is already a chart of dashboard "a" (chart ids are unique across dashboards)`},
 		},
 		"repeated dashboard id": {
 			"dashboards:\n  - id: a\n    charts: []\n  - id: a\n    charts: []\n",
