@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 
 	"github.com/dashd/dashd/config"
@@ -414,5 +415,23 @@ func TestARevocationEndsStreamsOnEveryNodeAndSurvivesARestart(t *testing.T) {
 	c, _ := startStoppable(t, node)
 	if code, body, _ := getWith(t, c.url+"/api/v1/charts/req-by-route/frame?token="+tok.Token); code != http.StatusUnauthorized || !strings.Contains(body, "revoked") {
 		t.Fatalf("after a restart the revoked token reads: %d %s", code, body)
+	}
+}
+
+func TestBrowserStopsWhenItsEmbedTokenExpires(t *testing.T) {
+	s := tokenReadServer(t)
+	_, tok, _ := mintAPI(t, s, `{"dashboard":"web","ttl":"3s"}`)
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/web?token="+tok.Token)); err != nil {
+		t.Fatal(err)
+	}
+	const state = `document.querySelector('[data-link]').getAttribute('data-state')`
+	pollTrue(t, ctx, "the page is live", state+` === 'live'`)
+	pollTrue(t, ctx, "the page says the token expired", state+` === 'refused' && /expired/.test(document.querySelector('[data-link]').textContent)`)
+	// It does not reconnect (a reconnect would show "reconnecting…" and be
+	// refused again, and again).
+	time.Sleep(1500 * time.Millisecond)
+	if got := eval[string](t, ctx, state); got != "refused" {
+		t.Fatalf("after the token expired the page went on to %q", got)
 	}
 }
