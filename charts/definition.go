@@ -42,20 +42,20 @@ const TimeAxis = "time"
 // ingest writes the buckets of a Prometheus histogram (NAME_bucket with
 // le="0.5", …, le="+Inf") and as other histogram sources are to. A chart
 // with this x draws a distribution: its categories sort as numbers by
-// default, and Chart.Buckets says how its samples count.
+// default, and Chart.Histogram says how its samples count.
 const BucketBound = "le"
 
-// The values of Chart.Buckets: how the samples of an x: le chart count
+// The values of Chart.Histogram: how the samples of an x: le chart count
 // their bucket. Either way each bar shows the count of its own bucket.
 const (
-	// BucketsPerBucket: a sample counts the observations in its bucket
+	// HistogramPerBucket: a sample counts the observations in its bucket
 	// alone (the bucket below excluded); bars are the values as
 	// aggregated. The default.
-	BucketsPerBucket = "per_bucket"
-	// BucketsCumulative: a sample counts every observation at or below its
+	HistogramPerBucket = "per_bucket"
+	// HistogramCumulative: a sample counts every observation at or below its
 	// le, as Prometheus NAME_bucket series do. Each bar is its value as
 	// aggregated minus the value of the next lower le of the same series.
-	BucketsCumulative = "cumulative"
+	HistogramCumulative = "cumulative"
 )
 
 // Other is the category (and series) into which everything past a chart's
@@ -102,7 +102,7 @@ type Chart struct {
 	Window     Duration          `json:"window,omitempty" yaml:"window,omitempty"`
 	Top        int               `json:"top,omitempty" yaml:"top,omitempty"`
 	Sort       string            `json:"sort,omitempty" yaml:"sort,omitempty"`
-	Buckets    string            `json:"buckets,omitempty" yaml:"buckets,omitempty"`
+	Histogram  string            `json:"histogram,omitempty" yaml:"histogram,omitempty"`
 	Unit       string            `json:"unit,omitempty" yaml:"unit,omitempty"`
 	Thresholds []Threshold       `json:"thresholds,omitempty" yaml:"thresholds,omitempty"`
 }
@@ -228,8 +228,8 @@ func (c *Chart) Normalize() {
 		if c.Sort == "" {
 			c.Sort = SortNumeric
 		}
-		if c.Buckets == "" {
-			c.Buckets = BucketsPerBucket
+		if c.Histogram == "" {
+			c.Histogram = HistogramPerBucket
 		}
 	}
 	if c.Sort == "" {
@@ -277,7 +277,7 @@ func (c *Chart) Validate() error {
 	if c.Metric == "" {
 		// A push chart: its data is set through the API, so nothing that
 		// reads samples may be set.
-		for field, set := range map[string]bool{"x": c.X != "", "series": c.Series != "", "where": len(c.Where) > 0, "bucket": c.Bucket != 0, "window": c.Window != 0, "buckets": c.Buckets != ""} {
+		for field, set := range map[string]bool{"x": c.X != "", "series": c.Series != "", "where": len(c.Where) > 0, "bucket": c.Bucket != 0, "window": c.Window != 0, "histogram": c.Histogram != ""} {
 			if set {
 				bad(field, "is set, but the chart has no metric (a chart without a metric is a push chart, fed through PUT /api/v1/charts/%s/data)", c.ID)
 			}
@@ -309,13 +309,13 @@ func (c *Chart) Validate() error {
 		bad("window", "%s × up to %d series (series: %s) = %d cells, at most %d per chart (expected a longer bucket, a shorter window or no series)", categories, c.seriesCap(), c.Series, cells, MaxChartCells)
 	}
 	switch {
-	case c.Buckets == "":
+	case c.Histogram == "":
 	case c.X != BucketBound:
-		bad("buckets", "is only meaningful with x: %s (the bucket bound of a histogram)", BucketBound)
-	case c.Buckets != BucketsPerBucket && c.Buckets != BucketsCumulative:
-		bad("buckets", "%q is not how buckets count (expected %s or %s)", c.Buckets, BucketsPerBucket, BucketsCumulative)
-	case c.Buckets == BucketsCumulative && c.Agg == Count:
-		bad("agg", "count counts samples, whose differences between buckets mean nothing (buckets: %s expects sum, avg, min, max, last or rate)", BucketsCumulative)
+		bad("histogram", "is only meaningful with x: %s (the bucket bound of a histogram)", BucketBound)
+	case c.Histogram != HistogramPerBucket && c.Histogram != HistogramCumulative:
+		bad("histogram", "%q is not how a histogram counts (expected %s or %s)", c.Histogram, HistogramPerBucket, HistogramCumulative)
+	case c.Histogram == HistogramCumulative && c.Agg == Count:
+		bad("agg", "count counts samples, whose differences between buckets mean nothing (histogram: %s expects sum, avg, min, max, last or rate)", HistogramCumulative)
 	}
 	if c.Series != "" && c.Series == c.X {
 		bad("series", "%q is also the x key (expected another tag key, or none)", c.Series)

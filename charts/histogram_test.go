@@ -125,17 +125,17 @@ func TestLeChartDefaults(t *testing.T) {
 	t.Parallel()
 	le := charts.Chart{ID: "h", Metric: "m_bucket", X: charts.BucketBound}
 	le.Normalize()
-	if le.Sort != charts.SortNumeric || le.Buckets != charts.BucketsPerBucket {
-		t.Errorf("x: le normalized to sort %q, buckets %q; want numeric, per_bucket", le.Sort, le.Buckets)
+	if le.Sort != charts.SortNumeric || le.Histogram != charts.HistogramPerBucket {
+		t.Errorf("x: le normalized to sort %q, buckets %q; want numeric, per_bucket", le.Sort, le.Histogram)
 	}
 	tag := charts.Chart{ID: "c", Metric: "m", X: "route"}
 	tag.Normalize()
-	if tag.Sort != charts.SortName || tag.Buckets != "" {
-		t.Errorf("x: route normalized to sort %q, buckets %q; want name and none", tag.Sort, tag.Buckets)
+	if tag.Sort != charts.SortName || tag.Histogram != "" {
+		t.Errorf("x: route normalized to sort %q, histogram %q; want name and none", tag.Sort, tag.Histogram)
 	}
 	b, _ := json.Marshal(tag)
-	if strings.Contains(string(b), "buckets") {
-		t.Errorf("a chart that is not on x: le encodes buckets: %s", b)
+	if strings.Contains(string(b), "histogram") {
+		t.Errorf("a chart that is not on x: le encodes histogram: %s", b)
 	}
 }
 
@@ -164,7 +164,7 @@ func TestCumulativeBucketsDrawEachBucketsOwnCount(t *testing.T) {
 		want  map[string]float64
 	}{
 		"cumulative": {
-			chart: charts.Chart{Series: "route", Type: charts.Stacked, Agg: charts.Last, Buckets: charts.BucketsCumulative},
+			chart: charts.Chart{Series: "route", Type: charts.Stacked, Agg: charts.Last, Histogram: charts.HistogramCumulative},
 			cats:  []string{"0.1", "0.5", "1", "+Inf"},
 			want: map[string]float64{
 				"0.1/(/a)": 2, "0.5/(/a)": 3, "1/(/a)": 4, "+Inf/(/a)": 1,
@@ -183,7 +183,7 @@ func TestCumulativeBucketsDrawEachBucketsOwnCount(t *testing.T) {
 		// top 2 are taken on those counts, not on the cumulative values
 		// (where +Inf, 14, is the largest); the rest add up into other.
 		"cumulative with top N": {
-			chart: charts.Chart{Series: "route", Agg: charts.Last, Buckets: charts.BucketsCumulative, Top: 2},
+			chart: charts.Chart{Series: "route", Agg: charts.Last, Histogram: charts.HistogramCumulative, Top: 2},
 			cats:  []string{"0.1", "1", charts.Other},
 			want: map[string]float64{
 				"0.1/(/a)": 2, "1/(/a)": 4, "other/(/a)": 4,
@@ -214,7 +214,7 @@ func TestCumulativeBucketsDrawEachBucketsOwnCount(t *testing.T) {
 // apart: two pushes of increases of a cumulative histogram.
 func TestCumulativeBucketsSumOverTheWindow(t *testing.T) {
 	t.Parallel()
-	v := newView(t, charts.Chart{Metric: "m_bucket", X: charts.BucketBound, Buckets: charts.BucketsCumulative, Window: charts.Duration(5 * time.Minute)})
+	v := newView(t, charts.Chart{Metric: "m_bucket", X: charts.BucketBound, Histogram: charts.HistogramCumulative, Window: charts.Duration(5 * time.Minute)})
 	for _, push := range [][]float64{{1, 3, 3}, {0, 2, 5}} {
 		for i, le := range []string{"0.1", "1", "+Inf"} {
 			add(t, v, 0, sample("m_bucket", push[i], 0, "le", le))
@@ -234,12 +234,12 @@ func TestBucketsAndNumericSortAreChecked(t *testing.T) {
 		field   string
 		message string
 	}{
-		"buckets without x le":      {charts.Chart{Metric: "m", X: "route", Buckets: charts.BucketsCumulative}, "buckets", "only meaningful with x: le"},
-		"unknown buckets":           {charts.Chart{Metric: "m", X: "le", Buckets: "cumulated"}, "buckets", `"cumulated" is not how buckets count (expected per_bucket or cumulative)`},
-		"cumulative counts samples": {charts.Chart{Metric: "m", X: "le", Buckets: charts.BucketsCumulative, Agg: charts.Count}, "agg", "count counts samples"},
+		"histogram without x le":    {charts.Chart{Metric: "m", X: "route", Histogram: charts.HistogramCumulative}, "histogram", "only meaningful with x: le"},
+		"unknown histogram":         {charts.Chart{Metric: "m", X: "le", Histogram: "cumulated"}, "histogram", `"cumulated" is not how a histogram counts (expected per_bucket or cumulative)`},
+		"cumulative counts samples": {charts.Chart{Metric: "m", X: "le", Histogram: charts.HistogramCumulative, Agg: charts.Count}, "agg", "count counts samples"},
 		"numeric on a time axis":    {charts.Chart{Metric: "m", X: charts.TimeAxis, Bucket: charts.Duration(time.Second), Sort: charts.SortNumeric}, "sort", "numeric is not possible on a time axis"},
 		"unknown sort":              {charts.Chart{Metric: "m", X: "le", Sort: "numerical"}, "sort", "expected name, value or numeric"},
-		"buckets on a push chart":   {charts.Chart{Buckets: charts.BucketsPerBucket}, "buckets", "push chart"},
+		"histogram on a push chart": {charts.Chart{Histogram: charts.HistogramPerBucket}, "histogram", "push chart"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -254,7 +254,7 @@ func TestBucketsAndNumericSortAreChecked(t *testing.T) {
 		})
 	}
 	for _, ok := range []charts.Chart{
-		{ID: "c", Metric: "m", X: "le", Buckets: charts.BucketsCumulative, Agg: charts.Rate, Window: charts.Duration(time.Minute)},
+		{ID: "c", Metric: "m", X: "le", Histogram: charts.HistogramCumulative, Agg: charts.Rate, Window: charts.Duration(time.Minute)},
 		{ID: "c", Metric: "m", X: "route", Sort: charts.SortNumeric},
 	} {
 		ok.Normalize()
@@ -318,10 +318,10 @@ func BenchmarkHistogramFrame(b *testing.B) {
 		for _, mode := range []struct {
 			name          string
 			sort, buckets string
-		}{{"name", charts.SortName, ""}, {"numeric", "", ""}, {"cumulative", "", charts.BucketsCumulative}} {
+		}{{"name", charts.SortName, ""}, {"numeric", "", ""}, {"cumulative", "", charts.HistogramCumulative}} {
 			b.Run(bounds.name+"/"+mode.name, func(b *testing.B) {
 				c := charts.Chart{ID: "h", Metric: "m_bucket", X: charts.BucketBound, Series: "s", Type: charts.Stacked,
-					Window: charts.Duration(time.Minute), Sort: mode.sort, Buckets: mode.buckets, Agg: charts.Last}
+					Window: charts.Duration(time.Minute), Sort: mode.sort, Histogram: mode.buckets, Agg: charts.Last}
 				c.Normalize()
 				v := charts.NewView(c, charts.Limits{})
 				now := time.Now()

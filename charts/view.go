@@ -412,7 +412,7 @@ func (v *View) rateSeconds(now time.Time, nowEpoch int64) float64 {
 // matrix, category id × series id: no larger than the frame it makes, and
 // one allocation where a map took one per cell.
 //
-// A cumulative histogram (Buckets: cumulative) is turned into per-bucket
+// A cumulative histogram (Histogram: cumulative) is turned into per-bucket
 // counts before the top N are chosen, over every bucket in the window, so
 // that which buckets are kept never changes what a kept bucket shows; the
 // buckets past the top N are then added up into Other.
@@ -454,7 +454,7 @@ func (v *View) tagFrame(f *Frame, now time.Time, nowEpoch int64) {
 	// The numbers of the categories, parsed once, where an order or the
 	// buckets need them.
 	var nums []number
-	if v.def.Sort == SortNumeric || v.def.Buckets == BucketsCumulative {
+	if v.def.Sort == SortNumeric || v.def.Histogram == HistogramCumulative {
 		nums = make([]number, nc)
 		for _, c := range cats {
 			nums[c] = parseNumber(catName(c))
@@ -469,7 +469,7 @@ func (v *View) tagFrame(f *Frame, now time.Time, nowEpoch int64) {
 	// cumulative histogram its bucket's own count.
 	value := func(c, s int) float64 { return m[c*ns+s].value(agg, seconds) }
 	var perBucket []float64
-	if v.def.Buckets == BucketsCumulative {
+	if v.def.Histogram == HistogramCumulative {
 		perBucket = make([]float64, nc*ns)
 		for i := range perBucket {
 			perBucket[i] = m[i].value(agg, seconds)

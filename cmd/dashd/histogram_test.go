@@ -18,7 +18,7 @@ import (
 var defBounds = []string{"0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"}
 
 // A Prometheus text histogram pushed to dashd draws as bars in the order
-// of its bounds, each bar its bucket's own count with buckets: cumulative
+// of its bounds, each bar its bucket's own count with histogram: cumulative
 // and the counts as sent without; the ECharts option keeps that order.
 func TestPrometheusHistogramDrawsAsBarsInBoundOrder(t *testing.T) {
 	t.Parallel()
@@ -26,7 +26,7 @@ func TestPrometheusHistogramDrawsAsBarsInBoundOrder(t *testing.T) {
 	s := startServer(t, func(f *config.File) {
 		f.Dashboards = []charts.Dashboard{{ID: "lat", Charts: []charts.Chart{
 			{ID: "latency", Type: charts.Stacked, Metric: "http_request_duration_seconds_bucket", X: "le", Series: "route",
-				Agg: charts.Last, Window: window, Buckets: charts.BucketsCumulative},
+				Agg: charts.Last, Window: window, Histogram: charts.HistogramCumulative},
 			{ID: "latency-as-sent", Metric: "http_request_duration_seconds_bucket", X: "le", Series: "route", Agg: charts.Last, Window: window},
 		}}}
 	})
@@ -84,8 +84,8 @@ func TestPrometheusHistogramDrawsAsBarsInBoundOrder(t *testing.T) {
 		}
 	}
 	f := v.until("latency", func(f frame) bool { return len(f.Categories) == len(defBounds) && len(f.Series) == 2 })
-	checkBars("stream, buckets: cumulative", f, own)
-	checkBars("frame, buckets: cumulative", getFrame(t, s, "latency"), own)
+	checkBars("stream, histogram: cumulative", f, own)
+	checkBars("frame, histogram: cumulative", getFrame(t, s, "latency"), own)
 	checkBars("frame, as sent", getFrame(t, s, "latency-as-sent"), cumulative)
 
 	code, body := do(t, mustRequest(t, http.MethodGet, s.url+"/api/v1/charts/latency/option", ""))
@@ -108,14 +108,14 @@ func TestPrometheusHistogramDrawsAsBarsInBoundOrder(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &def); err != nil || code != http.StatusOK {
 		t.Fatalf("GET chart: %d %s (%v)", code, body, err)
 	}
-	if def.Sort != charts.SortNumeric || def.Buckets != charts.BucketsPerBucket {
-		t.Errorf("x: le served with sort %q, buckets %q; want numeric, per_bucket", def.Sort, def.Buckets)
+	if def.Sort != charts.SortNumeric || def.Histogram != charts.HistogramPerBucket {
+		t.Errorf("x: le served with sort %q, buckets %q; want numeric, per_bucket", def.Sort, def.Histogram)
 	}
 
 	// buckets on a chart that is not on le is refused, the field named.
 	code, body = do(t, mustRequest(t, http.MethodPut, s.url+"/api/v1/dashboards/bad",
 		`{"charts":[{"id":"b","metric":"http_request_duration_seconds_bucket","x":"route","buckets":"cumulative"}]}`, s.admin()...))
-	if code != http.StatusBadRequest || !strings.Contains(body, `"field":"charts[0].buckets"`) || !strings.Contains(body, "x: le") {
+	if code != http.StatusBadRequest || !strings.Contains(body, `"field":"charts[0].histogram"`) || !strings.Contains(body, "x: le") {
 		t.Errorf("PUT buckets without x: le: %d %s", code, body)
 	}
 }
