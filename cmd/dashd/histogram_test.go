@@ -109,13 +109,13 @@ func TestPrometheusHistogramDrawsAsBarsInBoundOrder(t *testing.T) {
 		t.Fatalf("GET chart: %d %s (%v)", code, body, err)
 	}
 	if def.Sort != charts.SortNumeric || def.Histogram != charts.HistogramPerBucket {
-		t.Errorf("x: le served with sort %q, buckets %q; want numeric, per_bucket", def.Sort, def.Histogram)
+		t.Errorf("x: le served with sort %q, histogram %q; want numeric, per_bucket", def.Sort, def.Histogram)
 	}
 
-	// buckets on a chart that is not on le is refused, the field named.
+	// histogram on a chart that is not on le is refused, the field named.
 	code, body = do(t, mustRequest(t, http.MethodPut, s.url+"/api/v1/dashboards/bad",
-		`{"charts":[{"id":"b","metric":"http_request_duration_seconds_bucket","x":"route","buckets":"cumulative"}]}`, s.admin()...))
+		`{"charts":[{"id":"b","metric":"http_request_duration_seconds_bucket","x":"route","histogram":"cumulative"}]}`, s.admin()...))
 	if code != http.StatusBadRequest || !strings.Contains(body, `"field":"charts[0].histogram"`) || !strings.Contains(body, "x: le") {
-		t.Errorf("PUT buckets without x: le: %d %s", code, body)
+		t.Errorf("PUT histogram without x: le: %d %s", code, body)
 	}
 }
