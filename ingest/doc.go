@@ -16,6 +16,9 @@
 //     array, or NDJSON; a sample is {"metric","tags","value","time","field"}.
 //     A hand-written scanner: encoding/json into maps, without validation,
 //     measured almost four times slower (BenchmarkDecodeJSONStdlibBaseline).
+//     FuzzJSONMatchesEncodingJSON holds it to encoding/json: both accept and
+//     refuse the same bodies and read the same values (valid UTF-8 only:
+//     encoding/json replaces invalid bytes where DecodeJSON refuses them).
 //   - DecodeLineProtocol (POST /write and /api/v2/write, LineProtocolHandler):
 //     InfluxDB line protocol; one sample per field, Field = the field key. A
 //     hand-written scanner that accepts and refuses what
