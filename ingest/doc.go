@@ -87,6 +87,10 @@
 //	503 + Retry-After    *OverloadError with Unavailable set, or the request's
 //	                     context ended while the Sink held it
 //	500                  any other Sink error
+//	499                  (in Outcome only; no answer reaches anyone) the client
+//	                     went away: its request's context ended while the body
+//	                     was read or before the Sink was called; the read stops,
+//	                     nothing is decoded after it or handed to the Sink
 //
 // Each refusal is logged as one line (never one per sample). Bodies are read
 // into pooled buffers; the Sink owns the batch it is given.

@@ -185,10 +185,18 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	buf := h.getBuf()
 	defer h.putBuf(buf)
 	if ref = h.readBody(w, r, buf); ref != nil {
+		if r.Context().Err() != nil {
+			// The read failed because the client went away (net/http
+			// ends the request's context when its connection fails).
+			ref = clientGone(r.Context())
+		}
 		return
 	}
 	body := buf.Bytes()
 	out.Bytes = len(body)
+	if ref = clientGone(r.Context()); ref != nil {
+		return // gone after sending the body: decode nothing
+	}
 
 	opt := DecodeOptions{Limits: h.lim, Now: now}
 	var samples []Sample
@@ -216,6 +224,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	n := len(samples)
+	if ref = clientGone(r.Context()); ref != nil {
+		// Nobody would hear the answer, so nothing is stored: a client
+		// that gave up will send again, and a batch stored now would
+		// then count twice.
+		return
+	}
 	if n > 0 {
 		// The sink owns samples from here on; they share no memory with buf.
 		if err := h.sink.Accept(ctx, samples); err != nil {
@@ -237,6 +251,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b = strconv.AppendInt(append(b, `,"no_value":`...), int64(noValue), 10)
 	}
 	w.Write(append(b, "}\n"...))
+}
+
+// StatusClientClosedRequest is the status an Outcome carries for a
+// request whose client went away before it was answered (nginx's 499). No
+// answer reaches the client; nothing of the request is stored.
+const StatusClientClosedRequest = 499
+
+// clientGone returns the refusal for a request whose context has ended, or
+// nil while it has not.
+func clientGone(ctx context.Context) *refusal {
+	if ctx.Err() == nil {
+		return nil
+	}
+	return &refusal{status: StatusClientClosedRequest,
+		msg: "the client went away before the request was answered (" + context.Cause(ctx).Error() + "); nothing was stored"}
 }
 
 // checkIdempotencyKey accepts one Idempotency-Key of 1 to
