@@ -375,12 +375,20 @@ func (d *jsonDec) tags(idx int, bad, tooMany *bool) bool {
 		if !ok {
 			return false
 		}
-		k := d.in.str(kraw)
+		// A key past the limit is not kept: no string is made of it
+		// unless a message needs it.
+		var k string
+		if n < d.ck.lim.MaxTags {
+			k = d.in.str(kraw)
+		}
 		if !d.colon(idx, "tags") {
 			return false
 		}
 		vpos := d.pos
 		if d.pos >= len(d.buf) || d.buf[d.pos] != '"' {
+			if !d.ps.full() && k == "" {
+				k = string(kraw) // still valid: no string was read since
+			}
 			d.semantic(vpos, idx, "tags."+k, "expected a string, got "+d.kind())
 			*bad = true
 			d.skip(idx, "tags", 0)
