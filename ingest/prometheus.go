@@ -144,10 +144,10 @@ func DecodePrometheus(body []byte, opt DecodeOptions) (samples []Sample, noValue
 			case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
 				h := m.GetHistogram()
 				for _, b := range h.GetBucket() {
-					emit(name+"_bucket", labels, "le", formatBound(b.GetUpperBound()), float64(b.GetCumulativeCount()), t)
+					emit(name+"_bucket", labels, "le", formatBound(b.GetUpperBound()), bucketCount(b), t)
 				}
 				emit(name+"_sum", labels, "", "", h.GetSampleSum(), t)
-				emit(name+"_count", labels, "", "", float64(h.GetSampleCount()), t)
+				emit(name+"_count", labels, "", "", histogramCount(h), t)
 			case dto.MetricType_SUMMARY:
 				s := m.GetSummary()
 				for _, q := range s.GetQuantile() {
@@ -179,6 +179,23 @@ func syntaxProblem(err error) Problem {
 		return Problem{Line: pe.Line, Index: -1, Message: pe.Msg}
 	}
 	return Problem{Index: -1, Message: err.Error()}
+}
+
+// bucketCount and histogramCount read a count that expfmt keeps as a float
+// when any count of the histogram is not a whole number (and then as a
+// float for every count of it).
+func bucketCount(b *dto.Bucket) float64 {
+	if b.CumulativeCountFloat != nil {
+		return b.GetCumulativeCountFloat()
+	}
+	return float64(b.GetCumulativeCount())
+}
+
+func histogramCount(h *dto.Histogram) float64 {
+	if h.SampleCountFloat != nil {
+		return h.GetSampleCountFloat()
+	}
+	return float64(h.GetSampleCount())
 }
 
 // formatBound writes a bucket bound or quantile the way Prometheus does.
