@@ -198,7 +198,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // gone after sending the body: decode nothing
 	}
 
-	opt := DecodeOptions{Limits: h.lim, Now: now}
+	opt := DecodeOptions{Limits: h.lim, Now: now, Done: r.Context().Done()}
 	var samples []Sample
 	var noValue int // Prometheus NaNs, left out and reported
 	var err error
@@ -209,6 +209,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		samples, err = DecodeLineProtocol(body, precision, opt)
 	case formatProm:
 		samples, noValue, err = DecodePrometheus(body, opt)
+	}
+	if errors.Is(err, ErrStopped) {
+		ref = clientGone(r.Context())
+		return
 	}
 	if err != nil {
 		ref = decodeRefusal(err)

@@ -82,6 +82,9 @@ func DecodeLineProtocol(body []byte, precision time.Duration, opt DecodeOptions)
 		if d.pos >= len(d.buf) {
 			break
 		}
+		if idx&stopEvery == stopEvery && stopped(opt.Done) {
+			return nil, ErrStopped
+		}
 		if d.ps.full() {
 			d.ps.trunc = true
 			break
