@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // HandlerConfig configures the ingest handlers. The zero value is usable:
@@ -302,11 +303,32 @@ func decodeRefusal(err error) *refusal {
 	if de.TooLarge {
 		status = http.StatusRequestEntityTooLarge
 	}
+	// A message may quote what it refuses (a key, a token, a time), which
+	// can be as long as the body: the answer and the log keep its start.
+	for i := range de.Problems {
+		de.Problems[i].Message = clipMessage(de.Problems[i].Message)
+	}
 	msg := de.Error()
 	if de.Truncated {
 		msg += " (only the first 20 problems are listed)"
 	}
 	return &refusal{status: status, msg: msg, problems: de.Problems}
+}
+
+// maxMessage bounds the bytes of one problem's message in an answer.
+const maxMessage = 512
+
+// clipMessage cuts m to at most maxMessage bytes (at a character boundary)
+// and says how much was left out.
+func clipMessage(m string) string {
+	if len(m) <= maxMessage {
+		return m
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(m[cut]) {
+		cut--
+	}
+	return m[:cut] + "… (" + strconv.Itoa(len(m)-cut) + " bytes more)"
 }
 
 // sinkRefusal maps an error from Sink.Accept: an *OverloadError becomes 429
