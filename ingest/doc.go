@@ -86,13 +86,15 @@
 //	413                  body or decompressed body too large; too many samples
 //	415                  unknown Content-Type (JSON, Prometheus) or Content-Encoding
 //	429 + Retry-After    the Sink returned *OverloadError
-//	503 + Retry-After    *OverloadError with Unavailable set, or the request's
-//	                     context ended while the Sink held it
+//	503 + Retry-After    *OverloadError with Unavailable set, the request's
+//	                     context ended while the Sink held it, or a deadline
+//	                     on it ran out before (nothing is stored)
 //	500                  any other Sink error
 //	499                  (in Outcome only; no answer reaches anyone) the client
-//	                     went away: its request's context ended while the body
-//	                     was read, decoded, or before the Sink was called; the
-//	                     read or the decoding stops, nothing reaches the Sink
+//	                     went away: its request's context was cancelled while
+//	                     the body was read, decoded, or before the Sink was
+//	                     called; the read or the decoding stops, nothing
+//	                     reaches the Sink
 //
 // Each refusal is logged as one line (never one per sample). Bodies are read
 // into pooled buffers; the Sink owns the batch it is given.

@@ -187,15 +187,15 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.putBuf(buf)
 	if ref = h.readBody(w, r, buf); ref != nil {
 		if r.Context().Err() != nil {
-			// The read failed because the client went away (net/http
-			// ends the request's context when its connection fails).
-			ref = clientGone(r.Context())
+			// The read failed because the request was abandoned (net/http
+			// cancels its context when the connection fails).
+			ref = abandoned(r.Context())
 		}
 		return
 	}
 	body := buf.Bytes()
 	out.Bytes = len(body)
-	if ref = clientGone(r.Context()); ref != nil {
+	if ref = abandoned(r.Context()); ref != nil {
 		return // gone after sending the body: decode nothing
 	}
 
@@ -212,7 +212,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		samples, noValue, err = DecodePrometheus(body, opt)
 	}
 	if errors.Is(err, ErrStopped) {
-		ref = clientGone(r.Context())
+		ref = abandoned(r.Context())
 		return
 	}
 	if err != nil {
@@ -229,7 +229,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	n := len(samples)
-	if ref = clientGone(r.Context()); ref != nil {
+	if ref = abandoned(r.Context()); ref != nil {
 		// Nobody would hear the answer, so nothing is stored: a client
 		// that gave up will send again, and a batch stored now would
 		// then count twice.
@@ -263,14 +263,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // answer reaches the client; nothing of the request is stored.
 const StatusClientClosedRequest = 499
 
-// clientGone returns the refusal for a request whose context has ended, or
-// nil while it has not.
-func clientGone(ctx context.Context) *refusal {
-	if ctx.Err() == nil {
+// abandoned returns the refusal for a request whose context has ended, or
+// nil while it has not: 499 when it was cancelled (net/http cancels it when
+// the client goes away), 503 with Retry-After when a deadline set by the
+// server ran out (the client may still be there to read it).
+func abandoned(ctx context.Context) *refusal {
+	switch err := ctx.Err(); {
+	case err == nil:
 		return nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return &refusal{status: http.StatusServiceUnavailable, retryAfter: time.Second,
+			msg: "the request took longer than the server allows (" + context.Cause(ctx).Error() + "); nothing was stored"}
+	default:
+		return &refusal{status: StatusClientClosedRequest,
+			msg: "the client went away before the request was answered (" + context.Cause(ctx).Error() + "); nothing was stored"}
 	}
-	return &refusal{status: StatusClientClosedRequest,
-		msg: "the client went away before the request was answered (" + context.Cause(ctx).Error() + "); nothing was stored"}
 }
 
 // checkIdempotencyKey accepts one Idempotency-Key of 1 to

@@ -132,3 +132,20 @@ func TestDecodersStopWhenDone(t *testing.T) {
 		})
 	}
 }
+
+// TestRequestPastItsDeadline: a request whose context ran out of time (a
+// deadline the server set, the client still there) is answered 503 with
+// Retry-After, not 499, and nothing reaches the sink.
+func TestRequestPastItsDeadline(t *testing.T) {
+	t.Parallel()
+	sk := &sink{}
+	h := ingest.JSONHandler(sk, ingest.HandlerConfig{Clock: func() time.Time { return now }})
+	ctx, cancel := context.WithDeadline(context.Background(), time.Unix(0, 0))
+	defer cancel()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequestWithContext(ctx, http.MethodPost, "/api/v1/ingest", strings.NewReader(`[{"metric":"a","value":1}]`)))
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || len(sk.samples()) != 0 {
+		t.Fatalf("status %d, Retry-After %q, %d samples in the sink; want 503 with Retry-After and none: %s",
+			w.Code, w.Header().Get("Retry-After"), len(sk.samples()), w.Body)
+	}
+}
