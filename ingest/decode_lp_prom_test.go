@@ -226,11 +226,11 @@ func TestDecodePrometheusLimitsWhileScanning(t *testing.T) {
 		"a low limit, blanks":      {"m{a=\"1\", b=\"2\",   c=\"3\"} 1\n", ingest.Limits{MaxTags: 2}, 1, 19, "more than 2 labels"},
 		"quoted metric name":       {"{\"a.b\", x=\"1\",y=\"2\",z=\"3\"} 1\n", ingest.Limits{MaxTags: 2}, 1, 21, "a.b: more than 2 labels"},
 		"le counts as a label":     {"# TYPE h histogram\nh_bucket{a=\"1\",le=\"1\"} 1\n", ingest.Limits{MaxTags: 1}, 2, 16, "more than 1 labels"},
-		"long label value":         {"m{a=\"" + long + "\"} 1\n", ingest.Limits{}, 1, 5, `label "a": value is 300 bytes long`},
-		"escapes count once":       {"m{a=\"" + strings.Repeat(`\\`, 5) + "\"} 1\n", ingest.Limits{MaxTagValueBytes: 4}, 1, 5, "value is 5 bytes long"},
-		"long metric name":         {"ok 1\n" + long + "{a=\"1\"} 1\n", ingest.Limits{}, 2, 1, "metric name is 300 bytes long"},
-		"long label name":          {"m{" + long + "=\"1\"} 1\n", ingest.Limits{}, 1, 3, "label name is 300 bytes long"},
-		"long quoted name":         {"{\"" + long + "\"} 1\n", ingest.Limits{}, 1, 2, "name is 300 bytes long"},
+		"long label value":         {"m{a=\"" + long + "\"} 1\n", ingest.Limits{}, 1, 5, `label "a": value is more than 256 bytes long, the limit`},
+		"escapes count once":       {"m{a=\"" + strings.Repeat(`\\`, 5) + "\"} 1\n", ingest.Limits{MaxTagValueBytes: 4}, 1, 5, "value is more than 4 bytes long"},
+		"long metric name":         {"ok 1\n" + long + "{a=\"1\"} 1\n", ingest.Limits{}, 2, 1, "metric name is more than 256 bytes long"},
+		"long label name":          {"m{" + long + "=\"1\"} 1\n", ingest.Limits{}, 1, 3, "label name is more than 256 bytes long"},
+		"long quoted name":         {"{\"" + long + "\"} 1\n", ingest.Limits{}, 1, 2, "name is more than 256 bytes long"},
 		"a syntax error before it": {"bad{ 1\n" + promLabels("m", 40), ingest.Limits{}, 1, -1, "invalid label name"},
 	}
 	for name, tc := range tests {
@@ -277,5 +277,24 @@ func TestDecodePrometheusTooManySeriesLines(t *testing.T) {
 	}
 	if _, _, err := ingest.DecodePrometheus([]byte(body), ingest.DecodeOptions{Now: now, Limits: ingest.Limits{MaxSamples: 4}}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDecodePrometheusFloatHistogramCounts: a histogram whose counts are
+// not all whole numbers keeps them (expfmt stores every count of it as a
+// float then).
+func TestDecodePrometheusFloatHistogramCounts(t *testing.T) {
+	t.Parallel()
+	body := "# TYPE h histogram\nh_bucket{le=\"1\"} 1.5\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n"
+	got, _, err := ingest.DecodePrometheus([]byte(body), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vals []float64
+	for _, s := range got {
+		vals = append(vals, s.Value)
+	}
+	if want := []float64{1.5, 2, 3, 2}; !reflect.DeepEqual(vals, want) {
+		t.Fatalf("values %v (%+v); want %v (h_bucket 1.5 and 2, h_sum 3, h_count 2)", vals, got, want)
 	}
 }

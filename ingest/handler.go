@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // HandlerConfig configures the ingest handlers. The zero value is usable:
@@ -185,12 +186,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	buf := h.getBuf()
 	defer h.putBuf(buf)
 	if ref = h.readBody(w, r, buf); ref != nil {
+		if r.Context().Err() != nil {
+			// The read failed because the request was abandoned (net/http
+			// cancels its context when the connection fails).
+			ref = abandoned(r.Context())
+		}
 		return
 	}
 	body := buf.Bytes()
 	out.Bytes = len(body)
+	if ref = abandoned(r.Context()); ref != nil {
+		return // gone after sending the body: decode nothing
+	}
 
-	opt := DecodeOptions{Limits: h.lim, Now: now}
+	opt := DecodeOptions{Limits: h.lim, Now: now, Done: r.Context().Done()}
 	var samples []Sample
 	var noValue int // Prometheus NaNs, left out and reported
 	var err error
@@ -201,6 +210,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		samples, err = DecodeLineProtocol(body, precision, opt)
 	case formatProm:
 		samples, noValue, err = DecodePrometheus(body, opt)
+	}
+	if errors.Is(err, ErrStopped) {
+		ref = abandoned(r.Context())
+		return
 	}
 	if err != nil {
 		ref = decodeRefusal(err)
@@ -216,6 +229,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	n := len(samples)
+	if ref = abandoned(r.Context()); ref != nil {
+		// Nobody would hear the answer, so nothing is stored: a client
+		// that gave up will send again, and a batch stored now would
+		// then count twice.
+		return
+	}
 	if n > 0 {
 		// The sink owns samples from here on; they share no memory with buf.
 		if err := h.sink.Accept(ctx, samples); err != nil {
@@ -237,6 +256,28 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b = strconv.AppendInt(append(b, `,"no_value":`...), int64(noValue), 10)
 	}
 	w.Write(append(b, "}\n"...))
+}
+
+// StatusClientClosedRequest is the status an Outcome carries for a
+// request whose client went away before it was answered (nginx's 499). No
+// answer reaches the client; nothing of the request is stored.
+const StatusClientClosedRequest = 499
+
+// abandoned returns the refusal for a request whose context has ended, or
+// nil while it has not: 499 when it was cancelled (net/http cancels it when
+// the client goes away), 503 with Retry-After when a deadline set by the
+// server ran out (the client may still be there to read it).
+func abandoned(ctx context.Context) *refusal {
+	switch err := ctx.Err(); {
+	case err == nil:
+		return nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return &refusal{status: http.StatusServiceUnavailable, retryAfter: time.Second,
+			msg: "the request took longer than the server allows (" + context.Cause(ctx).Error() + "); nothing was stored"}
+	default:
+		return &refusal{status: StatusClientClosedRequest,
+			msg: "the client went away before the request was answered (" + context.Cause(ctx).Error() + "); nothing was stored"}
+	}
 }
 
 // checkIdempotencyKey accepts one Idempotency-Key of 1 to
@@ -269,11 +310,32 @@ func decodeRefusal(err error) *refusal {
 	if de.TooLarge {
 		status = http.StatusRequestEntityTooLarge
 	}
+	// A message may quote what it refuses (a key, a token, a time), which
+	// can be as long as the body: the answer and the log keep its start.
+	for i := range de.Problems {
+		de.Problems[i].Message = clipMessage(de.Problems[i].Message)
+	}
 	msg := de.Error()
 	if de.Truncated {
 		msg += " (only the first 20 problems are listed)"
 	}
 	return &refusal{status: status, msg: msg, problems: de.Problems}
+}
+
+// maxMessage bounds the bytes of one problem's message in an answer.
+const maxMessage = 512
+
+// clipMessage cuts m to at most maxMessage bytes (at a character boundary)
+// and says how much was left out.
+func clipMessage(m string) string {
+	if len(m) <= maxMessage {
+		return m
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(m[cut]) {
+		cut--
+	}
+	return m[:cut] + "… (" + strconv.Itoa(len(m)-cut) + " bytes more)"
 }
 
 // sinkRefusal maps an error from Sink.Accept: an *OverloadError becomes 429

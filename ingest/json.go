@@ -29,7 +29,8 @@ import (
 // problems are collected (up to 20). The returned error is a *DecodeError.
 // The returned samples share no memory with body.
 func DecodeJSON(body []byte, opt DecodeOptions) ([]Sample, error) {
-	d := jsonDec{buf: body, ck: newChecker(opt), ps: problems{format: "json"}}
+	d := jsonDec{buf: body, ck: newChecker(opt), ps: problems{format: "json"}, done: opt.Done}
+	d.lines.lastNL = -1
 	n := bytes.Count(body, []byte(`"metric"`))
 	if d.ck.lim.MaxSamples > 0 && n > d.ck.lim.MaxSamples {
 		n = d.ck.lim.MaxSamples + 1
@@ -55,6 +56,12 @@ type jsonDec struct {
 	tagBuf  []Tag
 	scratch []byte
 	fatal   bool
+	done    <-chan struct{}
+	lines   struct { // see place
+		off    int // offset up to which newlines are counted
+		line   int // newlines before off
+		lastNL int // offset of the last newline before off, or -1
+	}
 }
 
 func (d *jsonDec) top() error {
@@ -106,6 +113,9 @@ func (d *jsonDec) top() error {
 			if d.pos == len(d.buf) {
 				return nil
 			}
+			if i&stopEvery == stopEvery && stopped(d.done) {
+				return ErrStopped
+			}
 			if d.buf[d.pos] != '{' {
 				d.syntax(i, "", "expected '{' starting a sample, got "+d.kind())
 				return nil
@@ -141,6 +151,9 @@ func (d *jsonDec) array() error {
 		if d.ck.tooMany(i + 1) {
 			return tooManySamples("json", d.ck.lim.MaxSamples)
 		}
+		if i&stopEvery == stopEvery && stopped(d.done) {
+			return ErrStopped
+		}
 		d.ws()
 		if d.pos >= len(d.buf) || d.buf[d.pos] != '{' {
 			d.syntax(i, "", "expected an object, got "+d.kind())
@@ -173,7 +186,7 @@ func (d *jsonDec) sample(idx int) {
 	start := d.pos
 	d.pos++
 	var s Sample
-	var haveMetric, haveValue, haveTime, haveField, haveTags bool
+	var haveMetric, haveValue, haveTime, haveField, haveTags, tooManyTags bool
 	tagStart := len(d.tagBuf)
 	tagsPos := start
 	bad := false
@@ -299,7 +312,7 @@ func (d *jsonDec) sample(idx int) {
 				d.skip(idx, field, 0)
 				break
 			}
-			if !d.tags(idx, &bad) {
+			if !d.tags(idx, &bad, &tooManyTags) {
 				return
 			}
 		}
@@ -327,7 +340,7 @@ func (d *jsonDec) sample(idx int) {
 		d.semantic(start, idx, "value", "missing")
 		bad = true
 	}
-	if len(d.tagBuf) > tagStart {
+	if len(d.tagBuf) > tagStart && !tooManyTags {
 		ts := d.tagBuf[tagStart:len(d.tagBuf):len(d.tagBuf)]
 		if m := d.ck.tags(ts); m != "" {
 			d.semantic(tagsPos, idx, "tags", m)
@@ -348,8 +361,10 @@ func (d *jsonDec) sample(idx int) {
 	d.out = append(d.out, s)
 }
 
-// tags decodes {"k":"v",…} at d.pos, appending to d.tagBuf.
-func (d *jsonDec) tags(idx int, bad *bool) bool {
+// tags decodes {"k":"v",…} at d.pos, appending to d.tagBuf up to
+// MaxTags of them; past that it records the problem and sets tooMany.
+func (d *jsonDec) tags(idx int, bad, tooMany *bool) bool {
+	n := 0
 	d.pos++
 	d.ws()
 	if d.pos < len(d.buf) && d.buf[d.pos] == '}' {
@@ -362,16 +377,25 @@ func (d *jsonDec) tags(idx int, bad *bool) bool {
 			d.syntax(idx, "tags", "expected a quoted tag key, got "+d.kind())
 			return false
 		}
+		kpos := d.pos
 		kraw, ok := d.str()
 		if !ok {
 			return false
 		}
-		k := d.in.str(kraw)
+		// A key past the limit is not kept: no string is made of it
+		// unless a message needs it.
+		var k string
+		if n < d.ck.lim.MaxTags {
+			k = d.in.str(kraw)
+		}
 		if !d.colon(idx, "tags") {
 			return false
 		}
 		vpos := d.pos
 		if d.pos >= len(d.buf) || d.buf[d.pos] != '"' {
+			if !d.ps.full() && k == "" {
+				k = string(kraw) // still valid: no string was read since
+			}
 			d.semantic(vpos, idx, "tags."+k, "expected a string, got "+d.kind())
 			*bad = true
 			d.skip(idx, "tags", 0)
@@ -380,7 +404,16 @@ func (d *jsonDec) tags(idx int, bad *bool) bool {
 			if !ok {
 				return false
 			}
-			d.tagBuf = append(d.tagBuf, Tag{Key: k, Value: d.in.str(vraw)})
+			// The limit is applied here, as the tags are read: past it,
+			// the rest of the object is only checked for syntax, so that
+			// neither time nor memory grows with what is refused.
+			switch n++; {
+			case n <= d.ck.lim.MaxTags:
+				d.tagBuf = append(d.tagBuf, Tag{Key: k, Value: d.in.str(vraw)})
+			case n == d.ck.lim.MaxTags+1:
+				d.semantic(kpos, idx, "tags", fmt.Sprintf("more than %d tags, the limit", d.ck.lim.MaxTags))
+				*bad, *tooMany = true, true
+			}
 		}
 		d.ws()
 		if d.pos >= len(d.buf) {
@@ -546,10 +579,21 @@ func (d *jsonDec) kind() string {
 		return "object"
 	case c == '[':
 		return "array"
-	case c == 't' || c == 'f':
-		return "boolean"
-	case c == 'n':
-		return "null"
+	case c == 't' || c == 'f' || c == 'n':
+		// Name a literal only when it is whole: "nul" is not null.
+		for _, lit := range [...]string{"true", "false", "null"} {
+			if bytes.HasPrefix(d.buf[d.pos:], []byte(lit)) {
+				if lit == "null" {
+					return "null"
+				}
+				return "boolean"
+			}
+		}
+		end := d.pos
+		for end < len(d.buf) && end-d.pos < 16 && (d.buf[end] >= 'a' && d.buf[end] <= 'z' || d.buf[end] >= 'A' && d.buf[end] <= 'Z') {
+			end++
+		}
+		return fmt.Sprintf("invalid literal %q", d.buf[d.pos:end])
 	case c == '-' || (c >= '0' && c <= '9'):
 		return "number"
 	default:
@@ -677,6 +721,12 @@ func (d *jsonDec) number(idx int, field string) ([]byte, bool) {
 		i++
 	}
 	ok := i > digits
+	if ok && d.buf[digits] == '0' && i > digits+1 {
+		// JSON writes no leading zeros: 01 is not 1.
+		d.pos = digits
+		d.syntax(idx, field, "malformed number: leading zero")
+		return nil, false
+	}
 	if ok && i < len(d.buf) && d.buf[i] == '.' {
 		i++
 		f := i
@@ -766,6 +816,23 @@ func (d *jsonDec) skip(idx int, field string, depth int) {
 	}
 }
 
+// place returns the line and column of byte offset off. Problems mostly
+// come in increasing order of offset, so newlines are counted once over the
+// body; an offset before the last one placed is counted from the start.
+func (d *jsonDec) place(off int) (line, col int) {
+	lt := &d.lines
+	if off < lt.off || off > len(d.buf) {
+		return where(d.buf, off)
+	}
+	seg := d.buf[lt.off:off]
+	if n := bytes.Count(seg, []byte{'\n'}); n > 0 {
+		lt.line += n
+		lt.lastNL = lt.off + bytes.LastIndexByte(seg, '\n')
+	}
+	lt.off = off
+	return lt.line + 1, off - lt.lastNL
+}
+
 // where returns the 1-based line and column of byte offset off.
 func where(buf []byte, off int) (line, col int) {
 	if off > len(buf) {
@@ -795,7 +862,7 @@ func (d *jsonDec) syntax(idx int, field, msg string) {
 		return
 	}
 	d.fatal = true
-	line, col := where(d.buf, d.pos)
+	line, col := d.place(d.pos)
 	d.ps.add(Problem{Line: line, Column: col, Index: idx, Message: path(idx, field) + msg})
 }
 
@@ -805,6 +872,6 @@ func (d *jsonDec) semantic(off, idx int, field, msg string) {
 		d.ps.trunc = true
 		return
 	}
-	line, col := where(d.buf, off)
+	line, col := d.place(off)
 	d.ps.add(Problem{Line: line, Column: col, Index: idx, Message: path(idx, field) + msg})
 }

@@ -27,9 +27,12 @@ import (
 // refused by expfmt, and for a body it refuses the caller asks expfmt about
 // the lines before the problem, so that an earlier syntax error is reported
 // first.
-func promScan(body []byte, lim *Limits) (p *Problem, lineStart int, tooMany bool) {
+func promScan(body []byte, lim *Limits, done <-chan struct{}) (p *Problem, lineStart int, tooMany bool, err error) {
 	line, series := 0, 0
 	for start := 0; start < len(body); {
+		if line&stopEvery == stopEvery && stopped(done) {
+			return nil, 0, false, ErrStopped
+		}
 		end := bytes.IndexByte(body[start:], '\n')
 		if end < 0 {
 			end = len(body)
@@ -41,14 +44,14 @@ func promScan(body []byte, lim *Limits) (p *Problem, lineStart int, tooMany bool
 		case promSeries:
 			series++
 			if lim.MaxSamples > 0 && series > lim.MaxSamples {
-				return nil, 0, true
+				return nil, 0, true, nil
 			}
 		case promBad:
-			return &p, start, false
+			return &p, start, false, nil
 		}
 		start = end + 1
 	}
-	return nil, 0, false
+	return nil, 0, false, nil
 }
 
 // What promScanLine found on a line.
@@ -104,34 +107,39 @@ func promScanLine(ln []byte, line int, lim *Limits) (Problem, int) {
 				escaped = true
 			case c == '"':
 				inQuote, prev = false, c
-				s := ln[qStart+1 : j]
-				switch {
-				case qValue && qLen > lim.MaxTagValueBytes:
-					return bad(qStart, fmt.Sprintf("label %q: value is %d bytes long, more than the limit of %d", trimName(name, nameLimit), qLen, lim.MaxTagValueBytes))
-				case !qValue && qLen > nameLimit:
-					return bad(qStart, fmt.Sprintf("name is %d bytes long, more than the limit of %d", qLen, nameLimit))
-				case !qValue && !braced:
+				switch s := ln[qStart+1 : j]; {
+				case qValue:
+				case !braced:
 					metric = s
-				case !qValue:
+				default:
 					name = s // or the metric name, if a ',' or '}' follows
 				}
+				continue
 			default:
 				qLen++
 			}
+			// Refused as soon as the limit is passed, not at the end.
+			switch {
+			case qValue && qLen > lim.MaxTagValueBytes:
+				return bad(qStart, fmt.Sprintf("label %q: value is more than %d bytes long, the limit", trimName(name, nameLimit), lim.MaxTagValueBytes))
+			case !qValue && qLen > nameLimit:
+				return bad(qStart, fmt.Sprintf("name is more than %d bytes long, the limit", nameLimit))
+			}
 			continue
 		}
+		// A run in braces is a name; before them, the first run is the
+		// metric name. Runs after the braces are the value and the
+		// timestamp, which are not names.
+		isName := inBraces || (!braced && runs == 0)
+		if runStart >= 0 && promNameByte(c) && isName && j-runStart >= nameLimit {
+			what := "label name"
+			if !inBraces {
+				what = "metric name"
+			}
+			return bad(runStart, fmt.Sprintf("%s is more than %d bytes long, the limit", what, nameLimit))
+		}
 		if runStart >= 0 && !promNameByte(c) {
-			// A run in braces is a name; before them, the first run is
-			// the metric name. Runs after the braces are the value and
-			// the timestamp, which are not names.
-			if inBraces || (!braced && runs == 0) {
-				if n := j - runStart; n > nameLimit {
-					what := "label name"
-					if !inBraces {
-						what = "metric name"
-					}
-					return bad(runStart, fmt.Sprintf("%s is %d bytes long, more than the limit of %d", what, n, nameLimit))
-				}
+			if isName {
 				if inBraces {
 					name = ln[runStart:j]
 				} else {
