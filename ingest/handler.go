@@ -353,7 +353,11 @@ func sinkRefusal(err error) *refusal {
 		if ra <= 0 {
 			ra = time.Second
 		}
-		return &refusal{status: status, msg: "samples not accepted, nothing was stored: " + oe.Error(), retryAfter: ra}
+		prefix := "samples not accepted, nothing was stored: "
+		if oe.MaybeStored {
+			prefix = "samples not confirmed, they may or may not be stored: "
+		}
+		return &refusal{status: status, msg: prefix + oe.Error(), retryAfter: ra}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &refusal{status: http.StatusServiceUnavailable, msg: "samples not accepted, nothing was stored: " + err.Error(), retryAfter: time.Second}
 	default:
