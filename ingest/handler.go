@@ -38,11 +38,13 @@ type HandlerConfig struct {
 	// written, e.g. to count requests and samples in metrics. It must be
 	// safe for concurrent use and quick.
 	Observe func(Outcome)
+	// Cumulative bounds the table of cumulative series of OTLPHandler.
+	Cumulative CumulativeConfig
 }
 
 // Outcome describes one handled request, for HandlerConfig.Observe.
 type Outcome struct {
-	Format   string // "json", "line protocol" or "prometheus"
+	Format   string // "json", "line protocol", "prometheus" or "otlp"
 	Status   int    // the HTTP status answered
 	Samples  int    // samples accepted (0 unless Status is 2xx)
 	Bytes    int    // body bytes after decompression (0 if not read)
@@ -80,16 +82,32 @@ func PrometheusHandler(sink Sink, cfg HandlerConfig) http.Handler {
 	return newHandler(sink, cfg, formatProm)
 }
 
+// OTLPHandler serves POST /v1/metrics, OTLP/HTTP metrics (see DecodeOTLP
+// and Cumulative): Content-Type application/x-protobuf or application/json
+// (else 415), gzip or not. It answers 200 with an
+// ExportMetricsServiceResponse in the request's encoding, whose
+// partial_success counts the data points left out and says why; refusals
+// carry a google.rpc.Status in the request's encoding (dashd's JSON error
+// body when the encoding is unknown). The handler owns a Cumulative table
+// of cfg.OTLPSeries series; a request refused after its increases were
+// computed puts the table back.
+func OTLPHandler(sink Sink, cfg HandlerConfig) http.Handler {
+	h := newHandler(sink, cfg, formatOTLP)
+	h.cum = NewCumulative(cfg.Cumulative)
+	return h
+}
+
 type format int
 
 const (
 	formatJSON format = iota
 	formatLine
 	formatProm
+	formatOTLP
 )
 
 func (f format) String() string {
-	return [...]string{"json", "line protocol", "prometheus"}[f]
+	return [...]string{"json", "line protocol", "prometheus", "otlp"}[f]
 }
 
 // handler is shared by the three formats; it is safe for concurrent use.
@@ -103,6 +121,7 @@ type handler struct {
 	format  format
 	bufs    sync.Pool // *bytes.Buffer
 	gzips   sync.Pool // *gzip.Reader
+	cum     *Cumulative // OTLP only
 }
 
 // maxPooledBuffer is the largest body buffer kept for reuse; a rare huge
@@ -132,6 +151,7 @@ type refusal struct {
 	msg        string
 	problems   []Problem
 	retryAfter time.Duration
+	otlp       OTLPEncoding // the request's, for OTLP's error body; 0 unknown
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -139,9 +159,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := h.clock()
 	out := Outcome{Format: h.format.String()}
 	var ref *refusal
+	var otlpEnc OTLPEncoding
 	defer func() {
 		out.Duration = time.Since(start)
 		if ref != nil {
+			ref.otlp = otlpEnc
 			out.Status, out.Reason = ref.status, ref.msg
 			h.refuse(w, r, ref)
 		}
@@ -175,6 +197,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ref = checkPromType(r.Header.Get("Content-Type")); ref != nil {
 			return
 		}
+	case formatOTLP:
+		if otlpEnc, ref = checkOTLPType(r.Header.Get("Content-Type")); ref != nil {
+			return
+		}
 	case formatLine:
 		var err error
 		if precision, err = ParsePrecision(r.URL.Query().Get("precision")); err != nil {
@@ -202,8 +228,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	opt := DecodeOptions{Limits: h.lim, Now: now, Done: r.Context().Done()}
 	var samples []Sample
 	var noValue int // Prometheus NaNs, left out and reported
+	var otlp *OTLPBatch
 	var err error
 	switch h.format {
+	case formatOTLP:
+		if otlp, err = DecodeOTLP(body, otlpEnc, opt); err == nil {
+			samples = otlp.Samples
+		}
 	case formatJSON:
 		samples, err = DecodeJSON(body, opt)
 	case formatLine:
@@ -228,21 +259,40 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			samples[i].Time = now
 		}
 	}
-	n := len(samples)
 	if ref = abandoned(r.Context()); ref != nil {
 		// Nobody would hear the answer, so nothing is stored: a client
 		// that gave up will send again, and a batch stored now would
 		// then count twice.
 		return
 	}
+	var undo Undo
+	if otlp != nil && len(otlp.Cumulative) > 0 {
+		// Last before the sink, so that only a request that may still be
+		// stored moves the table; undone below if it is not.
+		n0 := len(samples)
+		samples, undo = h.cum.Increases(otlp.Cumulative, now, samples)
+		for i := n0; i < len(samples); i++ {
+			if samples[i].Time.After(now) {
+				samples[i].Time = now
+			}
+		}
+	}
+	n := len(samples)
 	if n > 0 {
 		// The sink owns samples from here on; they share no memory with buf.
 		if err := h.sink.Accept(ctx, samples); err != nil {
+			if undo != nil {
+				undo()
+			}
 			ref = sinkRefusal(err)
 			return
 		}
 	}
 	out.Status, out.Samples = http.StatusOK, n
+	if h.format == formatOTLP {
+		writeOTLPResponse(w, otlpEnc, otlp)
+		return
+	}
 	if h.format == formatLine {
 		out.Status = http.StatusNoContent
 		w.WriteHeader(http.StatusNoContent)
@@ -550,6 +600,10 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, ref *refusal) {
 		} else {
 			hd.Set("WWW-Authenticate", `Bearer realm="dashd"`)
 		}
+	}
+	if h.format == formatOTLP && ref.otlp != 0 {
+		writeOTLPStatus(w, ref)
+		return
 	}
 	body := errorBody{Error: ref.msg, Details: ref.problems}
 	if h.format == formatLine {
