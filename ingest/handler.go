@@ -119,8 +119,8 @@ type handler struct {
 	clock   func() time.Time
 	observe func(Outcome)
 	format  format
-	bufs    sync.Pool // *bytes.Buffer
-	gzips   sync.Pool // *gzip.Reader
+	bufs    sync.Pool   // *bytes.Buffer
+	gzips   sync.Pool   // *gzip.Reader
 	cum     *Cumulative // OTLP only
 }
 

@@ -30,7 +30,6 @@ const (
 	OTLPJSON
 )
 
-
 // OTLPBatch is what DecodeOTLP reads from one request.
 type OTLPBatch struct {
 	// Samples are ready as they are: gauges, delta sums and histograms,
