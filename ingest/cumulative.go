@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"math"
 	"sync"
 	"time"
 )
@@ -134,6 +135,9 @@ func (c *Cumulative) Increases(points []CumulativePoint, now time.Time, out []Sa
 			inc, emit = p.Sample.Value, true // a reset
 		default:
 			inc, emit = p.Sample.Value-e.value, true
+			if math.IsInf(inc, 0) { // totals of opposite signs near the float limits
+				inc = p.Sample.Value
+			}
 		}
 		if e == nil {
 			e = &cumEntry{key: p.Series}
