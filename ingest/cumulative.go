@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"math"
+	"slices"
 	"sync"
 	"time"
 )
@@ -103,7 +104,8 @@ func (c *Cumulative) Increases(points []CumulativePoint, now time.Time, out []Sa
 		gen   uint64
 		fresh bool // the entry was added by this call
 	}
-	var undo []saved
+	undo := make([]saved, 0, len(points))
+	out = slices.Grow(out, len(points))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++

@@ -117,10 +117,56 @@ func DecodeOTLP(body []byte, enc OTLPEncoding, opt DecodeOptions) (*OTLPBatch, e
 			Message: "the body is not an OTLP ExportMetricsServiceRequest in " + what + ": " + err.Error()}}}
 	}
 	d := otlpDecoder{c: newChecker(opt), done: opt.Done, batch: &OTLPBatch{}}
-	if err := d.metrics(req.Metrics()); err != nil {
+	md := req.Metrics()
+	ready, running := estimate(md)
+	d.batch.Samples = make([]Sample, 0, min(ready, d.c.lim.MaxSamples))
+	d.batch.Cumulative = make([]CumulativePoint, 0, min(running, d.c.lim.MaxSamples))
+	if err := d.metrics(md); err != nil {
 		return nil, err
 	}
 	return d.batch, nil
+}
+
+// estimate guesses how many ready samples and running totals md gives, so
+// that their slices are made once: a histogram point is taken as 3 plus
+// its first point's buckets.
+func estimate(md pmetric.Metrics) (ready, running int) {
+	rms := md.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		sms := rms.At(i).ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			ms := sms.At(j).Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				m := ms.At(k)
+				n, cum := 0, false
+				switch m.Type() {
+				case pmetric.MetricTypeGauge:
+					n = m.Gauge().DataPoints().Len()
+				case pmetric.MetricTypeSum:
+					n = m.Sum().DataPoints().Len()
+					cum = m.Sum().IsMonotonic() && m.Sum().AggregationTemporality() == pmetric.AggregationTemporalityCumulative
+				case pmetric.MetricTypeHistogram:
+					dps := m.Histogram().DataPoints()
+					if dps.Len() > 0 {
+						n = dps.Len() * (3 + dps.At(0).BucketCounts().Len())
+					}
+					cum = m.Histogram().AggregationTemporality() == pmetric.AggregationTemporalityCumulative
+				case pmetric.MetricTypeExponentialHistogram:
+					n = m.ExponentialHistogram().DataPoints().Len() * 16
+					cum = m.ExponentialHistogram().AggregationTemporality() == pmetric.AggregationTemporalityCumulative
+				case pmetric.MetricTypeSummary:
+					n = m.Summary().DataPoints().Len() * 4
+					running += m.Summary().DataPoints().Len() * 2
+				}
+				if cum {
+					running += n
+				} else {
+					ready += n
+				}
+			}
+		}
+	}
+	return ready, running
 }
 
 // otlpDecoder walks one request.
@@ -136,8 +182,20 @@ type otlpDecoder struct {
 	resHash uint64
 	where   string // resource_metrics[i].scope_metrics[j]
 
-	// Per point, reused.
-	tags []Tag
+	// arena is where the tags of points are cut from (one allocation for
+	// many points); a cut slice has its capacity cut to its length, so no
+	// append reaches the next point's tags.
+	arena []Tag
+}
+
+// tagSlice returns an empty slice with room for n tags, cut from the arena.
+func (d *otlpDecoder) tagSlice(n int) []Tag {
+	if cap(d.arena)-len(d.arena) < n {
+		d.arena = make([]Tag, 0, max(n, 4096))
+	}
+	l := len(d.arena)
+	d.arena = d.arena[:l+n]
+	return d.arena[l : l : l+n]
 }
 
 func (d *otlpDecoder) metrics(md pmetric.Metrics) error {
@@ -293,7 +351,7 @@ func (d *otlpDecoder) pointTags(attrs pcommon.Map, extra int) ([]Tag, string) {
 	if n := attrs.Len() + len(d.resTags); n > d.c.lim.MaxTags {
 		return nil, fmt.Sprintf("%d tags (attributes and resource tags), more than the limit of %d", n, d.c.lim.MaxTags)
 	}
-	ts := make([]Tag, 0, attrs.Len()+len(d.resTags)+extra)
+	ts := d.tagSlice(attrs.Len() + len(d.resTags) + extra)
 	for k, v := range attrs.All() {
 		s := v.AsString()
 		if s == "" {
