@@ -30,6 +30,24 @@
 //     the text exposition format through github.com/prometheus/common/expfmt;
 //     histograms and summaries are flattened into _bucket{le}, {quantile},
 //     _sum and _count samples.
+//   - DecodeOTLP (POST /v1/metrics, OTLPHandler): OTLP/HTTP metrics, an
+//     ExportMetricsServiceRequest in protobuf or JSON decoded by the
+//     OpenTelemetry Collector's pdata. Gauges, delta sums and non-monotonic
+//     sums give their values; histograms NAME_bucket{le} (each bucket's own
+//     count), NAME_count and NAME_sum; summaries NAME{quantile}, _count and
+//     _sum. Running totals (monotonic cumulative sums, cumulative
+//     histograms, summaries' count and sum) come back as CumulativePoints,
+//     which a Cumulative table turns into increases. A point that breaks a
+//     limit is left out and counted (OTLP's partial success) instead of
+//     refusing the request; Problems are located as
+//     resource_metrics[i].scope_metrics[j].metrics[k].data_points[p].
+//
+// Cumulative is the one piece of state a handler keeps across requests:
+// per cumulative series the start time and last total, bounded (100,000
+// series, least recently seen forgotten first, idle ones after an hour),
+// in memory and per process. OTLPHandler owns one and is the only caller
+// that moves it; a request refused after its increases were computed
+// undoes them, so a retry counts the same.
 //
 // Every decoder returns samples whose tags are sorted by key and unique,
 // whose values are finite, whose names follow the rules below and whose
@@ -79,6 +97,9 @@
 // net/http handlers, safe for concurrent use. They answer:
 //
 //	200 {"accepted":N}   JSON and Prometheus, samples handed to the Sink
+//	200                  OTLP: an ExportMetricsServiceResponse (protobuf or
+//	                     JSON, as the request), partial_success when points
+//	                     were left out; OTLP refusals carry a google.rpc.Status
 //	204                  line protocol, samples handed to the Sink
 //	400                  a decoding or validation problem; bad precision or gzip
 //	401                  no or wrong token (the body names the header expected)
