@@ -23,7 +23,8 @@ type Config struct {
 	// QueueLen is how many accepted batches may wait for the board
 	// (default 4096). Past it, Accept answers with an *ingest.OverloadError.
 	QueueLen int
-	// Limits bound each chart's categories and series.
+	// Limits bound each chart's categories and series; they may lower
+	// MaxCategories and MaxSeries, not raise them.
 	Limits Limits
 	// Now is the clock (default time.Now). Window and bucket arithmetic
 	// uses it; the flush timers use real time.
@@ -196,12 +197,20 @@ type boardState struct {
 	views    map[string]*View
 	byMetric map[string][]*View
 	dirty    map[*View]struct{}
-	current  map[string][]byte // the newest published frame of each chart
-	last     map[string]Frame  // the same, decoded, for options
-	// seqs is the highest seq published for each chart id ever defined, so
-	// that a chart defined again (changed, or deleted and re-added) goes on
-	// above what open viewers hold. One number per id the process has seen.
-	seqs map[string]uint64
+	// unsent holds the charts whose current frame a read built (see
+	// settle) and that viewers have not been sent yet: the next flush
+	// publishes that very frame, or a newer one if the chart changed again.
+	unsent  map[*View]struct{}
+	current map[string][]byte // the newest frame built of each chart, encoded
+	last    map[string]Frame  // the same, decoded, for options
+	// seqs is the highest seq built for each chart id defined now or
+	// lately, so that a chart defined again (changed, or deleted and
+	// re-added) goes on above what open viewers hold. Past seqMemory ids,
+	// those of removed charts are forgotten into seqFloor, above which
+	// every new chart starts: the map stays bounded however many ids come
+	// and go, and seq still never goes back for any of them.
+	seqs     map[string]uint64
+	seqFloor uint64
 	// retracted says rebuild retracted a chart's topic: a Flush is owed.
 	retracted bool
 	epochs    map[*View]int64 // the window epoch of each view's last frame
@@ -212,6 +221,10 @@ type boardState struct {
 	ctx context.Context
 }
 
+// seqMemory is how many chart ids the board remembers the seq of; past
+// it, removed charts are forgotten (see boardState.seqs).
+const seqMemory = 2 * MaxCharts
+
 // Run applies samples and publishes frames until ctx is done. Before it
 // returns it applies every batch already accepted and publishes the last
 // frames, so an accepted sample is never lost. Run must be called once.
@@ -221,6 +234,7 @@ func (b *Board) Run(ctx context.Context) error {
 		views:    map[string]*View{},
 		byMetric: map[string][]*View{},
 		dirty:    map[*View]struct{}{},
+		unsent:   map[*View]struct{}{},
 		current:  map[string][]byte{},
 		last:     map[string]Frame{},
 		seqs:     map[string]uint64{},
@@ -240,7 +254,7 @@ func (b *Board) Run(ctx context.Context) error {
 	// changed schedules a flush: now if the last one was at least an
 	// interval ago (the leading edge), else at the end of the interval.
 	changed := func() {
-		if timerArmed || len(st.dirty) == 0 {
+		if timerArmed || len(st.dirty)+len(st.unsent) == 0 {
 			return
 		}
 		if wait := b.interval - time.Since(lastFlush); wait > 0 {
@@ -346,41 +360,55 @@ func (st *boardState) add(v *View, s *ingest.Sample, now time.Time, outside, fol
 	*folded += v.folded - before
 }
 
-// flush builds, encodes once and publishes the frame of every dirty chart.
+// flush builds, encodes once and publishes the frame of every dirty chart,
+// and publishes the frames that reads built since the last flush.
 func (b *Board) flush(st *boardState) {
-	if len(st.dirty) == 0 {
+	if len(st.dirty)+len(st.unsent) == 0 {
 		return
 	}
 	now := b.cfg.Now()
 	for v := range st.dirty {
-		b.publish(st, v, now)
+		b.build(st, v, now)
+		b.publish(st, v)
+		delete(st.unsent, v) // superseded by the frame just built
+	}
+	for v := range st.unsent {
+		b.publish(st, v)
 	}
 	clear(st.dirty)
+	clear(st.unsent)
 	b.pub.Flush()
 }
 
-// publish builds, encodes and publishes v's frame; the caller flushes.
-func (b *Board) publish(st *boardState, v *View, now time.Time) {
+// build makes v's next frame (the next seq) and keeps it, encoded once, as
+// the chart's current frame.
+func (b *Board) build(st *boardState, v *View, now time.Time) {
 	f := v.Frame(now)
 	st.epochs[v] = v.Epoch(now)
-	msg := f.AppendJSON(make([]byte, 0, 256))
-	st.current[v.def.ID] = msg
+	st.current[v.def.ID] = f.AppendJSON(make([]byte, 0, 256))
 	st.last[v.def.ID] = f
 	st.seqs[v.def.ID] = f.Seq
-	b.pub.Publish(v.def.ID, msg)
+}
+
+// publish hands v's current frame to the publisher; the caller flushes.
+func (b *Board) publish(st *boardState, v *View) {
+	b.pub.Publish(v.def.ID, st.current[v.def.ID])
 	b.frames.Add(1)
 }
 
-// settle publishes v's frame now if what it shows changed since its last
-// frame (or it has none yet), so that a read through the API sees every
-// sample and every data set applied before it, as viewers soon will.
+// settle makes v's current frame show every sample and data set applied
+// before now, so that a read through the API sees them: if v changed since
+// its last frame (or has none yet), its next frame is built now and kept as
+// current, but not published: the next flush, which comes no sooner than
+// MaxFPS allows, sends viewers that same frame (same seq, same bytes), or a
+// newer one. Reads, however many, never make frames reach viewers faster.
 func (b *Board) settle(st *boardState, v *View) {
 	if _, dirty := st.dirty[v]; !dirty && st.current[v.def.ID] != nil {
 		return
 	}
-	b.publish(st, v, b.cfg.Now())
+	b.build(st, v, b.cfg.Now())
 	delete(st.dirty, v)
-	b.pub.Flush()
+	st.unsent[v] = struct{}{}
 }
 
 // rebuild makes the views of c, keeping the state of every chart whose
@@ -397,7 +425,7 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 		v := NewView(def, b.cfg.Limits)
 		// A viewer holds the seq of the chart's last frame and ignores
 		// anything not above it: the new view goes on from there.
-		v.seq = st.seqs[id]
+		v.seq = max(st.seqs[id], st.seqFloor)
 		views[id] = v
 		st.dirty[v] = struct{}{}
 		if def.Metric != "" {
@@ -410,7 +438,9 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 	for id, old := range st.views {
 		if views[id] != old {
 			// Replaced or removed: its frames belong to the old definition.
+			// Nothing may keep the old view (or its frames) alive.
 			delete(st.dirty, old)
+			delete(st.unsent, old)
 			delete(st.epochs, old)
 			delete(st.current, id)
 			delete(st.last, id)
@@ -421,6 +451,14 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 		}
 	}
 	st.views = views
+	if len(st.seqs) > seqMemory {
+		for id, seq := range st.seqs {
+			if views[id] == nil {
+				st.seqFloor = max(st.seqFloor, seq)
+				delete(st.seqs, id)
+			}
+		}
+	}
 	st.byMetric = map[string][]*View{}
 	for _, v := range views {
 		if v.def.Metric != "" {
@@ -541,32 +579,17 @@ func (b *Board) do(ctx context.Context, f func(*boardState)) error {
 	return nil
 }
 
-// SetDashboards replaces every definition. Each dashboard is checked (and
-// normalized); chart ids must be unique across dashboards. On error nothing
-// changes. Charts whose definition is unchanged keep their data; new and
-// changed ones start empty.
+// SetDashboards replaces every definition. The dashboards are checked (and
+// normalized) by CheckDashboards: each one's Check, ids unique, and the
+// limits on dashboards and charts. On error nothing changes. Charts whose
+// definition is unchanged keep their data; new and changed ones start
+// empty.
 func (b *Board) SetDashboards(ctx context.Context, ds []Dashboard) error {
 	ds = cloneDashboards(ds)
-	var errs []error
-	owner := map[string]string{}
-	for i := range ds {
-		if err := ds[i].Check(); err != nil {
-			errs = append(errs, prefixFieldErrors(fmt.Sprintf("dashboards[%d].", i), err))
-		}
-		for j, c := range ds[i].Charts {
-			if prev, dup := owner[c.ID]; dup {
-				errs = append(errs, &FieldError{Field: fmt.Sprintf("dashboards[%d].charts[%d].id", i, j), Message: fmt.Sprintf("%q is already a chart of dashboard %q (chart ids are unique across dashboards)", c.ID, prev)})
-			}
-			owner[c.ID] = ds[i].ID
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	if err := CheckDashboards(ds); err != nil {
 		return err
 	}
 	c := newCatalog(ds)
-	if len(c.byID) != len(ds) {
-		return &FieldError{Field: "dashboards", Message: "two dashboards have the same id"}
-	}
 	return b.do(ctx, func(st *boardState) {
 		old := b.catalog.Swap(c)
 		b.rebuild(st, c)
@@ -607,9 +630,9 @@ func (b *Board) Chart(id string) (Chart, bool) {
 }
 
 // Frame returns the wire encoding of the chart's current frame, or
-// ErrNotFound. A chart that changed since its last frame publishes its
-// next one now, ahead of the frame-rate limit, so a read sees everything
-// applied before it.
+// ErrNotFound. A chart that changed since its last frame gets its next one
+// built now, so a read sees everything applied before it; viewers are sent
+// that frame at the next flush, within the frame-rate limit (see settle).
 func (b *Board) Frame(ctx context.Context, id string) ([]byte, error) {
 	var msg []byte
 	err := b.do(ctx, func(st *boardState) {
@@ -624,8 +647,8 @@ func (b *Board) Frame(ctx context.Context, id string) ([]byte, error) {
 	return msg, err
 }
 
-// Option returns a complete ECharts option for the chart with its newest
-// published data (see Option), or ErrNotFound.
+// Option returns a complete ECharts option for the chart with its current
+// data (see Option and Frame), or ErrNotFound.
 func (b *Board) Option(ctx context.Context, id string) ([]byte, error) {
 	var (
 		def   Chart
@@ -650,19 +673,11 @@ func (b *Board) Option(ctx context.Context, id string) ([]byte, error) {
 }
 
 // SetData replaces the data of a push chart (one without a metric). Every
-// series must have one value per category.
+// series must have one value per category, and categories × series must
+// not pass MaxChartCells.
 func (b *Board) SetData(ctx context.Context, id string, categories []string, series []FrameSeries) error {
-	def, ok := b.Chart(id)
-	if !ok {
-		return ErrNotFound
-	}
-	if def.Metric != "" {
-		return ErrNotPush
-	}
-	for i, s := range series {
-		if len(s.Data) != len(categories) {
-			return &FieldError{Field: fmt.Sprintf("series[%d].data", i), Message: fmt.Sprintf("has %d values for %d categories", len(s.Data), len(categories))}
-		}
+	if err := b.CheckData(id, categories, series); err != nil {
+		return err
 	}
 	var found bool
 	err := b.do(ctx, func(st *boardState) {
@@ -676,6 +691,29 @@ func (b *Board) SetData(ctx context.Context, id string, categories []string, ser
 		err = ErrNotFound
 	}
 	return err
+}
+
+// CheckData returns the error SetData would return for this data as the
+// chart id is defined now, without changing anything: ErrNotFound,
+// ErrNotPush, or a *FieldError (too many cells, a series whose length is
+// not the number of categories).
+func (b *Board) CheckData(id string, categories []string, series []FrameSeries) error {
+	def, ok := b.Chart(id)
+	if !ok {
+		return ErrNotFound
+	}
+	if def.Metric != "" {
+		return ErrNotPush
+	}
+	if cells := len(categories) * max(len(series), 1); cells > MaxChartCells {
+		return &FieldError{Field: "categories", Message: fmt.Sprintf("%d categories × %d series = %d cells, at most %d per chart", len(categories), len(series), cells, MaxChartCells)}
+	}
+	for i, s := range series {
+		if len(s.Data) != len(categories) {
+			return &FieldError{Field: fmt.Sprintf("series[%d].data", i), Message: fmt.Sprintf("has %d values for %d categories", len(s.Data), len(categories))}
+		}
+	}
+	return nil
 }
 
 // Stats are the board's counters since it started. A sample read by

@@ -501,8 +501,8 @@ func TestRemovedChartIsRetracted(t *testing.T) {
 }
 
 // A read through Frame or Option sees every change applied before it, even
-// inside the frame-rate interval (here a whole second), and publishes that
-// frame to viewers too.
+// inside the frame-rate interval (here a whole second), and viewers get
+// that frame at the end of the interval.
 func TestReadAfterWriteInsideTheFrameInterval(t *testing.T) {
 	b, rec := startBoard(t, charts.Config{MaxFPS: 1}, webDash)
 	ctx := context.Background()
@@ -532,5 +532,196 @@ func TestReadAfterWriteInsideTheFrameInterval(t *testing.T) {
 	}
 	if !strings.Contains(string(opt), `"data":[{"value":3}]`) {
 		t.Fatalf("Option right after the change: %s", opt)
+	}
+}
+
+// timedRecorder is a Publisher that keeps every frame published, with the
+// time it was published.
+type timedRecorder struct {
+	mu   sync.Mutex
+	pubs []timedFrame
+}
+
+type timedFrame struct {
+	at    time.Time
+	topic string
+	msg   []byte
+}
+
+func (r *timedRecorder) Publish(topic string, msg []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pubs = append(r.pubs, timedFrame{time.Now(), topic, msg})
+}
+
+func (r *timedRecorder) Flush() {}
+
+// of returns the frames published on topic so far.
+func (r *timedRecorder) of(topic string) []timedFrame {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []timedFrame
+	for _, p := range r.pubs {
+		if p.topic == topic {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Many reads of a chart that changes between them each see the newest
+// data, yet viewers are sent its frames no faster than MaxFPS: a read
+// builds the next frame but leaves its publishing to the next flush, which
+// sends that very frame (same seq, same bytes) or a newer one.
+func TestReadsDoNotPublishPastMaxFPS(t *testing.T) {
+	t.Parallel()
+	const fps = 2
+	interval := time.Second / fps
+	rec := &timedRecorder{}
+	b := charts.NewBoard(charts.Config{MaxFPS: fps, Now: func() time.Time { return t0 }}, rec)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	if err := b.SetDashboards(ctx, []charts.Dashboard{webDash}); err != nil {
+		t.Fatal(err)
+	}
+
+	read := map[uint64]string{} // seq → the frame a read got
+	var last wireFrame
+	const n = 100
+	for i := 1; i <= n; i++ {
+		if err := b.SetData(ctx, "push", []string{"q"}, []charts.FrameSeries{{Name: "eu", Data: []float64{float64(i)}}}); err != nil {
+			t.Fatal(err)
+		}
+		var msg []byte
+		if i%2 == 0 {
+			var err error
+			if msg, err = b.Frame(ctx, "push"); err != nil {
+				t.Fatal(err)
+			}
+		} else {
+			opt, err := b.Option(ctx, "push")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf(`"data":[{"value":%d}]`, i); !strings.Contains(string(opt), want) {
+				t.Fatalf("read %d: Option has not the newest data (%s): %s", i, want, opt)
+			}
+			if msg, err = b.Frame(ctx, "push"); err != nil { // the same frame, not a newer one
+				t.Fatal(err)
+			}
+		}
+		var f wireFrame
+		if err := json.Unmarshal(msg, &f); err != nil {
+			t.Fatal(err)
+		}
+		if v := f.Series[0].Data[0]; v == nil || *v != float64(i) {
+			t.Fatalf("read %d: Frame has %v, not the newest data: %s", i, v, msg)
+		}
+		if f.Seq <= last.Seq {
+			t.Fatalf("read %d: seq %d after %d", i, f.Seq, last.Seq)
+		}
+		read[f.Seq], last = string(msg), f
+	}
+
+	// Viewers get the frame of the last read (or a newer one) at a flush.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		pubs := rec.of("push")
+		var f wireFrame
+		if len(pubs) > 0 {
+			if err := json.Unmarshal(pubs[len(pubs)-1].msg, &f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if f.Seq >= last.Seq {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("viewers never got seq %d; the last published is %d", last.Seq, f.Seq)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	pubs := rec.of("push")
+	var prev wireFrame
+	for i, p := range pubs {
+		var f wireFrame
+		if err := json.Unmarshal(p.msg, &f); err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 {
+			if gap := p.at.Sub(pubs[i-1].at); gap < interval {
+				t.Fatalf("frames %d and %d went to viewers %v apart: faster than max_fps %d (%d frames published for %d reads)", prev.Seq, f.Seq, gap, fps, len(pubs), n)
+			}
+			if f.Seq <= prev.Seq {
+				t.Errorf("published seq %d after %d", f.Seq, prev.Seq)
+			}
+		}
+		if r, ok := read[f.Seq]; ok && r != string(p.msg) {
+			t.Errorf("seq %d has two contents:\nread:      %s\npublished: %s", f.Seq, r, p.msg)
+		}
+		prev = f
+	}
+	t.Logf("%d reads, %d frames published", n, len(pubs))
+}
+
+// A chart removed and defined again goes on above the seq its viewers
+// hold, even after many other charts came and went; and the board does
+// not keep a number for every chart id it ever saw.
+func TestSeqsOfRemovedChartsAreBounded(t *testing.T) {
+	// Not parallel: it measures the heap.
+	// Every change is flushed at once, so every chart gets a frame and a seq.
+	b := charts.NewBoard(charts.Config{MaxFPS: 1e9}, discard{}) // a recorder would keep every frame
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	seq := func() uint64 {
+		t.Helper()
+		msg, err := b.Frame(ctx, "push")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var f wireFrame
+		if err := json.Unmarshal(msg, &f); err != nil {
+			t.Fatal(err)
+		}
+		return f.Seq
+	}
+	if err := b.SetDashboards(ctx, []charts.Dashboard{webDash}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := b.SetData(ctx, "push", []string{"q"}, []charts.FrameSeries{{Name: "eu", Data: []float64{float64(i)}}}); err != nil {
+			t.Fatal(err)
+		}
+		seq()
+	}
+	old := seq()
+
+	before := liveHeap()
+	const rounds = 200
+	for r := range rounds {
+		d := charts.Dashboard{ID: "churn"}
+		for i := range charts.MaxChartsPerDashboard {
+			d.Charts = append(d.Charts, charts.Chart{ID: fmt.Sprintf("churn-%d-%d", r, i)})
+		}
+		if err := b.SetDashboards(ctx, []charts.Dashboard{d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grew := int64(liveHeap()) - int64(before)
+	t.Logf("%d chart ids came and went: the heap grew %.2f MB", rounds*charts.MaxChartsPerDashboard, float64(grew)/1e6)
+	if grew > 500e3 {
+		t.Errorf("%d chart ids that came and went left %.2f MB behind", rounds*charts.MaxChartsPerDashboard, float64(grew)/1e6)
+	}
+
+	if err := b.SetDashboards(ctx, []charts.Dashboard{webDash}); err != nil {
+		t.Fatal(err)
+	}
+	if again := seq(); again <= old {
+		t.Errorf("the chart defined again starts at seq %d, not above %d", again, old)
 	}
 }

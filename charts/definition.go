@@ -127,13 +127,46 @@ func (d *Dashboard) Version() string {
 // dashboard id. Chart topics are chart ids, which cannot contain '@'.
 func DashboardTopic(id string) string { return "@dashboard:" + id }
 
-// Limits a definition is checked against.
+// Limits a definition is checked against. Each bounds a cost that one
+// request could otherwise make as large as it liked (issue 13: 3,000
+// one-second time charts in one PUT of 330 KB took the process to 2.2 GB
+// and 1.7 cores). They are constants, not settings: CheckDashboard, the
+// API and the config loader must all agree with the board, and no real
+// wall board comes near them.
+//
+// Worst case: MaxCharts charts, each at MaxChartCells cells, every cell
+// filled, hold about 1 GB of heap (2 MB a chart: the 24-byte accumulators
+// of its window in their maps, and its current frame, decoded and encoded;
+// measured by BenchmarkWorstCaseCatalog, docs/BENCHMARKS.md). Deleting
+// them gives it back.
 const (
 	// MaxBuckets is the most time buckets one chart may show (window / bucket).
 	MaxBuckets = 1440
 	// MaxTop is the largest top N.
 	MaxTop = 500
+	// MaxCategories and MaxSeries are the most distinct categories and
+	// series one chart tracks (what is past them folds into Other).
+	// Config.Limits may lower them, never raise them.
+	MaxCategories = 500
+	MaxSeries     = 50
+	// MaxChartCells is the most cells (categories × series) one chart may
+	// hold: what its definition may ask for (a time axis has window/bucket
+	// categories, a tag axis up to MaxCategories; a series key means up to
+	// MaxSeries series, none means one), what a push chart's data may set,
+	// and the accumulators a view keeps over all the slots of its window.
+	MaxChartCells = 25_000
+	// MaxChartsPerDashboard is the most charts on one dashboard.
+	MaxChartsPerDashboard = 100
+	// MaxDashboards is the most dashboards on a board.
+	MaxDashboards = 500
+	// MaxCharts is the most charts (views) on a board, all dashboards
+	// together.
+	MaxCharts = 500
 )
+
+// A tag axis with a series key asks for MaxCategories × MaxSeries cells:
+// that must fit in MaxChartCells (this fails to compile otherwise).
+const _ = uint(MaxChartCells - MaxCategories*MaxSeries)
 
 // The sort orders of a chart's categories.
 const (
@@ -236,6 +269,10 @@ func (c *Chart) Validate() error {
 	} else if c.Bucket != 0 {
 		bad("bucket", "is only meaningful with x: %s", TimeAxis)
 	}
+	if cells := c.Cells(); cells > MaxChartCells {
+		categories := fmt.Sprintf("window %s / bucket %s is %d bars", time.Duration(c.Window), time.Duration(c.Bucket), cells/c.seriesCap())
+		bad("window", "%s × up to %d series (series: %s) = %d cells, at most %d per chart (expected a longer bucket, a shorter window or no series)", categories, c.seriesCap(), c.Series, cells, MaxChartCells)
+	}
 	if c.Series != "" && c.Series == c.X {
 		bad("series", "%q is also the x key (expected another tag key, or none)", c.Series)
 	}
@@ -243,6 +280,33 @@ func (c *Chart) Validate() error {
 		bad("window", "is missing (agg rate is a sum per second over the window)")
 	}
 	return errors.Join(errs...)
+}
+
+// Cells is the most cells (categories × series) the chart can show, as its
+// definition bounds them: a time axis has window/bucket categories, a tag
+// axis up to MaxCategories; a series key means up to MaxSeries series, none
+// means one. A push chart asks for none: its data is checked when it is set.
+// Validate refuses more than MaxChartCells; a chart whose window or bucket
+// is itself invalid counts 0.
+func (c Chart) Cells() int {
+	if c.Metric == "" {
+		return 0
+	}
+	categories := MaxCategories
+	if c.X == TimeAxis {
+		if c.Bucket <= 0 || c.Window < c.Bucket || int64(c.Window)/int64(c.Bucket) > MaxBuckets {
+			return 0 // refused for its window or bucket
+		}
+		categories = int(int64(c.Window) / int64(c.Bucket))
+	}
+	return categories * c.seriesCap()
+}
+
+func (c Chart) seriesCap() int {
+	if c.Series == "" {
+		return 1
+	}
+	return MaxSeries
 }
 
 // Check normalizes every chart of d and validates the dashboard. Chart ids
@@ -255,6 +319,12 @@ func (d *Dashboard) Check() error {
 	}
 	if d.Title == "" {
 		d.Title = d.ID
+	}
+	if len(d.Charts) > MaxChartsPerDashboard {
+		// The charts themselves are not looked at: a refused dashboard of
+		// thousands would otherwise cost thousands of errors.
+		errs = append(errs, &FieldError{Field: "charts", Message: fmt.Sprintf("%d charts, at most %d per dashboard", len(d.Charts), MaxChartsPerDashboard)})
+		return errors.Join(errs...)
 	}
 	seen := make(map[string]int, len(d.Charts))
 	for i := range d.Charts {

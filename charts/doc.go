@@ -10,7 +10,17 @@
 // Views in the one goroutine of Board.Run: it applies accepted batches in
 // order, marks charts dirty, and at most MaxFPS times a second per chart
 // builds each dirty chart's frame, encodes it once and hands the bytes to a
-// Publisher. Every other Board method may be called from any goroutine.
+// Publisher. A read (Board.Frame, Board.Option) sees every change applied
+// before it: it builds the chart's next frame if need be, but viewers get
+// that frame only at the next of those flushes, so reads never make frames
+// reach viewers faster than MaxFPS. Every other Board method may be called
+// from any goroutine.
+//
+// Bounds: every cost a definition can ask for has a ceiling (MaxCharts,
+// MaxDashboards, MaxChartsPerDashboard, MaxChartCells, MaxBuckets, MaxTop),
+// checked by Dashboard.Check, CheckDashboard and CheckDashboards, which
+// SetDashboards runs; a View holds at most MaxChartCells accumulators
+// whatever arrives, and none before its first sample.
 //
 // A chart defined while the Board runs would start empty. When the Board is
 // fed from a log (Config.History, AcceptThrough) it knows the position of

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dashd/dashd/ingest"
@@ -14,86 +15,142 @@ import (
 const windowSlots = 20
 
 // Limits bound the memory of one chart whatever the input: a category or a
-// series beyond them is folded into Other and counted.
+// series beyond them is folded into Other and counted. They may only lower
+// the package's MaxCategories and MaxSeries, on which the limits of
+// definitions are reckoned: a larger value counts as the maximum.
 type Limits struct {
-	MaxCategories int // distinct categories one chart tracks (default 500)
-	MaxSeries     int // distinct series one chart tracks (default 50)
+	MaxCategories int // distinct categories one chart tracks (default and most MaxCategories)
+	MaxSeries     int // distinct series one chart tracks (default and most MaxSeries)
 }
 
 func (l Limits) withDefaults() Limits {
-	if l.MaxCategories <= 0 {
-		l.MaxCategories = 500
+	if l.MaxCategories <= 0 || l.MaxCategories > MaxCategories {
+		l.MaxCategories = MaxCategories
 	}
-	if l.MaxSeries <= 0 {
-		l.MaxSeries = 50
+	if l.MaxSeries <= 0 || l.MaxSeries > MaxSeries {
+		l.MaxSeries = MaxSeries
 	}
 	return l
 }
 
-// acc folds samples into what every aggregation needs.
+// acc folds the samples of one cell into what the chart's aggregation
+// needs, in 24 bytes (there may be MaxChartCells of them per chart): n
+// counts the samples; x is their sum (sum, avg, rate), their min, their
+// max, or the value of the newest (last), whose time is at (UnixNano).
+// Every method takes the chart's aggregation.
 type acc struct {
-	sum, min, max, last float64
-	count               int64
-	lastAt              int64 // UnixNano of the sample that set last
+	x  float64
+	n  int64
+	at int64
 }
 
-func (a *acc) add(v float64, at int64) {
-	if a.count == 0 {
-		a.min, a.max = v, v
-	} else {
-		a.min = math.Min(a.min, v)
-		a.max = math.Max(a.max, v)
+func (a *acc) add(agg Agg, v float64, at int64) {
+	switch {
+	case agg == Count:
+	case a.n == 0:
+		a.x, a.at = v, at
+	case agg == Min:
+		a.x = math.Min(a.x, v)
+	case agg == Max:
+		a.x = math.Max(a.x, v)
+	case agg == Last:
+		if at >= a.at {
+			a.x, a.at = v, at
+		}
+	default: // sum, avg, rate
+		a.x += v
 	}
-	a.sum += v
-	a.count++
-	if at >= a.lastAt {
-		a.last, a.lastAt = v, at
-	}
+	a.n++
 }
 
-func (a *acc) merge(b *acc) {
-	if b.count == 0 {
+func (a *acc) merge(agg Agg, b *acc) {
+	switch {
+	case b.n == 0:
 		return
-	}
-	if a.count == 0 {
+	case a.n == 0:
 		*a = *b
 		return
+	case agg == Count:
+	case agg == Min:
+		a.x = math.Min(a.x, b.x)
+	case agg == Max:
+		a.x = math.Max(a.x, b.x)
+	case agg == Last:
+		if b.at >= a.at {
+			a.x, a.at = b.x, b.at
+		}
+	default:
+		a.x += b.x
 	}
-	a.sum += b.sum
-	a.count += b.count
-	a.min = math.Min(a.min, b.min)
-	a.max = math.Max(a.max, b.max)
-	if b.lastAt >= a.lastAt {
-		a.last, a.lastAt = b.last, b.lastAt
-	}
+	a.n += b.n
 }
 
 // value is the aggregate of a; seconds is the span a rate is taken over.
 // A cell with no sample is NaN (drawn as no bar).
 func (a *acc) value(agg Agg, seconds float64) float64 {
-	if a.count == 0 {
+	switch {
+	case a.n == 0:
 		return math.NaN()
-	}
-	switch agg {
-	case Count:
-		return float64(a.count)
-	case Avg:
-		return a.sum / float64(a.count)
-	case Min:
-		return a.min
-	case Max:
-		return a.max
-	case Last:
-		return a.last
-	case Rate:
-		return a.sum / seconds
-	default:
-		return a.sum
+	case agg == Count:
+		return float64(a.n)
+	case agg == Avg:
+		return a.x / float64(a.n)
+	case agg == Rate:
+		return a.x / seconds
+	default: // sum, min, max, last
+		return a.x
 	}
 }
 
-// cell is one bar: a category and a series.
-type cell struct{ category, series string }
+// cell is one bar: a category and a series, by their ids in the view's
+// names (8 bytes a key, where two strings took 32). On a time axis the
+// slot is the category, and category is 0.
+type cell struct{ category, series uint32 }
+
+// names is the set of categories (or series) a view tracks: each name has
+// a small id, which cells use, and the newest epoch it was seen in, so that
+// the limits count only what is inside the window. The id of a name that
+// leaves the window is used again; no cell of a live slot refers to it
+// (see View.expire).
+type names struct {
+	ids  map[string]uint32
+	name []string // by id; "" for a free id
+	seen []int64  // newest epoch, by id
+	free []uint32
+}
+
+func newNames() names { return names{ids: map[string]uint32{}} }
+
+// id returns the id of name, seen at epoch e, adding it if need be.
+func (ns *names) id(name string, e int64) uint32 {
+	if id, ok := ns.ids[name]; ok {
+		ns.seen[id] = max(ns.seen[id], e)
+		return id
+	}
+	// A copy: name may share the memory of a whole request or log message.
+	name = strings.Clone(name)
+	var id uint32
+	if n := len(ns.free); n > 0 {
+		id, ns.free = ns.free[n-1], ns.free[:n-1]
+		ns.name[id], ns.seen[id] = name, e
+	} else {
+		id = uint32(len(ns.name))
+		ns.name, ns.seen = append(ns.name, name), append(ns.seen, e)
+	}
+	ns.ids[name] = id
+	return id
+}
+
+// forget drops every name whose newest epoch is not recent.
+func (ns *names) forget(recent func(e int64) bool) {
+	for name, id := range ns.ids {
+		if !recent(ns.seen[id]) {
+			delete(ns.ids, name)
+			ns.name[id] = ""
+			ns.free = append(ns.free, id)
+		}
+	}
+}
 
 // slot holds the samples of one slice of time: a slice of a sliding window,
 // or one bucket of a time axis.
@@ -109,13 +166,19 @@ type View struct {
 	def    Chart
 	limits Limits
 
-	width int64  // slot width in ns; 0: no window (one slot since start)
-	slots []slot // a ring, indexed by epoch mod len
+	width  int64  // slot width in ns; 0: no window (one slot since start)
+	nslots int    // the length of the ring
+	slots  []slot // a ring, indexed by epoch mod nslots; nil until the first sample
+	// stored counts the accumulators of every slot. Past MaxChartCells a
+	// new cell is folded into its slot's overflow cell, so that a sliding
+	// window (whose slots each hold their own cells) keeps no more than a
+	// frame's worth whatever arrives.
+	stored int
 
 	// known categories and series, with the newest epoch they were seen in,
 	// so that the limits count only what is inside the window.
-	categories map[string]int64
-	series     map[string]int64
+	categories names
+	series     names
 
 	push     *Frame // a push chart's data, set through the API
 	seq      uint64
@@ -126,18 +189,18 @@ type View struct {
 
 // NewView makes the state of a normalized, valid chart.
 func NewView(def Chart, limits Limits) *View {
-	v := &View{def: def, limits: limits.withDefaults(), categories: map[string]int64{}, series: map[string]int64{}}
+	v := &View{def: def, limits: limits.withDefaults(), categories: newNames(), series: newNames()}
 	switch {
 	case def.X == TimeAxis:
 		v.width = int64(def.Bucket)
-		v.slots = make([]slot, int64(def.Window)/int64(def.Bucket))
+		v.nslots = int(int64(def.Window) / int64(def.Bucket))
 	case def.Window > 0:
 		// One slot more than the window holds: the oldest is partly outside
 		// it, so a sample leaves at most one slot late, never early.
 		v.width = max(int64(def.Window)/windowSlots, 1)
-		v.slots = make([]slot, windowSlots+1)
+		v.nslots = windowSlots + 1
 	default:
-		v.slots = make([]slot, 1)
+		v.nslots = 1
 	}
 	return v
 }
@@ -193,58 +256,63 @@ func (v *View) Add(s *ingest.Sample, now time.Time) bool {
 	if e > nowEpoch {
 		e, at = nowEpoch, now.UnixNano()
 	}
-	if v.width != 0 && e <= nowEpoch-int64(len(v.slots)) {
+	if v.width != 0 && e <= nowEpoch-int64(v.nslots) {
 		v.outside++
 		return false
 	}
 
 	var c cell
-	if v.def.X == TimeAxis {
-		c.category = "" // the slot is the category
-	} else {
-		c.category, _ = s.Tag(v.def.X)
-		c.category = v.admit(v.categories, c.category, e, v.limits.MaxCategories)
+	if v.def.X != TimeAxis { // else the slot is the category
+		category, _ := s.Tag(v.def.X)
+		c.category = v.admit(&v.categories, category, e, v.limits.MaxCategories)
 	}
+	series := v.def.Metric
 	if v.def.Series != "" {
-		c.series, _ = s.Tag(v.def.Series)
-	} else {
-		c.series = v.def.Metric
+		series, _ = s.Tag(v.def.Series)
 	}
-	c.series = v.admit(v.series, c.series, e, v.limits.MaxSeries)
+	c.series = v.admit(&v.series, series, e, v.limits.MaxSeries)
 
-	sl := &v.slots[int(mod(e, int64(len(v.slots))))]
+	if v.slots == nil {
+		v.slots = make([]slot, v.nslots)
+	}
+	sl := &v.slots[int(mod(e, int64(v.nslots)))]
 	if sl.cells == nil || sl.epoch != e {
-		clear(sl.cells)
-		if sl.cells == nil {
-			sl.cells = make(map[cell]*acc)
-		}
+		// A new map, not the old one cleared: a map keeps the room of the
+		// most it ever held, and every slot in turn would keep a full one.
+		v.stored -= len(sl.cells)
+		sl.cells = make(map[cell]*acc)
 		sl.epoch = e
 	}
 	a := sl.cells[c]
+	if a == nil && v.stored >= MaxChartCells {
+		over := cell{series: v.series.id(Other, e)}
+		if v.def.X != TimeAxis {
+			over.category = v.categories.id(Other, e)
+		}
+		if c != over {
+			v.folded++
+			c = over
+			a = sl.cells[c]
+		}
+	}
 	if a == nil {
 		a = new(acc)
 		sl.cells[c] = a
+		v.stored++ // past MaxChartCells by at most one overflow cell per slot
 	}
-	a.add(s.Value, at)
+	a.add(v.def.Agg, s.Value, at)
 	v.newestAt = max(v.newestAt, e)
 	return true
 }
 
-// admit returns name, or Other when name is new and the set is full.
-func (v *View) admit(set map[string]int64, name string, e int64, limit int) string {
-	if seen, ok := set[name]; ok {
-		if e > seen {
-			set[name] = e
-		}
-		return name
-	}
-	if len(set) >= limit && name != Other {
+// admit returns the id of name, or of Other when name is new and the set
+// is full.
+func (v *View) admit(set *names, name string, e int64, limit int) uint32 {
+	if _, ok := set.ids[name]; !ok && len(set.ids) >= limit && name != Other {
 		v.folded++
-		set[Other] = max(set[Other], e)
-		return Other
+		name = Other
 	}
-	set[name] = e
-	return name
+	return set.id(name, e)
 }
 
 func mod(a, b int64) int64 {
@@ -302,7 +370,7 @@ func (v *View) Frame(now time.Time) Frame {
 
 // live reports whether slot epoch e is inside the window ending at nowEpoch.
 func (v *View) live(e, nowEpoch int64) bool {
-	return v.width == 0 || (e > nowEpoch-int64(len(v.slots)) && e <= nowEpoch)
+	return v.width == 0 || (e > nowEpoch-int64(v.nslots) && e <= nowEpoch)
 }
 
 // expire forgets categories and series not seen inside the window, so the
@@ -311,15 +379,16 @@ func (v *View) expire(nowEpoch int64) {
 	if v.width == 0 {
 		return
 	}
-	for _, set := range []map[string]int64{v.categories, v.series} {
-		for name, e := range set {
-			if !v.live(e, nowEpoch) {
-				delete(set, name)
-			}
-		}
-	}
+	// A name is forgotten only with every slot it was seen in: its newest
+	// epoch is older than the window, so every slot it is in is dropped
+	// below, and no cell left refers to its id when the id is used again.
+	// (A name seen after now, should the clock step back, is kept.)
+	recent := func(e int64) bool { return e > nowEpoch-int64(v.nslots) }
+	v.categories.forget(recent)
+	v.series.forget(recent)
 	for i := range v.slots {
 		if v.slots[i].cells != nil && !v.live(v.slots[i].epoch, nowEpoch) {
+			v.stored -= len(v.slots[i].cells)
 			v.slots[i].cells = nil
 		}
 	}
@@ -332,128 +401,164 @@ func (v *View) rateSeconds(now time.Time, nowEpoch int64) float64 {
 	if v.def.X == TimeAxis {
 		return time.Duration(v.def.Bucket).Seconds()
 	}
-	oldest := (nowEpoch - int64(len(v.slots)) + 1) * v.width
+	oldest := (nowEpoch - int64(v.nslots) + 1) * v.width
 	return time.Duration(now.UnixNano() - oldest).Seconds()
 }
 
 // tagFrame folds every live slot into one value per cell, then keeps the
-// top N categories and sorts them.
+// top N categories and sorts them. The cells are merged into a dense
+// matrix, category id × series id: no larger than the frame it makes, and
+// one allocation where a map took one per cell.
 func (v *View) tagFrame(f *Frame, now time.Time, nowEpoch int64) {
-	merged := make(map[cell]*acc)
+	agg := v.def.Agg
+	// Row nc-1 is Other's when Other has no id (no sample was folded into
+	// it), for the categories past the top N.
+	nc, ns := len(v.categories.name)+1, len(v.series.name)
+	other, ok := v.categories.ids[Other]
+	if !ok {
+		other = uint32(nc - 1)
+	}
+	catName := func(id uint32) string {
+		if int(id) == nc-1 {
+			return Other
+		}
+		return v.categories.name[id]
+	}
+	m := make([]acc, nc*ns)
+	catSeen, seriesSeen := make([]bool, nc), make([]bool, ns)
 	for i := range v.slots {
 		sl := &v.slots[i]
 		if sl.cells == nil || !v.live(sl.epoch, nowEpoch) {
 			continue
 		}
 		for c, a := range sl.cells {
-			m := merged[c]
-			if m == nil {
-				m = new(acc)
-				merged[c] = m
-			}
-			m.merge(a)
+			m[int(c.category)*ns+int(c.series)].merge(agg, a)
+			catSeen[c.category], seriesSeen[c.series] = true, true
 		}
 	}
 	seconds := v.rateSeconds(now, nowEpoch)
 
 	// Rank categories by their total value (the sum over series).
-	totals := map[string]float64{}
-	seriesSet := map[string]struct{}{}
-	for c, a := range merged {
-		totals[c.category] += a.value(v.def.Agg, seconds)
-		seriesSet[c.series] = struct{}{}
+	totals := make([]float64, nc)
+	var cats []uint32
+	for c := range nc {
+		if !catSeen[c] {
+			continue
+		}
+		cats = append(cats, uint32(c))
+		for _, a := range m[c*ns : (c+1)*ns] {
+			if a.n > 0 {
+				totals[c] += a.value(agg, seconds)
+			}
+		}
 	}
-	cats := make([]string, 0, len(totals))
-	for c := range totals {
-		cats = append(cats, c)
-	}
-	largestFirst := func(a, b string) int {
+	byValue := func(a, b uint32) int {
+		switch {
+		case a == b:
+			return 0
+		case a == other:
+			return 1
+		case b == other:
+			return -1
+		}
 		if d := cmp.Compare(totals[b], totals[a]); d != 0 {
 			return d
 		}
-		return cmp.Compare(a, b)
+		return cmp.Compare(catName(a), catName(b))
 	}
-	byValue := func(a, b string) int { return otherLastBy(a, b, largestFirst) }
 	if v.def.Top > 0 && len(cats) > v.def.Top {
 		slices.SortFunc(cats, byValue)
 		for _, c := range cats[v.def.Top:] {
-			for s := range seriesSet {
-				if a := merged[cell{c, s}]; a != nil {
-					o := merged[cell{Other, s}]
-					if o == nil {
-						o = new(acc)
-						merged[cell{Other, s}] = o
-					}
-					if c != Other {
-						o.merge(a)
-						delete(merged, cell{c, s})
-					}
-				}
+			if c == other {
+				continue
+			}
+			row, into := m[int(c)*ns:int(c+1)*ns], m[int(other)*ns:int(other+1)*ns]
+			for s := range row {
+				into[s].merge(agg, &row[s])
 			}
 		}
-		cats = append(slices.DeleteFunc(cats[:v.def.Top], func(c string) bool { return c == Other }), Other)
+		cats = append(slices.DeleteFunc(cats[:v.def.Top], func(c uint32) bool { return c == other }), other)
 	}
 	if v.def.Sort == SortValue {
 		slices.SortFunc(cats, byValue)
 	} else {
-		slices.SortFunc(cats, otherLast)
+		slices.SortFunc(cats, func(a, b uint32) int { return otherLast(catName(a), catName(b)) })
 	}
 
-	f.Categories = cats
-	f.Series = v.seriesOf(seriesSet, len(cats), func(series string, i int) float64 {
-		if a := merged[cell{cats[i], series}]; a != nil {
-			return a.value(v.def.Agg, seconds)
+	f.Categories = make([]string, len(cats))
+	for i, c := range cats {
+		f.Categories[i] = catName(c)
+	}
+	f.Series = v.seriesOf(seriesSeen, len(cats), func(series uint32, data []float64) {
+		for i, c := range cats {
+			data[i] = m[int(c)*ns+int(series)].value(agg, seconds)
 		}
-		return math.NaN()
 	})
 }
 
 // timeFrame shows one bar group per bucket of the window, oldest first,
 // empty buckets included.
 func (v *View) timeFrame(f *Frame, now time.Time, nowEpoch int64) {
-	n := len(v.slots)
+	n := v.nslots
 	f.Categories = make([]string, n)
 	first := nowEpoch - int64(n) + 1
-	seriesSet := map[string]struct{}{}
 	for i := 0; i < n; i++ {
 		f.Categories[i] = time.Unix(0, (first+int64(i))*v.width).UTC().Format(time.RFC3339)
 	}
-	for i := range v.slots {
-		if v.slots[i].cells != nil && v.live(v.slots[i].epoch, nowEpoch) {
-			for c := range v.slots[i].cells {
-				seriesSet[c.series] = struct{}{}
+	// The slot of bucket i, or nil when it holds nothing of the window.
+	bucket := func(i int) *slot {
+		if v.slots == nil {
+			return nil
+		}
+		e := first + int64(i)
+		sl := &v.slots[int(mod(e, int64(n)))]
+		if sl.cells == nil || sl.epoch != e {
+			return nil
+		}
+		return sl
+	}
+	seriesSeen := make([]bool, len(v.series.name))
+	for i := range n {
+		if sl := bucket(i); sl != nil {
+			for c := range sl.cells {
+				seriesSeen[c.series] = true
 			}
 		}
 	}
 	seconds := v.rateSeconds(now, nowEpoch)
-	f.Series = v.seriesOf(seriesSet, n, func(series string, i int) float64 {
-		e := first + int64(i)
-		sl := &v.slots[int(mod(e, int64(n)))]
-		if sl.cells == nil || sl.epoch != e {
-			return math.NaN()
+	row := make([]int, len(seriesSeen)) // series id → its place in f.Series
+	f.Series = v.seriesOf(seriesSeen, n, func(series uint32, data []float64) {
+		for i := range data {
+			data[i] = math.NaN()
 		}
-		if a := sl.cells[cell{"", series}]; a != nil {
-			return a.value(v.def.Agg, seconds)
-		}
-		return math.NaN()
 	})
+	for j, s := range f.Series {
+		row[v.series.ids[s.Name]] = j
+	}
+	for i := range n {
+		if sl := bucket(i); sl != nil {
+			for c, a := range sl.cells {
+				f.Series[row[c.series]].Data[i] = a.value(v.def.Agg, seconds)
+			}
+		}
+	}
 }
 
-// seriesOf lays out one FrameSeries per name (sorted, Other last) with n
-// values from value.
-func (v *View) seriesOf(set map[string]struct{}, n int, value func(series string, i int) float64) []FrameSeries {
-	names := make([]string, 0, len(set))
-	for s := range set {
-		names = append(names, s)
-	}
-	slices.SortFunc(names, otherLast)
-	out := make([]FrameSeries, len(names))
-	for j, name := range names {
-		data := make([]float64, n)
-		for i := range data {
-			data[i] = value(name, i)
+// seriesOf lays out one FrameSeries of n values for each series id seen
+// (sorted by name, Other last); fill writes a series' values.
+func (v *View) seriesOf(seen []bool, n int, fill func(series uint32, data []float64)) []FrameSeries {
+	var ids []uint32
+	for id, ok := range seen {
+		if ok {
+			ids = append(ids, uint32(id))
 		}
-		out[j] = FrameSeries{Name: name, Data: data}
+	}
+	slices.SortFunc(ids, func(a, b uint32) int { return otherLast(v.series.name[a], v.series.name[b]) })
+	out := make([]FrameSeries, len(ids))
+	for j, id := range ids {
+		data := make([]float64, n)
+		fill(id, data)
+		out[j] = FrameSeries{Name: v.series.name[id], Data: data}
 	}
 	return out
 }

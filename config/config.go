@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -24,28 +25,43 @@ const MaxFPS = 60
 
 // File is the configuration file, key for key. Default gives its defaults;
 // Load fills a Default with what the file sets.
+//
+// A field tagged `secret:"true"` holds secrets, and so does everything
+// under it unless a field there is tagged `secret:"false"`: no message of
+// this package ever shows their values (see secret.go). Under auth, a new
+// key is secret unless it says otherwise.
 type File struct {
-	Addr       string             `yaml:"addr"`
-	Data       string             `yaml:"data"` // "" keeps everything in memory
-	LogLevel   string             `yaml:"log_level"`
-	LogFormat  string             `yaml:"log_format"`
-	Auth       Auth               `yaml:"auth"`
-	Stream     Stream             `yaml:"stream"`
-	NATS       NATS               `yaml:"nats"`
-	Embed      Embed              `yaml:"embed"`
-	Dashboards []charts.Dashboard `yaml:"dashboards"`
+	Addr string `yaml:"addr"`
+	// AllowedHosts are the Host header values served, each a name or
+	// name:port ("dash.example.com", "[::1]:8080"), a name possibly
+	// starting with the wildcard "*.". Empty: on a loopback Addr only
+	// loopback names; on any other Addr, every Host. cmd/dashd applies it.
+	AllowedHosts []string           `yaml:"allowed_hosts"`
+	Data         string             `yaml:"data"` // "" keeps everything in memory
+	LogLevel     string             `yaml:"log_level"`
+	LogFormat    string             `yaml:"log_format"`
+	Auth         Auth               `yaml:"auth" secret:"true"`
+	Stream       Stream             `yaml:"stream"`
+	NATS         NATS               `yaml:"nats"`
+	Embed        Embed              `yaml:"embed"`
+	Dashboards   []charts.Dashboard `yaml:"dashboards"`
 }
 
-// Auth holds the tokens and the read policy.
+// Auth holds the tokens and the read policy. Its values are secret unless
+// a field is tagged `secret:"false"`.
 type Auth struct {
 	// IngestTokens may push samples; none means ingest is open.
 	IngestTokens []string `yaml:"ingest_tokens"`
 	// AdminTokens may write dashboards through the API.
 	AdminTokens []string `yaml:"admin_tokens"`
 	// Read is ReadPublic or ReadToken.
-	Read string `yaml:"read"`
+	Read string `yaml:"read" secret:"false"`
 	// EmbedSecret is the key that signs embed tokens.
 	EmbedSecret string `yaml:"embed_secret"`
+	// Open lets dashd start on a non-loopback Addr with neither ingest
+	// nor admin tokens (protected mode, as Redis has it: without it,
+	// such a server refuses to start). cmd/dashd applies it.
+	Open bool `yaml:"open" secret:"false"`
 }
 
 // Stream holds the live-stream settings.
@@ -119,7 +135,9 @@ func (f *File) Apply(o Overrides) {
 // a File built or changed in code; Load already validated what it returns.
 func (f *File) Validate() error {
 	var errs []error
+	secrets := secretValues(f)
 	for _, fe := range f.validate() {
+		fe.Message = scrub(fe.Message, secrets)
 		errs = append(errs, fe)
 	}
 	return errors.Join(errs...)
@@ -154,6 +172,11 @@ func (f *File) validate() []*charts.FieldError {
 	}
 	if msg := checkAddr(f.Addr); msg != "" {
 		bad("addr", "%s", msg)
+	}
+	for i, h := range f.AllowedHosts {
+		if msg := checkHost(h); msg != "" {
+			bad(fmt.Sprintf("allowed_hosts[%d]", i), "%s", msg)
+		}
 	}
 	switch f.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -221,31 +244,11 @@ func (f *File) validate() []*charts.FieldError {
 		bad("nats.replicas", "is %d but the embedded NATS is a single server (expected nats.url pointing at a NATS cluster, or replicas 1)", r)
 	}
 
-	dashboards := make(map[string]int, len(f.Dashboards))
-	type place struct{ dash, chart int }
-	chartIDs := make(map[string]place)
-	for i := range f.Dashboards {
-		d := &f.Dashboards[i]
-		prefix := fmt.Sprintf("dashboards[%d].", i)
-		for _, fe := range charts.FieldErrors(d.Check()) {
-			bad(prefix+fe.Field, "%s", fe.Message)
-		}
-		if j, dup := dashboards[d.ID]; dup && d.ID != "" {
-			bad(prefix+"id", "%q is already the id of dashboards[%d]", d.ID, j)
-		} else {
-			dashboards[d.ID] = i
-		}
-		for k := range d.Charts {
-			id := d.Charts[k].ID
-			if p, dup := chartIDs[id]; dup {
-				// Check reports a repeat within one dashboard.
-				if p.dash != i {
-					bad(fmt.Sprintf("%scharts[%d].id", prefix, k), "%q is already the id of dashboards[%d].charts[%d] (chart ids are unique across dashboards)", id, p.dash, p.chart)
-				}
-				continue
-			}
-			chartIDs[id] = place{i, k}
-		}
+	// The board's own rules (each dashboard's Check, ids unique, the limits
+	// on dashboards and charts), so that a file dashd starts with is one
+	// the board takes whole.
+	for _, fe := range charts.FieldErrors(charts.CheckDashboards(f.Dashboards)) {
+		bad(fe.Field, "%s", fe.Message)
 	}
 	return out
 }
@@ -260,6 +263,71 @@ func checkAddr(addr string) string {
 	}
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
 		return fmt.Sprintf("%q has an invalid port %q (expected a number from 0 to 65535)", addr, port)
+	}
+	return ""
+}
+
+// Loopback reports whether f.Addr listens on loopback only: its host is
+// "localhost", an address in 127.0.0.0/8 or ::1. An empty host (":8080"),
+// 0.0.0.0, [::], any other name, and an Addr that does not parse are not
+// loopback: they may be reachable from elsewhere.
+func (f *File) Loopback() bool {
+	host, _, err := net.SplitHostPort(f.Addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// checkHost checks one allowed_hosts entry: what a client sends in the Host
+// header (a name or an IP, with an optional port; IPv6 in brackets), and a
+// name may start with the wildcard "*.".
+func checkHost(h string) string {
+	const expected = "expected a host name or host:port as sent in the Host header, e.g. dash.example.com, *.example.com or [::1]:8080"
+	switch {
+	case h == "":
+		return "is empty (" + expected + ")"
+	case strings.Contains(h, "://"):
+		return fmt.Sprintf("%q has a scheme (%s)", h, expected)
+	case strings.ContainsAny(h, "/?#"):
+		return fmt.Sprintf("%q has a path (%s)", h, expected)
+	case strings.ContainsAny(h, "@ \t"):
+		return fmt.Sprintf("%q is not a host (%s)", h, expected)
+	}
+	host := h
+	if hp, port, err := net.SplitHostPort(h); err == nil {
+		if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 {
+			return fmt.Sprintf("%q has an invalid port %q (expected a number from 1 to 65535)", h, port)
+		}
+		host = hp
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]" // SplitHostPort took the brackets off
+		}
+	}
+	if inner, ok := strings.CutPrefix(host, "["); ok {
+		ip, err := netip.ParseAddr(strings.TrimSuffix(inner, "]"))
+		if !strings.HasSuffix(inner, "]") || err != nil || !ip.Is6() {
+			return fmt.Sprintf("%q has an invalid IPv6 address (%s)", h, expected)
+		}
+		return ""
+	}
+	if strings.Contains(host, ":") {
+		return fmt.Sprintf("%q is not a host: write an IPv6 address in brackets, as the Host header does, e.g. [::1] or [::1]:8080", h)
+	}
+	name := strings.TrimPrefix(host, "*.")
+	if strings.Contains(name, "*") {
+		return fmt.Sprintf("%q has a wildcard that is not a leading \"*.\" (%s)", h, expected)
+	}
+	for label := range strings.SplitSeq(name, ".") {
+		if label == "" || len(label) > 63 || strings.IndexFunc(label, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+		}) >= 0 {
+			return fmt.Sprintf("%q is not a host name (%s)", h, expected)
+		}
 	}
 	return ""
 }

@@ -91,6 +91,8 @@ func TestDefault(t *testing.T) {
 		"max_fps":    {d.Stream.MaxFPS, 10},
 		"tokens":     {len(d.Auth.IngestTokens) + len(d.Auth.AdminTokens), 0},
 		"nats":       {d.NATS.URL, ""},
+		"open":       {d.Auth.Open, false},
+		"hosts":      {len(d.AllowedHosts), 0},
 		"dashboards": {len(d.Dashboards), 0},
 	}
 	for name, tt := range tests {
@@ -116,11 +118,16 @@ func TestKeepsDefaults(t *testing.T) {
 		"null keeps default":   {"data:\nstream:\n", func(*config.File) {}},
 		"empty data is memory": {`data: ""`, func(f *config.File) { f.Data = "" }},
 		"partial stream":       {"stream:\n  allowed_origins: [https://a.example]\n", func(f *config.File) { f.Stream.AllowedOrigins = []string{"https://a.example"} }},
-		"embed section": {"embed:\n  allowed_parents: [https://blog.example, '*']\n  revoked: [ab12]\nauth:\n  read: token\n  embed_secret: 0123456789abcdef\n", func(f *config.File) {
+		"embed section": {"embed:\n  allowed_parents: [https://blog.example, '*']\n  revoked: [ab12]\nauth:\n  read: token\n  embed_secret: 0123456789abcdef0123456789abcdef\n", func(f *config.File) {
 			f.Embed.AllowedParents = []string{"https://blog.example", "*"}
 			f.Embed.Revoked = []string{"ab12"}
 			f.Auth.Read = config.ReadToken
-			f.Auth.EmbedSecret = "0123456789abcdef"
+			f.Auth.EmbedSecret = "0123456789abcdef0123456789abcdef"
+		}},
+		"allowed hosts and open": {"addr: 0.0.0.0:8080\nallowed_hosts: [dash.example.com, '*.example.com', 'dash.example.com:8443', 10.0.0.5, '[::1]', '[::1]:8080', localhost]\nauth:\n  open: true\n", func(f *config.File) {
+			f.Addr = "0.0.0.0:8080"
+			f.AllowedHosts = []string{"dash.example.com", "*.example.com", "dash.example.com:8443", "10.0.0.5", "[::1]", "[::1]:8080", "localhost"}
+			f.Auth.Open = true
 		}},
 		"numbers as tokens": {"auth:\n  ingest_tokens: [12345]\n", func(f *config.File) { f.Auth.IngestTokens = []string{"12345"} }},
 		"merge key override": {`dashboards:
@@ -171,7 +178,7 @@ func TestProblems(t *testing.T) {
 		},
 		"unknown top-level key": {
 			"adr: 127.0.0.1:8080\n",
-			[]string{`dashd.yaml:1:1: adr: unknown key (expected one of addr, data, log_level, log_format, auth, stream, nats, embed, dashboards; did you mean addr?)`},
+			[]string{`dashd.yaml:1:1: adr: unknown key (expected one of addr, allowed_hosts, data, log_level, log_format, auth, stream, nats, embed, dashboards; did you mean addr?)`},
 		},
 		"unknown chart key": {
 			chart("        id: c", "        metric: m", "        x: route", "        windw: 5m"),
@@ -183,7 +190,7 @@ func TestProblems(t *testing.T) {
 		},
 		"camel case key": {
 			"logLevel: debug\n",
-			[]string{`dashd.yaml:1:1: logLevel: unknown key (expected one of addr, data, log_level, log_format, auth, stream, nats, embed, dashboards; did you mean log_level?)`},
+			[]string{`dashd.yaml:1:1: logLevel: unknown key (expected one of addr, allowed_hosts, data, log_level, log_format, auth, stream, nats, embed, dashboards; did you mean log_level?)`},
 		},
 		"bad duration": {
 			chart("        id: c", "        metric: m", "        x: route", "        window: 5 minutes"),
@@ -207,7 +214,7 @@ func TestProblems(t *testing.T) {
 		},
 		"repeated chart id across dashboards": {
 			"dashboards:\n  - id: a\n    charts:\n      - id: c\n        metric: m\n        x: route\n  - id: b\n    charts:\n      - {id: c, metric: m, x: route}\n",
-			[]string{`dashd.yaml:9:14: dashboards[1].charts[0].id: "c" is already the id of dashboards[0].charts[0] (chart ids are unique across dashboards)`},
+			[]string{`dashd.yaml:9:14: dashboards[1].charts[0].id: "c" is already a chart of dashboard "a" (chart ids are unique across dashboards)`},
 		},
 		"repeated dashboard id": {
 			"dashboards:\n  - id: a\n    charts: []\n  - id: a\n    charts: []\n",
@@ -279,7 +286,7 @@ func TestProblems(t *testing.T) {
 		},
 		"list expected": {
 			"auth:\n  ingest_tokens: s3cret\n",
-			[]string{`dashd.yaml:2:18: auth.ingest_tokens: expected a list (items on lines starting with '- ', or [a, b]), found "s3cret"`},
+			[]string{`dashd.yaml:2:18: auth.ingest_tokens: expected a list (items on lines starting with '- ', or [a, b]), found a string (value hidden, 6 bytes)`},
 		},
 		"embed parent with a path": {
 			"embed:\n  allowed_parents: [https://ok.example, '*', https://a.example/x]\n",
@@ -295,7 +302,71 @@ func TestProblems(t *testing.T) {
 		},
 		"short embed secret": {
 			"auth:\n  embed_secret: abc\n",
-			[]string{`dashd.yaml:2:17: auth.embed_secret: has 3 bytes, too few to sign tokens safely (expected at least 16, e.g. the output of ` + "`openssl rand -hex 32`" + `)`},
+			[]string{`dashd.yaml:2:17: auth.embed_secret: has 3 bytes, too few to sign tokens safely (expected at least 32, e.g. the output of ` + "`openssl rand -hex 32`" + `)`},
+		},
+		"embed secret one byte short": {
+			"auth:\n  embed_secret: 0123456789abcdef0123456789abcde\n",
+			[]string{`dashd.yaml:2:17: auth.embed_secret: has 31 bytes, too few to sign tokens safely (expected at least 32, e.g. the output of ` + "`openssl rand -hex 32`" + `)`},
+		},
+		"allowed host with a scheme": {
+			"allowed_hosts: [ok.example, 'https://dash.example.com']\n",
+			[]string{`dashd.yaml:1:29: allowed_hosts[1]: "https://dash.example.com" has a scheme (expected a host name or host:port as sent in the Host header, e.g. dash.example.com, *.example.com or [::1]:8080)`},
+		},
+		"allowed host with a path": {
+			"allowed_hosts:\n  - dash.example.com/\n",
+			[]string{`dashd.yaml:2:5: allowed_hosts[0]: "dash.example.com/" has a path (expected a host name or host:port as sent in the Host header, e.g. dash.example.com, *.example.com or [::1]:8080)`},
+		},
+		"allowed host with a wildcard inside": {
+			"allowed_hosts: ['dash.*.example.com']\n",
+			[]string{`dashd.yaml:1:17: allowed_hosts[0]: "dash.*.example.com" has a wildcard that is not a leading "*." (expected a host name or host:port as sent in the Host header, e.g. dash.example.com, *.example.com or [::1]:8080)`},
+		},
+		"allowed host alone wildcard": {
+			"allowed_hosts: ['*']\n",
+			[]string{`dashd.yaml:1:17: allowed_hosts[0]: "*" has a wildcard that is not a leading "*." (expected a host name or host:port as sent in the Host header, e.g. dash.example.com, *.example.com or [::1]:8080)`},
+		},
+		"allowed host empty": {
+			"allowed_hosts: ['']\n",
+			[]string{`dashd.yaml:1:17: allowed_hosts[0]: is empty (expected a host name or host:port as sent in the Host header, e.g. dash.example.com, *.example.com or [::1]:8080)`},
+		},
+		"allowed host with a bad port": {
+			"allowed_hosts: ['dash.example.com:0', 'a.example:http']\n",
+			[]string{
+				`dashd.yaml:1:17: allowed_hosts[0]: "dash.example.com:0" has an invalid port "0" (expected a number from 1 to 65535)`,
+				`dashd.yaml:1:39: allowed_hosts[1]: "a.example:http" has an invalid port "http" (expected a number from 1 to 65535)`,
+			},
+		},
+		"allowed host IPv6 without brackets": {
+			"allowed_hosts: ['::1']\n",
+			[]string{`dashd.yaml:1:17: allowed_hosts[0]: "::1" is not a host: write an IPv6 address in brackets, as the Host header does, e.g. [::1] or [::1]:8080`},
+		},
+		"allowed host bad IPv6": {
+			"allowed_hosts: ['[::g]:80', '[127.0.0.1]']\n",
+			[]string{
+				`dashd.yaml:1:17: allowed_hosts[0]: "[::g]:80" has an invalid IPv6 address (expected a host name or host:port as sent in the Host header, e.g. dash.example.com, *.example.com or [::1]:8080)`,
+				`dashd.yaml:1:29: allowed_hosts[1]: "[127.0.0.1]" has an invalid IPv6 address (expected a host name or host:port as sent in the Host header, e.g. dash.example.com, *.example.com or [::1]:8080)`,
+			},
+		},
+		"allowed host with a user and a space": {
+			"allowed_hosts: ['me@dash.example.com', 'dash example']\n",
+			[]string{
+				`dashd.yaml:1:17: allowed_hosts[0]: "me@dash.example.com" is not a host (expected a host name or host:port as sent in the Host header, e.g. dash.example.com, *.example.com or [::1]:8080)`,
+				`dashd.yaml:1:40: allowed_hosts[1]: "dash example" is not a host (expected a host name or host:port as sent in the Host header, e.g. dash.example.com, *.example.com or [::1]:8080)`,
+			},
+		},
+		"allowed host empty label": {
+			"allowed_hosts: ['dash..example.com', '*.']\n",
+			[]string{
+				`dashd.yaml:1:17: allowed_hosts[0]: "dash..example.com" is not a host name (expected a host name or host:port as sent in the Host header, e.g. dash.example.com, *.example.com or [::1]:8080)`,
+				`dashd.yaml:1:38: allowed_hosts[1]: "*." is not a host name (expected a host name or host:port as sent in the Host header, e.g. dash.example.com, *.example.com or [::1]:8080)`,
+			},
+		},
+		"allowed hosts not a list": {
+			"allowed_hosts: dash.example.com\n",
+			[]string{`dashd.yaml:1:16: allowed_hosts: expected a list (items on lines starting with '- ', or [a, b]), found "dash.example.com"`},
+		},
+		"open not a bool": {
+			"auth:\n  open: [true]\n",
+			[]string{`dashd.yaml:2:9: auth.open: expected true or false, found a list`},
 		},
 		"read token with nothing to grant it": {
 			"auth:\n  read: token\n",
@@ -311,7 +382,7 @@ func TestProblems(t *testing.T) {
 		},
 		"document is a list": {
 			"- addr: x\n",
-			[]string{`dashd.yaml:1:1: expected a mapping with the keys addr, data, log_level, log_format, auth, stream, nats, embed, dashboards, found a list`},
+			[]string{`dashd.yaml:1:1: expected a mapping with the keys addr, allowed_hosts, data, log_level, log_format, auth, stream, nats, embed, dashboards, found a list`},
 		},
 		"repeated key": {
 			"addr: :1\ndata: x\naddr: :2\n",
@@ -319,7 +390,7 @@ func TestProblems(t *testing.T) {
 		},
 		"syntax error": {
 			"auth:\n  ingest_tokens: [a\n",
-			[]string{`dashd.yaml:2:18: sequence end token ']' not found`},
+			[]string{`dashd.yaml:2:18: auth.ingest_tokens: sequence end token ']' not found`},
 		},
 		"two documents": {
 			"addr: :1\n---\naddr: :2\n",
@@ -328,7 +399,7 @@ func TestProblems(t *testing.T) {
 		"every kind at once, in file order": {
 			"adr: x\nstream:\n  max_fps: 0\n" + chart("        id: c", "        metric: m", "        agg: median", "        windw: 1m", "        bucket: 5x") + "log_level: loud\n",
 			[]string{
-				`dashd.yaml:1:1: adr: unknown key (expected one of addr, data, log_level, log_format, auth, stream, nats, embed, dashboards; did you mean addr?)`,
+				`dashd.yaml:1:1: adr: unknown key (expected one of addr, allowed_hosts, data, log_level, log_format, auth, stream, nats, embed, dashboards; did you mean addr?)`,
 				`dashd.yaml:3:12: stream.max_fps: 0 is out of range (expected 1 to 60 frames per chart per second)`,
 				`dashd.yaml:7:9: dashboards[0].charts[0].x: is missing (expected a tag key for the categories, or "time" with a bucket)`,
 				`dashd.yaml:9:14: dashboards[0].charts[0].agg: "median" is not an aggregation (expected sum, count, avg, min, max, last or rate)`,
@@ -395,6 +466,41 @@ func TestDetail(t *testing.T) {
 `
 	if got := ce.Detail(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func TestLoopback(t *testing.T) {
+	t.Parallel()
+	tests := map[string]bool{
+		"127.0.0.1:8080":        true,
+		"127.0.0.2:8080":        true,
+		"127.255.255.254:1":     true,
+		"localhost:8080":        true,
+		"LocalHost:8080":        true,
+		"[::1]:8080":            true,
+		"[::ffff:127.0.0.1]:80": true,
+		":8080":                 false,
+		"0.0.0.0:8080":          false,
+		"[::]:8080":             false,
+		"10.0.0.5:8080":         false,
+		"192.168.1.2:8080":      false,
+		"128.0.0.1:8080":        false,
+		"[::2]:8080":            false,
+		"dash.example.com:80":   false,
+		"localhost.example:80":  false,
+		"foo.localhost:80":      false,
+		"nope":                  false,
+		"":                      false,
+	}
+	for addr, want := range tests {
+		f := config.Default()
+		f.Addr = addr
+		if got := f.Loopback(); got != want {
+			t.Errorf("Loopback(%q) = %v, want %v", addr, got, want)
+		}
+	}
+	if !config.Default().Loopback() {
+		t.Error("the default addr is not loopback")
 	}
 }
 

@@ -34,6 +34,8 @@ type Error struct {
 	Problems []Problem // in file order, at most MaxProblems
 	Omitted  int       // problems found beyond MaxProblems
 	source   []byte
+	secrets  []string           // secret texts of the file, scrubbed from every message and line shown
+	cut      map[int]secretLine // the lines holding secrets (secretLines)
 }
 
 func (e *Error) Error() string {
@@ -65,7 +67,7 @@ func (e *Error) Detail() string {
 			continue
 		}
 		for n := max(1, p.Line-1); n <= p.Line; n++ {
-			fmt.Fprintf(&b, "%5d | %s\n", n, strings.TrimRight(lines[n-1], "\r"))
+			fmt.Fprintf(&b, "%5d | %s\n", n, e.shown(n, strings.TrimRight(lines[n-1], "\r")))
 		}
 		b.WriteString("      | ")
 		// Columns count runes; keep tabs so the caret lines up.
@@ -87,6 +89,15 @@ func (e *Error) Detail() string {
 	return b.String()
 }
 
+// shown is line n of the file as Detail may show it: with a secret value
+// cut off, and any secret text the file holds elsewhere scrubbed.
+func (e *Error) shown(n int, line string) string {
+	if c, ok := e.cut[n]; ok && c.cut <= len(line) && strings.TrimSpace(line[c.cut:]) != "" {
+		line = line[:c.cut] + hidden
+	}
+	return scrub(line, e.secrets)
+}
+
 func (e *Error) headline(p Problem) string {
 	loc := e.File
 	if p.Line > 0 {
@@ -106,11 +117,15 @@ func (e *Error) add(pos *token.Position, path, msg string) {
 	e.Problems = append(e.Problems, p)
 }
 
-// done sorts the problems into file order, keeps the first MaxProblems and
-// returns e, or nil if there are none.
+// done scrubs the secrets out of the messages, sorts the problems into
+// file order, keeps the first MaxProblems and returns e, or nil if there
+// are none.
 func (e *Error) done() error {
 	if len(e.Problems) == 0 {
 		return nil
+	}
+	for i := range e.Problems {
+		e.Problems[i].Message = scrub(e.Problems[i].Message, e.secrets)
 	}
 	slices.SortStableFunc(e.Problems, func(a, b Problem) int {
 		return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
@@ -128,7 +143,7 @@ func (e *Error) done() error {
 // of and, for a bad duration, without a place); then, once it decodes,
 // the values themselves.
 func decode(name string, src []byte, f *File) error {
-	e := &Error{File: name, source: src}
+	e := &Error{File: name, source: src, cut: secretLines(src)}
 	file, err := parser.ParseBytes(src, 0)
 	if err != nil {
 		e.addYAML(err)
@@ -151,7 +166,8 @@ func decode(name string, src []byte, f *File) error {
 	}
 
 	w := &walker{e: e, pos: make(map[string]*token.Position), drop: make(map[*ast.MappingValueNode]bool)}
-	w.walk(body, reflect.TypeFor[File](), "", nil)
+	w.walk(body, reflect.TypeFor[File](), "", nil, false)
+	e.secrets = w.secrets
 	if w.fatal {
 		return e.done()
 	}
@@ -161,9 +177,15 @@ func decode(name string, src []byte, f *File) error {
 	if body = prune(body, w.drop); body != nil {
 		// The parser has refused repeated keys already; allowing them here
 		// lets a key override one merged in with "<<: *anchor".
-		if err := yaml.NodeToValue(body, f, yaml.Strict(), yaml.AllowDuplicateMapKey()); err != nil {
-			// The walk should have seen it; goccy's error still has a place.
+		err := yaml.NodeToValue(body, f, yaml.Strict(), yaml.AllowDuplicateMapKey())
+		e.secrets = append(e.secrets, secretValues(f)...)
+		if err != nil {
+			// The walk should have seen it; goccy's error still has a
+			// place, and the walk knows the key there.
 			e.addYAML(err)
+			if p := &e.Problems[len(e.Problems)-1]; p.Line > 0 {
+				p.Path = cmp.Or(w.pathAt(p.Line, p.Column), p.Path)
+			}
 			return e.done()
 		}
 	}
@@ -233,6 +255,12 @@ func (e *Error) addYAML(err error) {
 		msg := ye.GetMessage()
 		if m := duplicateKey.FindStringSubmatch(msg); m != nil {
 			msg = fmt.Sprintf("the key %s appears again (first on line %s; expected each key once)", m[1], m[2])
+		} else if c, secret := e.cut[line(pos)]; secret {
+			// goccy quotes the values it names (an alias, a block
+			// header, what it cannot convert): on a secret's line, hide
+			// them, and name the key instead.
+			e.add(pos, c.path, hideQuoted(msg))
+			return
 		}
 		e.add(pos, "", msg)
 		return
@@ -240,13 +268,21 @@ func (e *Error) addYAML(err error) {
 	e.add(nil, "", err.Error())
 }
 
+func line(pos *token.Position) int {
+	if pos == nil {
+		return 0
+	}
+	return pos.Line
+}
+
 // walker checks a YAML tree against the Go type it will decode into and
 // records where each key path is.
 type walker struct {
-	e     *Error
-	pos   map[string]*token.Position
-	drop  map[*ast.MappingValueNode]bool // key: value pairs to cut out before decoding
-	fatal bool                           // the document itself has the wrong shape
+	e       *Error
+	pos     map[string]*token.Position
+	drop    map[*ast.MappingValueNode]bool // key: value pairs to cut out before decoding
+	fatal   bool                           // the document itself has the wrong shape
+	secrets []string                       // the texts under secret keys
 }
 
 // problem records a problem in the value of owner, the key: value pair it
@@ -258,6 +294,21 @@ func (w *walker) problem(owner *ast.MappingValueNode, pos *token.Position, path,
 		return
 	}
 	w.drop[owner] = true
+}
+
+// pathAt returns the key path whose key or value starts nearest before
+// line:col on that line, or "".
+func (w *walker) pathAt(line, col int) string {
+	best, bestCol := "", 0
+	for path, p := range w.pos {
+		if p.Line != line || p.Column > col {
+			continue
+		}
+		if p.Column > bestCol || (p.Column == bestCol && len(path) > len(best)) {
+			best, bestCol = path, p.Column
+		}
+	}
+	return best
 }
 
 // position returns where path is in the file, or where its nearest
@@ -278,7 +329,12 @@ func (w *walker) position(path string) *token.Position {
 
 var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 
-func (w *walker) walk(n ast.Node, t reflect.Type, path string, owner *ast.MappingValueNode) {
+// walk checks n against t. secret says that n is the value of a secret
+// key: messages then never show its text (hide), and w.secrets keeps it.
+func (w *walker) walk(n ast.Node, t reflect.Type, path string, owner *ast.MappingValueNode, secret bool) {
+	if secret && n != nil && t.Kind() != reflect.Struct {
+		w.secrets = append(w.secrets, scalarTexts(n)...)
+	}
 	n = unwrap(n)
 	switch n.(type) {
 	case nil, *ast.NullNode:
@@ -289,28 +345,32 @@ func (w *walker) walk(n ast.Node, t reflect.Type, path string, owner *ast.Mappin
 	if path != "" {
 		w.pos[path] = start(n)
 	}
+	found := describe
+	if secret {
+		found = hide
+	}
 	if reflect.PointerTo(t).Implements(textUnmarshaler) {
-		w.scalar(n, t, path, owner)
+		w.scalar(n, t, path, owner, secret)
 		return
 	}
 	switch t.Kind() {
 	case reflect.Pointer:
-		w.walk(n, t.Elem(), path, owner)
+		w.walk(n, t.Elem(), path, owner, secret)
 	case reflect.Struct:
-		w.structure(n, t, path, owner)
+		w.structure(n, t, path, owner, secret)
 	case reflect.Slice:
 		seq, ok := n.(*ast.SequenceNode)
 		if !ok {
-			w.problem(owner, start(n), path, fmt.Sprintf("expected a list (items on lines starting with '- ', or [a, b]), found %s", describe(n)))
+			w.problem(owner, start(n), path, fmt.Sprintf("expected a list (items on lines starting with '- ', or [a, b]), found %s", found(n)))
 			return
 		}
 		for i, v := range seq.Values {
-			w.walk(v, t.Elem(), fmt.Sprintf("%s[%d]", path, i), owner)
+			w.walk(v, t.Elem(), fmt.Sprintf("%s[%d]", path, i), owner, secret)
 		}
 	case reflect.Map:
 		values, ok := mappingValues(n)
 		if !ok {
-			w.problem(owner, start(n), path, fmt.Sprintf("expected a mapping of key: value, found %s", describe(n)))
+			w.problem(owner, start(n), path, fmt.Sprintf("expected a mapping of key: value, found %s", found(n)))
 			return
 		}
 		for _, mv := range values {
@@ -319,18 +379,23 @@ func (w *walker) walk(n ast.Node, t reflect.Type, path string, owner *ast.Mappin
 			}
 			p := join(path, keyString(mv.Key))
 			w.pos[p] = mv.Key.GetToken().Position
-			w.walk(mv.Value, t.Elem(), p, mv)
+			w.walk(mv.Value, t.Elem(), p, mv, secret)
 		}
 	default:
-		w.scalar(n, t, path, owner)
+		w.scalar(n, t, path, owner, secret)
 	}
 }
 
-func (w *walker) structure(n ast.Node, t reflect.Type, path string, owner *ast.MappingValueNode) {
+func (w *walker) structure(n ast.Node, t reflect.Type, path string, owner *ast.MappingValueNode, secret bool) {
 	fields := yamlFields(t)
 	values, ok := mappingValues(n)
 	if !ok {
-		w.problem(owner, start(n), path, fmt.Sprintf("expected a mapping with the keys %s, found %s", strings.Join(fields.names, ", "), describe(n)))
+		found := describe
+		if secret {
+			found = hide
+			w.secrets = append(w.secrets, scalarTexts(n)...)
+		}
+		w.problem(owner, start(n), path, fmt.Sprintf("expected a mapping with the keys %s, found %s", strings.Join(fields.names, ", "), found(n)))
 		return
 	}
 	for _, mv := range values {
@@ -349,12 +414,20 @@ func (w *walker) structure(n ast.Node, t reflect.Type, path string, owner *ast.M
 			continue
 		}
 		w.pos[p] = mv.Key.GetToken().Position
-		w.walk(mv.Value, t.Field(i).Type, p, mv)
+		s := secret
+		if set, tag := secretTag(t.Field(i)); set {
+			s = tag
+		}
+		w.walk(mv.Value, t.Field(i).Type, p, mv, s)
 	}
 }
 
 // scalar decodes n alone into a new t, the way the whole decode will.
-func (w *walker) scalar(n ast.Node, t reflect.Type, path string, owner *ast.MappingValueNode) {
+func (w *walker) scalar(n ast.Node, t reflect.Type, path string, owner *ast.MappingValueNode, secret bool) {
+	describe := describe
+	if secret {
+		describe = hide
+	}
 	switch n.(type) {
 	case *ast.MappingNode, *ast.MappingValueNode, *ast.SequenceNode:
 		w.problem(owner, start(n), path, fmt.Sprintf("expected %s, found %s", want(t), describe(n)))
@@ -374,8 +447,9 @@ func (w *walker) scalar(n ast.Node, t reflect.Type, path string, owner *ast.Mapp
 	switch {
 	case errors.As(err, new(*yaml.OverflowError)):
 		msg = fmt.Sprintf("%s is out of range for %s", describe(n), want(t))
-	case !errors.As(err, new(yaml.Error)):
-		// A TextUnmarshaler's own error says what it expected.
+	case !errors.As(err, new(yaml.Error)) && !secret:
+		// A TextUnmarshaler's own error says what it expected (and
+		// may quote the value).
 		msg = err.Error()
 	}
 	w.problem(owner, start(n), path, msg)

@@ -11,6 +11,12 @@
 // that is the file, the line and column, the key path and what was expected;
 // Error.Detail adds the source lines with a caret.
 //
+// Secrets stay out of every message: the values under auth (but auth.read
+// and auth.open), and under any field tagged `secret:"true"`, are told by
+// their kind and length only ("found a string (value hidden, 24 bytes)"),
+// and Detail shows their lines with the value cut off. The place and the key
+// are still given.
+//
 // The flags and the environment are cmd/dashd's; it lays them over the file
 // with File.Apply and checks the result with File.Validate.
 //

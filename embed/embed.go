@@ -15,8 +15,10 @@ import (
 	"time"
 )
 
-// MinSecretLen is the shortest secret New accepts, in bytes.
-const MinSecretLen = 16
+// MinSecretLen is the shortest secret New accepts, in bytes: 32 bytes is
+// the output size of SHA-256, so an HMAC-SHA256 key shorter than that is the
+// weakest link. `openssl rand -hex 32` gives 64 characters.
+const MinSecretLen = 32
 
 // MaxTTL is the longest lifetime Mint gives a token.
 const MaxTTL = 366 * 24 * time.Hour

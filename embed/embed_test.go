@@ -2,6 +2,7 @@ package embed_test
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -63,7 +64,7 @@ func TestMintThenVerify(t *testing.T) {
 
 func TestVerifyRefusals(t *testing.T) {
 	k, clk := newKeys(t, embed.Config{Revoked: []string{"gone"}})
-	other, _ := newKeys(t, embed.Config{Secret: "another secret, long enough"})
+	other, _ := newKeys(t, embed.Config{Secret: "another secret, long enough for HMAC"})
 	good, claims, _ := k.Mint(embed.Scope{Dashboard: "web"}, time.Minute)
 	foreign, _, _ := other.Mint(embed.Scope{Dashboard: "web"}, time.Minute)
 	payload, sig, _ := strings.Cut(good, ".")
@@ -131,8 +132,30 @@ func TestMintRefusesBadRequests(t *testing.T) {
 			t.Errorf("%s: minted", name)
 		}
 	}
-	if _, err := embed.New(embed.Config{Secret: "short"}); err == nil {
-		t.Error("New accepted a short secret")
+}
+
+// The secret must be at least 32 bytes, as docs/configuration.md says: one
+// byte fewer is refused, with a message naming the lengths.
+func TestNewSecretLength(t *testing.T) {
+	t.Parallel()
+	if embed.MinSecretLen != 32 {
+		t.Errorf("MinSecretLen = %d, want 32", embed.MinSecretLen)
+	}
+	for _, short := range []string{"", "short", strings.Repeat("x", 31)} {
+		_, err := embed.New(embed.Config{Secret: short})
+		if err == nil {
+			t.Errorf("New accepted a secret of %d bytes", len(short))
+			continue
+		}
+		if want := fmt.Sprintf("has %d bytes, want at least 32", len(short)); !strings.Contains(err.Error(), want) {
+			t.Errorf("New(%d bytes): %v, want it to say %q", len(short), err, want)
+		}
+		if short != "" && strings.Contains(err.Error(), short) {
+			t.Errorf("New echoed the secret: %v", err)
+		}
+	}
+	if _, err := embed.New(embed.Config{Secret: strings.Repeat("x", 32)}); err != nil {
+		t.Errorf("New refused 32 bytes: %v", err)
 	}
 }
 

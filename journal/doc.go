@@ -8,7 +8,12 @@
 // The log is the stream DASHD_SAMPLES. Accept (an ingest.Sink) encodes a
 // request's samples as one message in a compact, versioned binary format
 // (see formatV1 in codec.go) and returns only once JetStream acknowledged it:
-// a 2xx answered for a sample means it is stored. A request too large for
+// a 2xx answered for a sample means it is stored. A failure comes within
+// Config.AckTimeout (2 s) and says what is known: while NATS is away Accept
+// refuses at once and nothing is buffered to be sent later, so a refused
+// request stores nothing; a request sent whose ack is lost is resent with
+// the same Nats-Msg-Id (so stored once) while the bound allows, and only
+// otherwise answered as "may be stored" (see Accept). A request too large for
 // one message (over max_payload, 1 MB by default) is published as a
 // JetStream atomic batch, so a request is stored whole or not at all. The
 // subject is "dashd.samples.m.<metric token>" for a message of one metric and
@@ -17,7 +22,9 @@
 //
 // Follow reads the log in order with an ordered consumer and hands the
 // decoded batches to a sink (the chart board), so every node shows exactly
-// what was accepted, in the order it was stored. It reports when it has
+// what was accepted, in the order it was stored. FollowSupervised does the
+// same and never gives up before its context ends: a follower that fails
+// starts again after the last batch the sink took. It reports when it has
 // caught up with what the log held at its start; Replay stops there. A sink
 // that is a PositionedSink is told the stream sequence of each batch, and
 // ReplayThrough (a charts.History) reads the log again up to a given
@@ -33,9 +40,15 @@
 // bucket dashd_pushdata: key the chart id (as above), value PushData as
 // JSON. PutData stores it; WatchData follows it on every node.
 //
-// Concurrency: Accept, PutDashboard, DeleteDashboard and Dashboards may be
-// called from any goroutine at once. Follow and WatchDashboards block in the
-// caller's goroutine until their context ends; any number may run. Close
-// must come after every Follow and WatchDashboards has returned and no
-// Accept is in flight.
+// Revoked embed tokens live in the bucket dashd_revoked: key the jti
+// (hex or base64url, checked by CheckJTI, so never a wildcard), value JSON
+// {expires, revoked}, each key with a TTL of its token's remaining life
+// plus an hour. Revoke stores one; WatchRevocations follows them on every
+// node.
+//
+// Concurrency: Accept, PutDashboard, DeleteDashboard, Dashboards, PutData
+// and Revoke may be called from any goroutine at once. Follow,
+// FollowSupervised and the Watch methods block in the caller's goroutine
+// until their context ends; any number may run. Close must come after
+// every one of those has returned and no Accept is in flight.
 package journal

@@ -34,7 +34,15 @@ type FollowConfig struct {
 	// when every message the log held when Follow started has been
 	// delivered (at once when there was none).
 	CaughtUp func(ReplayResult)
+	// RestartBackoff is, for FollowSupervised, the wait before the first
+	// restart after a failure (default 100 ms); it doubles with each
+	// failure in a row, up to 5 s, and starts again once a follower has
+	// delivered a batch.
+	RestartBackoff time.Duration
 }
+
+// maxRestartBackoff caps FollowSupervised's wait between restarts.
+const maxRestartBackoff = 5 * time.Second
 
 // Follow reads the log from fc.Since on, in order, and hands every batch
 // to sink, then keeps following new messages until ctx is done (it then
@@ -45,41 +53,137 @@ type FollowConfig struct {
 //
 // Follow runs in the caller's goroutine; several may run at once (each has
 // its own ordered consumer). What it has delivered when ctx ends is all it
-// delivered: a restarted follower starts again from its Since.
+// delivered: a restarted follower starts again from its Since. Use
+// FollowSupervised for a follower that must not stop.
 func (j *Journal) Follow(ctx context.Context, sink ingest.Sink, fc FollowConfig) error {
-	start := time.Now()
-	info, err := j.stream.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("journal: read the stream: %w", err)
-	}
-	target := info.State.LastSeq
-	caught := info.State.Msgs == 0
-	if !caught && !fc.Since.IsZero() {
-		// Nothing stored since Since: the consumer would deliver nothing.
-		if last, err := j.stream.GetMsg(ctx, target); err == nil && last.Time.Before(fc.Since) {
-			caught = true
+	f := &follower{j: j, sink: sink, fc: fc, start: time.Now()}
+	if err := f.begin(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
 		}
-	}
-	var res ReplayResult
-	report := func() {
-		caught = true
-		res.Took = time.Since(start)
-		if fc.CaughtUp != nil {
-			fc.CaughtUp(res)
-		}
-	}
-	if caught {
-		report()
+		return err
 	}
 	if ctx.Err() != nil {
 		return nil
 	}
+	return f.run(ctx)
+}
 
+// FollowSupervised is Follow that does not stop before ctx ends: when the
+// follower fails (the stream cannot be read, the sink answers an error
+// that is not an overload, NATS is away when it starts), it is started
+// again after a backoff (fc.RestartBackoff) at the message after the last
+// one the sink took: a PositionedSink's last accepted through, plus one.
+// So every message stored is handed to the sink exactly once and in
+// order, across any number of restarts, provided the sink keeps nothing
+// of a batch it answered with an error (the ingest.Sink contract).
+// fc.CaughtUp is called once, whatever the restarts. Each restart is
+// logged and counted in dashd_journal_follow_restarts_total.
+//
+// It returns nil when ctx ends, and charts.ErrClosed (wrapped) at once
+// when the sink answers it: a board that has stopped takes nothing more.
+func (j *Journal) FollowSupervised(ctx context.Context, sink ingest.Sink, fc FollowConfig) error {
+	first := fc.RestartBackoff
+	if first <= 0 {
+		first = 100 * time.Millisecond
+	}
+	f := &follower{j: j, sink: sink, fc: fc, start: time.Now()}
+	wait := first
+	for {
+		delivered := f.res.Samples
+		err := f.begin(ctx)
+		if err == nil && ctx.Err() == nil {
+			err = f.run(ctx)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, charts.ErrClosed) {
+			return err
+		}
+		if f.res.Samples > delivered {
+			wait = first // it made progress: not a failure in a row
+		}
+		j.m.restarts.Inc()
+		j.log.Warn("the log follower stopped; it starts again after the last batch the board took",
+			"err", err, "from_seq", f.pos+1, "after", wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, maxRestartBackoff)
+	}
+}
+
+// follower is the state of one Follow or FollowSupervised: what it has
+// handed the sink, which survives a restart of its consumer. Only its
+// goroutine uses it.
+type follower struct {
+	j     *Journal
+	sink  ingest.Sink
+	fc    FollowConfig
+	start time.Time
+
+	begun  bool
+	target uint64 // the log's last sequence when it began: CaughtUp's mark
+	caught bool   // CaughtUp was called (or had nothing to wait for)
+
+	res ReplayResult // what it delivered
+	// pos is the stream sequence up to which every message has been
+	// handed to the sink (or skipped as undecodable), 0 for none: a
+	// restart reads from pos+1. posRes is res at pos.
+	pos    uint64
+	posRes ReplayResult
+}
+
+// begin reads the log's extent once, the first time, to know when the
+// follower has caught up.
+func (f *follower) begin(ctx context.Context) error {
+	if f.begun {
+		return nil
+	}
+	info, err := f.j.stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("journal: read the stream: %w", err)
+	}
+	f.begun = true
+	f.target = info.State.LastSeq
+	caught := info.State.Msgs == 0
+	if !caught && !f.fc.Since.IsZero() {
+		// Nothing stored since Since: the consumer would deliver nothing.
+		if last, err := f.j.stream.GetMsg(ctx, f.target); err == nil && last.Time.Before(f.fc.Since) {
+			caught = true
+		}
+	}
+	if caught {
+		f.report()
+	}
+	return nil
+}
+
+func (f *follower) report() {
+	f.caught = true
+	f.res.Took = time.Since(f.start)
+	if f.fc.CaughtUp != nil {
+		f.fc.CaughtUp(f.res)
+	}
+}
+
+// run reads the log with one ordered consumer, from the start (fc.Since)
+// or, after a restart, from pos+1, until ctx ends (nil) or it fails.
+func (f *follower) run(ctx context.Context) error {
+	j := f.j
 	cc := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subjectAll}, DeliverPolicy: jetstream.DeliverAllPolicy}
-	if !fc.Since.IsZero() {
-		since := fc.Since
+	switch {
+	case f.pos > 0:
+		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, f.pos+1
+	case !f.fc.Since.IsZero():
+		since := f.fc.Since
 		cc.DeliverPolicy, cc.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
 	}
+	// What was read after pos and not handed to the sink is read again.
+	f.res.Messages, f.res.Skipped, f.res.LastSeq = f.posRes.Messages, f.posRes.Skipped, f.posRes.LastSeq
 	cons, err := j.stream.OrderedConsumer(ctx, cc)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -110,11 +214,11 @@ func (j *Journal) Follow(ctx context.Context, sink ingest.Sink, fc FollowConfig)
 		if err != nil {
 			return fmt.Errorf("journal: read the stream: %w", err)
 		}
-		res.Messages++
-		res.LastSeq = meta.Sequence.Stream
+		f.res.Messages++
+		f.res.LastSeq = meta.Sequence.Stream
 		samples, ok := j.decode(msg, meta.Sequence.Stream)
 		if !ok {
-			res.Skipped++
+			f.res.Skipped++
 		} else if pending == nil && meta.NumPending == 0 {
 			pending = samples
 		} else {
@@ -126,19 +230,22 @@ func (j *Journal) Follow(ctx context.Context, sink ingest.Sink, fc FollowConfig)
 		}
 		// Caught up: at the last message that existed at the start, or
 		// (were that one gone by now) at nothing more to read.
-		reached := !caught && (res.LastSeq >= target || meta.NumPending == 0)
+		reached := !f.caught && (f.res.LastSeq >= f.target || meta.NumPending == 0)
 		if len(pending) > 0 && (meta.NumPending == 0 || len(pending) >= maxMerge || reached) {
-			if err := j.deliver(ctx, sink, pending, res.LastSeq); err != nil {
+			if err := j.deliver(ctx, f.sink, pending, f.res.LastSeq); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
 				return err
 			}
-			res.Samples += uint64(len(pending))
+			f.res.Samples += uint64(len(pending))
 			pending = nil
 		}
+		if len(pending) == 0 {
+			f.pos, f.posRes = f.res.LastSeq, f.res
+		}
 		if reached {
-			report()
+			f.report()
 		}
 	}
 }

@@ -37,10 +37,10 @@ const (
 	DefaultMaxBytes = 1 << 30 // 1 GiB
 	// DupWindow is how long the log remembers a request's Idempotency-Key.
 	DupWindow = 2 * time.Minute
+	// DefaultAckTimeout is Config.AckTimeout's default.
+	DefaultAckTimeout = 2 * time.Second
 	// headroom is kept below the server's max_payload for headers.
 	headroom = 4 << 10
-	// ackTimeout bounds the wait for JetStream to acknowledge a message.
-	ackTimeout = 10 * time.Second
 )
 
 // Config says where the log lives. The zero value runs an embedded server
@@ -59,9 +59,15 @@ type Config struct {
 	// MaxBytes caps the size of the log (default 1 GiB); past it the oldest
 	// messages are dropped.
 	MaxBytes int64
-	// Replicas of the stream and the bucket on an external cluster
+	// Replicas of the stream and the buckets on an external cluster
 	// (default 1).
 	Replicas int
+	// AckTimeout bounds how long Accept waits for the log to confirm a
+	// request when the caller's ctx allows longer (default 2 s, at most
+	// DupWindow/4). Past it Accept answers an *ingest.OverloadError, which
+	// ingest turns into 503 with Retry-After: a client is told within
+	// about this long that the log is away, instead of hanging.
+	AckTimeout time.Duration
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// Registerer takes the journal's metrics; nil registers none.
@@ -80,6 +86,8 @@ type Journal struct {
 	stream  jetstream.Stream
 	kv      jetstream.KeyValue
 	data    jetstream.KeyValue // push charts' data
+	revoked jetstream.KeyValue // revoked embed tokens (revoked.go)
+	keyTTL  bool               // revoked keys get a TTL each (NATS 2.11+)
 	storage jetstream.StorageType
 	limit   int // the most bytes of one message
 
@@ -95,6 +103,8 @@ type metrics struct {
 	delivered   prometheus.Counter
 	undecodable prometheus.Counter
 	duplicates  prometheus.Counter
+	unconfirmed prometheus.Counter
+	restarts    prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) metrics {
@@ -104,9 +114,11 @@ func newMetrics(reg prometheus.Registerer) metrics {
 		delivered:   prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_samples_delivered_total", Help: "Samples read from the log and handed to the board (replay and live)."}),
 		undecodable: prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_undecodable_messages_total", Help: "Messages of the log that could not be decoded and were skipped."}),
 		duplicates:  prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_duplicate_requests_total", Help: "Requests whose Idempotency-Key the log had already stored (a client's retry): acknowledged, not stored again."}),
+		unconfirmed: prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_store_unconfirmed_total", Help: "Batches sent to the log whose ack did not come in time (answered 503; they may be stored)."}),
+		restarts:    prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_follow_restarts_total", Help: "Times a supervised follower of the log stopped on an error and started again where its sink was."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.published, m.failed, m.delivered, m.undecodable, m.duplicates)
+		reg.MustRegister(m.published, m.failed, m.delivered, m.undecodable, m.duplicates, m.unconfirmed, m.restarts)
 	}
 	return m
 }
@@ -122,6 +134,14 @@ func Open(ctx context.Context, cfg Config) (j *Journal, err error) {
 	}
 	if cfg.Replicas <= 0 {
 		cfg.Replicas = 1
+	}
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = DefaultAckTimeout
+	}
+	if cfg.AckTimeout > DupWindow/4 {
+		// A retry of an unconfirmed publish (see publish) must fall well
+		// inside the window in which JetStream recognises its id.
+		return nil, fmt.Errorf("journal: AckTimeout %s is too long (at most %s)", cfg.AckTimeout, DupWindow/4)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -143,6 +163,15 @@ func Open(ctx context.Context, cfg Config) (j *Journal, err error) {
 		nats.Name("dashd"),
 		nats.ClosedHandler(func(*nats.Conn) { close(jn.closed) }),
 		nats.MaxReconnects(-1),
+		// Fail a publish at once while disconnected instead of buffering
+		// it (8 MB by default) and sending it after the reconnect: a
+		// request answered 503 meanwhile would be stored anyway, and a
+		// client that retries it would store it twice.
+		nats.ReconnectBufSize(-1),
+		// Try a server that went away again soon (nats.go waits 2 s): a
+		// publish whose ack was lost is settled by a resend within
+		// Config.AckTimeout only once the connection is back.
+		nats.ReconnectWait(250 * time.Millisecond),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				jn.log.Warn("lost the connection to NATS; ingest answers 503 until it is back", "err", err)
@@ -167,7 +196,7 @@ func Open(ctx context.Context, cfg Config) (j *Journal, err error) {
 	if j.limit < 64<<10 {
 		return nil, fmt.Errorf("journal: the NATS max_payload of %d bytes is too small (dashd needs at least 68 KiB)", j.nc.MaxPayload())
 	}
-	if j.js, err = jetstream.New(j.nc, jetstream.WithPublishAsyncTimeout(ackTimeout), jetstream.WithPublishAsyncMaxPending(4096)); err != nil {
+	if j.js, err = jetstream.New(j.nc, jetstream.WithPublishAsyncTimeout(cfg.AckTimeout), jetstream.WithPublishAsyncMaxPending(4096)); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
 	// A log kept longer by Retain (a chart's window asked for it) stays so:
@@ -220,6 +249,9 @@ func Open(ctx context.Context, cfg Config) (j *Journal, err error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("journal: the bucket %s: %w", DataBucketName, err)
+	}
+	if err = whileStarting(ctx, func() error { return j.openRevoked(ctx) }); err != nil {
+		return nil, fmt.Errorf("journal: the bucket %s: %w", RevokedBucketName, err)
 	}
 	return j, nil
 }
@@ -342,30 +374,77 @@ func (j *Journal) Close() error {
 // usual case; 100,000 small samples take about 2–3 MB). A larger one is
 // published as a JetStream atomic batch, so it too is stored all or
 // nothing. Every failure is an *ingest.OverloadError (Unavailable when the
-// store cannot be reached or refuses), or ctx's error. When the ack is
-// lost after the store took the message (a timeout, a dropped connection),
-// the samples are stored although Accept failed; a client that retries
-// then stores them twice, unless ctx carries its Idempotency-Key
-// (ingest.WithIdempotencyKey): a batch of one message is then stored once
-// per key within DupWindow, and a retry is acknowledged without storing it
-// again. (An atomic batch, over max_payload, is not deduplicated.)
+// store cannot be reached or refuses), or ctx's error, and comes within
+// Config.AckTimeout (or ctx's deadline, if sooner).
+//
+// What a failure means, precisely:
+//
+//   - NATS disconnected when Accept starts, or the publish refused by the
+//     client or by JetStream (no responders, a stream limit, ...): nothing
+//     was sent or nothing was stored, and Accept says so at once. Nothing is
+//     buffered for later (nats.ReconnectBufSize(-1)), so a request refused
+//     while NATS is away is never stored when it comes back.
+//   - Sent, but no ack within the bound (the connection dropped after the
+//     send, or the server is slow): the outcome is unknown, since the
+//     server may have stored the message and lost only the ack. Every
+//     message carries a Nats-Msg-Id (the request's Idempotency-Key, or an
+//     id made for this call), so Accept first resends it with that id as
+//     long as its bound allows and NATS is connected: JetStream stores it
+//     at most once and either ack settles the question (answered as
+//     stored). Only when that is impossible does Accept fail with an
+//     OverloadError whose Reason says the samples may be stored
+//     (counted in dashd_journal_store_unconfirmed_total). A client that
+//     retries such a request with the same Idempotency-Key within
+//     DupWindow stores it once; without a key, a retry may store it twice.
+//
+// With an Idempotency-Key in ctx (ingest.WithIdempotencyKey) a request is
+// stored once per key within DupWindow: a retry is acknowledged without
+// storing it again. That holds for atomic batches too (each message
+// carries the key and its index; a retry of a batch already stored is
+// refused by JetStream as a duplicate, which Accept answers as stored).
 func (j *Journal) Accept(ctx context.Context, batch []ingest.Sample) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	if err := ctx.Err(); err != nil {
+		return err // nothing sent
+	}
 	msgs := encodeBatch(batch, j.limit)
+	id := ingest.IdempotencyKey(ctx)
+	if id == "" {
+		// Only this call uses it: it makes Accept's own resend safe. The
+		// space keeps it apart from every Idempotency-Key (visible ASCII
+		// only), so no client can name it.
+		id = "dashd " + nuid.Next()
+	}
+	bound := j.cfg.AckTimeout
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < bound {
+		bound = max(time.Until(d), 0)
+	}
+	deadline := time.Now().Add(bound)
 	var (
 		err       error
 		duplicate bool
 	)
-	if len(msgs) == 1 {
-		duplicate, err = j.publish(ctx, msgs[0], ingest.IdempotencyKey(ctx))
+	if !j.Connected() {
+		// Fail fast: nothing is sent, so nothing is stored.
+		err = j.storeError(ctx, errNotConnected)
+	} else if len(msgs) == 1 {
+		duplicate, err = j.publish(ctx, msgs[0], id, deadline)
 	} else {
-		err = j.publishAtomic(ctx, msgs)
+		duplicate, err = j.publishAtomic(ctx, msgs, id, deadline)
 	}
 	switch {
 	case err != nil:
 		j.m.failed.Inc()
+		var u *unconfirmedError
+		if errors.As(err, &u) {
+			j.m.unconfirmed.Inc()
+			j.log.Warn("the log did not confirm a batch in time; it may be stored", "err", u.err, "samples", len(batch))
+			return &ingest.OverloadError{RetryAfter: 2 * time.Second, Unavailable: true, Reason: fmt.Sprintf(
+				"the sample log did not confirm the write within %s (%v), so the samples may or may not be stored; "+
+					"retry with the same Idempotency-Key to have them stored once", bound.Round(time.Millisecond), u.err)}
+		}
 		return err
 	case duplicate:
 		j.m.duplicates.Inc()
@@ -375,49 +454,122 @@ func (j *Journal) Accept(ctx context.Context, batch []ingest.Sample) error {
 	return nil
 }
 
-// publish stores m. With a non-empty key, JetStream keeps only the first
-// message of that key within the stream's duplicate window (DupWindow): a
-// retry is acknowledged, reported as a duplicate, and not stored again.
-func (j *Journal) publish(ctx context.Context, m message, key string) (duplicate bool, err error) {
-	msg := &nats.Msg{Subject: m.subject, Data: m.data}
-	if key != "" {
-		msg.Header = nats.Header{jetstream.MsgIDHeader: []string{key}}
-	}
-	f, err := j.js.PublishMsgAsync(msg, jetstream.WithExpectStream(StreamName))
-	if err != nil {
-		return false, j.storeError(ctx, err)
-	}
-	select {
-	case ack := <-f.Ok():
-		return ack.Duplicate, nil
-	case err := <-f.Err():
-		return false, j.storeError(ctx, err)
-	case <-ctx.Done():
-		return false, ctx.Err()
+// errNotConnected is why Accept refuses at once while NATS is away.
+var errNotConnected = errors.New("not connected to NATS (reconnecting)")
+
+// unconfirmedError is a publish that was sent but whose outcome Accept
+// could not learn before its deadline: it may be stored.
+type unconfirmedError struct{ err error }
+
+func (e *unconfirmedError) Error() string { return "unconfirmed: " + e.err.Error() }
+
+// publish stores m with the message id id and waits for the ack until
+// deadline. JetStream keeps only the first message of an id within the
+// stream's duplicate window (DupWindow): a repeat is acknowledged,
+// reported as a duplicate, and not stored again. That is what lets
+// publish send m again when an ack is lost: the second ack tells, either
+// way, that m is stored.
+func (j *Journal) publish(ctx context.Context, m message, id string, deadline time.Time) (duplicate bool, err error) {
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	for sent := false; ; sent = true {
+		msg := &nats.Msg{Subject: m.subject, Data: m.data, Header: nats.Header{jetstream.MsgIDHeader: []string{id}}}
+		f, err := j.js.PublishMsgAsync(msg, jetstream.WithExpectStream(StreamName))
+		if err != nil {
+			if !sent {
+				return false, j.storeError(ctx, err) // never sent
+			}
+			return false, &unconfirmedError{err}
+		}
+		// From here m may be stored: every failure is unconfirmed, unless
+		// JetStream itself says it refused the first send.
+		select {
+		case ack := <-f.Ok():
+			// A duplicate on a resend is most likely our own first
+			// send: stored by this call, not a client's retry.
+			return ack.Duplicate && !sent, nil
+		case err := <-f.Err():
+			var api *jetstream.APIError
+			refused := errors.As(err, &api) || errors.Is(err, jetstream.ErrNoStreamResponse)
+			switch {
+			case refused && !sent:
+				return false, j.storeError(ctx, err) // not stored
+			case errors.Is(err, nats.ErrDisconnected) || errors.Is(err, jetstream.ErrAsyncPublishTimeout):
+				// The ack was lost with the connection (or is late):
+				// resend once connected, if there is time.
+				if !j.awaitConnected(ctx, timer.C) {
+					return false, &unconfirmedError{err}
+				}
+			default:
+				return false, &unconfirmedError{err}
+			}
+		case <-timer.C:
+			return false, &unconfirmedError{errors.New("no ack in time")}
+		case <-ctx.Done():
+			return false, &unconfirmedError{ctx.Err()}
+		}
 	}
 }
 
+// awaitConnected waits until NATS is connected, and reports whether it is
+// before expired fires or ctx ends.
+func (j *Journal) awaitConnected(ctx context.Context, expired <-chan time.Time) bool {
+	for !j.Connected() {
+		select {
+		case <-expired:
+			return false
+		case <-ctx.Done():
+			return false
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	select {
+	case <-expired:
+		return false
+	default:
+		return ctx.Err() == nil
+	}
+}
+
+// errCodeAtomicDuplicate is JetStream's answer to an atomic batch holding
+// a message id it has already stored (JSAtomicPublishContainsDuplicateMessageErr).
+const errCodeAtomicDuplicate = 10201
+
 // publishAtomic stores msgs as one JetStream atomic batch: the server
-// keeps them aside until the last one commits them all.
-func (j *Journal) publishAtomic(ctx context.Context, msgs []message) error {
-	id := nuid.Next()
+// keeps them aside until the last one commits them all, and drops a batch
+// that is never committed. Message i carries the id "id i": the ids are
+// recorded only when the batch commits, so a batch refused for holding a
+// known id was stored whole before (a retry), and is reported a duplicate.
+func (j *Journal) publishAtomic(ctx context.Context, msgs []message, id string, deadline time.Time) (duplicate bool, err error) {
+	batch := nuid.Next()
 	for i, m := range msgs {
 		msg := nats.NewMsg(m.subject)
 		msg.Data = m.data
-		msg.Header.Set("Nats-Batch-Id", id)
+		msg.Header.Set(jetstream.MsgIDHeader, id+" "+strconv.Itoa(i)) // no key has a space
+		msg.Header.Set("Nats-Batch-Id", batch)
 		msg.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
 		if i < len(msgs)-1 {
+			// Refused at once while disconnected (nothing buffered); a
+			// batch left without its commit is dropped by the server.
 			if err := j.nc.PublishMsg(msg); err != nil {
-				return j.storeError(ctx, err)
+				return false, j.storeError(ctx, err)
 			}
 			continue
 		}
 		msg.Header.Set("Nats-Batch-Commit", "1")
-		rctx, cancel := context.WithTimeout(ctx, ackTimeout)
+		rctx, cancel := context.WithDeadline(ctx, deadline)
 		resp, err := j.nc.RequestMsgWithContext(rctx, msg)
 		cancel()
-		if err != nil {
-			return j.storeError(ctx, err)
+		switch {
+		case err == nil:
+		case errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrReconnectBufExceeded),
+			errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrConnectionDraining):
+			return false, j.storeError(ctx, err) // the commit never reached the stream
+		default:
+			// Sent, unanswered: the batch may be committed. (No resend
+			// here: a whole batch again may not fit in what is left of
+			// the deadline; a client's retry with its key is safe.)
+			return false, &unconfirmedError{err}
 		}
 		var ack struct {
 			Stream string `json:"stream"`
@@ -428,19 +580,23 @@ func (j *Journal) publishAtomic(ctx context.Context, msgs []message) error {
 			} `json:"error"`
 		}
 		if err := json.Unmarshal(resp.Data, &ack); err != nil {
-			return j.storeError(ctx, fmt.Errorf("unreadable ack %q: %w", resp.Data, err))
+			return false, &unconfirmedError{fmt.Errorf("unreadable ack %q: %w", resp.Data, err)}
 		}
 		if ack.Error != nil {
-			return j.storeError(ctx, fmt.Errorf("%s (code %d, err_code %d)", ack.Error.Description, ack.Error.Code, ack.Error.ErrCode))
+			if ack.Error.ErrCode == errCodeAtomicDuplicate {
+				return true, nil
+			}
+			return false, j.storeError(ctx, fmt.Errorf("%s (code %d, err_code %d)", ack.Error.Description, ack.Error.Code, ack.Error.ErrCode))
 		}
 		if ack.Stream != StreamName {
-			return j.storeError(ctx, fmt.Errorf("acknowledged by stream %q, expected %s", ack.Stream, StreamName))
+			return false, j.storeError(ctx, fmt.Errorf("acknowledged by stream %q, expected %s", ack.Stream, StreamName))
 		}
 	}
-	return nil
+	return false, nil
 }
 
-// storeError turns a failure to store into what a handler answers.
+// storeError turns a failure to store, known to have stored nothing, into
+// what a handler answers.
 func (j *Journal) storeError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dashd/dashd/charts"
 	"github.com/dashd/dashd/ingest"
@@ -379,5 +380,39 @@ func TestIdempotencyKeyStoresOnce(t *testing.T) {
 	accept(t, j, batch)
 	if n := len(replayAll(t, j)); n != 3*len(batch) {
 		t.Fatalf("with another key and with none the log holds %d samples, want %d", n, 3*len(batch))
+	}
+}
+
+// A request over max_payload (an atomic batch) retried with the same
+// Idempotency-Key is stored once too.
+func TestIdempotencyKeyOversizedBatch(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	j := open(t, journal.Config{Registerer: reg})
+	base := time.Now()
+	var batch []ingest.Sample
+	for i := range 60_000 {
+		batch = append(batch, ingest.Sample{
+			Metric: "m", Field: "value", Tags: []ingest.Tag{tag("id", fmt.Sprintf("unique-%08d-%s", i, strings.Repeat("x", 20)))},
+			Value: float64(i), Time: base,
+		})
+	}
+	keyed := ingest.WithIdempotencyKey(context.Background(), "big-retry")
+	for range 2 {
+		if err := j.Accept(keyed, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(replayAll(t, j)); n != len(batch) {
+		t.Fatalf("after two tries with one key the log holds %d samples, want %d", n, len(batch))
+	}
+	if n := counter(t, reg, "dashd_journal_duplicate_requests_total"); n != 1 {
+		t.Fatalf("dashd_journal_duplicate_requests_total = %v, want 1", n)
+	}
+	if err := j.Accept(ingest.WithIdempotencyKey(context.Background(), "another"), batch); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(replayAll(t, j)); n != 2*len(batch) {
+		t.Fatalf("with another key the log holds %d samples, want %d", n, 2*len(batch))
 	}
 }

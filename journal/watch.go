@@ -69,10 +69,13 @@ func (j *Journal) watchBucket(ctx context.Context, bucket string, fn func(kvEntr
 			return fmt.Errorf("journal: watch the bucket %s: %w", bucket, err)
 		}
 		op := msg.Headers().Get("KV-Operation")
+		// A key that expired (a per-key TTL or the bucket's) leaves a
+		// marker with no KV-Operation but a reason.
+		marker := msg.Headers().Get(jetstream.MarkerReasonHeader) != ""
 		fn(kvEntry{
 			key:     strings.TrimPrefix(msg.Subject(), prefix),
 			value:   msg.Data(),
-			deleted: op == "DEL" || op == "PURGE",
+			deleted: op == "DEL" || op == "PURGE" || marker,
 			rev:     meta.Sequence.Stream,
 		})
 		if meta.NumPending == 0 {

@@ -21,6 +21,15 @@
 //     Config.AllowedOrigins (the setting stream.allowed_origins); every
 //     refusal gets a status and a plain-text body that says what was wrong
 //     and what to do, is logged once and counted by reason.
+//   - Each viewer's lease: a context.Context given to ServeWS or ServeSSE
+//     (an embed token's life, say; stream knows nothing of tokens). When it
+//     is done, nothing more is delivered to that viewer and its stream ends
+//     at once, saying why (context.Cause): see Wire. The caller ends a lease
+//     by cancelling it with a cause, or makes it with a deadline.
+//   - Streams that outlive the HTTP server's ReadTimeout and WriteTimeout:
+//     a WebSocket is hijacked (net/http and gorilla clear its deadlines)
+//     and melody sets its own (PongWait, WriteWait); SSE clears the read
+//     deadline and sets a write deadline of StuckAfter before each write.
 //
 // # Wire
 //
@@ -31,6 +40,22 @@
 // "data: MSG". N is opaque: a per-topic counter that starts at a random base
 // chosen when the Hub is made, so an id issued by another process (a restart,
 // another node) practically never matches and the frame is resent.
+//
+// How a stream ends, and why:
+//
+//   - WebSocket close 1001 (going away): the Hub closed (shutdown).
+//   - WebSocket close 1013 (try again later): the viewer was stuck.
+//   - WebSocket close 1008 (policy violation): its lease ended; the reason
+//     is the lease's cause (context.Cause(lease).Error(), made valid UTF-8
+//     and cut at a rune boundary to the 123 bytes a close reason holds),
+//     e.g. "embed token expired". A client should not reconnect with the
+//     same credentials.
+//   - SSE: when its lease ends, the last event is
+//     "event: end" with data {"type":"end","reason":"…"} (the whole cause),
+//     then the response ends. An EventSource would reconnect: a client
+//     closes it on this event (clients that ignore unknown types reconnect
+//     and are refused by the caller's authorisation, which ends an
+//     EventSource too). On Close or when stuck, the response just ends.
 //
 // # Concurrency
 //

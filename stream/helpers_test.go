@@ -2,6 +2,7 @@ package stream_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -19,14 +20,23 @@ import (
 
 // env is a Hub behind a real HTTP server on 127.0.0.1:0.
 type env struct {
-	hub *stream.Hub
-	srv *httptest.Server
-	reg *prometheus.Registry
-	log *syncBuffer
+	hub    *stream.Hub
+	srv    *httptest.Server
+	reg    *prometheus.Registry
+	log    *syncBuffer
+	leases sync.Map // name → context.Context or func() context.Context, for ?lease=name
 }
 
-// newEnv serves /ws and /sse with ?topics=a,b.
+// newEnv serves /ws and /sse with ?topics=a,b, and the lease named by
+// ?lease= (see setLease), if any.
 func newEnv(t testing.TB, cfg stream.Config) *env {
+	t.Helper()
+	return newEnvServer(t, cfg, nil)
+}
+
+// newEnvServer is newEnv with tune, if not nil, applied to the server
+// before it starts; with EnableHTTP2 set, it starts with TLS.
+func newEnvServer(t testing.TB, cfg stream.Config, tune func(*httptest.Server)) *env {
 	t.Helper()
 	e := &env{reg: prometheus.NewRegistry(), log: &syncBuffer{}}
 	cfg.Registerer = e.reg
@@ -34,14 +44,46 @@ func newEnv(t testing.TB, cfg stream.Config) *env {
 	e.hub = stream.New(cfg)
 	mux := http.NewServeMux()
 	topics := func(r *http.Request) []string { return strings.Split(r.URL.Query().Get("topics"), ",") }
-	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) { e.hub.ServeWS(w, r, topics(r)) })
-	mux.HandleFunc("/sse", func(w http.ResponseWriter, r *http.Request) { e.hub.ServeSSE(w, r, topics(r)) })
-	e.srv = httptest.NewServer(mux)
+	lease := func(r *http.Request) context.Context {
+		name := r.URL.Query().Get("lease")
+		if name == "" {
+			return nil
+		}
+		l, ok := e.leases.Load(name)
+		if !ok {
+			panic("no lease " + name)
+		}
+		if f, ok := l.(func() context.Context); ok {
+			return f()
+		}
+		return l.(context.Context)
+	}
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) { e.hub.ServeWS(w, r, topics(r), lease(r)) })
+	mux.HandleFunc("/sse", func(w http.ResponseWriter, r *http.Request) { e.hub.ServeSSE(w, r, topics(r), lease(r)) })
+	e.srv = httptest.NewUnstartedServer(mux)
+	if tune != nil {
+		tune(e.srv)
+	}
+	if e.srv.EnableHTTP2 {
+		e.srv.StartTLS()
+	} else {
+		e.srv.Start()
+	}
 	t.Cleanup(func() {
 		e.hub.Close()
 		e.srv.Close()
 	})
 	return e
+}
+
+// setLease makes lease the one of requests with ?lease=name.
+func (e *env) setLease(name string, lease context.Context) {
+	e.leases.Store(name, lease)
+}
+
+// setLeaseFunc makes requests with ?lease=name take a lease made by f.
+func (e *env) setLeaseFunc(name string, f func() context.Context) {
+	e.leases.Store(name, f)
 }
 
 func (e *env) wsURL(topics string) string {

@@ -39,7 +39,8 @@ type Config struct {
 	// it is disconnected (WebSocket close 1013, try again later). Default 10s.
 	StuckAfter time.Duration
 
-	// Logger gets refusals (info), stuck viewers (warn) and bugs (error).
+	// Logger gets refusals (info), stuck viewers (warn), bugs (error),
+	// and viewers coming, going or ended by their lease (debug).
 	// nil discards.
 	Logger *slog.Logger
 	// Registerer gets the dashd_stream_* metrics. nil registers nowhere.

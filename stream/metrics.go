@@ -24,6 +24,8 @@ type metrics struct {
 	sentWS, sentSSE       prometheus.Counter
 	batches               prometheus.Counter
 	overflows             prometheus.Counter
+	leaseEndsWS           prometheus.Counter
+	leaseEndsSSE          prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -55,11 +57,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "dashd_stream_buffer_overflows_total",
 		Help: "Messages melody dropped because a session's buffer was full. Always 0 unless stream has a bug.",
 	})
+	leaseEnds := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "dashd_stream_lease_ends_total",
+		Help: "Streams ended because their lease ended (an embed token expired or was revoked): WebSocket close 1008, SSE end event.",
+	}, []string{"transport"})
 	for _, r := range []string{reasonMethod, reasonUpgrade, reasonConnection, reasonVersion, reasonKey, reasonOrigin, reasonNoTopics, reasonClosed, reasonOther} {
 		refusals.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(viewers, refusals, conflated, stuck, sent, batches, overflows)
+		reg.MustRegister(viewers, refusals, conflated, stuck, sent, batches, overflows, leaseEnds)
 	}
 	return &metrics{
 		viewersWS:  viewers.WithLabelValues("ws"),
@@ -72,5 +78,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		sentSSE:    sent.WithLabelValues("sse"),
 		batches:    batches,
 		overflows:  overflows,
+
+		leaseEndsWS:  leaseEnds.WithLabelValues("ws"),
+		leaseEndsSSE: leaseEnds.WithLabelValues("sse"),
 	}
 }

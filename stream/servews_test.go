@@ -29,7 +29,7 @@ func TestServeWSReturnsOnceUpgraded(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		running.Add(1)
 		defer returned.Add(1)
-		hub.ServeWS(w, r, strings.Split(r.URL.Query().Get("topics"), ","))
+		hub.ServeWS(w, r, strings.Split(r.URL.Query().Get("topics"), ","), nil)
 	}))
 	srv.Config.ConnState = func(c net.Conn, s http.ConnState) {
 		if s == http.StateHijacked {
@@ -106,7 +106,7 @@ func upgradeRequest() *http.Request {
 func TestServeWSRefusalInsideUpgrade(t *testing.T) {
 	e := newEnv(t, stream.Config{})
 	rec := httptest.NewRecorder() // not an http.Hijacker
-	e.hub.ServeWS(rec, upgradeRequest(), []string{"a"})
+	e.hub.ServeWS(rec, upgradeRequest(), []string{"a"}, nil)
 	if rec.Code != http.StatusInternalServerError {
 		t.Fatalf("status %d, want 500", rec.Code)
 	}
@@ -153,7 +153,7 @@ func TestServeWSPanicBeforeHijackReachesCaller(t *testing.T) {
 				t.Fatalf("recovered %v, want the session's panic", p)
 			}
 		}()
-		e.hub.ServeWS(panicHeader{httptest.NewRecorder()}, upgradeRequest(), []string{"a"})
+		e.hub.ServeWS(panicHeader{httptest.NewRecorder()}, upgradeRequest(), []string{"a"}, nil)
 		t.Fatal("ServeWS returned")
 	}()
 	e.hub.Close()

@@ -1,6 +1,8 @@
 package stream
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"os"
@@ -14,8 +16,19 @@ import (
 // every tick, with the same conflation as WebSocket. On reconnect, a topic
 // whose current id equals Last-Event-ID is not resent. A heartbeat comment
 // goes out every PingPeriod. ServeSSE blocks until the client leaves, the
-// viewer is stuck past StuckAfter, or the Hub closes.
-func (h *Hub) ServeSSE(w http.ResponseWriter, r *http.Request, topics []string) {
+// viewer is stuck past StuckAfter, the lease ends, or the Hub closes.
+//
+// lease bounds the stream's life as for ServeWS: once it is done, nothing
+// more is delivered; the last event is "end" with data
+// {"type":"end","reason":CAUSE}, CAUSE being context.Cause(lease).Error(),
+// and ServeSSE returns. A lease already done gets that event instead of
+// its snapshot. A nil lease, or one never done, never ends the stream. It
+// costs nothing per viewer: the handler's goroutine waits on it.
+//
+// The stream outlives the server's ReadTimeout and WriteTimeout: ServeSSE
+// clears the read deadline (which would otherwise cancel r's context once
+// passed) and sets a write deadline of StuckAfter before each write.
+func (h *Hub) ServeSSE(w http.ResponseWriter, r *http.Request, topics []string, lease context.Context) {
 	names, key := canonical(topics)
 	if len(names) == 0 {
 		h.refuse(w, r, refusal{status: http.StatusBadRequest, reason: reasonNoTopics,
@@ -23,6 +36,10 @@ func (h *Hub) ServeSSE(w http.ResponseWriter, r *http.Request, topics []string) 
 		return
 	}
 	lastTopic, lastN, hasLast := parseEventID(r.Header.Get("Last-Event-ID"))
+	var leaseDone <-chan struct{} // nil: never
+	if lease != nil {
+		leaseDone = lease.Done()
+	}
 
 	v := &viewer{h: h, slot: -1, wake: make(chan struct{}, 1)}
 	h.mu.Lock()
@@ -62,12 +79,26 @@ func (h *Hub) ServeSSE(w http.ResponseWriter, r *http.Request, topics []string) 
 	hd.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
+	// The server's ReadTimeout must not end the stream: HTTP/1.1 clears the
+	// connection's read deadline while a handler runs (net/http's
+	// background read), HTTP/2 keeps a timer per stream; cleared here so
+	// that neither matters. (ErrNotSupported: no deadlines to clear.)
+	_ = rc.SetReadDeadline(time.Time{})
 
 	ping := time.NewTicker(h.cfg.PingPeriod)
 	defer ping.Stop()
 	buf := []byte(": stream open\n\n") // sends the headers now: EventSource opens
 	for {
+		if leaseDone != nil {
+			// Checked before every write, so that nothing leaves after
+			// the lease has ended, not even what buf holds.
+			select {
+			case <-leaseDone:
+				h.sseLeaseEnd(w, rc, buf[:0], r.RemoteAddr, lease)
+				return
+			default:
+			}
+		}
 		if len(buf) > 0 {
 			if err := h.sseWrite(w, rc, buf); err != nil {
 				if errors.Is(err, os.ErrDeadlineExceeded) && v.stuck.CompareAndSwap(false, true) {
@@ -83,6 +114,7 @@ func (h *Hub) ServeSSE(w http.ResponseWriter, r *http.Request, topics []string) 
 			return
 		case <-h.done:
 			return
+		case <-leaseDone: // ended at the top of the loop
 		case <-ping.C:
 			buf = append(buf, ": ping\n\n"...)
 		case <-v.wake:
@@ -93,16 +125,38 @@ func (h *Hub) ServeSSE(w http.ResponseWriter, r *http.Request, topics []string) 
 	}
 }
 
+// sseLeaseEnd sends the last event of a stream whose lease has ended.
+func (h *Hub) sseLeaseEnd(w http.ResponseWriter, rc *http.ResponseController, buf []byte, remote string, lease context.Context) {
+	reason := context.Cause(lease).Error()
+	h.met.leaseEndsSSE.Inc()
+	h.log.Debug("stream: lease ended, ending the stream", "transport", "sse", "remote", remote, "reason", reason)
+	// Marshal escapes what would end the data line, and makes invalid
+	// UTF-8 valid.
+	quoted, _ := json.Marshal(reason)
+	buf = append(buf, "event: end\ndata: "+`{"type":"end","reason":`...)
+	buf = append(buf, quoted...)
+	buf = append(buf, "}\n\n"...)
+	_ = h.sseWrite(w, rc, buf)
+}
+
 // sseWrite writes and flushes buf; a write that takes longer than
-// StuckAfter fails with os.ErrDeadlineExceeded.
+// StuckAfter fails (over HTTP/1.1 with os.ErrDeadlineExceeded).
+//
+// The write deadline is set before each write and cleared after it. It
+// replaces the one the server's WriteTimeout set for the whole response,
+// and over HTTP/2 a write deadline that passes resets the stream even when
+// no write is under way: left set, it would end a stream that stays idle
+// (no frame, the next ping up to PingPeriod away) for StuckAfter.
 func (h *Hub) sseWrite(w http.ResponseWriter, rc *http.ResponseController, buf []byte) error {
 	// ErrNotSupported (a ResponseWriter without deadlines) leaves the
 	// viewer without a stuck check, not without a stream.
 	_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.StuckAfter))
-	if _, err := w.Write(buf); err != nil {
-		return err
+	_, err := w.Write(buf)
+	if err == nil {
+		err = rc.Flush()
 	}
-	return rc.Flush()
+	_ = rc.SetWriteDeadline(time.Time{})
+	return err
 }
 
 // appendEvents takes v's pending messages and appends them as events, in

@@ -23,7 +23,7 @@ func sseOpen(t *testing.T, e *env, topics, lastID string) (*http.Response, <-cha
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.srv.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

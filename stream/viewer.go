@@ -1,9 +1,12 @@
 package stream
 
 import (
+	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
 	"github.com/olahol/melody"
@@ -29,6 +32,7 @@ type viewer struct {
 	mu        sync.Mutex
 	gone      bool      // closing: deliver nothing more
 	busy      bool      // ws: a data message is queued or being written
+	armed     bool      // ws: timer runs (placed here, it fits in padding)
 	since     time.Time // ws: when the oldest undelivered data was queued
 	pending   [][]byte  // newest undelivered message by topic index; nil until needed
 	pendingN  []uint64  // their ids (SSE)
@@ -37,7 +41,7 @@ type viewer struct {
 	spare     [][]byte // SSE: the other half of the double buffer
 	spareN    []uint64
 	timer     *time.Timer // ws: stuck check
-	armed     bool
+	leaseStop func() bool // ws: releases the lease's AfterFunc; nil without a lease
 }
 
 // deliver hands the group's tick to v. Hub.mu held.
@@ -167,7 +171,51 @@ func (v *viewer) checkStuck() {
 		"too slow: data undelivered for "+age.Round(time.Second).String()+"; reconnect"))
 }
 
-// stop ends deliveries to v.
+// leaseEnded runs, on a goroutine of context.AfterFunc's, when the lease
+// of a connected WebSocket viewer ends: nothing more is delivered, and the
+// close (1008) follows the message in flight, if any. A viewer that is
+// not reading gets it when it reads again, or is closed as stuck.
+func (v *viewer) leaseEnded(lease context.Context) {
+	v.mu.Lock()
+	if v.gone {
+		v.mu.Unlock()
+		return
+	}
+	v.gone = true
+	clear(v.pending)
+	v.npending = 0
+	v.mu.Unlock()
+	v.h.leaseEndWS(v, lease)
+}
+
+// leaseEndWS closes v's session with 1008 and the lease's cause, counted.
+func (h *Hub) leaseEndWS(v *viewer, lease context.Context) {
+	reason := closeReason(context.Cause(lease))
+	h.met.leaseEndsWS.Inc()
+	h.log.Debug("stream: lease ended, closing with 1008", "transport", "ws", "remote", v.remote, "reason", reason)
+	_ = v.ws.CloseWithMsg(websocket.FormatCloseMessage(websocket.ClosePolicyViolation, reason))
+}
+
+// maxCloseReason is what a close frame holds besides its status: control
+// frames carry at most 125 bytes (RFC 6455, 5.5).
+const maxCloseReason = 123
+
+// closeReason is err's message as a close reason: valid UTF-8 (a peer
+// fails the connection otherwise) cut at a rune boundary to maxCloseReason
+// bytes.
+func closeReason(err error) string {
+	s := strings.ToValidUTF8(err.Error(), "\uFFFD")
+	if len(s) <= maxCloseReason {
+		return s
+	}
+	i := maxCloseReason
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
+}
+
+// stop ends deliveries to v, and releases its lease.
 func (v *viewer) stop() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -177,5 +225,9 @@ func (v *viewer) stop() {
 	v.npending = 0
 	if v.timer != nil {
 		v.timer.Stop()
+	}
+	if v.leaseStop != nil {
+		v.leaseStop()
+		v.leaseStop = nil
 	}
 }

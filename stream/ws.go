@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -25,7 +26,23 @@ const viewerKey = "dashd.stream.viewer"
 // waits for it. The caller must not touch w after ServeWS returns (an
 // upgraded connection is hijacked anyway), and r's context is cancelled
 // when the caller returns: nothing of a live session depends on it.
-func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, topics []string) {
+//
+// lease bounds the session's life (an embed token's expiry or
+// revocation): once it is done, nothing more is delivered and the
+// connection is closed with 1008 (policy violation), its reason being
+// context.Cause(lease).Error() cut to the 123 bytes a close reason holds;
+// counted in dashd_stream_lease_ends_total. A lease already done when the
+// connection is upgraded gets that close instead of its snapshot. A nil
+// lease, or one never done (context.Background()), never ends the
+// session. It must not be r's context, nor derived from it: that one ends
+// when ServeWS returns, and the session would end with it.
+//
+// The lease is watched with context.AfterFunc, released when the session
+// ends first. A lease made by the context package (WithCancelCause,
+// WithDeadlineCause, …) costs no goroutine while it waits, only its
+// registration: about 200 bytes per viewer (BenchmarkIdleViewer), more if
+// each viewer has a lease of its own rather than sharing one per token.
+func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, topics []string, lease context.Context) {
 	if ref, refused := h.checkHandshake(r); refused {
 		h.refuse(w, r, ref)
 		return
@@ -54,7 +71,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, topics []string) {
 	// and its serve goroutine ends. Until the hijack, melody may answer on
 	// w (a refused upgrade), so the handler waits for that too.
 	v := &viewer{h: h, slot: -1, remote: r.RemoteAddr}
-	keys := map[string]any{viewerKey: &wsJoin{v: v, names: names, key: key}}
+	keys := map[string]any{viewerKey: &wsJoin{v: v, names: names, key: key, lease: lease}}
 	signal := make(chan wsResult, 1)
 	go h.runSession(&hijackWriter{w: w, signal: signal}, r, keys)
 	out := <-signal
@@ -155,6 +172,7 @@ type wsJoin struct {
 	v     *viewer
 	names []string
 	key   string
+	lease context.Context // nil: none
 }
 
 // viewerOf returns the viewer of a session, nil before wsConnect and
@@ -170,7 +188,10 @@ func (h *Hub) viewerOf(s *melody.Session) *viewer {
 // after it, never both, never neither.
 func (h *Hub) wsConnect(s *melody.Session) {
 	j := s.Keys[viewerKey].(*wsJoin)
-	v, names, key := j.v, j.names, j.key
+	v, names, key, lease := j.v, j.names, j.key, j.lease
+	if lease != nil && lease.Done() == nil {
+		lease = nil // never done: nothing to watch
+	}
 	v.ws = s
 	// Kept, the handshake request (its headers, URL and context: about 1.5
 	// KiB) and the Keys map (about 340 bytes) would stay for the viewer's
@@ -186,6 +207,12 @@ func (h *Hub) wsConnect(s *melody.Session) {
 		_ = s.CloseWithMsg(websocket.FormatCloseMessage(websocket.CloseGoingAway, "server going away"))
 		return
 	}
+	if lease != nil && lease.Err() != nil {
+		// Ended before it began: no snapshot, the close says why.
+		h.mu.Unlock()
+		h.leaseEndWS(v, lease)
+		return
+	}
 	h.join(v, names, key)
 	if snap := v.g.snapshot(h.met); snap != nil {
 		v.mu.Lock()
@@ -193,6 +220,15 @@ func (h *Hub) wsConnect(s *melody.Session) {
 		v.mu.Unlock()
 	}
 	h.mu.Unlock()
+	if lease != nil {
+		// wsDisconnect, which releases it, runs after this returns (melody
+		// calls both on the session's goroutine); f may run at once, on a
+		// goroutine of its own, if the lease ended meanwhile.
+		stop := context.AfterFunc(lease, func() { v.leaseEnded(lease) })
+		v.mu.Lock()
+		v.leaseStop = stop
+		v.mu.Unlock()
+	}
 	h.met.viewersWS.Inc()
 	h.log.Debug("stream: viewer connected", "transport", "ws", "remote", v.remote, "topics", len(names))
 }

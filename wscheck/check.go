@@ -1,9 +1,3 @@
-// Package wscheck is the engine of `dashd check-ws URL`: it performs a
-// WebSocket opening handshake itself, over a raw connection, and explains
-// each step (DNS, TCP, TLS, the request, the status, each header that
-// matters, a refusal's body, the first frame) with its likely cause and fix
-// when it fails. It imports nothing inside the module; Check is safe for
-// concurrent use.
 package wscheck
 
 import (
@@ -24,6 +18,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode/utf8"
 )
 
 // Options adjust the handshake.
@@ -53,19 +48,27 @@ func AcceptKey(key string) string {
 }
 
 // report writes the step lines: "ok", "FAIL", "warn", details indented.
+// Every line goes through printable once formatted, so what a server sent
+// (and the errors that quote it) reaches the terminal as visible text;
+// the only line breaks are report's own. Nothing else writes to w.
 type report struct{ w io.Writer }
 
-func (r report) ok(f string, a ...any)   { fmt.Fprintf(r.w, "ok    "+f+"\n", a...) }
-func (r report) warn(f string, a ...any) { fmt.Fprintf(r.w, "warn  "+f+"\n", a...) }
-func (r report) info(f string, a ...any) { fmt.Fprintf(r.w, "      "+f+"\n", a...) }
+func (r report) ok(f string, a ...any)   { r.line("ok    ", f, a...) }
+func (r report) warn(f string, a ...any) { r.line("warn  ", f, a...) }
+func (r report) info(f string, a ...any) { r.line("      ", f, a...) }
+
+func (r report) line(prefix, f string, a ...any) {
+	io.WriteString(r.w, prefix+printable(fmt.Sprintf(f, a...))+"\n")
+}
 
 // fail reports a failed step with its likely cause and fix, and returns
-// the error Check returns.
+// the error Check returns, as printable as the report (cmd/dashd prints it).
 func (r report) fail(step, what string, fix ...string) error {
-	fmt.Fprintf(r.w, "FAIL  %s: %s\n", step, what)
+	what = printable(what)
+	r.line("FAIL  ", "%s: %s", step, what)
 	for _, f := range fix {
 		for l := range strings.SplitSeq(strings.TrimRight(f, "\n"), "\n") {
-			fmt.Fprintf(r.w, "      → %s\n", l)
+			r.info("→ %s", l)
 		}
 	}
 	return fmt.Errorf("%s: %s", step, what)
@@ -182,7 +185,7 @@ func Check(ctx context.Context, rawURL string, out io.Writer, opts Options) erro
 		return rep.fail("response", err.Error(), fix...)
 	}
 	defer resp.Body.Close()
-	fmt.Fprintf(out, "      < %s %s\n", resp.Proto, resp.Status)
+	rep.info("< %s %s", resp.Proto, resp.Status)
 	for _, k := range []string{"Upgrade", "Connection", "Sec-WebSocket-Accept", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions", "Sec-WebSocket-Protocol", "Location", "Content-Type", "Server", "Via", "Retry-After"} {
 		for _, v := range resp.Header.Values(k) {
 			rep.info("< %s: %s", k, v)
@@ -192,8 +195,9 @@ func Check(ctx context.Context, rawURL string, out io.Writer, opts Options) erro
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
 		if len(body) > 0 {
 			rep.info("body of the refusal:")
-			for l := range strings.SplitSeq(strings.TrimRight(string(body), "\n"), "\n") {
-				rep.info("| %s", l)
+			// Lines end in LF or CRLF; any other CR is shown as \r.
+			for l := range strings.SplitSeq(strings.TrimRight(string(body), "\r\n"), "\n") {
+				rep.info("| %s", strings.TrimSuffix(l, "\r"))
 			}
 		}
 		return rep.fail("status", fmt.Sprintf("%s, want 101 Switching Protocols", resp.Status), statusFix(resp, secure, body)...)
@@ -413,7 +417,11 @@ func readFirstFrame(rep report, br *bufio.Reader, wait time.Duration) {
 			rep.ok("first frame: %s, %d bytes%s", kind, f.length, map[bool]string{false: " (fragmented)", true: ""}[f.fin])
 			shown := f.payload
 			if len(shown) > 200 {
-				shown = shown[:200]
+				n := 200
+				for n > 0 && f.opcode != opBinary && !utf8.RuneStart(shown[n]) {
+					n-- // cut text between characters, not inside one
+				}
+				shown = shown[:n]
 			}
 			if f.opcode == opBinary {
 				rep.info("%x…", shown)

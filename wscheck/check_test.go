@@ -30,7 +30,7 @@ func hubServer(t *testing.T, tlsOn bool) (*stream.Hub, *httptest.Server) {
 	t.Helper()
 	hub := stream.New(stream.Config{})
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hub.ServeWS(w, r, strings.Split(r.URL.Query().Get("charts"), ","))
+		hub.ServeWS(w, r, strings.Split(r.URL.Query().Get("charts"), ","), nil)
 	})
 	var srv *httptest.Server
 	if tlsOn {

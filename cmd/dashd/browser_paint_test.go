@@ -86,7 +86,7 @@ func TestBrowserPaintsInAWorker(t *testing.T) {
 	}
 	frame := `{"categories":["c0","c1","c2","c3","c4"],"series":[` +
 		`{"name":"alpha","data":[500,500,500,500,500]},{"name":"beta","data":[300,300,300,300,300]},{"name":"gamma","data":[200,200,200,200,200]}]}`
-	if code, res := do(t, mustRequest(t, http.MethodPut, s.url+"/api/v1/charts/big/data", frame)); code != http.StatusNoContent {
+	if code, res := do(t, mustRequest(t, http.MethodPut, s.url+"/api/v1/charts/big/data", frame, s.admin()...)); code != http.StatusNoContent {
 		t.Fatalf("push: %d %s", code, res)
 	}
 	pollTrue(t, ctx, "5 categories", categoriesWhere("big", `cats.length === 5`))

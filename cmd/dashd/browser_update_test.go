@@ -48,7 +48,7 @@ func pushFrame(t *testing.T, s *server, id string, cats int, names ...string) {
 		body.Series = append(body.Series, series{n, d})
 	}
 	b, _ := json.Marshal(body)
-	if code, res := do(t, mustRequest(t, http.MethodPut, s.url+"/api/v1/charts/"+id+"/data", string(b))); code != http.StatusNoContent {
+	if code, res := do(t, mustRequest(t, http.MethodPut, s.url+"/api/v1/charts/"+id+"/data", string(b), s.admin()...)); code != http.StatusNoContent {
 		t.Fatalf("push %s: %d %s", id, code, res)
 	}
 }

@@ -231,6 +231,7 @@ func hasAll(ids []string) func(frame) bool {
 // loses no acknowledged sample and no viewer; losing a dashd node costs
 // its viewers one reconnect to another node, where the state is the same.
 func TestCluster(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs a NATS cluster of three and three dashd nodes")
 	}
@@ -380,7 +381,7 @@ func TestCluster(t *testing.T) {
 	converge(t, nodes, "after-kill-chart", 10*time.Second, func(frame) bool { return true })
 	t.Logf("a definition stored after the kill reached every node in %s", time.Since(defStart).Round(time.Millisecond))
 	dataStart := time.Now()
-	code, body = do(t, mustRequest(t, http.MethodPut, c.url+"/api/v1/charts/after-kill-chart/data", `{"categories":["x"],"series":[{"name":"s","data":[1]}]}`))
+	code, body = do(t, mustRequest(t, http.MethodPut, c.url+"/api/v1/charts/after-kill-chart/data", `{"categories":["x"],"series":[{"name":"s","data":[1]}]}`, c.admin()...))
 	if code != http.StatusNoContent {
 		t.Fatalf("PUT data on c after the kill: %d %s", code, body)
 	}
@@ -413,6 +414,7 @@ func TestCluster(t *testing.T) {
 // replicated once and three times, and how soon after the last answer
 // every node of three shows every sample.
 func TestClusterIngestFigures(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("DASHD_CLUSTER_BENCH") == "" {
 		t.Skip("a measurement: set DASHD_CLUSTER_BENCH=1")
 	}

@@ -11,6 +11,7 @@ import (
 // packaging/dashd-self.yaml is a valid configuration, and dashd's own
 // /metrics, posted to its Prometheus import, fills its charts.
 func TestDashdWatchesItself(t *testing.T) {
+	t.Parallel()
 	self, err := config.Load("../../packaging/dashd-self.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -43,6 +43,16 @@ func tokenReadServer(t *testing.T, parents ...string) *server {
 	})
 }
 
+// mintResponse is the answer of POST /api/v1/embed-tokens.
+type mintResponse struct {
+	Token     string    `json:"token"`
+	ID        string    `json:"jti"`
+	Chart     string    `json:"chart,omitempty"`
+	Dashboard string    `json:"dashboard,omitempty"`
+	Expires   time.Time `json:"expires"`
+	URL       string    `json:"url"`
+}
+
 // mintAPI mints a token through POST /api/v1/embed-tokens.
 func mintAPI(t *testing.T, s *server, body string) (int, mintResponse, string) {
 	t.Helper()
@@ -84,11 +94,12 @@ func getWith(t *testing.T, url string, header ...string) (int, string, http.Head
 }
 
 func TestReadNeedsAToken(t *testing.T) {
+	t.Parallel()
 	s := tokenReadServer(t)
 	_, chartTok, _ := mintAPI(t, s, `{"chart":"req-by-route","ttl":"1h"}`)
 	_, dashTok, _ := mintAPI(t, s, `{"dashboard":"web"}`)
 	expired := mintAt(t, testEmbedSecret, time.Now().Add(-2*time.Hour), embed.Scope{Chart: "req-by-route"}, time.Hour)
-	foreign := mintAt(t, "some-other-secret-0123456789", time.Now(), embed.Scope{Chart: "req-by-route"}, time.Hour)
+	foreign := mintAt(t, "some-other-secret-0123456789abcdef", time.Now(), embed.Scope{Chart: "req-by-route"}, time.Hour)
 	_, revoked, _ := mintAPI(t, s, `{"chart":"req-by-route"}`)
 	req := mustRequest(t, http.MethodDelete, s.url+"/api/v1/embed-tokens/"+revoked.ID, "", "Authorization", "Bearer "+testAdminToken)
 	if code, body := do(t, req); code != http.StatusNoContent {
@@ -164,6 +175,7 @@ func TestReadNeedsAToken(t *testing.T) {
 }
 
 func TestRevokedInConfig(t *testing.T) {
+	t.Parallel()
 	tok := mintAt(t, testEmbedSecret, time.Now(), embed.Scope{Chart: "req-by-route"}, time.Hour)
 	k, _ := embed.New(embed.Config{Secret: testEmbedSecret})
 	c, _ := k.Verify(tok)
@@ -179,6 +191,7 @@ func TestRevokedInConfig(t *testing.T) {
 }
 
 func TestPublicReadIgnoresTokens(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	if code, body, _ := getWith(t, s.url+"/embed/req-by-route?token=nonsense"); code != http.StatusOK {
 		t.Errorf("read: public refused a page: %d %s", code, body)
@@ -186,6 +199,7 @@ func TestPublicReadIgnoresTokens(t *testing.T) {
 }
 
 func TestMintAPIRefusals(t *testing.T) {
+	t.Parallel()
 	s := tokenReadServer(t)
 	tests := map[string]struct {
 		body, auth string
@@ -214,18 +228,23 @@ func TestMintAPIRefusals(t *testing.T) {
 			}
 		})
 	}
-	// Without an embed secret, or without admin tokens, nothing is minted.
+	// Without an embed secret nothing is minted; without admin tokens,
+	// only with the one generated at start.
 	open := startServer(t, func(f *config.File) { f.Auth.AdminTokens = []string{testAdminToken} })
 	if code, body := post(t, open.url+"/api/v1/embed-tokens", "application/json", `{"chart":"sales"}`, "Authorization", "Bearer "+testAdminToken); code != http.StatusConflict {
 		t.Errorf("no embed secret: %d %s", code, body)
 	}
 	noAdmin := startServer(t, func(f *config.File) { f.Auth.EmbedSecret = testEmbedSecret })
-	if code, body := post(t, noAdmin.url+"/api/v1/embed-tokens", "application/json", `{"chart":"sales"}`); code != http.StatusForbidden {
-		t.Errorf("no admin tokens: %d %s", code, body)
+	if code, body := post(t, noAdmin.url+"/api/v1/embed-tokens", "application/json", `{"chart":"sales"}`); code != http.StatusUnauthorized || !strings.Contains(body, "auth.admin_tokens") {
+		t.Errorf("no admin tokens, no token sent: %d %s, want 401 naming auth.admin_tokens", code, body)
+	}
+	if code, body := post(t, noAdmin.url+"/api/v1/embed-tokens", "application/json", `{"chart":"sales"}`, noAdmin.admin()...); code != http.StatusCreated {
+		t.Errorf("no admin tokens, the generated one sent: %d %s", code, body)
 	}
 }
 
 func TestCORSAndStreamOriginsFollowAllowedParents(t *testing.T) {
+	t.Parallel()
 	const parent = "https://blog.example"
 	s := tokenReadServer(t, parent)
 	_, tok, _ := mintAPI(t, s, `{"chart":"req-by-route"}`)
@@ -267,6 +286,7 @@ func TestCORSAndStreamOriginsFollowAllowedParents(t *testing.T) {
 }
 
 func TestEmbedTokenCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "dashd.yaml")
 	if err := os.WriteFile(cfg, []byte("auth:\n  embed_secret: "+testEmbedSecret+"\n"), 0o600); err != nil {
@@ -563,7 +583,7 @@ func TestBrowserRefusesExpiredAndForeignTokens(t *testing.T) {
 	s := tokenReadServer(t, host.origin)
 	host.serve(t, s.url)
 	expired := mintAt(t, testEmbedSecret, time.Now().Add(-48*time.Hour), embed.Scope{Chart: "req-by-route"}, time.Hour)
-	foreign := mintAt(t, "a-secret-of-another-dashd-0123", time.Now(), embed.Scope{Chart: "req-by-route"}, time.Hour)
+	foreign := mintAt(t, "a-secret-of-another-dashd-0123456789", time.Now(), embed.Scope{Chart: "req-by-route"}, time.Hour)
 
 	ctx := newBrowser(t)
 	if err := chromedp.Do(ctx, chromedp.Navigate(host.origin+"/bad?frame="+expired+"&el="+foreign)); err != nil {
@@ -695,7 +715,7 @@ func TestBrowserScreenshots(t *testing.T) {
 	if code, b := post(t, s.url+"/api/v1/ingest", "application/json", string(body)); code != http.StatusOK {
 		t.Fatalf("ingest: %d %s", code, b)
 	}
-	put := mustRequest(t, http.MethodPut, s.url+"/api/v1/charts/sales/data", `{"categories":["Mon","Tue","Wed","Thu","Fri"],"series":[{"name":"online","data":[120,135,160,150,190]},{"name":"store","data":[80,95,70,100,110]}]}`, "Content-Type", "application/json")
+	put := mustRequest(t, http.MethodPut, s.url+"/api/v1/charts/sales/data", `{"categories":["Mon","Tue","Wed","Thu","Fri"],"series":[{"name":"online","data":[120,135,160,150,190]},{"name":"store","data":[80,95,70,100,110]}]}`, "Content-Type", "application/json", "Authorization", "Bearer "+s.AdminToken())
 	if code, b := do(t, put); code != http.StatusNoContent {
 		t.Fatalf("push data: %d %s", code, b)
 	}
@@ -777,6 +797,7 @@ func TestBrowserHeapStaysFlat(t *testing.T) {
 					b, _ := json.Marshal(map[string]any{"categories": cats, "series": series})
 					req, _ := http.NewRequest(http.MethodPut, fmt.Sprintf("%s/api/v1/charts/p%d/data", s.url, i), strings.NewReader(string(b)))
 					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Authorization", "Bearer "+s.AdminToken())
 					if resp, err := http.DefaultClient.Do(req); err == nil {
 						resp.Body.Close()
 					}

@@ -24,6 +24,7 @@ const grafanaDashboardPath = "../../packaging/grafana-dashboard.json"
 // labels they carry: every expr of every panel is read for metric names
 // and label names, and each is looked up in a live /metrics.
 func TestGrafanaDashboardUsesExportedMetrics(t *testing.T) {
+	t.Parallel()
 	d := loadGrafanaDashboard(t, grafanaDashboardPath)
 	exported := scrapeExported(t)
 	for _, p := range metricProblems(d, exported) {
@@ -50,6 +51,7 @@ func TestGrafanaDashboardUsesExportedMetrics(t *testing.T) {
 // source chosen at import and switchable later, an instance variable that
 // picks several nodes, and panels Grafana can tell apart.
 func TestGrafanaDashboardIsImportable(t *testing.T) {
+	t.Parallel()
 	d := loadGrafanaDashboard(t, grafanaDashboardPath)
 	for _, p := range shapeProblems(d) {
 		t.Error(p)
@@ -59,6 +61,7 @@ func TestGrafanaDashboardIsImportable(t *testing.T) {
 // The checks fail, naming the panel and what is wrong, on the mistakes
 // they are there for.
 func TestGrafanaChecksCatchMistakes(t *testing.T) {
+	t.Parallel()
 	exported := parseExposition(t, `# TYPE dashd_stream_viewers gauge
 dashd_stream_viewers{transport="ws"} 1
 # TYPE dashd_ingest_request_duration_seconds histogram

@@ -10,6 +10,7 @@ import (
 // A client that retries a request (its answer was lost) with the same
 // Idempotency-Key has its samples counted once; another key counts again.
 func TestRetryWithIdempotencyKeyCountsOnce(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	const body = `[{"metric":"http_requests","tags":{"route":"/retried","status":"200"},"value":5}]`
 	for _, key := range []string{"7d0c3c52-once", "7d0c3c52-once", "7d0c3c52-once", "7d0c3c52-other"} {

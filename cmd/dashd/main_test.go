@@ -50,6 +50,24 @@ func startServer(t testing.TB, edit func(*config.File)) *server {
 	return s
 }
 
+// errorOf is the "error" of dashd's one error body.
+func errorOf(t *testing.T, body string) string {
+	t.Helper()
+	var e struct {
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error == "" {
+		t.Fatalf("not dashd's error body: %q (%v)", body, err)
+	}
+	return e.Error
+}
+
+// admin is the header that carries the server's admin token (configured
+// or generated), for mustRequest.
+func (s *server) admin() []string {
+	return []string{"Authorization", "Bearer " + s.AdminToken()}
+}
+
 func waitReady(t testing.TB, url string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -178,6 +196,7 @@ func (f frame) value(category, series string) *float64 {
 }
 
 func TestPushedSamplesReachAWebSocketViewer(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	v := dial(t, s, "dashboard=web")
 
@@ -228,6 +247,7 @@ func TestPushedSamplesReachAWebSocketViewer(t *testing.T) {
 }
 
 func TestLineProtocolAndPrometheusReachTheCharts(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	v := dial(t, s, "charts=req-by-route")
 	v.next()
@@ -250,6 +270,7 @@ func TestLineProtocolAndPrometheusReachTheCharts(t *testing.T) {
 }
 
 func TestRefusedIngestChangesNothing(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, func(f *config.File) { f.Auth.IngestTokens = []string{"s3cret"} })
 	sample := `[{"metric":"http_requests","tags":{"route":"/a","status":"200"},"value":1}]`
 
@@ -276,11 +297,12 @@ func TestRefusedIngestChangesNothing(t *testing.T) {
 }
 
 func TestPushChartThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	v := dial(t, s, "charts=sales")
 	v.next()
 	code, body := do(t, mustRequest(t, http.MethodPut, s.url+"/api/v1/charts/sales/data",
-		`{"categories":["Q1","Q2"],"series":[{"name":"EU","data":[3,null]},{"name":"US","data":[1,2]}]}`))
+		`{"categories":["Q1","Q2"],"series":[{"name":"EU","data":[3,null]},{"name":"US","data":[1,2]}]}`, s.admin()...))
 	if code != http.StatusNoContent {
 		t.Fatalf("PUT data: %d %s", code, body)
 	}
@@ -288,13 +310,14 @@ func TestPushChartThroughTheAPI(t *testing.T) {
 	if x := f.value("Q1", "EU"); x == nil || *x != 3 {
 		t.Errorf("Q1 EU = %v", x)
 	}
-	code, body = do(t, mustRequest(t, http.MethodPut, s.url+"/api/v1/charts/req-by-route/data", `{"categories":[],"series":[]}`))
+	code, body = do(t, mustRequest(t, http.MethodPut, s.url+"/api/v1/charts/req-by-route/data", `{"categories":[],"series":[]}`, s.admin()...))
 	if code != http.StatusConflict {
 		t.Errorf("PUT data on a metric chart: %d %s", code, body)
 	}
 }
 
 func TestDashboardAPI(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, func(f *config.File) { f.Auth.AdminTokens = []string{"adm1n"} })
 	def := `{"title":"New","charts":[{"id":"new-chart","metric":"cpu","x":"host","agg":"max"}]}`
 
@@ -341,6 +364,7 @@ func TestDashboardAPI(t *testing.T) {
 }
 
 func TestStreamRefusesUnknownTargets(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	for query, want := range map[string]string{
 		"dashboard=nope":           `no dashboard "nope"`,
@@ -348,13 +372,14 @@ func TestStreamRefusesUnknownTargets(t *testing.T) {
 		"":                         "?dashboard=ID",
 	} {
 		code, body := do(t, mustRequest(t, http.MethodGet, s.url+"/api/v1/stream?"+query, ""))
-		if code != http.StatusNotFound || !strings.Contains(body, want) {
+		if code != http.StatusNotFound || !strings.Contains(errorOf(t, body), want) {
 			t.Errorf("?%s: %d %q, want 404 with %q", query, code, body, want)
 		}
 	}
 }
 
 func TestHealthAndMetrics(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	for path, want := range map[string]string{
 		"/healthz": "ok",
@@ -384,6 +409,7 @@ func mustRequest(t *testing.T, method, url, body string, header ...string) *http
 }
 
 func TestSettingsPrecedence(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := filepath.Join(dir, "dashd.yaml")
 	if err := os.WriteFile(file, []byte("addr: 127.0.0.1:7000\nlog_level: warn\nlog_format: json\n"), 0o600); err != nil {
@@ -411,6 +437,7 @@ func TestSettingsPrecedence(t *testing.T) {
 }
 
 func TestConfigMistakeStopsStartWithFileKeyAndExpectation(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "bad.yaml")
 	src := "dashboards:\n  - id: web\n    charts:\n      - id: c\n        metric: m\n        x: route\n        agg: median\n"
 	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
@@ -429,6 +456,7 @@ func TestConfigMistakeStopsStartWithFileKeyAndExpectation(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	if code := run(context.Background(), []string{"version"}, nil, &out, io.Discard); code != 0 || !strings.HasPrefix(out.String(), "dashd ") {
 		t.Errorf("version: %d %q", code, out.String())

@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/dashd/dashd/access"
 	"github.com/dashd/dashd/ingest"
 )
 
@@ -19,6 +20,7 @@ type opsMetrics struct {
 	replay   prometheus.Gauge         // seconds the start-up replay took
 	replayed prometheus.Gauge         // samples it delivered
 	apply    prometheus.Histogram     // seconds the board took to apply a batch
+	access   *prometheus.CounterVec   // requests the access policy refused, by class and reason
 }
 
 // newApplyHistogram is made before the board, which observes it.
@@ -48,7 +50,8 @@ func (m *Main) registerOpsMetrics() {
 			return float64(pick(st.Messages, st.Bytes))
 		}
 	}
-	m.registry.MustRegister(o.accepted, o.refused, o.latency, o.replay, o.replayed, o.apply,
+	o.access = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dashd_access_refusals_total", Help: "Requests the access policy refused before any handler ran, by the route's class (public, read, ingest, push, admin) and reason (forbidden_host, cross_origin, unauthorized, forbidden, or an embed token's: missing, malformed, bad signature, expired, revoked, wrong scope)."}, []string{"class", "reason"})
+	m.registry.MustRegister(o.accepted, o.refused, o.latency, o.replay, o.replayed, o.apply, o.access,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dashd_ready", Help: "1 while /readyz answers 200 (replay done, NATS connected, not shutting down), else 0."},
 			func() float64 {
 				if m.notReady() == "" {
@@ -78,6 +81,29 @@ func (o *opsMetrics) observeIngest(out ingest.Outcome) {
 		return
 	}
 	o.refused.WithLabelValues(out.Format, refusalReason(out.Status)).Inc()
+}
+
+// ingestFormat names the format of an ingest route, as Outcome.Format
+// does; ok is false for other routes.
+func ingestFormat(routeKey string) (format string, ok bool) {
+	switch routeKey {
+	case "POST /api/v1/ingest":
+		return "json", true
+	case "POST /write", "POST /api/v2/write":
+		return "line protocol", true
+	case "POST /api/v1/import/prometheus":
+		return "prometheus", true
+	}
+	return "", false
+}
+
+// observeRefusal is api.RouterConfig.Refused: a refusal of the policy is
+// counted, and on an ingest route counted as an ingest refusal too.
+func (o *opsMetrics) observeRefusal(rt access.Route, d access.Decision) {
+	o.access.WithLabelValues(rt.Class.String(), d.Reason).Inc()
+	if format, ok := ingestFormat(rt.Key()); ok {
+		o.refused.WithLabelValues(format, refusalReason(d.Status)).Inc()
+	}
 }
 
 // refusalReason names a refusal by its status: the Outcome's own reason is

@@ -17,6 +17,7 @@ var ginParam = regexp.MustCompile(`[:*]([A-Za-z_]+)`)
 // docs/openapi.yaml documents every route the server registers, and no
 // route it does not.
 func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
+	t.Parallel()
 	src, err := os.ReadFile("../../docs/openapi.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,12 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 
 	s := startServer(t, nil)
 	var registered []string
-	for _, r := range s.srv.Handler.(*gin.Engine).Routes() {
+	routes := s.srv.Handler.(*gin.Engine).Routes()
+	for _, r := range routes {
+		// HEAD is served wherever GET is (README); it is not listed twice.
+		if r.Method == "HEAD" && slices.ContainsFunc(routes, func(g gin.RouteInfo) bool { return g.Method == "GET" && g.Path == r.Path }) {
+			continue
+		}
 		registered = append(registered, r.Method+" "+ginParam.ReplaceAllString(r.Path, "{$1}"))
 	}
 	if len(registered) < 20 {

@@ -15,6 +15,7 @@ import (
 // stream's: ingest by format and refusal reason, its latency, NATS and the
 // log, the replay.
 func TestOperatorMetrics(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil)
 	post(t, s.url+"/api/v1/ingest", "application/json", `[{"metric":"m","value":1},{"metric":"m","value":2}]`)
 	post(t, s.url+"/api/v1/ingest", "application/json", `[{"metric":"m","value":"x"}]`)
@@ -54,6 +55,7 @@ func TestOperatorMetrics(t *testing.T) {
 // SIGTERM (the end of Run's context) stops dashd within a bound even with
 // viewers open on both transports: each is told the server is going away.
 func TestShutdownIsBoundedWithOpenViewers(t *testing.T) {
+	t.Parallel()
 	s, stop := startStoppable(t, nil)
 	var ws []*websocket.Conn
 	for range 5 {

@@ -70,6 +70,7 @@ func getFrame(t *testing.T, s *server, chart string) frame {
 }
 
 func TestRestartKeepsCharts(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	onDisk := func(f *config.File) { f.Data = dir }
 	s, stop := startStoppable(t, onDisk)
@@ -99,6 +100,7 @@ func TestRestartKeepsCharts(t *testing.T) {
 // the other, live, in an open WebSocket, and samples pushed to one show on
 // the other.
 func TestDefinitionChangeReachesAnOpenWebSocketOnAnotherNode(t *testing.T) {
+	t.Parallel()
 	ns := startNATS(t)
 	node := func(f *config.File) { f.NATS.URL = ns.ClientURL(); f.Auth.AdminTokens = []string{"adm1n"} }
 	a, _ := startStoppable(t, node)
@@ -148,6 +150,7 @@ func TestDefinitionChangeReachesAnOpenWebSocketOnAnotherNode(t *testing.T) {
 // a stored definition that differs is replaced at start; dashboards made
 // through the API survive a restart.
 func TestFileAndAPIAgree(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	edit := func(f *config.File) { f.Data = dir; f.Auth.AdminTokens = []string{"adm1n"} }
 	s, stop := startStoppable(t, edit)
@@ -189,6 +192,7 @@ func TestFileAndAPIAgree(t *testing.T) {
 // in the chart, none answered with an error is, and no request is half
 // stored.
 func TestKill9KeepsEveryAcknowledgedSample(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and runs the dashd binary")
 	}

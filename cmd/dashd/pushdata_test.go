@@ -11,6 +11,7 @@ import (
 // the same NATS shows it, live in an open WebSocket, and so does a node
 // started afterwards. A refused PUT changes nothing.
 func TestPushDataIsSharedBetweenNodes(t *testing.T) {
+	t.Parallel()
 	ns := startNATS(t)
 	node := func(f *config.File) { f.NATS.URL = ns.ClientURL() }
 	a, _ := startStoppable(t, node)
@@ -19,7 +20,7 @@ func TestPushDataIsSharedBetweenNodes(t *testing.T) {
 	v.next()
 
 	const data = `{"categories":["Q1","Q2"],"series":[{"name":"EU","data":[3,null]},{"name":"US","data":[1,2]}]}`
-	code, body := do(t, mustRequest(t, http.MethodPut, a.url+"/api/v1/charts/sales/data", data))
+	code, body := do(t, mustRequest(t, http.MethodPut, a.url+"/api/v1/charts/sales/data", data, a.admin()...))
 	if code != http.StatusNoContent {
 		t.Fatalf("PUT data on a: %d %s", code, body)
 	}
@@ -35,11 +36,11 @@ func TestPushDataIsSharedBetweenNodes(t *testing.T) {
 		t.Errorf("node b's viewer: Q2 EU = %v, want null", *x)
 	}
 
-	code, body = do(t, mustRequest(t, http.MethodPut, b.url+"/api/v1/charts/sales/data", `{"categories":["Q1"],"series":[{"name":"EU","data":[1,2]}]}`))
+	code, body = do(t, mustRequest(t, http.MethodPut, b.url+"/api/v1/charts/sales/data", `{"categories":["Q1"],"series":[{"name":"EU","data":[1,2]}]}`, b.admin()...))
 	if code != http.StatusBadRequest {
 		t.Errorf("PUT of mismatched data: %d %s", code, body)
 	}
-	code, _ = do(t, mustRequest(t, http.MethodPut, b.url+"/api/v1/charts/req-by-route/data", data))
+	code, _ = do(t, mustRequest(t, http.MethodPut, b.url+"/api/v1/charts/req-by-route/data", data, b.admin()...))
 	if code != http.StatusConflict {
 		t.Errorf("PUT of data on a chart that reads a metric: %d", code)
 	}
@@ -52,10 +53,11 @@ func TestPushDataIsSharedBetweenNodes(t *testing.T) {
 
 // Push data survives a restart on disk.
 func TestPushDataSurvivesARestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	onDisk := func(f *config.File) { f.Data = dir }
 	s, stop := startStoppable(t, onDisk)
-	code, body := do(t, mustRequest(t, http.MethodPut, s.url+"/api/v1/charts/sales/data", `{"categories":["Q1"],"series":[{"name":"EU","data":[7]}]}`))
+	code, body := do(t, mustRequest(t, http.MethodPut, s.url+"/api/v1/charts/sales/data", `{"categories":["Q1"],"series":[{"name":"EU","data":[7]}]}`, s.admin()...))
 	if code != http.StatusNoContent {
 		t.Fatalf("PUT data: %d %s", code, body)
 	}

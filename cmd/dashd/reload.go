@@ -4,25 +4,15 @@ import (
 	"context"
 	"os"
 	"reflect"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/dashd/dashd/charts"
 	"github.com/dashd/dashd/config"
 )
 
 // DefaultReloadInterval is how often the configuration file is checked for
 // a change (its modification time and size).
 const DefaultReloadInterval = 2 * time.Second
-
-// isProvisioned says whether the configuration (or --demo) defines the
-// dashboard id; a reload may change the answer.
-func (m *Main) isProvisioned(id string) bool {
-	m.provMu.RLock()
-	defer m.provMu.RUnlock()
-	return m.provisioned[id]
-}
 
 // fileStamp is what tells that a file changed without reading it.
 type fileStamp struct {
@@ -112,54 +102,17 @@ func (m *Main) Reload(ctx context.Context) bool {
 	if m.cfg.Demo {
 		ds = m.withDemo(ds)
 	}
-	if err := checkReload(m.board.Dashboards(), ds, m.isProvisioned); err != nil {
+	if err := m.defs.CheckFile(ds); err != nil {
 		m.log.Error("the configuration file was not reloaded: its dashboards clash with stored ones; nothing changed", "file", m.cfg.ConfigPath, "err", err)
 		return false
 	}
-	if err := m.provision(ctx, ds); err != nil {
+	removed, err := m.defs.Provision(ctx, ds, true)
+	if err != nil {
 		m.log.Error("the reloaded dashboards could not be stored", "err", err)
 		return false
 	}
-	now := make(map[string]bool, len(ds))
-	for _, d := range ds {
-		now[d.ID] = true
-	}
-	m.provMu.Lock()
-	before := m.provisioned
-	m.provisioned = now
-	m.provMu.Unlock()
-	var removed []string
-	for id := range before {
-		if now[id] {
-			continue
-		}
-		if err := m.store.DeleteDashboard(ctx, id); err != nil {
-			m.log.Warn("a dashboard removed from the configuration could not be deleted", "dashboard", id, "err", err)
-			continue
-		}
-		removed = append(removed, id)
-	}
-	slices.Sort(removed)
 	m.log.Info("reloaded the configuration", "file", m.cfg.ConfigPath, "dashboards", len(ds), "removed", removed)
 	return true
-}
-
-// checkReload checks the file's dashboards against the stored dashboards
-// they do not replace (those made through the API): chart ids must stay
-// unique across dashboards.
-func checkReload(stored, file []charts.Dashboard, provisioned func(string) bool) error {
-	var kept []charts.Dashboard
-	for _, d := range stored {
-		if !provisioned(d.ID) && !slices.ContainsFunc(file, func(f charts.Dashboard) bool { return f.ID == d.ID }) {
-			kept = append(kept, d)
-		}
-	}
-	for _, d := range file {
-		if err := checkDashboard(kept, &d); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // restartKeys lists the keys (as written in the file) of the settings

@@ -108,6 +108,7 @@ func eventually(t *testing.T, what string, ok func() bool) {
 // package's located error and changes nothing; a setting that cannot
 // change live is logged as needing a restart.
 func TestConfigFileChangesAreReloaded(t *testing.T) {
+	t.Parallel()
 	s, path, _, logs := startWithFile(t, reloadBase, 20*time.Millisecond)
 	code, body := do(t, mustRequest(t, http.MethodPut, s.url+"/api/v1/dashboards/mine", `{"charts":[{"id":"mine-1","metric":"m","x":"k"}]}`, "Authorization", "Bearer adm1n"))
 	if code != http.StatusCreated {
@@ -154,6 +155,7 @@ func TestConfigFileChangesAreReloaded(t *testing.T) {
 
 // SIGHUP reloads the file even when its size and time did not change.
 func TestSIGHUPReloads(t *testing.T) {
+	t.Parallel()
 	s, path, hup, logs := startWithFile(t, reloadBase, time.Hour)
 	rewrite(t, path, strings.Replace(reloadBase, "title: One", "title: Eno", 1))
 	hup <- os.Interrupt // any value: main sends syscall.SIGHUP

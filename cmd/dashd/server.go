@@ -8,22 +8,22 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/dashd/dashd/access"
+	"github.com/dashd/dashd/catalog"
 	"github.com/dashd/dashd/charts"
 	"github.com/dashd/dashd/config"
 	"github.com/dashd/dashd/demo"
-	"github.com/dashd/dashd/ingest"
+	"github.com/dashd/dashd/embed"
 	"github.com/dashd/dashd/journal"
 	"github.com/dashd/dashd/stream"
-	"github.com/dashd/dashd/web"
 )
 
 // The board publishes through the hub without knowing it.
@@ -46,6 +46,32 @@ type Config struct {
 	ReloadInterval time.Duration
 	// Hangup asks for a reload of ConfigPath (main sends SIGHUP here).
 	Hangup <-chan os.Signal
+	// RequestTimeout bounds the time to read a request and to write its
+	// answer (default DefaultRequestTimeout); streams are not bound by it.
+	RequestTimeout time.Duration
+	// Drain bounds how long shutdown waits for requests in flight
+	// (default DefaultDrain); those still running are then cut off.
+	Drain time.Duration
+}
+
+// The defaults of Config.RequestTimeout and Config.Drain.
+const (
+	DefaultRequestTimeout = 30 * time.Second
+	DefaultDrain          = 10 * time.Second
+)
+
+func (c Config) requestTimeout() time.Duration {
+	if c.RequestTimeout > 0 {
+		return c.RequestTimeout
+	}
+	return DefaultRequestTimeout
+}
+
+func (c Config) drain() time.Duration {
+	if c.Drain > 0 {
+		return c.Drain
+	}
+	return DefaultDrain
 }
 
 // Main is one running dashd: the board, the hub, the HTTP server and, with
@@ -61,22 +87,30 @@ type Main struct {
 	registry *prometheus.Registry
 	ready    atomic.Bool
 	// store is the log every ingest route writes to and the board follows,
-	// and the bucket of dashboards (journal.go).
+	// and the buckets of dashboards, push data and revocations (journal.go).
 	store *journal.Journal
-	// provisioned names the dashboards the configuration (and --demo)
-	// defines: the API refuses to change them.
-	provisioned map[string]bool
-	provMu      sync.RWMutex // guards provisioned, which a reload replaces
-	// push is the stored data of push charts (pushdata.go).
-	push pushData
+	// defs and push keep the board in step with the stored definitions and
+	// push data, and take the API's writes.
+	defs *catalog.Definitions
+	push *catalog.PushData
+	// keys verify embed tokens (nil without auth.embed_secret); leases end
+	// the streams of a token that expires or is revoked.
+	keys   *embed.Keys
+	leases *access.Leases
+	// adminTokens are auth.admin_tokens, or the one generated at start
+	// when none is set (adminToken.go).
+	adminTokens []string
+	generated   string // the generated admin token, "" if configured
 	// ops are the ingest, NATS and replay metrics (metrics.go).
 	ops opsMetrics
-
-	// ingest is held for reading by every request that pushes data; shutdown
-	// takes it for writing, which waits for those in flight, and sets closing
-	// so later ones are refused: no sample is accepted once the board stops.
-	ingest  sync.RWMutex
-	closing bool
+	// inflight counts the requests that push data: shutdown waits for
+	// them and refuses later ones, so no sample is accepted once the board
+	// stops.
+	inflight inflight
+	// closeOnce makes Close idempotent; ran is set by Run, which closes
+	// what New opened itself.
+	closeOnce sync.Once
+	ran       atomic.Bool
 }
 
 // New builds every part and binds the listener; nothing runs until Run.
@@ -93,6 +127,17 @@ func New(cfg Config) (*Main, error) {
 		Logger:         m.log.With("component", "stream"),
 		Registerer:     m.registry,
 	})
+	if err := protectedMode(f); err != nil {
+		return nil, err
+	}
+	if f.Auth.EmbedSecret != "" {
+		k, err := embed.New(embed.Config{Secret: f.Auth.EmbedSecret, Revoked: f.Embed.Revoked})
+		if err != nil {
+			return nil, fmt.Errorf("auth.embed_secret: %w", err)
+		}
+		m.keys = k
+	}
+	m.leases = access.NewLeases()
 	ln, err := net.Listen("tcp", f.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w (is another dashd running? choose another with --addr)", f.Addr, err)
@@ -111,11 +156,32 @@ func New(cfg Config) (*Main, error) {
 			m.ops.apply.Observe(took.Seconds())
 		},
 	}, m.hub)
+	m.push = catalog.NewPushData(m.store, m.board, m.log.With("component", "pushdata"))
+	// A redefined push chart starts empty: it gets its data again.
+	m.defs = catalog.NewDefinitions(m.store, m.board, m.log.With("component", "definitions"), m.push.Reapply)
 	m.registerBoardMetrics()
 	m.registerOpsMetrics()
+	fail := func(err error) (*Main, error) {
+		ln.Close()
+		m.store.Close()
+		return nil, err
+	}
+	if m.adminTokens, m.generated, err = adminTokens(f); err != nil {
+		return fail(err)
+	}
+	handler, err := m.routes()
+	if err != nil {
+		return fail(err)
+	}
 	m.srv = &http.Server{
-		Handler:           m.routes(),
+		Handler: handler,
+		// Every request is bounded in time: a client that trickles its
+		// headers or body, or never reads the answer, holds a connection
+		// for these at most. Streams extend their own deadlines (stream).
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.requestTimeout(),
+		WriteTimeout:      cfg.requestTimeout(),
+		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
 	return m, nil
@@ -141,6 +207,9 @@ func (m *Main) Addr() string { return m.ln.Addr().String() }
 // board, stop the board (it applies every accepted batch and publishes the
 // last frames), close every stream with 1001, and wait for the server.
 func (m *Main) Run(ctx context.Context) error {
+	if m.ran.Swap(true) {
+		return errors.New("dashd: Run called twice")
+	}
 	stamp, _ := stampOf(m.cfg.ConfigPath) // a change from now on is reloaded
 	boardCtx, stopBoard := context.WithCancel(context.Background())
 	boardDone := make(chan error, 1)
@@ -189,13 +258,21 @@ func (m *Main) Run(ctx context.Context) error {
 	stopGen()
 	<-genDone
 	<-reloadDone
-	m.ingest.Lock()
-	m.closing = true
-	m.ingest.Unlock()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Stop accepting, then let the requests in flight finish within the
+	// drain; past it, cut their connections (a client trickling a body
+	// holds nothing up), and the pushes among them fail before they store.
+	drainCtx, cancel := context.WithTimeout(context.Background(), m.cfg.drain())
 	defer cancel()
+	pushesDone := m.inflight.close()
 	shutdownDone := make(chan error, 1)
-	go func() { shutdownDone <- m.srv.Shutdown(shutdownCtx) }()
+	go func() { shutdownDone <- m.srv.Shutdown(drainCtx) }()
+	select {
+	case <-pushesDone:
+	case <-drainCtx.Done():
+		m.log.Warn("requests still running after the drain are cut off", "drain", m.cfg.drain())
+		m.srv.Close()
+		<-pushesDone // bounded: their reads fail, and a publish has its own timeout
+	}
 	stopStore() // what is acknowledged is in the log, replayed at the next start
 	stopBoard()
 	<-boardDone
@@ -210,6 +287,22 @@ func (m *Main) Run(ctx context.Context) error {
 		return serveErr
 	}
 	return nil
+}
+
+// Close releases what New opened (the listener and the store) when Run is
+// not called; after Run it does nothing, since Run closes them on return.
+// It is safe to call more than once.
+func (m *Main) Close() error {
+	var err error
+	m.closeOnce.Do(func() {
+		if m.ran.Load() {
+			return
+		}
+		m.ln.Close()
+		m.hub.Close()
+		err = m.store.Close()
+	})
+	return err
 }
 
 // withDemo adds the demo dashboards to ds. Where a demo dashboard or one of
@@ -247,6 +340,13 @@ func (m *Main) logStart(dashboards int) {
 	if len(f.Auth.IngestTokens) == 0 {
 		m.log.Warn("ingest is open: anyone who can reach this address may push samples (set auth.ingest_tokens to require a token)")
 	}
+	if m.generated != "" {
+		where := "for this run only (--data \"\")"
+		if f.Data != "" && f.NATS.URL == "" {
+			where = "kept in " + filepath.Join(f.Data, adminTokenFile)
+		}
+		m.log.Info("auth.admin_tokens is not set: writes to dashboards, push data and embed tokens take this generated admin token as 'Authorization: Bearer <token>'", "admin_token", m.generated, "where", where)
+	}
 	switch {
 	case f.NATS.URL != "":
 		m.log.Info("samples and dashboards are stored in NATS", "url", f.NATS.URL)
@@ -277,117 +377,4 @@ func (m *Main) registerBoardMetrics() {
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "dashd_board_samples_backfilled_total", Help: "Samples read again from the log to fill charts defined while dashd runs."},
 			stats(func(s charts.Stats) float64 { return float64(s.Filled) })),
 	)
-}
-
-// routes mounts every handler on one gin engine. gin stays here, at the
-// edge: the packages below it serve plain net/http.
-func (m *Main) routes() http.Handler {
-	f := m.cfg.File
-	r := gin.New()
-	r.Use(gin.Recovery())
-	r.HandleMethodNotAllowed = true
-	emb := newEmbedding(f, m.board, m.log.With("component", "embed"))
-	r.Use(emb.gate) // reads need a token with auth.read: token; CORS for embedding pages (embed.go)
-
-	ingestCfg := ingest.HandlerConfig{Tokens: f.Auth.IngestTokens, Logger: m.log.With("component", "ingest"), Observe: m.ops.observeIngest}
-	gate := m.ingestGate
-	r.POST("/api/v1/ingest", gate, gin.WrapH(ingest.JSONHandler(m.store, ingestCfg)))
-	r.POST("/write", gate, gin.WrapH(ingest.LineProtocolHandler(m.store, ingestCfg)))
-	r.POST("/api/v2/write", gate, gin.WrapH(ingest.LineProtocolHandler(m.store, ingestCfg)))
-	r.POST("/api/v1/import/prometheus", gate, gin.WrapH(ingest.PrometheusHandler(m.store, ingestCfg)))
-
-	api := &api{board: m.board, store: m.store, provisioned: m.isProvisioned, adminTokens: f.Auth.AdminTokens, ingestTokens: f.Auth.IngestTokens, log: m.log,
-		dataApplied: func(rev uint64) bool { return m.push.rev.Load() >= rev }}
-	r.GET("/api/v1/dashboards", api.listDashboards)
-	r.GET("/api/v1/dashboards/:id", api.getDashboard)
-	r.PUT("/api/v1/dashboards/:id", api.putDashboard)
-	r.DELETE("/api/v1/dashboards/:id", api.deleteDashboard)
-	r.GET("/api/v1/charts/:id", api.getChart)
-	r.GET("/api/v1/charts/:id/frame", api.getFrame)
-	r.GET("/api/v1/charts/:id/option", api.getOption)
-	r.PUT("/api/v1/charts/:id/data", gate, api.putData)
-
-	r.GET("/api/v1/stream", m.serveStream(m.hub.ServeWS))
-	r.GET("/api/v1/stream/sse", m.serveStream(m.hub.ServeSSE))
-
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})))
-	r.GET("/healthz", func(c *gin.Context) { c.String(http.StatusOK, "ok\n") })
-	r.GET("/readyz", func(c *gin.Context) {
-		if why := m.notReady(); why != "" {
-			c.String(http.StatusServiceUnavailable, "not ready: %s\n", why)
-			return
-		}
-		c.String(http.StatusOK, "ready\n")
-	})
-
-	pages := gin.WrapH(web.Handler(web.Config{Catalog: m.board, Logger: m.log.With("component", "web"), FrameAncestors: f.Embed.AllowedParents}))
-	r.GET("/", pages)
-	r.GET("/d/:id", pages)
-	r.GET("/embed/:chart", pages)
-	r.GET("/static/*path", pages)
-	emb.mount(r, pages) // /embed.js, /api/v1/embed-tokens
-	r.NoRoute(func(c *gin.Context) {
-		c.String(http.StatusNotFound, "404 not found: %s\n(dashboards are listed at /)\n", c.Request.URL.Path)
-	})
-	return r
-}
-
-// ingestGate counts a request that pushes data as in flight, and refuses it
-// with 503 once shutdown has begun, so no sample is accepted that the board
-// cannot apply.
-func (m *Main) ingestGate(c *gin.Context) {
-	m.ingest.RLock()
-	defer m.ingest.RUnlock()
-	if m.closing {
-		c.Header("Retry-After", "5")
-		c.String(http.StatusServiceUnavailable, "dashd is shutting down; retry on another node or after the restart\n")
-		c.Abort()
-		return
-	}
-	c.Next()
-}
-
-// serveStream resolves ?dashboard=ID or ?charts=a,b into topics and hands
-// the request to the transport.
-func (m *Main) serveStream(serve func(http.ResponseWriter, *http.Request, []string)) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		topics, err := topicsOf(m.board, c.Query("dashboard"), c.Query("charts"))
-		if err != nil {
-			c.String(http.StatusNotFound, "%s\n", err)
-			return
-		}
-		serve(c.Writer, c.Request, topics)
-	}
-}
-
-// topicsOf lists the chart ids a stream subscribes to.
-func topicsOf(board *charts.Board, dashboard, chartList string) ([]string, error) {
-	switch {
-	case dashboard != "" && chartList != "":
-		return nil, errors.New("give either ?dashboard=ID or ?charts=a,b, not both")
-	case dashboard != "":
-		d, ok := board.Dashboard(dashboard)
-		if !ok {
-			return nil, fmt.Errorf("no dashboard %q (GET /api/v1/dashboards lists them)", dashboard)
-		}
-		// The dashboard's own topic announces its definition, so an open
-		// page redraws when charts are added, removed or changed.
-		topics := []string{charts.DashboardTopic(d.ID)}
-		for _, c := range d.Charts {
-			topics = append(topics, c.ID)
-		}
-		return topics, nil
-	case chartList != "":
-		var topics []string
-		for _, id := range splitList(chartList) {
-			if _, ok := board.Chart(id); !ok {
-				return nil, fmt.Errorf("no chart %q", id)
-			}
-			topics = append(topics, id)
-		}
-		if len(topics) > 0 {
-			return topics, nil
-		}
-	}
-	return nil, errors.New("say what to stream: ?dashboard=ID or ?charts=a,b")
 }

@@ -489,6 +489,17 @@ var dashdCore = (function () {
       retryTimer = setTimeout(connect, backoffDelay(attempt++));
     }
 
+    // ended stops the link for good: the server ended the stream on
+    // purpose (the embed token expired or was revoked), and a reconnect
+    // with the same token would be refused.
+    function ended(reason) {
+      conn = null;
+      clearTimeout(retryTimer);
+      clearTimeout(staleTimer);
+      retryTimer = null;
+      setLink('refused', reason || 'the server ended the stream');
+    }
+
     function connect() {
       retryTimer = null;
       if (conn) return;
@@ -498,7 +509,11 @@ var dashdCore = (function () {
         conn = ws;
         ws.onopen = function () { open = true; opened(); };
         ws.onmessage = function (e) { if (typeof e.data === 'string') onMessage(e.data); };
-        ws.onclose = function () { if (conn === ws) dropped(!open); };
+        ws.onclose = function (e) {
+          if (conn !== ws) return;
+          if (e.code === 1008) ended(e.reason); // policy: do not retry
+          else dropped(!open);
+        };
         ws.onerror = function () { /* onclose follows */ };
         return;
       }
@@ -507,6 +522,13 @@ var dashdCore = (function () {
       conn = es;
       es.addEventListener('open', function () { wasOpen = true; opened(); });
       es.addEventListener('frame', function (e) { onMessage(e.data); });
+      es.addEventListener('end', function (e) {
+        if (conn !== es) return;
+        es.close();
+        var reason = '';
+        try { reason = JSON.parse(e.data).reason; } catch (err) { /* keep "" */ }
+        ended(reason);
+      });
       es.addEventListener('error', function () {
         if (conn !== es) return;
         if (es.readyState === EventSource.CLOSED) {
