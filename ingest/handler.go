@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/exp/api/remote"
 )
 
 // HandlerConfig configures the ingest handlers. The zero value is usable:
@@ -41,7 +43,7 @@ type HandlerConfig struct {
 
 // Outcome describes one handled request, for HandlerConfig.Observe.
 type Outcome struct {
-	Format   string // "json", "line protocol" or "prometheus"
+	Format   string // "json", "line protocol", "prometheus" or "remote write"
 	Status   int    // the HTTP status answered
 	Samples  int    // samples accepted (0 unless Status is 2xx)
 	Bytes    int    // body bytes after decompression (0 if not read)
@@ -79,16 +81,32 @@ func PrometheusHandler(sink Sink, cfg HandlerConfig) http.Handler {
 	return newHandler(sink, cfg, formatProm)
 }
 
+// RemoteWriteHandler serves POST /api/v1/write, Prometheus remote write
+// 1.0 and 2.0 (see DecodeRemoteWrite). The body must be snappy-compressed
+// (Content-Encoding snappy, or none given); Content-Type
+// application/x-protobuf picks the message by its proto parameter (none, or
+// prometheus.WriteRequest: 1.0; io.prometheus.write.v2.Request: 2.0), and an
+// X-Prometheus-Remote-Write-Version, if sent, must be 0.x, 1.x or 2.x (else
+// 415). It answers 204 on success; to a 2.0 request with the
+// X-Prometheus-Remote-Write-Samples-Written (accepted samples plus the NaNs
+// taken as "no value"), -Histograms-Written and -Exemplars-Written (both 0)
+// headers. Refusals are as for JSONHandler; a remote-write sender drops a
+// batch refused with 4xx and retries 5xx and 429 after Retry-After.
+func RemoteWriteHandler(sink Sink, cfg HandlerConfig) http.Handler {
+	return newHandler(sink, cfg, formatRemoteWrite)
+}
+
 type format int
 
 const (
 	formatJSON format = iota
 	formatLine
 	formatProm
+	formatRemoteWrite
 )
 
 func (f format) String() string {
-	return [...]string{"json", "line protocol", "prometheus"}[f]
+	return [...]string{"json", "line protocol", "prometheus", "remote write"}[f]
 }
 
 // handler is shared by the three formats; it is safe for concurrent use.
@@ -165,7 +183,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx = WithIdempotencyKey(ctx, key[0])
 	}
 	precision := time.Nanosecond
+	var rwMsg RemoteWriteMessage
 	switch h.format {
+	case formatRemoteWrite:
+		if rwMsg, ref = checkRemoteWriteType(r.Header); ref != nil {
+			return
+		}
 	case formatJSON:
 		if ref = checkJSONType(r.Header.Get("Content-Type")); ref != nil {
 			return
@@ -209,6 +232,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		samples, err = DecodeLineProtocol(body, precision, opt)
 	case formatProm:
 		samples, noValue, err = DecodePrometheus(body, opt)
+	case formatRemoteWrite:
+		samples, noValue, err = DecodeRemoteWrite(body, rwMsg, opt)
 	}
 	if err != nil {
 		ref = decodeRefusal(err)
@@ -238,7 +263,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	out.Status, out.Samples = http.StatusOK, n
-	if h.format == formatLine {
+	switch h.format {
+	case formatLine:
+		out.Status = http.StatusNoContent
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case formatRemoteWrite:
+		if rwMsg == RemoteWriteV2 {
+			// A NaN is taken (it means "no value"), not lost: a sender
+			// that saw fewer written than sent would count them dropped.
+			hd := w.Header()
+			hd.Set("X-Prometheus-Remote-Write-Samples-Written", strconv.Itoa(n+noValue))
+			hd.Set("X-Prometheus-Remote-Write-Histograms-Written", "0")
+			hd.Set("X-Prometheus-Remote-Write-Exemplars-Written", "0")
+		}
 		out.Status = http.StatusNoContent
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -409,6 +447,33 @@ func checkPromType(ct string) *refusal {
 		msg: fmt.Sprintf("unsupported Content-Type %q; send the Prometheus text format (text/plain; version=0.0.4)", ct)}
 }
 
+// checkRemoteWriteType reads the message a remote-write request carries
+// from its Content-Type and checks its protocol version header.
+func checkRemoteWriteType(hd http.Header) (RemoteWriteMessage, *refusal) {
+	const want = "send application/x-protobuf (remote write 1.0) or application/x-protobuf;proto=io.prometheus.write.v2.Request (2.0)"
+	msg := RemoteWriteV1
+	if ct := hd.Get("Content-Type"); ct != "" {
+		mt, params, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/x-protobuf" {
+			return 0, &refusal{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("unsupported Content-Type %q; %s", ct, want)}
+		}
+		switch p := params["proto"]; p {
+		case "", string(remote.WriteV1MessageType):
+		case string(remote.WriteV2MessageType):
+			msg = RemoteWriteV2
+		default:
+			return 0, &refusal{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("unsupported remote-write message %q; %s", p, want)}
+		}
+	}
+	if v := hd.Get("X-Prometheus-Remote-Write-Version"); v != "" {
+		major, _, _ := strings.Cut(strings.TrimSpace(v), ".")
+		if major != "0" && major != "1" && major != "2" {
+			return 0, &refusal{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("unsupported X-Prometheus-Remote-Write-Version %q; dashd speaks 0.1.0 (remote write 1.0) and 2.0.0", v)}
+		}
+	}
+	return msg, nil
+}
+
 func (h *handler) getBuf() *bytes.Buffer {
 	if b, ok := h.bufs.Get().(*bytes.Buffer); ok {
 		return b
@@ -435,7 +500,16 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Bu
 	}
 	var src io.Reader = http.MaxBytesReader(w, r.Body, max)
 	var gz *gzip.Reader
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	if h.format == formatRemoteWrite {
+		// The body stays compressed: DecodeRemoteWrite checks snappy's
+		// decoded length against the limit before it decompresses.
+		if enc != "" && enc != "snappy" {
+			return &refusal{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("unsupported Content-Encoding %q; remote write is snappy-compressed (Content-Encoding: snappy)", enc)}
+		}
+		enc = ""
+	}
+	switch enc {
 	case "", "identity":
 		if r.ContentLength > 0 {
 			buf.Grow(int(r.ContentLength))

@@ -1,0 +1,327 @@
+package ingest
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/klauspost/compress/snappy"
+	writev2 "github.com/prometheus/client_golang/exp/api/remote/genproto/v2"
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// RemoteWriteMessage is the protobuf message a Prometheus remote-write
+// request carries, named by the proto parameter of its Content-Type.
+type RemoteWriteMessage int
+
+const (
+	// RemoteWriteV1 is prometheus.WriteRequest (remote write 1.0), decoded
+	// with github.com/prometheus/prometheus/prompb.
+	RemoteWriteV1 RemoteWriteMessage = iota + 1
+	// RemoteWriteV2 is io.prometheus.write.v2.Request (remote write 2.0),
+	// decoded with github.com/prometheus/client_golang/exp's generated types.
+	RemoteWriteV2
+)
+
+func (m RemoteWriteMessage) String() string {
+	switch m {
+	case RemoteWriteV1:
+		return "prometheus.WriteRequest"
+	case RemoteWriteV2:
+		return "io.prometheus.write.v2.Request"
+	}
+	return "RemoteWriteMessage(" + strconv.Itoa(int(m)) + ")"
+}
+
+// DecodeRemoteWrite decodes a Prometheus remote-write body as sent: a
+// snappy block-compressed protobuf message of the kind msg names. Each float
+// sample of a series gives one Sample: Metric = the series' __name__, Tags =
+// its other labels, Field = "value", Value and Time (ms) as sent. Classic
+// histograms and summaries arrive as plain series (NAME_bucket{le},
+// NAME{quantile}, NAME_sum, NAME_count) and are taken so; their le and
+// quantile values are written as the Prometheus text decoder writes them
+// ("1.0" becomes "1", "+Inf" stays), so a histogram reads the same whichever
+// way it came. Labels with an empty value are dropped, as Prometheus does.
+//
+// NaN (Prometheus's staleness marker, or "no value") is left out and
+// counted in noValue, as in DecodePrometheus; ±Inf is refused as in every
+// format. Native histograms are refused: dashd has no bucket layout for them
+// yet (send classic histograms, or drop them with write_relabel_configs).
+// Exemplars and metadata are ignored.
+//
+// The snappy header's decoded length is checked against MaxBodyBytes before
+// anything is decompressed (413). Problems carry the Index of the time
+// series in the request (not of a sample) and a message that names the
+// series and the label at fault. The error is a *DecodeError.
+func DecodeRemoteWrite(body []byte, msg RemoteWriteMessage, opt DecodeOptions) (samples []Sample, noValue int, err error) {
+	ck := newChecker(opt)
+	ps := problems{format: "remote write"}
+	n, err := snappy.DecodedLen(body)
+	if err != nil {
+		ps.add(Problem{Index: -1, Message: "the body is not snappy block-compressed (Content-Encoding: snappy): " + err.Error()})
+		return nil, 0, ps.err()
+	}
+	if int64(n) > ck.lim.MaxBodyBytes {
+		return nil, 0, &DecodeError{Format: ps.format, TooLarge: true, Problems: []Problem{{Index: -1,
+			Message: fmt.Sprintf("the body decompresses to %d bytes, more than the limit of %d; send smaller batches (queue_config.max_samples_per_send)", n, ck.lim.MaxBodyBytes)}}}
+	}
+	raw, err := snappy.Decode(make([]byte, n), body)
+	if err != nil {
+		ps.add(Problem{Index: -1, Message: "the body is not valid snappy: " + err.Error()})
+		return nil, 0, ps.err()
+	}
+	d := rwDecoder{ck: ck, ps: &ps}
+	switch msg {
+	case RemoteWriteV1:
+		var req prompb.WriteRequest
+		if err := req.Unmarshal(raw); err != nil {
+			ps.add(Problem{Index: -1, Message: "the body is not a valid prometheus.WriteRequest protobuf: " + err.Error()})
+			return nil, 0, ps.err()
+		}
+		if len(req.Timeseries) == 0 && len(req.XXX_unrecognized) > 0 {
+			ps.add(wrongMessage(msg))
+			return nil, 0, ps.err()
+		}
+		d.v1(&req)
+	case RemoteWriteV2:
+		var req writev2.Request
+		if err := req.UnmarshalVT(raw); err != nil {
+			ps.add(Problem{Index: -1, Message: "the body is not a valid io.prometheus.write.v2.Request protobuf: " + err.Error()})
+			return nil, 0, ps.err()
+		}
+		if len(req.Timeseries) == 0 && len(req.ProtoReflect().GetUnknown()) > 0 {
+			ps.add(wrongMessage(msg))
+			return nil, 0, ps.err()
+		}
+		d.v2(&req)
+	default:
+		return nil, 0, fmt.Errorf("ingest: unknown remote-write message %v", msg)
+	}
+	if d.tooMany {
+		return nil, 0, tooManySamples(ps.format, ck.lim.MaxSamples)
+	}
+	if err := ps.err(); err != nil {
+		return nil, 0, err
+	}
+	return d.out, d.noValue, nil
+}
+
+// wrongMessage is the problem of a body that decodes to no series and only
+// fields msg does not have: most likely the other version's message, which
+// would otherwise be answered with a success that wrote nothing.
+func wrongMessage(msg RemoteWriteMessage) Problem {
+	return Problem{Index: -1, Message: fmt.Sprintf("the body has no time series of a %s, only fields it does not have; is the proto parameter of the Content-Type right (none or prometheus.WriteRequest for remote write 1.0, io.prometheus.write.v2.Request for 2.0)?", msg)}
+}
+
+// rwDecoder turns the series of one decoded request into samples.
+type rwDecoder struct {
+	ck      checker
+	ps      *problems
+	out     []Sample
+	noValue int
+	tooMany bool
+	tags    []Tag // scratch for the series being read
+	arena   []Tag // the tags of the samples, series after series
+}
+
+func (d *rwDecoder) v1(req *prompb.WriteRequest) {
+	total := 0
+	for i := range req.Timeseries {
+		total += len(req.Timeseries[i].Samples)
+	}
+	if d.ck.tooMany(total) {
+		d.tooMany = true
+		return
+	}
+	d.out = make([]Sample, 0, total)
+	for i := range req.Timeseries {
+		if d.ps.full() {
+			d.ps.trunc = true
+			return
+		}
+		ts := &req.Timeseries[i]
+		name, nameAt := "", -1
+		d.tags = d.tags[:0]
+		for j, l := range ts.Labels {
+			if l.Name == "__name__" {
+				name, nameAt = l.Value, j
+				continue
+			}
+			d.tags = append(d.tags, Tag{Key: l.Name, Value: l.Value})
+		}
+		tags, ok := d.series(i, name, nameAt >= 0, len(ts.Histograms))
+		if !ok {
+			continue
+		}
+		for _, s := range ts.Samples {
+			d.sample(i, name, tags, s.Value, s.Timestamp)
+		}
+	}
+}
+
+func (d *rwDecoder) v2(req *writev2.Request) {
+	syms := req.Symbols
+	if len(syms) > 0 && syms[0] != "" {
+		d.ps.add(Problem{Index: -1, Message: fmt.Sprintf("symbols[0] is %q; remote write 2.0 requires the empty string there", syms[0])})
+		return
+	}
+	total := 0
+	for _, ts := range req.Timeseries {
+		if ts != nil {
+			total += len(ts.Samples)
+		}
+	}
+	if d.ck.tooMany(total) {
+		d.tooMany = true
+		return
+	}
+	d.out = make([]Sample, 0, total)
+	for i, ts := range req.Timeseries {
+		if d.ps.full() {
+			d.ps.trunc = true
+			return
+		}
+		if ts == nil {
+			continue
+		}
+		refs := ts.LabelsRefs
+		if len(refs)%2 != 0 {
+			d.ps.add(Problem{Index: i, Message: fmt.Sprintf("series %d: labels_refs has %d entries; it must hold name/value pairs", i, len(refs))})
+			continue
+		}
+		name, hasName, bad := "", false, false
+		d.tags = d.tags[:0]
+		for j := 0; j < len(refs); j += 2 {
+			k, v := refs[j], refs[j+1]
+			if int(k) >= len(syms) || int(v) >= len(syms) {
+				d.ps.add(Problem{Index: i, Message: fmt.Sprintf("series %d: labels_refs[%d:%d] = %d, %d refers past the %d symbols", i, j, j+2, k, v, len(syms))})
+				bad = true
+				break
+			}
+			if syms[k] == "__name__" {
+				name, hasName = syms[v], true
+				continue
+			}
+			d.tags = append(d.tags, Tag{Key: syms[k], Value: syms[v]})
+		}
+		if bad {
+			continue
+		}
+		tags, ok := d.series(i, name, hasName, len(ts.Histograms))
+		if !ok {
+			continue
+		}
+		for _, s := range ts.Samples {
+			if s != nil {
+				d.sample(i, name, tags, s.Value, s.Timestamp)
+			}
+		}
+	}
+}
+
+// series checks the name and the labels in d.tags of series i and returns
+// the tags its samples share (nil when there are none), or false after
+// reporting a problem.
+func (d *rwDecoder) series(i int, name string, hasName bool, histograms int) ([]Tag, bool) {
+	bad := func(msg string) ([]Tag, bool) {
+		d.ps.add(Problem{Index: i, Message: msg})
+		return nil, false
+	}
+	if !hasName {
+		return bad(fmt.Sprintf("series %d has no __name__ label (labels %s)", i, tagList(d.tags)))
+	}
+	if msg := d.ck.metricName("metric name", name); msg != "" {
+		return bad(fmt.Sprintf("series %d: %s", i, msg))
+	}
+	if histograms > 0 {
+		return bad(fmt.Sprintf("series %d (%s): native histograms are not supported; send classic histograms (NAME_bucket with le), or drop them with write_relabel_configs", i, name))
+	}
+	// Drop empty values (Prometheus reads them as absent) and write le and
+	// quantile as the text decoder does; then check what remains.
+	tags := d.tags[:0]
+	for _, t := range d.tags {
+		if t.Value == "" {
+			continue
+		}
+		if t.Key == "quantile" || (t.Key == "le" && strings.HasSuffix(name, "_bucket")) {
+			t.Value = normalBound(t.Value)
+		}
+		tags = append(tags, t)
+	}
+	d.tags = tags
+	if msg := d.ck.tags(tags); msg != "" {
+		return bad(fmt.Sprintf("series %d (%s): %s", i, name, labelWords(msg)))
+	}
+	if len(tags) == 0 {
+		return nil, true
+	}
+	// The samples of one series share one copy of its tags (a Sample owns
+	// none of its memory exclusively), cut from one array for the request
+	// (three-index slices, so that no append reaches a neighbour's);
+	// d.tags is reused for the next series.
+	if len(d.arena)+len(tags) > cap(d.arena) {
+		d.arena = make([]Tag, 0, max(256, 2*len(tags)))
+	}
+	at := len(d.arena)
+	d.arena = append(d.arena, tags...)
+	return d.arena[at:len(d.arena):len(d.arena)], true
+}
+
+func (d *rwDecoder) sample(i int, name string, tags []Tag, v float64, ms int64) {
+	if math.IsNaN(v) {
+		d.noValue++
+		return
+	}
+	t := time.UnixMilli(ms)
+	msg := d.ck.value(v)
+	if msg == "" {
+		msg = d.ck.time(t)
+	}
+	if msg != "" {
+		d.ps.add(Problem{Index: i, Message: fmt.Sprintf("series %d (%s), sample at %d ms: %s", i, name, ms, msg)})
+		return
+	}
+	d.out = append(d.out, Sample{Metric: name, Field: DefaultField, Tags: tags, Value: v, Time: t})
+}
+
+// labelWords says in Prometheus's words what the checker says of tags.
+func labelWords(msg string) string {
+	if strings.Contains(msg, "tag key") {
+		return strings.Replace(msg, "tag key", "label name", 1)
+	}
+	return strings.Replace(msg, "tag", "label", 1)
+}
+
+// normalBound writes a bucket bound or quantile as formatBound does, or
+// returns s unchanged when it is not a number.
+func normalBound(s string) string {
+	switch s {
+	case "+Inf", "-Inf":
+		return s
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return s
+	}
+	return formatBound(f)
+}
+
+// tagList writes tags as {k="v",…} for a message, cut short when long.
+func tagList(ts []Tag) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, t := range ts {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if b.Len() > 200 {
+			b.WriteString("…")
+			break
+		}
+		fmt.Fprintf(&b, "%s=%q", t.Key, t.Value)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
