@@ -92,6 +92,7 @@ func Routes() []Route {
 		{Method: post, Path: "/write", Class: Ingest, Dialect: Influx},
 		{Method: post, Path: "/api/v2/write", Class: Ingest, Dialect: Influx},
 		{Method: post, Path: "/api/v1/import/prometheus", Class: Ingest},
+		{Method: post, Path: "/api/v1/write", Class: Ingest},
 
 		// Definitions and data.
 		{Method: get, Path: "/api/v1/dashboards", Class: Read, Target: Everything},

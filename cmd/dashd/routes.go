@@ -41,6 +41,7 @@ func (m *Main) routes() (http.Handler, error) {
 		"POST /write":                    m.pushing(access.Influx, lineProtocol),
 		"POST /api/v2/write":             m.pushing(access.Influx, lineProtocol),
 		"POST /api/v1/import/prometheus": m.pushing(access.JSON, ingest.PrometheusHandler(m.store, ingestCfg)),
+		"POST /api/v1/write":             m.pushing(access.JSON, ingest.RemoteWriteHandler(m.store, ingestCfg)),
 
 		"GET /":                 pages,
 		"GET /d/{id}":           pages,
