@@ -455,3 +455,33 @@ func TestRemoteWriteHandlerRetryAnswers(t *testing.T) {
 		})
 	}
 }
+
+// Idempotency-Key works on the remote-write route as on the others.
+func TestRemoteWriteIdempotencyKeyReachesTheSink(t *testing.T) {
+	t.Parallel()
+	keys := make(chan string, 1)
+	sk := &sink{AcceptFunc: func(ctx context.Context, _ []ingest.Sample) error {
+		keys <- ingest.IdempotencyKey(ctx)
+		return nil
+	}}
+	srv := httptest.NewServer(ingest.RemoteWriteHandler(sk, ingest.HandlerConfig{Clock: func() time.Time { return now }}))
+	t.Cleanup(srv.Close)
+	req, err := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(rwV1(t, rwSeries([]string{"__name__", "m"}, 1, ms))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Content-Encoding", "snappy")
+	req.Header.Set("Idempotency-Key", "k-rw")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if k := <-keys; k != "k-rw" {
+		t.Fatalf("the sink saw key %q", k)
+	}
+}
