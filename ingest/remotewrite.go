@@ -122,8 +122,10 @@ type rwDecoder struct {
 	out     []Sample
 	noValue int
 	tooMany bool
-	tags    []Tag // scratch for the series being read
-	arena   []Tag // the tags of the samples, series after series
+	tags    []Tag   // scratch for the series being read
+	arena   []Tag   // the tags of the samples, series after series
+	refs    []int   // 2.0: the symbols of d.tags' keys and values; 1.0: -1
+	sym     []uint8 // 2.0: per symbol, what it was checked as (symbolBad)
 }
 
 func (d *rwDecoder) v1(req *prompb.WriteRequest) {
@@ -142,16 +144,17 @@ func (d *rwDecoder) v1(req *prompb.WriteRequest) {
 			return
 		}
 		ts := &req.Timeseries[i]
-		name, nameAt := "", -1
-		d.tags = d.tags[:0]
-		for j, l := range ts.Labels {
+		name, hasName := "", false
+		d.tags, d.refs = d.tags[:0], d.refs[:0]
+		for _, l := range ts.Labels {
 			if l.Name == "__name__" {
-				name, nameAt = l.Value, j
+				name, hasName = l.Value, true
 				continue
 			}
 			d.tags = append(d.tags, Tag{Key: l.Name, Value: l.Value})
+			d.refs = append(d.refs, -1, -1)
 		}
-		tags, ok := d.series(i, name, nameAt >= 0, len(ts.Histograms))
+		tags, ok := d.series(i, name, hasName, -1, len(ts.Histograms))
 		if !ok {
 			continue
 		}
@@ -178,6 +181,7 @@ func (d *rwDecoder) v2(req *writev2.Request) {
 		return
 	}
 	d.out = make([]Sample, 0, total)
+	d.sym = make([]uint8, len(syms))
 	for i, ts := range req.Timeseries {
 		if d.ps.full() {
 			d.ps.trunc = true
@@ -191,8 +195,8 @@ func (d *rwDecoder) v2(req *writev2.Request) {
 			d.ps.add(Problem{Index: i, Message: fmt.Sprintf("series %d: labels_refs has %d entries; it must hold name/value pairs", i, len(refs))})
 			continue
 		}
-		name, hasName, bad := "", false, false
-		d.tags = d.tags[:0]
+		name, hasName, nameRef, bad := "", false, -1, false
+		d.tags, d.refs = d.tags[:0], d.refs[:0]
 		for j := 0; j < len(refs); j += 2 {
 			k, v := refs[j], refs[j+1]
 			if int(k) >= len(syms) || int(v) >= len(syms) {
@@ -201,15 +205,16 @@ func (d *rwDecoder) v2(req *writev2.Request) {
 				break
 			}
 			if syms[k] == "__name__" {
-				name, hasName = syms[v], true
+				name, hasName, nameRef = syms[v], true, int(v)
 				continue
 			}
 			d.tags = append(d.tags, Tag{Key: syms[k], Value: syms[v]})
+			d.refs = append(d.refs, int(k), int(v))
 		}
 		if bad {
 			continue
 		}
-		tags, ok := d.series(i, name, hasName, len(ts.Histograms))
+		tags, ok := d.series(i, name, hasName, nameRef, len(ts.Histograms))
 		if !ok {
 			continue
 		}
@@ -223,8 +228,10 @@ func (d *rwDecoder) v2(req *writev2.Request) {
 
 // series checks the name and the labels in d.tags of series i and returns
 // the tags its samples share (nil when there are none), or false after
-// reporting a problem.
-func (d *rwDecoder) series(i int, name string, hasName bool, histograms int) ([]Tag, bool) {
+// reporting a problem. For 2.0, d.refs holds the symbol of each key and
+// value in d.tags, and nameRef that of the name, so that a symbol used by
+// many series is checked once; for 1.0 they are -1.
+func (d *rwDecoder) series(i int, name string, hasName bool, nameRef int, histograms int) ([]Tag, bool) {
 	bad := func(msg string) ([]Tag, bool) {
 		d.ps.add(Problem{Index: i, Message: msg})
 		return nil, false
@@ -232,27 +239,41 @@ func (d *rwDecoder) series(i int, name string, hasName bool, histograms int) ([]
 	if !hasName {
 		return bad(fmt.Sprintf("series %d has no __name__ label (labels %s)", i, tagList(d.tags)))
 	}
-	if msg := d.ck.metricName("metric name", name); msg != "" {
-		return bad(fmt.Sprintf("series %d: %s", i, msg))
+	if d.symbolBad(nameRef, symName, func() bool { return d.ck.metricName("metric name", name) != "" }) {
+		return bad(fmt.Sprintf("series %d: %s", i, d.ck.metricName("metric name", name)))
 	}
 	if histograms > 0 {
 		return bad(fmt.Sprintf("series %d (%s): native histograms are not supported; send classic histograms (NAME_bucket with le), or drop them with write_relabel_configs", i, name))
 	}
-	// Drop empty values (Prometheus reads them as absent) and write le and
-	// quantile as the text decoder does; then check what remains.
+	// Drop empty values (Prometheus reads them as absent), check names and
+	// values, and write le and quantile as the text decoder does.
+	bucket := strings.HasSuffix(name, "_bucket")
 	tags := d.tags[:0]
-	for _, t := range d.tags {
+	for j, t := range d.tags {
 		if t.Value == "" {
 			continue
 		}
-		if t.Key == "quantile" || (t.Key == "le" && strings.HasSuffix(name, "_bucket")) {
+		kRef, vRef := d.refs[2*j], d.refs[2*j+1]
+		if d.symbolBad(kRef, symKey, func() bool { return d.ck.tagKey(t.Key) != "" }) {
+			return bad(fmt.Sprintf("series %d (%s): %s", i, name, labelWords(d.ck.tagKey(t.Key))))
+		}
+		if d.symbolBad(vRef, symValue, func() bool { return d.ck.tagValue(t.Key, t.Value) != "" }) {
+			return bad(fmt.Sprintf("series %d (%s): %s", i, name, labelWords(d.ck.tagValue(t.Key, t.Value))))
+		}
+		if t.Key == "quantile" || (bucket && t.Key == "le") {
 			t.Value = normalBound(t.Value)
 		}
 		tags = append(tags, t)
 	}
 	d.tags = tags
-	if msg := d.ck.tags(tags); msg != "" {
-		return bad(fmt.Sprintf("series %d (%s): %s", i, name, labelWords(msg)))
+	if len(tags) > d.ck.lim.MaxTags {
+		return bad(fmt.Sprintf("series %d (%s): %d labels, more than the limit of %d", i, name, len(tags), d.ck.lim.MaxTags))
+	}
+	sortTags(tags)
+	for j := 1; j < len(tags); j++ {
+		if tags[j-1].Key == tags[j].Key {
+			return bad(fmt.Sprintf("series %d (%s): label %q is given twice", i, name, tags[j].Key))
+		}
 	}
 	if len(tags) == 0 {
 		return nil, true
@@ -262,11 +283,36 @@ func (d *rwDecoder) series(i int, name string, hasName bool, histograms int) ([]
 	// (three-index slices, so that no append reaches a neighbour's);
 	// d.tags is reused for the next series.
 	if len(d.arena)+len(tags) > cap(d.arena) {
-		d.arena = make([]Tag, 0, max(256, 2*len(tags)))
+		d.arena = make([]Tag, 0, max(2048, len(tags)))
 	}
 	at := len(d.arena)
 	d.arena = append(d.arena, tags...)
 	return d.arena[at:len(d.arena):len(d.arena)], true
+}
+
+// What a symbol has been checked as, and found wrong as (bit << 1).
+const (
+	symName  uint8 = 1 << 0
+	symKey   uint8 = 1 << 2
+	symValue uint8 = 1 << 4
+)
+
+// symbolBad runs the check of symbol ref as what (a name, a label name or
+// a label value) once per request and remembers the answer; ref < 0 (1.0,
+// no symbols) checks every time.
+func (d *rwDecoder) symbolBad(ref int, what uint8, check func() bool) bool {
+	if ref < 0 {
+		return check()
+	}
+	st := d.sym[ref]
+	if st&what == 0 {
+		st |= what
+		if check() {
+			st |= what << 1
+		}
+		d.sym[ref] = st
+	}
+	return st&(what<<1) != 0
 }
 
 func (d *rwDecoder) sample(i int, name string, tags []Tag, v float64, ms int64) {
