@@ -28,6 +28,11 @@
 //     the text exposition format through github.com/prometheus/common/expfmt;
 //     histograms and summaries are flattened into _bucket{le}, {quantile},
 //     _sum and _count samples.
+//   - DecodeRemoteWrite (POST /api/v1/write, RemoteWriteHandler): Prometheus
+//     remote write 1.0 (prompb) and 2.0 (client_golang/exp's types), snappy
+//     block-compressed; one sample per float sample of a series, le and
+//     quantile written as DecodePrometheus writes them; native histograms
+//     refused. Problems carry the index of the series.
 //
 // Every decoder returns samples whose tags are sorted by key and unique,
 // whose values are finite, whose names follow the rules below and whose
@@ -77,7 +82,7 @@
 // net/http handlers, safe for concurrent use. They answer:
 //
 //	200 {"accepted":N}   JSON and Prometheus, samples handed to the Sink
-//	204                  line protocol, samples handed to the Sink
+//	204                  line protocol and remote write, samples handed to the Sink
 //	400                  a decoding or validation problem; bad precision or gzip
 //	401                  no or wrong token (the body names the header expected)
 //	405                  not POST
