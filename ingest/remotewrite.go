@@ -72,6 +72,12 @@ func DecodeRemoteWrite(body []byte, msg RemoteWriteMessage, opt DecodeOptions) (
 		ps.add(Problem{Index: -1, Message: "the body is not valid snappy: " + err.Error()})
 		return nil, 0, ps.err()
 	}
+	if msg != RemoteWriteV1 && msg != RemoteWriteV2 {
+		return nil, 0, fmt.Errorf("ingest: unknown remote-write message %v", msg)
+	}
+	if p, tooLarge := scanRemoteWrite(raw, msg, &ck.lim); p != nil {
+		return nil, 0, &DecodeError{Format: ps.format, TooLarge: tooLarge, Problems: []Problem{*p}}
+	}
 	d := rwDecoder{ck: ck, ps: &ps}
 	switch msg {
 	case RemoteWriteV1:

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -192,7 +193,7 @@ func TestDecodeRemoteWriteRefuses(t *testing.T) {
 		"bad label name":     {series: []prompb.TimeSeries{rwSeries([]string{"__name__", "m", "a/b", "1"}, 1, ms)}, want: `series 0 (m): label name "a/b": character '/'`},
 		"long label value":   {series: []prompb.TimeSeries{rwSeries([]string{"__name__", "m", "path", long}, 1, ms)}, want: `series 0 (m): label "path": value is 300 bytes long, more than the limit of 256`},
 		"label twice":        {series: []prompb.TimeSeries{rwSeries([]string{"__name__", "m", "a", "1", "a", "2"}, 1, ms)}, want: `series 0 (m): label "a" is given twice`},
-		"too many labels":    {series: []prompb.TimeSeries{rwSeries([]string{"__name__", "m", "a", "1", "b", "2", "c", "3"}, 1, ms)}, lim: ingest.Limits{MaxTags: 2}, want: `series 0 (m): 3 labels, more than the limit of 2`},
+		"too many labels":    {series: []prompb.TimeSeries{rwSeries([]string{"__name__", "m", "a", "1", "b", "2", "c", "3"}, 1, ms)}, lim: ingest.Limits{MaxTags: 2}, want: `series 0 has 4 labels (__name__ included), more than the limit of 2 besides __name__`},
 		"infinite value":     {series: []prompb.TimeSeries{rwSeries([]string{"__name__", "m"}, math.Inf(1), ms)}, want: `series 0 (m), sample at`},
 		"too old":            {series: []prompb.TimeSeries{rwSeries([]string{"__name__", "m"}, 1, 0)}, want: `older than the maximum age of 24h0m0s`},
 		"too far ahead":      {series: []prompb.TimeSeries{rwSeries([]string{"__name__", "m"}, 1, float64(now.Add(time.Hour).UnixMilli()))}, want: `more than 5m0s in the future`},
@@ -510,5 +511,67 @@ func TestRemoteWriteIdempotencyKeyReachesTheSink(t *testing.T) {
 	}
 	if k := <-keys; k != "k-rw" {
 		t.Fatalf("the sink saw key %q", k)
+	}
+}
+
+// protoBytes is a length-delimited protobuf field: tag, length, payload.
+func protoBytes(field byte, payload []byte) []byte {
+	b := []byte{field<<3 | 2}
+	n := len(payload)
+	for n >= 0x80 {
+		b = append(b, byte(n)|0x80)
+		n >>= 7
+	}
+	return append(append(b, byte(n)), payload...)
+}
+
+// A crafted body of empty elements is refused before a library turns each
+// two bytes into a 48- to 64-byte Go value; a Prometheus-shaped body passes
+// with the body limit at its own decompressed size. Not parallel: it
+// measures this goroutine's allocations through the process's counters.
+func TestRemoteWriteMemoryIsBounded(t *testing.T) {
+	const size = 8 << 20
+	empty := func(field byte) []byte { return bytes.Repeat([]byte{field<<3 | 2, 0}, size/2-8) }
+	tests := map[string]struct {
+		msg ingest.RemoteWriteMessage
+		raw []byte
+	}{
+		"1.0 empty labels":  {ingest.RemoteWriteV1, protoBytes(1, empty(1))},
+		"1.0 empty samples": {ingest.RemoteWriteV1, protoBytes(1, empty(2))},
+		"1.0 empty series":  {ingest.RemoteWriteV1, empty(1)},
+		"2.0 empty samples": {ingest.RemoteWriteV2, protoBytes(5, empty(2))},
+		"2.0 empty symbols": {ingest.RemoteWriteV2, empty(4)},
+		"2.0 empty series":  {ingest.RemoteWriteV2, empty(5)},
+		"2.0 label refs":    {ingest.RemoteWriteV2, protoBytes(5, protoBytes(1, make([]byte, size-16)))},
+	}
+	opt := ingest.DecodeOptions{Now: now, Limits: ingest.Limits{MaxBodyBytes: size, MaxSamples: -1}}
+	for name, tt := range tests {
+		body := snappy.Encode(nil, tt.raw)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		_, _, err := ingest.DecodeRemoteWrite(body, tt.msg, opt)
+		runtime.ReadMemStats(&after)
+		var de *ingest.DecodeError
+		if !errors.As(err, &de) {
+			t.Errorf("%s: err %v, want a refusal", name, err)
+			continue
+		}
+		// The decompressed body itself is one allocation of its size.
+		if used := after.TotalAlloc - before.TotalAlloc; used > 2*uint64(len(tt.raw)) {
+			t.Errorf("%s: %d MB allocated for a %d MB body (%.150s)", name, used>>20, len(tt.raw)>>20, err)
+		}
+	}
+
+	series := rwBenchSeries(2000)
+	for msg, body := range map[ingest.RemoteWriteMessage][]byte{ingest.RemoteWriteV1: rwV1(t, series...), ingest.RemoteWriteV2: rwV2(t, series...)} {
+		n, err := snappy.DecodedLen(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt := ingest.DecodeOptions{Now: now, Limits: ingest.Limits{MaxBodyBytes: int64(n)}}
+		if _, _, err := ingest.DecodeRemoteWrite(body, msg, opt); err != nil {
+			t.Errorf("a Prometheus-shaped %v body at the limit: %v", msg, err)
+		}
 	}
 }
