@@ -38,6 +38,26 @@ const (
 // TimeAxis is the value of Chart.X that puts time buckets on the category axis.
 const TimeAxis = "time"
 
+// BucketBound is the tag that carries a histogram bucket's upper bound, as
+// ingest writes the buckets of a Prometheus histogram (NAME_bucket with
+// le="0.5", …, le="+Inf") and as other histogram sources are to. A chart
+// with this x draws a distribution: its categories sort as numbers by
+// default, and Chart.Histogram says how its samples count.
+const BucketBound = "le"
+
+// The values of Chart.Histogram: how the samples of an x: le chart count
+// their bucket. Either way each bar shows the count of its own bucket.
+const (
+	// HistogramPerBucket: a sample counts the observations in its bucket
+	// alone (the bucket below excluded); bars are the values as
+	// aggregated. The default.
+	HistogramPerBucket = "per_bucket"
+	// HistogramCumulative: a sample counts every observation at or below its
+	// le, as Prometheus NAME_bucket series do. Each bar is its value as
+	// aggregated minus the value of the next lower le of the same series.
+	HistogramCumulative = "cumulative"
+)
+
 // Other is the category (and series) into which everything past a chart's
 // top N, or past its cardinality limit, is folded.
 const Other = "other"
@@ -82,6 +102,7 @@ type Chart struct {
 	Window     Duration          `json:"window,omitempty" yaml:"window,omitempty"`
 	Top        int               `json:"top,omitempty" yaml:"top,omitempty"`
 	Sort       string            `json:"sort,omitempty" yaml:"sort,omitempty"`
+	Histogram  string            `json:"histogram,omitempty" yaml:"histogram,omitempty"`
 	Unit       string            `json:"unit,omitempty" yaml:"unit,omitempty"`
 	Thresholds []Threshold       `json:"thresholds,omitempty" yaml:"thresholds,omitempty"`
 }
@@ -172,6 +193,11 @@ const _ = uint(MaxChartCells - MaxCategories*MaxSeries)
 const (
 	SortName  = "name"  // by category name, ascending (time: oldest first)
 	SortValue = "value" // by the category's total, largest first
+	// SortNumeric orders categories as numbers, ascending ("0.005" before
+	// "0.01" before "1e1" before "+Inf"); equal numbers by name, then the
+	// categories that are not numbers (NaN among them) by name. The
+	// default with x: le.
+	SortNumeric = "numeric"
 )
 
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
@@ -186,7 +212,8 @@ type FieldError struct {
 func (e *FieldError) Error() string { return e.Field + ": " + e.Message }
 
 // Normalize fills the defaults of c: type grouped, field "value", agg sum,
-// sort by name, and a window of 60 buckets on a time axis.
+// sort by name (numeric with x: le, whose buckets then count per bucket),
+// and a window of 60 buckets on a time axis.
 func (c *Chart) Normalize() {
 	if c.Type == "" {
 		c.Type = Grouped
@@ -196,6 +223,14 @@ func (c *Chart) Normalize() {
 	}
 	if c.Agg == "" {
 		c.Agg = Sum
+	}
+	if c.Metric != "" && c.X == BucketBound {
+		if c.Sort == "" {
+			c.Sort = SortNumeric
+		}
+		if c.Histogram == "" {
+			c.Histogram = HistogramPerBucket
+		}
 	}
 	if c.Sort == "" {
 		c.Sort = SortName
@@ -229,9 +264,9 @@ func (c *Chart) Validate() error {
 		bad("agg", "%q is not an aggregation (expected sum, count, avg, min, max, last or rate)", c.Agg)
 	}
 	switch c.Sort {
-	case SortName, SortValue:
+	case SortName, SortValue, SortNumeric:
 	default:
-		bad("sort", "%q is not a sort order (expected name or value)", c.Sort)
+		bad("sort", "%q is not a sort order (expected name, value or numeric)", c.Sort)
 	}
 	if c.Top < 0 || c.Top > MaxTop {
 		bad("top", "%d is out of range (expected 0 to %d; 0 shows every category)", c.Top, MaxTop)
@@ -242,7 +277,7 @@ func (c *Chart) Validate() error {
 	if c.Metric == "" {
 		// A push chart: its data is set through the API, so nothing that
 		// reads samples may be set.
-		for field, set := range map[string]bool{"x": c.X != "", "series": c.Series != "", "where": len(c.Where) > 0, "bucket": c.Bucket != 0, "window": c.Window != 0} {
+		for field, set := range map[string]bool{"x": c.X != "", "series": c.Series != "", "where": len(c.Where) > 0, "bucket": c.Bucket != 0, "window": c.Window != 0, "histogram": c.Histogram != ""} {
 			if set {
 				bad(field, "is set, but the chart has no metric (a chart without a metric is a push chart, fed through PUT /api/v1/charts/%s/data)", c.ID)
 			}
@@ -263,8 +298,8 @@ func (c *Chart) Validate() error {
 		case int64(c.Window)/int64(c.Bucket) > MaxBuckets:
 			bad("window", "%s / bucket %s is %d bars (at most %d)", time.Duration(c.Window), time.Duration(c.Bucket), int64(c.Window)/int64(c.Bucket), MaxBuckets)
 		}
-		if c.Sort == SortValue {
-			bad("sort", "value is not possible on a time axis (expected name)")
+		if c.Sort == SortValue || c.Sort == SortNumeric {
+			bad("sort", "%s is not possible on a time axis (expected name)", c.Sort)
 		}
 	} else if c.Bucket != 0 {
 		bad("bucket", "is only meaningful with x: %s", TimeAxis)
@@ -272,6 +307,15 @@ func (c *Chart) Validate() error {
 	if cells := c.Cells(); cells > MaxChartCells {
 		categories := fmt.Sprintf("window %s / bucket %s is %d bars", time.Duration(c.Window), time.Duration(c.Bucket), cells/c.seriesCap())
 		bad("window", "%s × up to %d series (series: %s) = %d cells, at most %d per chart (expected a longer bucket, a shorter window or no series)", categories, c.seriesCap(), c.Series, cells, MaxChartCells)
+	}
+	switch {
+	case c.Histogram == "":
+	case c.X != BucketBound:
+		bad("histogram", "is only meaningful with x: %s (the bucket bound of a histogram)", BucketBound)
+	case c.Histogram != HistogramPerBucket && c.Histogram != HistogramCumulative:
+		bad("histogram", "%q is not how a histogram counts (expected %s or %s)", c.Histogram, HistogramPerBucket, HistogramCumulative)
+	case c.Histogram == HistogramCumulative && c.Agg == Count:
+		bad("agg", "count counts samples, whose differences between buckets mean nothing (histogram: %s expects sum, avg, min, max, last or rate)", HistogramCumulative)
 	}
 	if c.Series != "" && c.Series == c.X {
 		bad("series", "%q is also the x key (expected another tag key, or none)", c.Series)

@@ -2,8 +2,10 @@ package charts
 
 import (
 	"cmp"
+	"errors"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -409,6 +411,11 @@ func (v *View) rateSeconds(now time.Time, nowEpoch int64) float64 {
 // top N categories and sorts them. The cells are merged into a dense
 // matrix, category id × series id: no larger than the frame it makes, and
 // one allocation where a map took one per cell.
+//
+// A cumulative histogram (Histogram: cumulative) is turned into per-bucket
+// counts before the top N are chosen, over every bucket in the window, so
+// that which buckets are kept never changes what a kept bucket shows; the
+// buckets past the top N are then added up into Other.
 func (v *View) tagFrame(f *Frame, now time.Time, nowEpoch int64) {
 	agg := v.def.Agg
 	// Row nc-1 is Other's when Other has no id (no sample was folded into
@@ -437,18 +444,53 @@ func (v *View) tagFrame(f *Frame, now time.Time, nowEpoch int64) {
 		}
 	}
 	seconds := v.rateSeconds(now, nowEpoch)
+	var cats []uint32
+	for c := range nc {
+		if catSeen[c] {
+			cats = append(cats, uint32(c))
+		}
+	}
+
+	// The numbers of the categories, parsed once, where an order or the
+	// buckets need them.
+	var nums []number
+	if v.def.Sort == SortNumeric || v.def.Histogram == HistogramCumulative {
+		nums = make([]number, nc)
+		for _, c := range cats {
+			nums[c] = parseNumber(catName(c))
+		}
+		// nums[other] stays "not a number", even when Other is unseen.
+	}
+	byNumber := func(a, b uint32) int {
+		return otherLastBy(catName(a), catName(b), func(x, y string) int { return compareNumbers(x, y, nums[a], nums[b]) })
+	}
+
+	// The value of each cell as drawn: of its accumulator, or for a
+	// cumulative histogram its bucket's own count.
+	value := func(c, s int) float64 { return m[c*ns+s].value(agg, seconds) }
+	var perBucket []float64
+	if v.def.Histogram == HistogramCumulative {
+		perBucket = make([]float64, nc*ns)
+		for i := range perBucket {
+			perBucket[i] = m[i].value(agg, seconds)
+		}
+		var bounds []uint32 // the numeric categories, Other never among them
+		for _, c := range cats {
+			if c != other && nums[c].ok {
+				bounds = append(bounds, c)
+			}
+		}
+		slices.SortFunc(bounds, byNumber)
+		decumulate(perBucket, bounds, ns)
+		value = func(c, s int) float64 { return perBucket[c*ns+s] }
+	}
 
 	// Rank categories by their total value (the sum over series).
 	totals := make([]float64, nc)
-	var cats []uint32
-	for c := range nc {
-		if !catSeen[c] {
-			continue
-		}
-		cats = append(cats, uint32(c))
-		for _, a := range m[c*ns : (c+1)*ns] {
-			if a.n > 0 {
-				totals[c] += a.value(agg, seconds)
+	for _, c := range cats {
+		for s := range ns {
+			if x := value(int(c), s); !math.IsNaN(x) {
+				totals[c] += x
 			}
 		}
 	}
@@ -472,6 +514,14 @@ func (v *View) tagFrame(f *Frame, now time.Time, nowEpoch int64) {
 			if c == other {
 				continue
 			}
+			if perBucket != nil {
+				// Counts of buckets add up to the count of their union.
+				row, into := perBucket[int(c)*ns:int(c+1)*ns], perBucket[int(other)*ns:int(other+1)*ns]
+				for s := range row {
+					into[s] = addCounts(into[s], row[s])
+				}
+				continue
+			}
 			row, into := m[int(c)*ns:int(c+1)*ns], m[int(other)*ns:int(other+1)*ns]
 			for s := range row {
 				into[s].merge(agg, &row[s])
@@ -479,9 +529,12 @@ func (v *View) tagFrame(f *Frame, now time.Time, nowEpoch int64) {
 		}
 		cats = append(slices.DeleteFunc(cats[:v.def.Top], func(c uint32) bool { return c == other }), other)
 	}
-	if v.def.Sort == SortValue {
+	switch v.def.Sort {
+	case SortValue:
 		slices.SortFunc(cats, byValue)
-	} else {
+	case SortNumeric:
+		slices.SortFunc(cats, byNumber)
+	default:
 		slices.SortFunc(cats, func(a, b uint32) int { return otherLast(catName(a), catName(b)) })
 	}
 
@@ -491,9 +544,77 @@ func (v *View) tagFrame(f *Frame, now time.Time, nowEpoch int64) {
 	}
 	f.Series = v.seriesOf(seriesSeen, len(cats), func(series uint32, data []float64) {
 		for i, c := range cats {
-			data[i] = m[int(c)*ns+int(series)].value(agg, seconds)
+			data[i] = value(int(c), int(series))
 		}
 	})
+}
+
+// number is a category read as a number: ok when it is one (not NaN).
+type number struct {
+	x  float64
+	ok bool
+}
+
+// parseNumber reads a category as Go reads a float: "0.005", "1e-3",
+// "+Inf", "-Inf" and "Infinity" are numbers; an out-of-range one such as
+// "1e999" counts as ±Inf; "NaN", "" and anything else is not.
+func parseNumber(s string) number {
+	x, err := strconv.ParseFloat(s, 64)
+	if (err != nil && !errors.Is(err, strconv.ErrRange)) || math.IsNaN(x) {
+		return number{}
+	}
+	return number{x: x, ok: true}
+}
+
+// compareNumbers orders categories a and b, read as na and nb: numbers
+// first, ascending, equal ones by name; then those that are not numbers,
+// by name. (Other is placed by otherLastBy around it.)
+func compareNumbers(a, b string, na, nb number) int {
+	switch {
+	case na.ok && nb.ok:
+		if d := cmp.Compare(na.x, nb.x); d != 0 {
+			return d
+		}
+	case na.ok:
+		return -1
+	case nb.ok:
+		return 1
+	}
+	return cmp.Compare(a, b)
+}
+
+// decumulate turns cumulative bucket values into each bucket's own count,
+// in place: vals holds one value per cell (category × ns series), bounds
+// the categories that are bucket bounds, ascending. Per series, each value
+// loses the value of the nearest lower bound that has one; the lowest
+// keeps its own (all it counts is in its bucket). A cell without a value
+// stays NaN, and a bound past it subtracts what is below it.
+func decumulate(vals []float64, bounds []uint32, ns int) {
+	for s := range ns {
+		below := math.NaN()
+		for _, c := range bounds {
+			i := int(c)*ns + s
+			x := vals[i]
+			if math.IsNaN(x) {
+				continue
+			}
+			if !math.IsNaN(below) {
+				vals[i] = x - below
+			}
+			below = x
+		}
+	}
+}
+
+// addCounts adds two bucket counts, either of which may be missing (NaN).
+func addCounts(a, b float64) float64 {
+	switch {
+	case math.IsNaN(a):
+		return b
+	case math.IsNaN(b):
+		return a
+	}
+	return a + b
 }
 
 // timeFrame shows one bar group per bucket of the window, oldest first,

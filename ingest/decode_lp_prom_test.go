@@ -279,3 +279,22 @@ func TestDecodePrometheusTooManySeriesLines(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDecodePrometheusFloatHistogramCounts: a histogram whose counts are
+// not all whole numbers keeps them (expfmt stores every count of it as a
+// float then).
+func TestDecodePrometheusFloatHistogramCounts(t *testing.T) {
+	t.Parallel()
+	body := "# TYPE h histogram\nh_bucket{le=\"1\"} 1.5\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\n"
+	got, _, err := ingest.DecodePrometheus([]byte(body), opts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vals []float64
+	for _, s := range got {
+		vals = append(vals, s.Value)
+	}
+	if want := []float64{1.5, 2, 3, 2}; !reflect.DeepEqual(vals, want) {
+		t.Fatalf("values %v (%+v); want %v (h_bucket 1.5 and 2, h_sum 3, h_count 2)", vals, got, want)
+	}
+}

@@ -7,8 +7,10 @@
 //
 // Decoding is pure: a decoder reads bytes and returns samples or an error
 // that says what is wrong and where; it touches no shared state, so it is
-// safe to call from any number of goroutines at once. A request is applied
-// all or nothing: either every sample of it reaches the Sink, or none does.
+// safe to call from any number of goroutines at once. A decoder given a
+// DecodeOptions.Done channel stops soon after it is closed and returns
+// ErrStopped. A request is applied all or nothing: either every sample of
+// it reaches the Sink, or none does.
 //
 // # Formats
 //
@@ -89,13 +91,15 @@
 //	413                  body or decompressed body too large; too many samples
 //	415                  unknown Content-Type (JSON, Prometheus) or Content-Encoding
 //	429 + Retry-After    the Sink returned *OverloadError
-//	503 + Retry-After    *OverloadError with Unavailable set, or the request's
-//	                     context ended while the Sink held it
+//	503 + Retry-After    *OverloadError with Unavailable set, the request's
+//	                     context ended while the Sink held it, or a deadline
+//	                     on it ran out before (nothing is stored)
 //	500                  any other Sink error
 //	499                  (in Outcome only; no answer reaches anyone) the client
-//	                     went away: its request's context ended while the body
-//	                     was read or before the Sink was called; the read stops,
-//	                     nothing is decoded after it or handed to the Sink
+//	                     went away: its request's context was cancelled while
+//	                     the body was read, decoded, or before the Sink was
+//	                     called; the read or the decoding stops, nothing
+//	                     reaches the Sink
 //
 // Each refusal is logged as one line (never one per sample). Bodies are read
 // into pooled buffers; the Sink owns the batch it is given.

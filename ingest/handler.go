@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/exp/api/remote"
 )
@@ -209,19 +210,19 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer h.putBuf(buf)
 	if ref = h.readBody(w, r, buf); ref != nil {
 		if r.Context().Err() != nil {
-			// The read failed because the client went away (net/http
-			// ends the request's context when its connection fails).
-			ref = clientGone(r.Context())
+			// The read failed because the request was abandoned (net/http
+			// cancels its context when the connection fails).
+			ref = abandoned(r.Context())
 		}
 		return
 	}
 	body := buf.Bytes()
 	out.Bytes = len(body)
-	if ref = clientGone(r.Context()); ref != nil {
+	if ref = abandoned(r.Context()); ref != nil {
 		return // gone after sending the body: decode nothing
 	}
 
-	opt := DecodeOptions{Limits: h.lim, Now: now}
+	opt := DecodeOptions{Limits: h.lim, Now: now, Done: r.Context().Done()}
 	var samples []Sample
 	var noValue int // Prometheus NaNs, left out and reported
 	var err error
@@ -234,6 +235,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		samples, noValue, err = DecodePrometheus(body, opt)
 	case formatRemoteWrite:
 		samples, noValue, err = DecodeRemoteWrite(body, rwMsg, opt)
+	}
+	if errors.Is(err, ErrStopped) {
+		ref = abandoned(r.Context())
+		return
 	}
 	if err != nil {
 		ref = decodeRefusal(err)
@@ -249,7 +254,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	n := len(samples)
-	if ref = clientGone(r.Context()); ref != nil {
+	if ref = abandoned(r.Context()); ref != nil {
 		// Nobody would hear the answer, so nothing is stored: a client
 		// that gave up will send again, and a batch stored now would
 		// then count twice.
@@ -296,14 +301,21 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // answer reaches the client; nothing of the request is stored.
 const StatusClientClosedRequest = 499
 
-// clientGone returns the refusal for a request whose context has ended, or
-// nil while it has not.
-func clientGone(ctx context.Context) *refusal {
-	if ctx.Err() == nil {
+// abandoned returns the refusal for a request whose context has ended, or
+// nil while it has not: 499 when it was cancelled (net/http cancels it when
+// the client goes away), 503 with Retry-After when a deadline set by the
+// server ran out (the client may still be there to read it).
+func abandoned(ctx context.Context) *refusal {
+	switch err := ctx.Err(); {
+	case err == nil:
 		return nil
+	case errors.Is(err, context.DeadlineExceeded):
+		return &refusal{status: http.StatusServiceUnavailable, retryAfter: time.Second,
+			msg: "the request took longer than the server allows (" + context.Cause(ctx).Error() + "); nothing was stored"}
+	default:
+		return &refusal{status: StatusClientClosedRequest,
+			msg: "the client went away before the request was answered (" + context.Cause(ctx).Error() + "); nothing was stored"}
 	}
-	return &refusal{status: StatusClientClosedRequest,
-		msg: "the client went away before the request was answered (" + context.Cause(ctx).Error() + "); nothing was stored"}
 }
 
 // checkIdempotencyKey accepts one Idempotency-Key of 1 to
@@ -336,11 +348,32 @@ func decodeRefusal(err error) *refusal {
 	if de.TooLarge {
 		status = http.StatusRequestEntityTooLarge
 	}
+	// A message may quote what it refuses (a key, a token, a time), which
+	// can be as long as the body: the answer and the log keep its start.
+	for i := range de.Problems {
+		de.Problems[i].Message = clipMessage(de.Problems[i].Message)
+	}
 	msg := de.Error()
 	if de.Truncated {
 		msg += " (only the first 20 problems are listed)"
 	}
 	return &refusal{status: status, msg: msg, problems: de.Problems}
+}
+
+// maxMessage bounds the bytes of one problem's message in an answer.
+const maxMessage = 512
+
+// clipMessage cuts m to at most maxMessage bytes (at a character boundary)
+// and says how much was left out.
+func clipMessage(m string) string {
+	if len(m) <= maxMessage {
+		return m
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(m[cut]) {
+		cut--
+	}
+	return m[:cut] + "… (" + strconv.Itoa(len(m)-cut) + " bytes more)"
 }
 
 // sinkRefusal maps an error from Sink.Accept: an *OverloadError becomes 429
@@ -358,7 +391,11 @@ func sinkRefusal(err error) *refusal {
 		if ra <= 0 {
 			ra = time.Second
 		}
-		return &refusal{status: status, msg: "samples not accepted, nothing was stored: " + oe.Error(), retryAfter: ra}
+		prefix := "samples not accepted, nothing was stored: "
+		if oe.MaybeStored {
+			prefix = "samples not confirmed, they may or may not be stored: "
+		}
+		return &refusal{status: status, msg: prefix + oe.Error(), retryAfter: ra}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &refusal{status: http.StatusServiceUnavailable, msg: "samples not accepted, nothing was stored: " + err.Error(), retryAfter: time.Second}
 	default:

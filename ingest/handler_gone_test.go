@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -89,5 +90,62 @@ func TestClientGoneAfterBody(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), r)
 	if o.Status != ingest.StatusClientClosedRequest || len(sk.samples()) != 0 {
 		t.Fatalf("outcome %+v, %d samples in the sink; want 499 and none", o, len(sk.samples()))
+	}
+}
+
+// TestDecodersStopWhenDone: a decoder whose DecodeOptions.Done is closed
+// stops and returns ErrStopped; one whose Done is open decodes as usual.
+func TestDecodersStopWhenDone(t *testing.T) {
+	t.Parallel()
+	decoders := map[string]func(ingest.DecodeOptions) error{
+		"json": func(o ingest.DecodeOptions) error { _, err := ingest.DecodeJSON(jsonBody(5000), o); return err },
+		"ndjson": func(o ingest.DecodeOptions) error {
+			_, err := ingest.DecodeJSON([]byte(strings.Repeat(`{"metric":"a","value":1}`+"\n", 5000)), o)
+			return err
+		},
+		"line protocol": func(o ingest.DecodeOptions) error {
+			_, err := ingest.DecodeLineProtocol(lpBody(5000), time.Nanosecond, o)
+			return err
+		},
+		"prometheus": func(o ingest.DecodeOptions) error {
+			_, _, err := ingest.DecodePrometheus(promBody(5000), o)
+			return err
+		},
+		"prometheus past the scan": func(o ingest.DecodeOptions) error {
+			// One line: the scan looks at Done only every 1,024 lines;
+			// expfmt, reading through doneReader, every 4 KB.
+			_, _, err := ingest.DecodePrometheus([]byte(strings.Repeat(" ", 64<<10)+"m 1\n"), o)
+			return err
+		},
+	}
+	for name, decode := range decoders {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			open, closed := make(chan struct{}), make(chan struct{})
+			close(closed)
+			if err := decode(ingest.DecodeOptions{Now: now, Done: open}); err != nil {
+				t.Fatalf("with Done open: %v", err)
+			}
+			if err := decode(ingest.DecodeOptions{Now: now, Done: closed}); !errors.Is(err, ingest.ErrStopped) {
+				t.Fatalf("with Done closed: %v; want ErrStopped", err)
+			}
+		})
+	}
+}
+
+// TestRequestPastItsDeadline: a request whose context ran out of time (a
+// deadline the server set, the client still there) is answered 503 with
+// Retry-After, not 499, and nothing reaches the sink.
+func TestRequestPastItsDeadline(t *testing.T) {
+	t.Parallel()
+	sk := &sink{}
+	h := ingest.JSONHandler(sk, ingest.HandlerConfig{Clock: func() time.Time { return now }})
+	ctx, cancel := context.WithDeadline(context.Background(), time.Unix(0, 0))
+	defer cancel()
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequestWithContext(ctx, http.MethodPost, "/api/v1/ingest", strings.NewReader(`[{"metric":"a","value":1}]`)))
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" || len(sk.samples()) != 0 {
+		t.Fatalf("status %d, Retry-After %q, %d samples in the sink; want 503 with Retry-After and none: %s",
+			w.Code, w.Header().Get("Retry-After"), len(sk.samples()), w.Body)
 	}
 }

@@ -170,6 +170,9 @@ func TestHandlersRefuse(t *testing.T) {
 	down := func(_ context.Context, _ []ingest.Sample) error {
 		return &ingest.OverloadError{RetryAfter: 10 * time.Second, Reason: "log unreachable", Unavailable: true}
 	}
+	unconfirmed := func(_ context.Context, _ []ingest.Sample) error {
+		return &ingest.OverloadError{RetryAfter: 2 * time.Second, Reason: "no ack in time", Unavailable: true, MaybeStored: true}
+	}
 	broken := func(_ context.Context, _ []ingest.Sample) error { return errors.New("disk on fire") }
 	okJSON := `[{"metric":"a","value":1}]`
 	big := `[` + strings.Repeat(`{"metric":"a","value":1},`, 2000) + `{"metric":"a","value":1}]`
@@ -210,9 +213,10 @@ func TestHandlersRefuse(t *testing.T) {
 			status: 400, msg: "gzip"},
 		"unknown encoding": {req: req{path: "/api/v1/ingest", body: okJSON, header: map[string]string{"Content-Encoding": "br"}},
 			status: 415, msg: "Content-Encoding"},
-		"overloaded": {req: req{path: "/api/v1/ingest", body: okJSON}, accept: overload, status: 429, msg: "queue full", retryAfter: "2"},
-		"store down": {req: req{path: "/api/v1/ingest", body: okJSON}, accept: down, status: 503, msg: "log unreachable", retryAfter: "10"},
-		"sink error": {req: req{path: "/api/v1/ingest", body: okJSON}, accept: broken, status: 500, msg: "disk on fire"},
+		"overloaded":        {req: req{path: "/api/v1/ingest", body: okJSON}, accept: overload, status: 429, msg: "queue full", retryAfter: "2"},
+		"store down":        {req: req{path: "/api/v1/ingest", body: okJSON}, accept: down, status: 503, msg: "samples not accepted, nothing was stored: overloaded: log unreachable", retryAfter: "10"},
+		"store unconfirmed": {req: req{path: "/api/v1/ingest", body: okJSON}, accept: unconfirmed, status: 503, msg: "samples not confirmed, they may or may not be stored: overloaded: no ack in time", retryAfter: "2"},
+		"sink error":        {req: req{path: "/api/v1/ingest", body: okJSON}, accept: broken, status: 500, msg: "disk on fire"},
 		"influx string field": {req: req{path: "/api/v2/write", body: "m v=1\nm s=\"x\"\n"}, influx: true,
 			status: 400, msg: `line 2:3: field "s" is a string`},
 		"influx bad precision": {req: req{path: "/write?precision=d", body: "m v=1\n"}, influx: true, status: 400, msg: "unknown precision"},

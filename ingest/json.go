@@ -29,7 +29,7 @@ import (
 // problems are collected (up to 20). The returned error is a *DecodeError.
 // The returned samples share no memory with body.
 func DecodeJSON(body []byte, opt DecodeOptions) ([]Sample, error) {
-	d := jsonDec{buf: body, ck: newChecker(opt), ps: problems{format: "json"}}
+	d := jsonDec{buf: body, ck: newChecker(opt), ps: problems{format: "json"}, done: opt.Done}
 	d.lines.lastNL = -1
 	n := bytes.Count(body, []byte(`"metric"`))
 	if d.ck.lim.MaxSamples > 0 && n > d.ck.lim.MaxSamples {
@@ -56,6 +56,7 @@ type jsonDec struct {
 	tagBuf  []Tag
 	scratch []byte
 	fatal   bool
+	done    <-chan struct{}
 	lines   struct { // see place
 		off    int // offset up to which newlines are counted
 		line   int // newlines before off
@@ -112,6 +113,9 @@ func (d *jsonDec) top() error {
 			if d.pos == len(d.buf) {
 				return nil
 			}
+			if i&stopEvery == stopEvery && stopped(d.done) {
+				return ErrStopped
+			}
 			if d.buf[d.pos] != '{' {
 				d.syntax(i, "", "expected '{' starting a sample, got "+d.kind())
 				return nil
@@ -146,6 +150,9 @@ func (d *jsonDec) array() error {
 	for i := 0; ; i++ {
 		if d.ck.tooMany(i + 1) {
 			return tooManySamples("json", d.ck.lim.MaxSamples)
+		}
+		if i&stopEvery == stopEvery && stopped(d.done) {
+			return ErrStopped
 		}
 		d.ws()
 		if d.pos >= len(d.buf) || d.buf[d.pos] != '{' {

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -78,7 +79,33 @@ type DecodeOptions struct {
 	// Now is the arrival time: the time of samples that carry none, and the
 	// reference for MaxFuture and MaxAge. Zero means time.Now().
 	Now time.Time
+	// Done, if not nil, is closed when the result is no longer wanted (the
+	// handlers pass the request context's Done: the client went away). The
+	// decoder then stops within about a thousand samples, points or lines
+	// (Prometheus: 4 KB of text) and returns ErrStopped.
+	Done <-chan struct{}
 }
+
+// ErrStopped is what a decoder returns when DecodeOptions.Done is closed
+// before it has finished.
+var ErrStopped = errors.New("decoding stopped: the result is no longer wanted")
+
+// stopped reports whether done is closed; checked every stopEvery items.
+func stopped(done <-chan struct{}) bool {
+	if done == nil {
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stopEvery is how many samples, points or lines a decoder reads between
+// two looks at DecodeOptions.Done (a power of two, minus one as a mask).
+const stopEvery = 1<<10 - 1
 
 // checker validates samples against resolved limits for one request.
 type checker struct {

@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"math"
 	"math/bits"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -81,6 +82,9 @@ func DecodeLineProtocol(body []byte, precision time.Duration, opt DecodeOptions)
 		d.skipEmptyLines()
 		if d.pos >= len(d.buf) {
 			break
+		}
+		if idx&stopEvery == stopEvery && stopped(opt.Done) {
+			return nil, ErrStopped
 		}
 		if d.ps.full() {
 			d.ps.trunc = true
@@ -249,6 +253,12 @@ func (d *lpDec) point(idx int) error {
 			} else if !bad {
 				if d.ck.tooMany(len(d.out) + 1) {
 					return tooManySamples("line protocol", d.ck.lim.MaxSamples)
+				}
+				if len(d.out) == cap(d.out) {
+					// Double: the first guess is a sample a line, and a
+					// line of many fields would otherwise be copied over
+					// and over at append's smaller steps.
+					d.out = slices.Grow(d.out, len(d.out))
 				}
 				d.out = append(d.out, Sample{Metric: metric, Field: field, Value: f})
 			}

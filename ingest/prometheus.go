@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"sort"
 	"strconv"
@@ -36,21 +37,29 @@ func DecodePrometheus(body []byte, opt DecodeOptions) (samples []Sample, noValue
 	ps := problems{format: "prometheus"}
 	// The limits that bound expfmt's work are checked first, in one pass
 	// (see promScan); what passes costs expfmt time linear in its size.
-	p, lineStart, tooMany := promScan(body, &ck.lim)
+	p, lineStart, tooMany, err := promScan(body, &ck.lim, opt.Done)
+	if err != nil {
+		return nil, 0, err
+	}
 	if tooMany {
 		return nil, 0, tooManySamples("prometheus", ck.lim.MaxSamples)
 	}
 	if p != nil {
 		// A syntax error before the problem's line comes first, as it
 		// would without the limit.
-		if _, err := parsePrometheus(body[:lineStart]); err != nil {
+		if _, err := parsePrometheus(body[:lineStart], opt.Done); errors.Is(err, ErrStopped) {
+			return nil, 0, err
+		} else if err != nil {
 			ps.add(syntaxProblem(err))
 		} else {
 			ps.add(*p)
 		}
 		return nil, 0, ps.err()
 	}
-	fams, err := parsePrometheus(body)
+	fams, err := parsePrometheus(body, opt.Done)
+	if errors.Is(err, ErrStopped) {
+		return nil, 0, err
+	}
 	if err != nil {
 		ps.add(syntaxProblem(err))
 		return nil, 0, ps.err()
@@ -144,10 +153,10 @@ func DecodePrometheus(body []byte, opt DecodeOptions) (samples []Sample, noValue
 			case dto.MetricType_HISTOGRAM, dto.MetricType_GAUGE_HISTOGRAM:
 				h := m.GetHistogram()
 				for _, b := range h.GetBucket() {
-					emit(name+"_bucket", labels, "le", formatBound(b.GetUpperBound()), float64(b.GetCumulativeCount()), t)
+					emit(name+"_bucket", labels, "le", formatBound(b.GetUpperBound()), bucketCount(b), t)
 				}
 				emit(name+"_sum", labels, "", "", h.GetSampleSum(), t)
-				emit(name+"_count", labels, "", "", float64(h.GetSampleCount()), t)
+				emit(name+"_count", labels, "", "", histogramCount(h), t)
 			case dto.MetricType_SUMMARY:
 				s := m.GetSummary()
 				for _, q := range s.GetQuantile() {
@@ -166,9 +175,27 @@ func DecodePrometheus(body []byte, opt DecodeOptions) (samples []Sample, noValue
 	return out, noValue, nil
 }
 
-func parsePrometheus(body []byte) (map[string]*dto.MetricFamily, error) {
+func parsePrometheus(body []byte, done <-chan struct{}) (map[string]*dto.MetricFamily, error) {
 	parser := expfmt.NewTextParser(model.UTF8Validation)
-	return parser.TextToMetricFamilies(bytes.NewReader(body))
+	var r io.Reader = bytes.NewReader(body)
+	if done != nil {
+		r = doneReader{r, done}
+	}
+	return parser.TextToMetricFamilies(r)
+}
+
+// doneReader fails with ErrStopped once done is closed; expfmt reads
+// through a bufio.Reader, so it looks every 4 KB.
+type doneReader struct {
+	r    io.Reader
+	done <-chan struct{}
+}
+
+func (d doneReader) Read(p []byte) (int, error) {
+	if stopped(d.done) {
+		return 0, ErrStopped
+	}
+	return d.r.Read(p)
 }
 
 // syntaxProblem turns expfmt's error into a Problem (expfmt knows the line,
@@ -179,6 +206,23 @@ func syntaxProblem(err error) Problem {
 		return Problem{Line: pe.Line, Index: -1, Message: pe.Msg}
 	}
 	return Problem{Index: -1, Message: err.Error()}
+}
+
+// bucketCount and histogramCount read a count that expfmt keeps as a float
+// when any count of the histogram is not a whole number (and then as a
+// float for every count of it).
+func bucketCount(b *dto.Bucket) float64 {
+	if b.CumulativeCountFloat != nil {
+		return b.GetCumulativeCountFloat()
+	}
+	return float64(b.GetCumulativeCount())
+}
+
+func histogramCount(h *dto.Histogram) float64 {
+	if h.SampleCountFloat != nil {
+		return h.GetSampleCountFloat()
+	}
+	return float64(h.GetSampleCount())
 }
 
 // formatBound writes a bucket bound or quantile the way Prometheus does.

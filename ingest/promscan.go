@@ -27,9 +27,12 @@ import (
 // refused by expfmt, and for a body it refuses the caller asks expfmt about
 // the lines before the problem, so that an earlier syntax error is reported
 // first.
-func promScan(body []byte, lim *Limits) (p *Problem, lineStart int, tooMany bool) {
+func promScan(body []byte, lim *Limits, done <-chan struct{}) (p *Problem, lineStart int, tooMany bool, err error) {
 	line, series := 0, 0
 	for start := 0; start < len(body); {
+		if line&stopEvery == stopEvery && stopped(done) {
+			return nil, 0, false, ErrStopped
+		}
 		end := bytes.IndexByte(body[start:], '\n')
 		if end < 0 {
 			end = len(body)
@@ -41,14 +44,14 @@ func promScan(body []byte, lim *Limits) (p *Problem, lineStart int, tooMany bool
 		case promSeries:
 			series++
 			if lim.MaxSamples > 0 && series > lim.MaxSamples {
-				return nil, 0, true
+				return nil, 0, true, nil
 			}
 		case promBad:
-			return &p, start, false
+			return &p, start, false, nil
 		}
 		start = end + 1
 	}
-	return nil, 0, false
+	return nil, 0, false, nil
 }
 
 // What promScanLine found on a line.

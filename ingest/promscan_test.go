@@ -30,11 +30,11 @@ func FuzzPromScanBoundsExpfmt(f *testing.F) {
 		if !utf8.Valid(body) {
 			return
 		}
-		p, _, tooMany := promScan(body, &lim)
+		p, _, tooMany, _ := promScan(body, &lim, nil)
 		if tooMany {
 			t.Fatal("too many with no sample limit")
 		}
-		fams, err := parsePrometheus(body)
+		fams, err := parsePrometheus(body, nil)
 		if err != nil {
 			return
 		}

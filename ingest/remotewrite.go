@@ -49,7 +49,10 @@ func (m RemoteWriteMessage) String() string {
 // counted in noValue, as in DecodePrometheus; ±Inf is refused as in every
 // format. Native histograms are refused: dashd has no bucket layout for them
 // yet (send classic histograms, or drop them with write_relabel_configs).
-// Exemplars and metadata are ignored.
+// Exemplars and metadata are ignored. Given DecodeOptions.Done, it stops
+// within about a thousand series once Done is closed (not while a library
+// decodes the message, which the memory bound keeps short) and returns
+// ErrStopped.
 //
 // The snappy header's decoded length is checked against MaxBodyBytes before
 // anything is decompressed (413). Problems carry the Index of the time
@@ -78,7 +81,10 @@ func DecodeRemoteWrite(body []byte, msg RemoteWriteMessage, opt DecodeOptions) (
 	if p, tooLarge := scanRemoteWrite(raw, msg, &ck.lim); p != nil {
 		return nil, 0, &DecodeError{Format: ps.format, TooLarge: tooLarge, Problems: []Problem{*p}}
 	}
-	d := rwDecoder{ck: ck, ps: &ps}
+	if stopped(opt.Done) {
+		return nil, 0, ErrStopped
+	}
+	d := rwDecoder{ck: ck, ps: &ps, done: opt.Done}
 	switch msg {
 	case RemoteWriteV1:
 		var req prompb.WriteRequest
@@ -105,6 +111,9 @@ func DecodeRemoteWrite(body []byte, msg RemoteWriteMessage, opt DecodeOptions) (
 	default:
 		return nil, 0, fmt.Errorf("ingest: unknown remote-write message %v", msg)
 	}
+	if d.stopped {
+		return nil, 0, ErrStopped
+	}
 	if d.tooMany {
 		return nil, 0, tooManySamples(ps.format, ck.lim.MaxSamples)
 	}
@@ -128,6 +137,8 @@ type rwDecoder struct {
 	out     []Sample
 	noValue int
 	tooMany bool
+	done    <-chan struct{} // DecodeOptions.Done
+	stopped bool
 	tags    []Tag   // scratch for the series being read
 	arena   []Tag   // the tags of the samples, series after series
 	refs    []int   // 2.0: the symbols of d.tags' keys and values; 1.0: -1
@@ -145,6 +156,10 @@ func (d *rwDecoder) v1(req *prompb.WriteRequest) {
 	}
 	d.out = make([]Sample, 0, total)
 	for i := range req.Timeseries {
+		if i&stopEvery == stopEvery && stopped(d.done) {
+			d.stopped = true
+			return
+		}
 		if d.ps.full() {
 			d.ps.trunc = true
 			return
@@ -189,6 +204,10 @@ func (d *rwDecoder) v2(req *writev2.Request) {
 	d.out = make([]Sample, 0, total)
 	d.sym = make([]uint8, len(syms))
 	for i, ts := range req.Timeseries {
+		if i&stopEvery == stopEvery && stopped(d.done) {
+			d.stopped = true
+			return
+		}
 		if d.ps.full() {
 			d.ps.trunc = true
 			return

@@ -575,3 +575,17 @@ func TestRemoteWriteMemoryIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// A decoder whose result is no longer wanted stops and says so.
+func TestDecodeRemoteWriteStops(t *testing.T) {
+	t.Parallel()
+	done := make(chan struct{})
+	close(done)
+	series := rwBenchSeries(3000)
+	for msg, body := range map[ingest.RemoteWriteMessage][]byte{ingest.RemoteWriteV1: rwV1(t, series...), ingest.RemoteWriteV2: rwV2(t, series...)} {
+		got, _, err := ingest.DecodeRemoteWrite(body, msg, ingest.DecodeOptions{Now: now, Done: done})
+		if !errors.Is(err, ingest.ErrStopped) || got != nil {
+			t.Errorf("%v: %d samples, err %v; want ErrStopped", msg, len(got), err)
+		}
+	}
+}

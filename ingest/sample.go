@@ -80,6 +80,10 @@ type OverloadError struct {
 	// Unavailable says the store cannot take samples at all (e.g. the log
 	// is unreachable), rather than being busy.
 	Unavailable bool
+	// MaybeStored says the store may have kept the samples all the same
+	// (it was sent them but did not confirm): the answer must not say
+	// that nothing was stored.
+	MaybeStored bool
 }
 
 func (e *OverloadError) Error() string {

@@ -441,7 +441,7 @@ func (j *Journal) Accept(ctx context.Context, batch []ingest.Sample) error {
 		if errors.As(err, &u) {
 			j.m.unconfirmed.Inc()
 			j.log.Warn("the log did not confirm a batch in time; it may be stored", "err", u.err, "samples", len(batch))
-			return &ingest.OverloadError{RetryAfter: 2 * time.Second, Unavailable: true, Reason: fmt.Sprintf(
+			return &ingest.OverloadError{RetryAfter: 2 * time.Second, Unavailable: true, MaybeStored: true, Reason: fmt.Sprintf(
 				"the sample log did not confirm the write within %s (%v), so the samples may or may not be stored; "+
 					"retry with the same Idempotency-Key to have them stored once", bound.Round(time.Millisecond), u.err)}
 		}

@@ -16,6 +16,9 @@ import (
 // adminTokenFile is where a generated admin token is kept, under --data.
 const adminTokenFile = "admin-token"
 
+// minAdminToken is the shortest token DATA/admin-token may hold.
+const minAdminToken = 16
+
 // protectedMode refuses to serve on a non-loopback address with no tokens
 // at all, unless auth.open says it is meant (Redis's protected mode).
 func protectedMode(f *config.File) error {
@@ -39,11 +42,13 @@ func adminTokens(f *config.File) (tokens []string, generated string, err error) 
 	if f.Data != "" && f.NATS.URL == "" {
 		path = filepath.Join(f.Data, adminTokenFile)
 		b, err := os.ReadFile(path)
+		tok := strings.TrimSpace(string(b))
 		switch {
-		case err == nil && len(strings.TrimSpace(string(b))) >= 32:
-			tok := strings.TrimSpace(string(b))
+		case err == nil && len(tok) >= minAdminToken:
 			return []string{tok}, tok, nil
-		case err != nil && !errors.Is(err, fs.ErrNotExist):
+		case err == nil:
+			return nil, "", fmt.Errorf("%s holds a token of %d characters, too short to guard writes (expected at least %d): remove the file for a generated one, or set auth.admin_tokens", path, len(tok), minAdminToken)
+		case !errors.Is(err, fs.ErrNotExist):
 			return nil, "", fmt.Errorf("read the generated admin token: %w", err)
 		}
 	}
