@@ -166,16 +166,17 @@ func (d *rwDecoder) v1(req *prompb.WriteRequest) {
 		}
 		ts := &req.Timeseries[i]
 		name, hasName := "", false
-		d.tags, d.refs = d.tags[:0], d.refs[:0]
+		d.refs = d.refs[:0]
+		at := d.reserve(len(ts.Labels))
 		for _, l := range ts.Labels {
 			if l.Name == "__name__" {
 				name, hasName = l.Value, true
 				continue
 			}
-			d.tags = append(d.tags, Tag{Key: l.Name, Value: l.Value})
+			d.arena = append(d.arena, Tag{Key: l.Name, Value: l.Value})
 			d.refs = append(d.refs, -1, -1)
 		}
-		tags, ok := d.series(i, name, hasName, -1, len(ts.Histograms))
+		tags, ok := d.series(i, at, name, hasName, -1, len(ts.Histograms))
 		if !ok {
 			continue
 		}
@@ -221,7 +222,8 @@ func (d *rwDecoder) v2(req *writev2.Request) {
 			continue
 		}
 		name, hasName, nameRef, bad := "", false, -1, false
-		d.tags, d.refs = d.tags[:0], d.refs[:0]
+		d.refs = d.refs[:0]
+		at := d.reserve(len(refs) / 2)
 		for j := 0; j < len(refs); j += 2 {
 			k, v := refs[j], refs[j+1]
 			if int(k) >= len(syms) || int(v) >= len(syms) {
@@ -233,13 +235,14 @@ func (d *rwDecoder) v2(req *writev2.Request) {
 				name, hasName, nameRef = syms[v], true, int(v)
 				continue
 			}
-			d.tags = append(d.tags, Tag{Key: syms[k], Value: syms[v]})
+			d.arena = append(d.arena, Tag{Key: syms[k], Value: syms[v]})
 			d.refs = append(d.refs, int(k), int(v))
 		}
 		if bad {
+			d.arena = d.arena[:at]
 			continue
 		}
-		tags, ok := d.series(i, name, hasName, nameRef, len(ts.Histograms))
+		tags, ok := d.series(i, at, name, hasName, nameRef, len(ts.Histograms))
 		if !ok {
 			continue
 		}
@@ -251,18 +254,27 @@ func (d *rwDecoder) v2(req *writev2.Request) {
 	}
 }
 
-// series checks the name and the labels in d.tags of series i and returns
-// the tags its samples share (nil when there are none), or false after
-// reporting a problem. For 2.0, d.refs holds the symbol of each key and
-// value in d.tags, and nameRef that of the name, so that a symbol used by
-// many series is checked once; for 1.0 they are -1.
-func (d *rwDecoder) series(i int, name string, hasName bool, nameRef int, histograms int) ([]Tag, bool) {
+// series checks the name and the labels of series i, which its caller put
+// in d.arena[at:], and returns the tags its samples share (nil when there
+// are none), or false after reporting a problem. For 2.0, d.refs holds the
+// symbol of each key and value, and nameRef that of the name, so that a
+// symbol used by many series is checked once; for 1.0 they are -1.
+//
+// The tags are filtered, checked and sorted where they lie: each is written
+// to the heap once (with GC running, every store of a string is a write
+// barrier, which made a scratch slice and a copy cost a fifth of the
+// decode). The samples of one series share the result (a Sample owns none
+// of its memory exclusively); it is cut with a three-index slice so that no
+// append reaches the next series' tags.
+func (d *rwDecoder) series(i, at int, name string, hasName bool, nameRef int, histograms int) ([]Tag, bool) {
 	bad := func(msg string) ([]Tag, bool) {
 		d.ps.add(Problem{Index: i, Message: msg})
+		d.arena = d.arena[:at]
 		return nil, false
 	}
+	all := d.arena[at:]
 	if !hasName {
-		return bad(fmt.Sprintf("series %d has no __name__ label (labels %s)", i, tagList(d.tags)))
+		return bad(fmt.Sprintf("series %d has no __name__ label (labels %s)", i, tagList(all)))
 	}
 	if d.symbolBad(nameRef, symName, func() bool { return d.ck.metricName("metric name", name) != "" }) {
 		return bad(fmt.Sprintf("series %d: %s", i, d.ck.metricName("metric name", name)))
@@ -273,24 +285,29 @@ func (d *rwDecoder) series(i int, name string, hasName bool, nameRef int, histog
 	// Drop empty values (Prometheus reads them as absent), check names and
 	// values, and write le and quantile as the text decoder does.
 	bucket := strings.HasSuffix(name, "_bucket")
-	tags := d.tags[:0]
-	for j, t := range d.tags {
+	w := 0
+	for j := range all {
+		t := &all[j]
 		if t.Value == "" {
 			continue
 		}
-		kRef, vRef := d.refs[2*j], d.refs[2*j+1]
-		if d.symbolBad(kRef, symKey, func() bool { return d.ck.tagKey(t.Key) != "" }) {
+		if d.symbolBad(d.refs[2*j], symKey, func() bool { return d.ck.tagKey(t.Key) != "" }) {
 			return bad(fmt.Sprintf("series %d (%s): %s", i, name, labelWords(d.ck.tagKey(t.Key))))
 		}
-		if d.symbolBad(vRef, symValue, func() bool { return d.ck.tagValue(t.Key, t.Value) != "" }) {
+		if d.symbolBad(d.refs[2*j+1], symValue, func() bool { return d.ck.tagValue(t.Key, t.Value) != "" }) {
 			return bad(fmt.Sprintf("series %d (%s): %s", i, name, labelWords(d.ck.tagValue(t.Key, t.Value))))
 		}
 		if t.Key == "quantile" || (bucket && t.Key == "le") {
-			t.Value = normalBound(t.Value)
+			if v := normalBound(t.Value); v != t.Value {
+				t.Value = v
+			}
 		}
-		tags = append(tags, t)
+		if w != j {
+			all[w] = *t
+		}
+		w++
 	}
-	d.tags = tags
+	tags := all[:w]
 	if len(tags) > d.ck.lim.MaxTags {
 		return bad(fmt.Sprintf("series %d (%s): %d labels, more than the limit of %d", i, name, len(tags), d.ck.lim.MaxTags))
 	}
@@ -300,19 +317,20 @@ func (d *rwDecoder) series(i int, name string, hasName bool, nameRef int, histog
 			return bad(fmt.Sprintf("series %d (%s): label %q is given twice", i, name, tags[j].Key))
 		}
 	}
-	if len(tags) == 0 {
+	d.arena = d.arena[:at+w]
+	if w == 0 {
 		return nil, true
 	}
-	// The samples of one series share one copy of its tags (a Sample owns
-	// none of its memory exclusively), cut from one array for the request
-	// (three-index slices, so that no append reaches a neighbour's);
-	// d.tags is reused for the next series.
-	if len(d.arena)+len(tags) > cap(d.arena) {
-		d.arena = make([]Tag, 0, max(2048, len(tags)))
+	return d.arena[at : at+w : at+w], true
+}
+
+// reserve makes room in d.arena for the n tags of the next series, in one
+// piece, and returns where they start.
+func (d *rwDecoder) reserve(n int) int {
+	if len(d.arena)+n > cap(d.arena) {
+		d.arena = make([]Tag, 0, max(2048, n))
 	}
-	at := len(d.arena)
-	d.arena = append(d.arena, tags...)
-	return d.arena[at:len(d.arena):len(d.arena)], true
+	return len(d.arena)
 }
 
 // What a symbol has been checked as, and found wrong as (bit << 1).
