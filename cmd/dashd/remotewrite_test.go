@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,6 +66,7 @@ func TestRemoteWriteReachesTheCharts(t *testing.T) {
 			{ID: "requests", Type: charts.Stacked, Metric: "http_requests_total", X: "route", Series: "status", Agg: charts.Last, Window: window},
 			{ID: "temperature", Type: charts.Grouped, Metric: "temperature_celsius", X: "room", Agg: charts.Last, Window: window},
 			{ID: "latency", Type: charts.Grouped, Metric: "rpc_duration_seconds_bucket", X: "le", Agg: charts.Last, Window: window},
+			{ID: "latency-bars", Type: charts.Grouped, Metric: "rpc_duration_seconds_bucket", X: "le", Agg: charts.Last, Window: window, Histogram: charts.HistogramCumulative},
 		}}}
 	})
 	v := dial(t, s, "dashboard=prom")
@@ -115,9 +117,10 @@ func TestRemoteWriteReachesTheCharts(t *testing.T) {
 	}
 
 	got := untilAll(v, map[string]func(frame) bool{
-		"requests":    func(f frame) bool { return len(f.Categories) == 2 },
-		"latency":     func(f frame) bool { return len(f.Categories) == 4 },
-		"temperature": func(f frame) bool { return len(f.Categories) == 2 },
+		"requests":     func(f frame) bool { return len(f.Categories) == 2 },
+		"latency":      func(f frame) bool { return len(f.Categories) == 4 },
+		"latency-bars": func(f frame) bool { return len(f.Categories) == 4 },
+		"temperature":  func(f frame) bool { return len(f.Categories) == 2 },
 	})
 	f := got["requests"]
 	for _, c := range []struct {
@@ -135,6 +138,17 @@ func TestRemoteWriteReachesTheCharts(t *testing.T) {
 	for le, want := range map[string]float64{"0.1": 4, "0.5": 9, "1": 11, "+Inf": 12} {
 		if x := f.value(le, "rpc_duration_seconds_bucket"); x == nil || *x != want {
 			t.Errorf("latency le=%s = %v, want %v (frame %+v)", le, x, want, f)
+		}
+	}
+	// As a histogram chart: bounds in numeric order, each bar its bucket's
+	// own count, as for Prometheus text.
+	f = got["latency-bars"]
+	if want := []string{"0.1", "0.5", "1", "+Inf"}; !slices.Equal(f.Categories, want) {
+		t.Errorf("latency-bars categories %q, want %q", f.Categories, want)
+	}
+	for le, want := range map[string]float64{"0.1": 4, "0.5": 5, "1": 2, "+Inf": 1} {
+		if x := f.value(le, "rpc_duration_seconds_bucket"); x == nil || *x != want {
+			t.Errorf("latency-bars le=%s = %v, want %v (frame %+v)", le, x, want, f)
 		}
 	}
 	f = got["temperature"]
