@@ -33,38 +33,39 @@ type rwScan struct {
 	problem *Problem
 }
 
-// scanRemoteWrite returns a problem for a request the decoder must refuse
-// before the library decodes it, and whether it is too large (413). A body
-// that is not valid protobuf passes: the library says what is wrong.
-func scanRemoteWrite(raw []byte, msg RemoteWriteMessage, lim *Limits) (p *Problem, tooLarge bool) {
+// scanRemoteWrite counts the samples of a request and returns a problem
+// for one the decoder must refuse before a library decodes it, and whether
+// it is too large (413). A body that is not valid protobuf passes: the
+// decoder says what is wrong.
+func scanRemoteWrite(raw []byte, msg RemoteWriteMessage, lim *Limits) (samples int, p *Problem, tooLarge bool) {
 	s := rwScan{lim: lim}
-	var ok bool
+	var err error
 	if msg == RemoteWriteV2 {
-		ok = eachField(raw, s.v2Request)
+		err = eachField(raw, s.v2Request)
 	} else {
-		ok = eachField(raw, s.v1Request)
+		err = eachField(raw, s.v1Request)
 	}
 	switch {
-	case !ok:
-		return nil, false
+	case err != nil:
+		return 0, nil, false
 	case s.problem != nil:
-		return s.problem, false
+		return 0, s.problem, false
 	case lim.MaxSamples > 0 && s.samples > lim.MaxSamples:
-		return &Problem{Index: lim.MaxSamples, Message: fmt.Sprintf("more than %d samples in one request; split it into smaller requests", lim.MaxSamples)}, true
+		return 0, &Problem{Index: lim.MaxSamples, Message: fmt.Sprintf("more than %d samples in one request; split it into smaller requests", lim.MaxSamples)}, true
 	case s.memory > rwMemoryFactor*lim.MaxBodyBytes:
-		return &Problem{Index: -1, Message: fmt.Sprintf("decoding the request would take about %d MB, more than %d times the body limit of %d bytes: it holds many empty or tiny elements; send smaller batches", s.memory>>20, rwMemoryFactor, lim.MaxBodyBytes)}, true
+		return 0, &Problem{Index: -1, Message: fmt.Sprintf("decoding the request would take about %d MB, more than %d times the body limit of %d bytes: it holds many empty or tiny elements; send smaller batches", s.memory>>20, rwMemoryFactor, lim.MaxBodyBytes)}, true
 	}
-	return nil, false
+	return s.samples, nil, false
 }
 
 // eachField calls f for each field of the message in b, with the payload
-// of length-delimited ones; it stops early and reports false when b is not
-// valid protobuf.
-func eachField(b []byte, f func(protowire.Number, protowire.Type, []byte)) bool {
+// of length-delimited ones; it stops at the first field that is not valid
+// protobuf and returns protowire's error for it.
+func eachField(b []byte, f func(protowire.Number, protowire.Type, []byte)) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return false
+			return protowire.ParseError(n)
 		}
 		b = b[n:]
 		var v []byte
@@ -74,12 +75,12 @@ func eachField(b []byte, f func(protowire.Number, protowire.Type, []byte)) bool 
 			n = protowire.ConsumeFieldValue(num, typ, b)
 		}
 		if n < 0 {
-			return false
+			return protowire.ParseError(n)
 		}
 		f(num, typ, v)
 		b = b[n:]
 	}
-	return true
+	return nil
 }
 
 // nested is the estimate for a message that is not walked (exemplars,
