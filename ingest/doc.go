@@ -2,8 +2,9 @@
 //
 // It owns the Sample type (the one domain noun every other package reads),
 // the decoders for each wire format (JSON, InfluxDB line protocol,
-// Prometheus text), the limits and token checks, and the HTTP handlers that
-// hand decoded batches to a Sink.
+// Prometheus text, remote write), the limits, and the HTTP handlers that
+// hand decoded batches to a Sink. Tokens are checked before a request
+// reaches the handlers, by dashd's access policy (package access).
 //
 // Decoding is pure: a decoder reads bytes and returns samples or an error
 // that says what is wrong and where; it touches no shared state, so it is
@@ -86,7 +87,6 @@
 //	200 {"accepted":N}   JSON and Prometheus, samples handed to the Sink
 //	204                  line protocol and remote write, samples handed to the Sink
 //	400                  a decoding or validation problem; bad precision or gzip
-//	401                  no or wrong token (the body names the header expected)
 //	405                  not POST
 //	413                  body or decompressed body too large; too many samples
 //	415                  unknown Content-Type (JSON, Prometheus) or Content-Encoding

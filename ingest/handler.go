@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,12 +22,12 @@ import (
 )
 
 // HandlerConfig configures the ingest handlers. The zero value is usable:
-// default limits, no tokens (open), no logging, the wall clock.
+// default limits, no logging, the wall clock. Who may push is not the
+// handlers' business: dashd's access policy (package access) decides
+// before a request reaches them.
 type HandlerConfig struct {
 	// Limits to enforce; zero fields take their defaults.
 	Limits Limits
-	// Tokens that may write. None means ingest is open to anyone.
-	Tokens []string
 	// Logger gets one line per refused request (never one per sample);
 	// nil discards.
 	Logger *slog.Logger
@@ -56,7 +53,6 @@ type Outcome struct {
 // 200 {"accepted":N} on success. Content-Type must be empty,
 // application/json, application/x-ndjson or text/plain (else 415).
 // Refusals are {"error":"…","details":[{"line","column","index","message"}]}.
-// Tokens are read from "Authorization: Bearer <token>".
 func JSONHandler(sink Sink, cfg HandlerConfig) http.Handler {
 	return newHandler(sink, cfg, formatJSON)
 }
@@ -65,8 +61,7 @@ func JSONHandler(sink Sink, cfg HandlerConfig) http.Handler {
 // POST /api/v2/write (2.x) (see DecodeLineProtocol). It answers 204 on
 // success, like InfluxDB. The query parameter precision is honoured; db,
 // rp, org and bucket are accepted and ignored (dashd has one namespace).
-// Tokens are read from "Authorization: Token <token>", "Bearer <token>",
-// basic auth (the password) or the 1.x query parameter p. Refusals use
+// Refusals use
 // InfluxDB 2's error body {"code":"invalid","message":"…"} (plus "error"
 // for 1.x clients, "line" and "details"), so that Telegraf and the client
 // libraries show the message; Telegraf drops a batch refused with 400,
@@ -114,7 +109,6 @@ func (f format) String() string {
 type handler struct {
 	sink    Sink
 	lim     Limits
-	tokens  [][sha256.Size]byte
 	log     *slog.Logger
 	clock   func() time.Time
 	observe func(Outcome)
@@ -137,9 +131,6 @@ func newHandler(sink Sink, cfg HandlerConfig, f format) *handler {
 	}
 	if h.clock == nil {
 		h.clock = time.Now
-	}
-	for _, t := range cfg.Tokens {
-		h.tokens = append(h.tokens, sha256.Sum256([]byte(t)))
 	}
 	return h
 }
@@ -171,9 +162,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		ref = &refusal{status: http.StatusMethodNotAllowed, msg: "method " + r.Method + " not allowed; use POST"}
-		return
-	}
-	if ref = h.authorize(r); ref != nil {
 		return
 	}
 	ctx := r.Context()
@@ -403,57 +391,6 @@ func sinkRefusal(err error) *refusal {
 	}
 }
 
-func (h *handler) authorize(r *http.Request) *refusal {
-	if len(h.tokens) == 0 {
-		return nil
-	}
-	given, ok := h.credential(r)
-	if ok {
-		sum := sha256.Sum256([]byte(given))
-		match := 0
-		for i := range h.tokens {
-			match |= subtle.ConstantTimeCompare(sum[:], h.tokens[i][:])
-		}
-		if match == 1 {
-			return nil
-		}
-	}
-	want := "Authorization: Bearer <token>"
-	if h.format == formatLine {
-		want = "Authorization: Token <token> (or Bearer <token>; InfluxDB 1.x clients may send the token as the password, by basic auth or the p query parameter)"
-	}
-	if !ok {
-		return &refusal{status: http.StatusUnauthorized, msg: "no token given; expected the header " + want}
-	}
-	return &refusal{status: http.StatusUnauthorized, msg: "the token is not valid; expected the header " + want}
-}
-
-// credential extracts the token the request presents.
-func (h *handler) credential(r *http.Request) (string, bool) {
-	auth := r.Header.Get("Authorization")
-	scheme, rest, _ := strings.Cut(auth, " ")
-	rest = strings.TrimSpace(rest)
-	switch {
-	case strings.EqualFold(scheme, "Bearer") && rest != "":
-		return rest, true
-	case h.format != formatLine:
-		return "", false
-	case strings.EqualFold(scheme, "Token") && rest != "":
-		return rest, true
-	case strings.EqualFold(scheme, "Basic"):
-		raw, err := base64.StdEncoding.DecodeString(rest)
-		if err != nil {
-			return "", false
-		}
-		_, pass, ok := strings.Cut(string(raw), ":")
-		return pass, ok && pass != ""
-	}
-	if p := r.URL.Query().Get("p"); p != "" {
-		return p, true
-	}
-	return "", false
-}
-
 // checkJSONType accepts the JSON types, text/plain, and curl's default for
 // -d (application/x-www-form-urlencoded): `curl -d '{…}'` is how most people
 // first push, and a form body could never be mistaken for JSON anyway.
@@ -617,13 +554,6 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, ref *refusal) {
 	hd := w.Header()
 	if ref.retryAfter > 0 {
 		hd.Set("Retry-After", strconv.Itoa(int(math.Ceil(ref.retryAfter.Seconds()))))
-	}
-	if ref.status == http.StatusUnauthorized {
-		if h.format == formatLine {
-			hd.Set("WWW-Authenticate", `Token realm="dashd"`)
-		} else {
-			hd.Set("WWW-Authenticate", `Bearer realm="dashd"`)
-		}
 	}
 	body := errorBody{Error: ref.msg, Details: ref.problems}
 	if h.format == formatLine {
