@@ -557,7 +557,7 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, ref *refusal) {
 	}
 	body := errorBody{Error: ref.msg, Details: ref.problems}
 	if h.format == formatLine {
-		body.Code, body.Message = influxCode(ref.status), ref.msg
+		body.Code, body.Message = InfluxCode(ref.status), ref.msg
 		if len(ref.problems) > 0 {
 			body.Line = ref.problems[0].Line
 		}
@@ -570,13 +570,18 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, ref *refusal) {
 	enc.Encode(body)
 }
 
-// influxCode is InfluxDB 2's error code for a status.
-func influxCode(status int) string {
+// InfluxCode is InfluxDB 2's error code for an HTTP status, as the
+// "code" of an error body that InfluxDB clients and Telegraf read.
+func InfluxCode(status int) string {
 	switch status {
 	case http.StatusBadRequest, http.StatusUnsupportedMediaType:
 		return "invalid"
 	case http.StatusUnauthorized:
 		return "unauthorized"
+	case http.StatusForbidden, http.StatusMisdirectedRequest:
+		return "forbidden"
+	case http.StatusNotFound:
+		return "not found"
 	case http.StatusMethodNotAllowed:
 		return "method not allowed"
 	case http.StatusRequestEntityTooLarge:
@@ -585,7 +590,6 @@ func influxCode(status int) string {
 		return "too many requests"
 	case http.StatusServiceUnavailable:
 		return "unavailable"
-	default:
-		return "internal error"
 	}
+	return "internal error"
 }
