@@ -92,6 +92,7 @@ func Routes() []Route {
 		{Method: post, Path: "/write", Class: Ingest, Dialect: Influx},
 		{Method: post, Path: "/api/v2/write", Class: Ingest, Dialect: Influx},
 		{Method: post, Path: "/api/v1/import/prometheus", Class: Ingest},
+		{Method: post, Path: "/api/v1/write", Class: Ingest},
 		{Method: post, Path: "/v1/metrics", Class: Ingest},
 
 		// Definitions and data.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dashd/dashd/access"
 	"github.com/dashd/dashd/charts"
+	"github.com/dashd/dashd/ingest"
 )
 
 // Error is dashd's one error body, on every route:
@@ -37,7 +38,7 @@ type Detail struct {
 func WriteError(w http.ResponseWriter, status int, dialect access.Dialect, e Error, retryAfter time.Duration) {
 	h := w.Header()
 	if dialect == access.Influx {
-		e.Code, e.Message = influxCode(status), e.Error
+		e.Code, e.Message = ingest.InfluxCode(status), e.Error
 	}
 	if retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(int((retryAfter+time.Second-1)/time.Second)))
@@ -82,27 +83,4 @@ func boardError(w http.ResponseWriter, what string, err error) {
 	default:
 		writeError(w, http.StatusServiceUnavailable, "the store is unavailable", err)
 	}
-}
-
-// influxCode is InfluxDB 2's error code for a status.
-func influxCode(status int) string {
-	switch status {
-	case http.StatusBadRequest, http.StatusUnsupportedMediaType:
-		return "invalid"
-	case http.StatusUnauthorized:
-		return "unauthorized"
-	case http.StatusForbidden, http.StatusMisdirectedRequest:
-		return "forbidden"
-	case http.StatusNotFound:
-		return "not found"
-	case http.StatusMethodNotAllowed:
-		return "method not allowed"
-	case http.StatusRequestEntityTooLarge:
-		return "request too large"
-	case http.StatusTooManyRequests:
-		return "too many requests"
-	case http.StatusServiceUnavailable:
-		return "unavailable"
-	}
-	return "internal error"
 }

@@ -2,8 +2,9 @@
 //
 // It owns the Sample type (the one domain noun every other package reads),
 // the decoders for each wire format (JSON, InfluxDB line protocol,
-// Prometheus text), the limits and token checks, and the HTTP handlers that
-// hand decoded batches to a Sink.
+// Prometheus text, remote write), the limits, and the HTTP handlers that
+// hand decoded batches to a Sink. Tokens are checked before a request
+// reaches the handlers, by dashd's access policy (package access).
 //
 // Decoding is pure: a decoder reads bytes and returns samples or an error
 // that says what is wrong and where; it touches no shared state, so it is
@@ -30,6 +31,11 @@
 //     the text exposition format through github.com/prometheus/common/expfmt;
 //     histograms and summaries are flattened into _bucket{le}, {quantile},
 //     _sum and _count samples.
+//   - DecodeRemoteWrite (POST /api/v1/write, RemoteWriteHandler): Prometheus
+//     remote write 1.0 (prompb) and 2.0 (client_golang/exp's types), snappy
+//     block-compressed; one sample per float sample of a series, le and
+//     quantile written as DecodePrometheus writes them; native histograms
+//     refused. Problems carry the index of the series.
 //   - DecodeOTLP (POST /v1/metrics, OTLPHandler): OTLP/HTTP metrics, an
 //     ExportMetricsServiceRequest in protobuf or JSON decoded by the
 //     OpenTelemetry Collector's pdata. Gauges, delta sums and non-monotonic
@@ -100,9 +106,8 @@
 //	200                  OTLP: an ExportMetricsServiceResponse (protobuf or
 //	                     JSON, as the request), partial_success when points
 //	                     were left out; OTLP refusals carry a google.rpc.Status
-//	204                  line protocol, samples handed to the Sink
+//	204                  line protocol and remote write, samples handed to the Sink
 //	400                  a decoding or validation problem; bad precision or gzip
-//	401                  no or wrong token (the body names the header expected)
 //	405                  not POST
 //	413                  body or decompressed body too large; too many samples
 //	415                  unknown Content-Type (JSON, Prometheus) or Content-Encoding

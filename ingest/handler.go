@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,15 +17,17 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/exp/api/remote"
 )
 
 // HandlerConfig configures the ingest handlers. The zero value is usable:
-// default limits, no tokens (open), no logging, the wall clock.
+// default limits, no logging, the wall clock. Who may push is not the
+// handlers' business: dashd's access policy (package access) decides
+// before a request reaches them.
 type HandlerConfig struct {
 	// Limits to enforce; zero fields take their defaults.
 	Limits Limits
-	// Tokens that may write. None means ingest is open to anyone.
-	Tokens []string
 	// Logger gets one line per refused request (never one per sample);
 	// nil discards.
 	Logger *slog.Logger
@@ -44,7 +43,7 @@ type HandlerConfig struct {
 
 // Outcome describes one handled request, for HandlerConfig.Observe.
 type Outcome struct {
-	Format   string // "json", "line protocol", "prometheus" or "otlp"
+	Format   string // "json", "line protocol", "prometheus", "remote write" or "otlp"
 	Status   int    // the HTTP status answered
 	Samples  int    // samples accepted (0 unless Status is 2xx)
 	Bytes    int    // body bytes after decompression (0 if not read)
@@ -56,7 +55,6 @@ type Outcome struct {
 // 200 {"accepted":N} on success. Content-Type must be empty,
 // application/json, application/x-ndjson or text/plain (else 415).
 // Refusals are {"error":"…","details":[{"line","column","index","message"}]}.
-// Tokens are read from "Authorization: Bearer <token>".
 func JSONHandler(sink Sink, cfg HandlerConfig) http.Handler {
 	return newHandler(sink, cfg, formatJSON)
 }
@@ -65,8 +63,7 @@ func JSONHandler(sink Sink, cfg HandlerConfig) http.Handler {
 // POST /api/v2/write (2.x) (see DecodeLineProtocol). It answers 204 on
 // success, like InfluxDB. The query parameter precision is honoured; db,
 // rp, org and bucket are accepted and ignored (dashd has one namespace).
-// Tokens are read from "Authorization: Token <token>", "Bearer <token>",
-// basic auth (the password) or the 1.x query parameter p. Refusals use
+// Refusals use
 // InfluxDB 2's error body {"code":"invalid","message":"…"} (plus "error"
 // for 1.x clients, "line" and "details"), so that Telegraf and the client
 // libraries show the message; Telegraf drops a batch refused with 400,
@@ -80,6 +77,21 @@ func LineProtocolHandler(sink Sink, cfg HandlerConfig) http.Handler {
 // JSONHandler. Protocol-buffer and OpenMetrics bodies are refused with 415.
 func PrometheusHandler(sink Sink, cfg HandlerConfig) http.Handler {
 	return newHandler(sink, cfg, formatProm)
+}
+
+// RemoteWriteHandler serves POST /api/v1/write, Prometheus remote write
+// 1.0 and 2.0 (see DecodeRemoteWrite). The body must be snappy-compressed
+// (Content-Encoding snappy, or none given); Content-Type
+// application/x-protobuf picks the message by its proto parameter (none, or
+// prometheus.WriteRequest: 1.0; io.prometheus.write.v2.Request: 2.0), and an
+// X-Prometheus-Remote-Write-Version, if sent, must be 0.x, 1.x or 2.x (else
+// 415). It answers 204 on success; to a 2.0 request with the
+// X-Prometheus-Remote-Write-Samples-Written (accepted samples plus the NaNs
+// taken as "no value"), -Histograms-Written and -Exemplars-Written (both 0)
+// headers. Refusals are as for JSONHandler; a remote-write sender drops a
+// batch refused with 4xx and retries 5xx and 429 after Retry-After.
+func RemoteWriteHandler(sink Sink, cfg HandlerConfig) http.Handler {
+	return newHandler(sink, cfg, formatRemoteWrite)
 }
 
 // OTLPHandler serves POST /v1/metrics, OTLP/HTTP metrics (see DecodeOTLP
@@ -103,18 +115,18 @@ const (
 	formatJSON format = iota
 	formatLine
 	formatProm
+	formatRemoteWrite
 	formatOTLP
 )
 
 func (f format) String() string {
-	return [...]string{"json", "line protocol", "prometheus", "otlp"}[f]
+	return [...]string{"json", "line protocol", "prometheus", "remote write", "otlp"}[f]
 }
 
 // handler is shared by the three formats; it is safe for concurrent use.
 type handler struct {
 	sink    Sink
 	lim     Limits
-	tokens  [][sha256.Size]byte
 	log     *slog.Logger
 	clock   func() time.Time
 	observe func(Outcome)
@@ -138,9 +150,6 @@ func newHandler(sink Sink, cfg HandlerConfig, f format) *handler {
 	}
 	if h.clock == nil {
 		h.clock = time.Now
-	}
-	for _, t := range cfg.Tokens {
-		h.tokens = append(h.tokens, sha256.Sum256([]byte(t)))
 	}
 	return h
 }
@@ -177,9 +186,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ref = &refusal{status: http.StatusMethodNotAllowed, msg: "method " + r.Method + " not allowed; use POST"}
 		return
 	}
-	if ref = h.authorize(r); ref != nil {
-		return
-	}
 	ctx := r.Context()
 	if key, ok := r.Header["Idempotency-Key"]; ok {
 		if ref = checkIdempotencyKey(key); ref != nil {
@@ -188,7 +194,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx = WithIdempotencyKey(ctx, key[0])
 	}
 	precision := time.Nanosecond
+	var rwMsg RemoteWriteMessage
 	switch h.format {
+	case formatRemoteWrite:
+		if rwMsg, ref = checkRemoteWriteType(r.Header); ref != nil {
+			return
+		}
 	case formatJSON:
 		if ref = checkJSONType(r.Header.Get("Content-Type")); ref != nil {
 			return
@@ -241,6 +252,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		samples, err = DecodeLineProtocol(body, precision, opt)
 	case formatProm:
 		samples, noValue, err = DecodePrometheus(body, opt)
+	case formatRemoteWrite:
+		samples, noValue, err = DecodeRemoteWrite(body, rwMsg, opt)
 	}
 	if errors.Is(err, ErrStopped) {
 		ref = abandoned(r.Context())
@@ -289,11 +302,23 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	out.Status, out.Samples = http.StatusOK, n
-	if h.format == formatOTLP {
+	switch h.format {
+	case formatOTLP:
 		writeOTLPResponse(w, otlpEnc, otlp)
 		return
-	}
-	if h.format == formatLine {
+	case formatLine:
+		out.Status = http.StatusNoContent
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case formatRemoteWrite:
+		if rwMsg == RemoteWriteV2 {
+			// A NaN is taken (it means "no value"), not lost: a sender
+			// that saw fewer written than sent would count them dropped.
+			hd := w.Header()
+			hd.Set("X-Prometheus-Remote-Write-Samples-Written", strconv.Itoa(n+noValue))
+			hd.Set("X-Prometheus-Remote-Write-Histograms-Written", "0")
+			hd.Set("X-Prometheus-Remote-Write-Exemplars-Written", "0")
+		}
 		out.Status = http.StatusNoContent
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -415,57 +440,6 @@ func sinkRefusal(err error) *refusal {
 	}
 }
 
-func (h *handler) authorize(r *http.Request) *refusal {
-	if len(h.tokens) == 0 {
-		return nil
-	}
-	given, ok := h.credential(r)
-	if ok {
-		sum := sha256.Sum256([]byte(given))
-		match := 0
-		for i := range h.tokens {
-			match |= subtle.ConstantTimeCompare(sum[:], h.tokens[i][:])
-		}
-		if match == 1 {
-			return nil
-		}
-	}
-	want := "Authorization: Bearer <token>"
-	if h.format == formatLine {
-		want = "Authorization: Token <token> (or Bearer <token>; InfluxDB 1.x clients may send the token as the password, by basic auth or the p query parameter)"
-	}
-	if !ok {
-		return &refusal{status: http.StatusUnauthorized, msg: "no token given; expected the header " + want}
-	}
-	return &refusal{status: http.StatusUnauthorized, msg: "the token is not valid; expected the header " + want}
-}
-
-// credential extracts the token the request presents.
-func (h *handler) credential(r *http.Request) (string, bool) {
-	auth := r.Header.Get("Authorization")
-	scheme, rest, _ := strings.Cut(auth, " ")
-	rest = strings.TrimSpace(rest)
-	switch {
-	case strings.EqualFold(scheme, "Bearer") && rest != "":
-		return rest, true
-	case h.format != formatLine:
-		return "", false
-	case strings.EqualFold(scheme, "Token") && rest != "":
-		return rest, true
-	case strings.EqualFold(scheme, "Basic"):
-		raw, err := base64.StdEncoding.DecodeString(rest)
-		if err != nil {
-			return "", false
-		}
-		_, pass, ok := strings.Cut(string(raw), ":")
-		return pass, ok && pass != ""
-	}
-	if p := r.URL.Query().Get("p"); p != "" {
-		return p, true
-	}
-	return "", false
-}
-
 // checkJSONType accepts the JSON types, text/plain, and curl's default for
 // -d (application/x-www-form-urlencoded): `curl -d '{…}'` is how most people
 // first push, and a form body could never be mistaken for JSON anyway.
@@ -496,6 +470,33 @@ func checkPromType(ct string) *refusal {
 		msg: fmt.Sprintf("unsupported Content-Type %q; send the Prometheus text format (text/plain; version=0.0.4)", ct)}
 }
 
+// checkRemoteWriteType reads the message a remote-write request carries
+// from its Content-Type and checks its protocol version header.
+func checkRemoteWriteType(hd http.Header) (RemoteWriteMessage, *refusal) {
+	const want = "send application/x-protobuf (remote write 1.0) or application/x-protobuf;proto=io.prometheus.write.v2.Request (2.0)"
+	msg := RemoteWriteV1
+	if ct := hd.Get("Content-Type"); ct != "" {
+		mt, params, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/x-protobuf" {
+			return 0, &refusal{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("unsupported Content-Type %q; %s", ct, want)}
+		}
+		switch p := params["proto"]; p {
+		case "", string(remote.WriteV1MessageType):
+		case string(remote.WriteV2MessageType):
+			msg = RemoteWriteV2
+		default:
+			return 0, &refusal{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("unsupported remote-write message %q; %s", p, want)}
+		}
+	}
+	if v := hd.Get("X-Prometheus-Remote-Write-Version"); v != "" {
+		major, _, _ := strings.Cut(strings.TrimSpace(v), ".")
+		if major != "0" && major != "1" && major != "2" {
+			return 0, &refusal{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("unsupported X-Prometheus-Remote-Write-Version %q; dashd speaks 0.1.0 (remote write 1.0) and 2.0.0", v)}
+		}
+	}
+	return msg, nil
+}
+
 func (h *handler) getBuf() *bytes.Buffer {
 	if b, ok := h.bufs.Get().(*bytes.Buffer); ok {
 		return b
@@ -522,7 +523,16 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Bu
 	}
 	var src io.Reader = http.MaxBytesReader(w, r.Body, max)
 	var gz *gzip.Reader
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	if h.format == formatRemoteWrite {
+		// The body stays compressed: DecodeRemoteWrite checks snappy's
+		// decoded length against the limit before it decompresses.
+		if enc != "" && enc != "snappy" {
+			return &refusal{status: http.StatusUnsupportedMediaType, msg: fmt.Sprintf("unsupported Content-Encoding %q; remote write is snappy-compressed (Content-Encoding: snappy)", enc)}
+		}
+		enc = ""
+	}
+	switch enc {
 	case "", "identity":
 		if r.ContentLength > 0 {
 			buf.Grow(int(r.ContentLength))
@@ -594,20 +604,13 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, ref *refusal) {
 	if ref.retryAfter > 0 {
 		hd.Set("Retry-After", strconv.Itoa(int(math.Ceil(ref.retryAfter.Seconds()))))
 	}
-	if ref.status == http.StatusUnauthorized {
-		if h.format == formatLine {
-			hd.Set("WWW-Authenticate", `Token realm="dashd"`)
-		} else {
-			hd.Set("WWW-Authenticate", `Bearer realm="dashd"`)
-		}
-	}
 	if h.format == formatOTLP && ref.otlp != 0 {
 		writeOTLPStatus(w, ref)
 		return
 	}
 	body := errorBody{Error: ref.msg, Details: ref.problems}
 	if h.format == formatLine {
-		body.Code, body.Message = influxCode(ref.status), ref.msg
+		body.Code, body.Message = InfluxCode(ref.status), ref.msg
 		if len(ref.problems) > 0 {
 			body.Line = ref.problems[0].Line
 		}
@@ -620,13 +623,18 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, ref *refusal) {
 	enc.Encode(body)
 }
 
-// influxCode is InfluxDB 2's error code for a status.
-func influxCode(status int) string {
+// InfluxCode is InfluxDB 2's error code for an HTTP status, as the
+// "code" of an error body that InfluxDB clients and Telegraf read.
+func InfluxCode(status int) string {
 	switch status {
 	case http.StatusBadRequest, http.StatusUnsupportedMediaType:
 		return "invalid"
 	case http.StatusUnauthorized:
 		return "unauthorized"
+	case http.StatusForbidden, http.StatusMisdirectedRequest:
+		return "forbidden"
+	case http.StatusNotFound:
+		return "not found"
 	case http.StatusMethodNotAllowed:
 		return "method not allowed"
 	case http.StatusRequestEntityTooLarge:
@@ -635,7 +643,6 @@ func influxCode(status int) string {
 		return "too many requests"
 	case http.StatusServiceUnavailable:
 		return "unavailable"
-	default:
-		return "internal error"
 	}
+	return "internal error"
 }

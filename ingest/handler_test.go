@@ -197,12 +197,6 @@ func TestHandlersRefuse(t *testing.T) {
 			status: 400, msg: "the Idempotency-Key header has 256 characters"},
 		"lp idempotency key empty": {req: req{path: "/write", body: "a value=1\n", header: map[string]string{"Idempotency-Key": ""}},
 			status: 400, msg: "the Idempotency-Key header has 0 characters", influx: true},
-		"json no token": {req: req{path: "/api/v1/ingest", body: okJSON}, cfg: ingest.HandlerConfig{Tokens: []string{"s3cret"}},
-			status: 401, msg: "no token given; expected the header Authorization: Bearer <token>"},
-		"json wrong token": {req: req{path: "/api/v1/ingest", body: okJSON, header: map[string]string{"Authorization": "Bearer nope"}}, cfg: ingest.HandlerConfig{Tokens: []string{"s3cret"}},
-			status: 401, msg: "the token is not valid"},
-		"json token as influx Token refused": {req: req{path: "/api/v1/ingest", body: okJSON, header: map[string]string{"Authorization": "Token s3cret"}}, cfg: ingest.HandlerConfig{Tokens: []string{"s3cret"}},
-			status: 401, msg: "Bearer"},
 		"json body too large": {req: req{path: "/api/v1/ingest", body: big}, cfg: ingest.HandlerConfig{Limits: ingest.Limits{MaxBodyBytes: 1000}},
 			status: 413, msg: "larger than the limit of 1000 bytes"},
 		"json gzip too large decompressed": {req: req{path: "/api/v1/ingest", body: big, gzip: true}, cfg: ingest.HandlerConfig{Limits: ingest.Limits{MaxBodyBytes: 1000}},
@@ -220,13 +214,9 @@ func TestHandlersRefuse(t *testing.T) {
 		"influx string field": {req: req{path: "/api/v2/write", body: "m v=1\nm s=\"x\"\n"}, influx: true,
 			status: 400, msg: `line 2:3: field "s" is a string`},
 		"influx bad precision": {req: req{path: "/write?precision=d", body: "m v=1\n"}, influx: true, status: 400, msg: "unknown precision"},
-		"influx no token": {req: req{path: "/api/v2/write", body: "m v=1\n"}, cfg: ingest.HandlerConfig{Tokens: []string{"s3cret"}}, influx: true,
-			status: 401, msg: "Authorization: Token <token>"},
-		"influx wrong basic auth": {req: req{path: "/write?db=x", body: "m v=1\n", header: map[string]string{"Authorization": "Basic dTpub3Bl"}}, cfg: ingest.HandlerConfig{Tokens: []string{"s3cret"}}, influx: true,
-			status: 401, msg: "not valid"},
-		"influx overloaded": {req: req{path: "/api/v2/write", body: "m v=1\n"}, accept: overload, influx: true, status: 429, msg: "queue full", retryAfter: "2"},
-		"influx too large":  {req: req{path: "/api/v2/write", body: strings.Repeat("m v=1\n", 300)}, cfg: ingest.HandlerConfig{Limits: ingest.Limits{MaxBodyBytes: 1000}}, influx: true, status: 413, msg: "larger than"},
-		"influx too many":   {req: req{path: "/api/v2/write", body: "m a=1,b=2,c=3\n"}, cfg: ingest.HandlerConfig{Limits: ingest.Limits{MaxSamples: 2}}, influx: true, status: 413, msg: "more than 2 samples"},
+		"influx overloaded":    {req: req{path: "/api/v2/write", body: "m v=1\n"}, accept: overload, influx: true, status: 429, msg: "queue full", retryAfter: "2"},
+		"influx too large":     {req: req{path: "/api/v2/write", body: strings.Repeat("m v=1\n", 300)}, cfg: ingest.HandlerConfig{Limits: ingest.Limits{MaxBodyBytes: 1000}}, influx: true, status: 413, msg: "larger than"},
+		"influx too many":      {req: req{path: "/api/v2/write", body: "m a=1,b=2,c=3\n"}, cfg: ingest.HandlerConfig{Limits: ingest.Limits{MaxSamples: 2}}, influx: true, status: 413, msg: "more than 2 samples"},
 		"prometheus +Inf": {req: req{path: "/api/v1/import/prometheus", body: "a 1\nb +Inf\n"},
 			status: 400, msg: "b: value is infinite", detail: "b: value is infinite"},
 		"prometheus protobuf": {req: req{path: "/api/v1/import/prometheus", body: "x", header: map[string]string{"Content-Type": "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"}},
@@ -283,27 +273,6 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
-}
-
-func TestHandlersTokens(t *testing.T) {
-	cfg := ingest.HandlerConfig{Tokens: []string{"one", "s3cret"}}
-	tests := map[string]req{
-		"json bearer":      {path: "/api/v1/ingest", body: `[{"metric":"a","value":1}]`, header: map[string]string{"Authorization": "Bearer s3cret"}},
-		"prom bearer":      {path: "/api/v1/import/prometheus", body: "a 1\n", header: map[string]string{"Authorization": "Bearer one"}},
-		"influx token":     {path: "/api/v2/write", body: "m v=1\n", header: map[string]string{"Authorization": "Token s3cret"}},
-		"influx bearer":    {path: "/api/v2/write", body: "m v=1\n", header: map[string]string{"Authorization": "Bearer s3cret"}},
-		"influx 1.x p":     {path: "/write?db=x&u=me&p=s3cret", body: "m v=1\n"},
-		"influx 1.x basic": {path: "/write?db=x", body: "m v=1\n", header: map[string]string{"Authorization": "Basic bWU6czNjcmV0"}},
-	}
-	for name, r := range tests {
-		t.Run(name, func(t *testing.T) {
-			sk := &sink{}
-			a := do(t, server(t, sk, cfg), r)
-			if a.status/100 != 2 || len(sk.samples()) != 1 {
-				t.Fatalf("status %d body %s samples %d", a.status, a.raw, len(sk.samples()))
-			}
-		})
-	}
 }
 
 // TestHandlerConcurrent checks that pooled buffers are not shared between

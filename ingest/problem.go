@@ -32,7 +32,7 @@ func (p Problem) String() string {
 // lists up to 20 problems in the order found; Truncated says more were left
 // out. Handlers answer it with 400, or 413 when TooLarge is set.
 type DecodeError struct {
-	Format    string // "json", "line protocol", "prometheus"
+	Format    string // "json", "line protocol", "prometheus", "remote write"
 	Problems  []Problem
 	Truncated bool
 	// TooLarge is set when the request exceeds Limits.MaxSamples.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
+	influxdb2 "github.com/influxdata/influxdb-client-go/v2"
 
 	"github.com/dashd/dashd/config"
 )
@@ -435,5 +436,29 @@ func TestBrowserStopsWhenItsEmbedTokenExpires(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	if got := eval[string](t, ctx, state); got != "refused" {
 		t.Fatalf("after the token expired the page went on to %q", got)
+	}
+}
+
+// The InfluxDB client sends its token as "Authorization: Token …": the
+// policy takes it on the line-protocol routes, and refuses a wrong one in
+// InfluxDB's error shape, which the client shows.
+func TestInfluxDBClientTokens(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, func(f *config.File) { f.Auth.IngestTokens = []string{"s3cret"} })
+	v := dial(t, s, "charts=req-by-route")
+	v.next()
+	client := influxdb2.NewClient(s.url, "s3cret")
+	defer client.Close()
+	p := influxdb2.NewPoint("http_requests", map[string]string{"route": "/influx", "status": "200"}, map[string]any{"value": 2.0}, time.Now())
+	if err := client.WriteAPIBlocking("org", "bucket").WritePoint(context.Background(), p); err != nil {
+		t.Fatalf("a write with the ingest token: %v", err)
+	}
+	v.until("req-by-route", func(f frame) bool { return f.value("/influx", "200") != nil })
+
+	wrong := influxdb2.NewClient(s.url, "nope")
+	defer wrong.Close()
+	err := wrong.WriteAPIBlocking("org", "bucket").WritePoint(context.Background(), p)
+	if err == nil || !strings.Contains(err.Error(), "auth.ingest_tokens") {
+		t.Fatalf("a write with a wrong token: %v, want the policy's message naming auth.ingest_tokens", err)
 	}
 }

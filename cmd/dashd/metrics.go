@@ -93,6 +93,8 @@ func ingestFormat(routeKey string) (format string, ok bool) {
 		return "line protocol", true
 	case "POST /api/v1/import/prometheus":
 		return "prometheus", true
+	case "POST /api/v1/write":
+		return "remote write", true
 	case "POST /v1/metrics":
 		return "otlp", true
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"maps"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -41,6 +42,7 @@ func (m *Main) routes() (http.Handler, error) {
 		"POST /write":                    m.pushing(access.Influx, lineProtocol),
 		"POST /api/v2/write":             m.pushing(access.Influx, lineProtocol),
 		"POST /api/v1/import/prometheus": m.pushing(access.JSON, ingest.PrometheusHandler(m.store, ingestCfg)),
+		"POST /api/v1/write":             m.pushing(access.JSON, ingest.RemoteWriteHandler(m.store, ingestCfg)),
 		"POST /v1/metrics":               m.pushing(access.JSON, ingest.OTLPHandler(m.store, ingestCfg)),
 
 		"GET /":                 pages,
@@ -57,12 +59,10 @@ func (m *Main) routes() (http.Handler, error) {
 		Leases: m.leases, Keys: m.keys, Revocations: m.store,
 		Logger: m.log.With("component", "api"),
 	})
-	for key, handler := range a.Handlers() {
-		if key == "PUT /api/v1/charts/{id}/data" {
-			handler = m.pushing(access.JSON, handler)
-		}
-		h[key] = handler
-	}
+	maps.Copy(h, a.Handlers())
+	// Push data is pushed data: shutdown waits for it as for ingest.
+	const putData = "PUT /api/v1/charts/{id}/data"
+	h[putData] = m.pushing(access.JSON, h[putData])
 	return api.NewRouter(api.RouterConfig{Policy: policy, Handlers: h, Parents: f.Embed.AllowedParents, Logger: m.log.With("component", "http"), Refused: m.ops.observeRefusal})
 }
 

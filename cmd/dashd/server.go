@@ -98,7 +98,7 @@ type Main struct {
 	keys   *embed.Keys
 	leases *access.Leases
 	// adminTokens are auth.admin_tokens, or the one generated at start
-	// when none is set (adminToken.go).
+	// when none is set (protect.go).
 	adminTokens []string
 	generated   string // the generated admin token, "" if configured
 	// ops are the ingest, NATS and replay metrics (metrics.go).
@@ -122,11 +122,6 @@ func New(cfg Config) (*Main, error) {
 	m := &Main{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
 	m.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	m.hub = stream.New(stream.Config{
-		AllowedOrigins: streamOrigins(f), // stream.allowed_origins + embed.allowed_parents
-		Logger:         m.log.With("component", "stream"),
-		Registerer:     m.registry,
-	})
 	if err := protectedMode(f); err != nil {
 		return nil, err
 	}
@@ -138,12 +133,19 @@ func New(cfg Config) (*Main, error) {
 		m.keys = k
 	}
 	m.leases = access.NewLeases()
+	m.hub = stream.New(stream.Config{
+		AllowedOrigins: streamOrigins(f), // stream.allowed_origins + embed.allowed_parents
+		Logger:         m.log.With("component", "stream"),
+		Registerer:     m.registry,
+	})
 	ln, err := net.Listen("tcp", f.Addr)
 	if err != nil {
+		m.hub.Close()
 		return nil, fmt.Errorf("listen on %s: %w (is another dashd running? choose another with --addr)", f.Addr, err)
 	}
 	m.ln = ln
 	if err := m.openStore(); err != nil {
+		m.hub.Close()
 		ln.Close()
 		return nil, err
 	}
@@ -162,6 +164,7 @@ func New(cfg Config) (*Main, error) {
 	m.registerBoardMetrics()
 	m.registerOpsMetrics()
 	fail := func(err error) (*Main, error) {
+		m.hub.Close()
 		ln.Close()
 		m.store.Close()
 		return nil, err
