@@ -101,7 +101,7 @@ func RemoteWriteHandler(sink Sink, cfg HandlerConfig) http.Handler {
 // partial_success counts the data points left out and says why; refusals
 // carry a google.rpc.Status in the request's encoding (dashd's JSON error
 // body when the encoding is unknown). The handler owns a Cumulative table
-// of cfg.OTLPSeries series; a request refused after its increases were
+// bounded by cfg.Cumulative; a request refused after its increases were
 // computed puts the table back.
 func OTLPHandler(sink Sink, cfg HandlerConfig) http.Handler {
 	h := newHandler(sink, cfg, formatOTLP)

@@ -508,6 +508,12 @@ type family struct {
 	scopeHash  uint64
 	t          time.Time
 	head       bool
+	// scale, for an exponential histogram, is part of each of its series:
+	// after a change of scale the buckets mean other ranges (even where an
+	// le is the same), so every series starts again from a baseline, and
+	// the head is new too, so that no bucket counts its whole total as if
+	// it had been 0 until now.
+	scale int64
 }
 
 func (f *family) add(metric string, tags []Tag, v float64) {
@@ -516,8 +522,12 @@ func (f *family) add(metric string, tags []Tag, v float64) {
 		f.d.batch.Samples = append(f.d.batch.Samples, s)
 		return
 	}
+	series := f.d.seriesHash(f.scopeHash, metric, tags)
+	if f.scale != 0 {
+		series = uint64(fnv64(series).u64(uint64(f.scale)))
+	}
 	f.d.batch.Cumulative = append(f.d.batch.Cumulative, CumulativePoint{Sample: s, Start: f.start,
-		Series: f.d.seriesHash(f.scopeHash, metric, tags), Head: !f.head, Grouped: f.head})
+		Series: series, Head: !f.head, Grouped: f.head})
 	f.head = true
 }
 
@@ -610,6 +620,9 @@ func (d *otlpDecoder) expHistograms(loc, name string, dps pmetric.ExponentialHis
 				msg = "sum: " + m
 			}
 		}
+		if sc := dp.Scale(); msg == "" && (sc < -10 || sc > 20) {
+			msg = fmt.Sprintf("scale %d is outside OTLP's -10 to 20", sc)
+		}
 		if zt := dp.ZeroThreshold(); msg == "" && (zt < 0 || math.IsNaN(zt) || math.IsInf(zt, 0)) {
 			msg = fmt.Sprintf("zero_threshold %v is not a finite number of 0 or more", zt)
 		}
@@ -637,8 +650,8 @@ func (d *otlpDecoder) expHistograms(loc, name string, dps pmetric.ExponentialHis
 			count uint64
 		}
 		buckets := make([]bucket, 0, nb)
-		scale := float64(dp.Scale())
-		bound := func(index int64) float64 { return math.Exp2(float64(index) * math.Exp2(-scale)) }
+		scale := int(dp.Scale())
+		bound := func(index int64) float64 { return expBound(index, scale) }
 		nc := neg.BucketCounts()
 		for i := nc.Len() - 1; i >= 0; i-- { // most negative first
 			buckets = append(buckets, bucket{formatBound(-bound(int64(neg.Offset()) + int64(i))), nc.At(i)})
@@ -663,7 +676,8 @@ func (d *otlpDecoder) expHistograms(loc, name string, dps pmetric.ExponentialHis
 			d.reject(pointLoc(loc, p), msg)
 			continue
 		}
-		f := family{d: d, cumulative: cumulative, start: startTime(dp.StartTimestamp()), scopeHash: scopeHash, t: t}
+		f := family{d: d, cumulative: cumulative, start: startTime(dp.StartTimestamp()), scopeHash: scopeHash, t: t,
+			scale: int64(dp.Scale()) + 1<<32} // never 0
 		f.add(name+"_count", tags, float64(dp.Count()))
 		for i := range buckets {
 			f.add(name+"_bucket", bucketTags[i], float64(buckets[i].count))
@@ -733,6 +747,18 @@ func (d *otlpDecoder) summaries(loc, name string, dps pmetric.SummaryDataPointSl
 		f.add(name+"_sum", tags, dp.Sum())
 	}
 	return nil
+}
+
+// expBound is 2^(index × 2^-scale), the lower bound of bucket index at
+// scale (-10 ≤ scale ≤ 20), as exactly as a float64 holds it: the integer
+// part of the exponent exactly (Ldexp), the fraction by Pow, so that
+// scale 1 gives √2 and not a neighbour of it.
+func expBound(index int64, scale int) float64 {
+	if scale <= 0 {
+		return math.Ldexp(1, int(index<<uint(-scale)))
+	}
+	q, r := index>>uint(scale), index&(1<<uint(scale)-1) // floor division
+	return math.Ldexp(math.Pow(2, float64(r)/float64(int64(1)<<uint(scale))), int(q))
 }
 
 // clipName keeps a metric name short enough to quote in a message.

@@ -517,3 +517,94 @@ func TestOTLPHandlerRefusedRequestLeavesTheTable(t *testing.T) {
 	post(t, url, "application/x-protobuf", body, false) // the retry
 	wantStrings(t, sk.samples(), "requests{service.name=svc} 5")
 }
+
+// expReq is a cumulative exponential histogram point at scale with the
+// given positive buckets from offset 0, started an hour before now.
+func expReq(scale int32, at time.Time, counts ...uint64) pmetric.Metrics {
+	return otlpReq(func(ms pmetric.MetricSlice) {
+		e := ms.AppendEmpty()
+		e.SetName("exp")
+		eh := e.SetEmptyExponentialHistogram()
+		eh.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		p := eh.DataPoints().AppendEmpty()
+		p.SetStartTimestamp(ts(now.Add(-time.Hour)))
+		p.SetTimestamp(ts(at))
+		p.SetScale(scale)
+		p.Positive().BucketCounts().FromRaw(counts)
+		var total uint64
+		for _, c := range counts {
+			total += c
+		}
+		p.SetCount(total)
+	})
+}
+
+func TestCumulativeExponentialHistogramAcrossAChangeOfScale(t *testing.T) {
+	t.Parallel()
+	c := ingest.NewCumulative(ingest.CumulativeConfig{})
+	apply := func(md pmetric.Metrics) []string {
+		b, err := ingest.DecodeOTLP(encode(t, md, ingest.OTLPProtobuf), ingest.OTLPProtobuf, opts())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := c.Increases(b.Cumulative, now, nil)
+		return sampleStrings(got)
+	}
+	if got := apply(expReq(1, now.Add(-3*time.Second), 4, 4)); len(got) != 0 {
+		t.Fatalf("an old stream's first point gave %q, want only a baseline", got)
+	}
+	// A bucket that grew and one that is new (0 until now) at the same scale.
+	got := apply(expReq(1, now.Add(-2*time.Second), 4, 6, 1))
+	want := []string{"exp_count{service.name=svc} 3", "exp_bucket{le=0,service.name=svc} 0",
+		"exp_bucket{le=1.4142135623730951,service.name=svc} 0", "exp_bucket{le=2,service.name=svc} 2", "exp_bucket{le=2.8284271247461903,service.name=svc} 1"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("same scale:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Down to scale 0: every bucket is a new series; none may count its
+	// whole total (that would count the stream's history again).
+	if got := apply(expReq(0, now.Add(-time.Second), 10, 1)); len(got) != 0 {
+		t.Fatalf("after a change of scale: %q, want baselines only", got)
+	}
+}
+
+func TestOTLPHandlerIdempotencyKeyAndTooLarge(t *testing.T) {
+	t.Parallel()
+	var keys []string
+	sk := &sink{AcceptFunc: func(ctx context.Context, _ []ingest.Sample) error {
+		keys = append(keys, ingest.IdempotencyKey(ctx))
+		return nil
+	}}
+	srv := httptest.NewServer(ingest.OTLPHandler(sk, ingest.HandlerConfig{Clock: func() time.Time { return now }, Limits: ingest.Limits{MaxSamples: 1}}))
+	t.Cleanup(srv.Close)
+	body := encode(t, otlpReq(func(ms pmetric.MetricSlice) {
+		g := ms.AppendEmpty()
+		g.SetName("g")
+		g.SetEmptyGauge().DataPoints().AppendEmpty().SetDoubleValue(1)
+	}), ingest.OTLPProtobuf)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/metrics", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("Idempotency-Key", "k-1")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(keys) != 1 || keys[0] != "k-1" {
+		t.Fatalf("%d, keys %q", resp.StatusCode, keys)
+	}
+
+	two := encode(t, otlpReq(func(ms pmetric.MetricSlice) {
+		g := ms.AppendEmpty()
+		g.SetName("g")
+		g.SetEmptyGauge().DataPoints().AppendEmpty().SetDoubleValue(1)
+		g.Gauge().DataPoints().AppendEmpty().SetDoubleValue(2)
+	}), ingest.OTLPProtobuf)
+	resp, rb := post(t, srv.URL+"/v1/metrics", "application/x-protobuf", two, false)
+	var st spb.Status
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || proto.Unmarshal(rb, &st) != nil || !strings.Contains(st.Message, "more than 1 samples") {
+		t.Fatalf("two samples over a limit of one: %d %q", resp.StatusCode, st.Message)
+	}
+	if len(keys) != 1 {
+		t.Fatal("a refused request reached the sink")
+	}
+}
