@@ -166,6 +166,16 @@ func TestOTLPReachesTheCharts(t *testing.T) {
 		t.Fatalf("answer %q (%v), want an ExportMetricsServiceResponse without rejections", answer, err)
 	}
 	v.untilAll(map[string]func(frame) bool{"jobs": func(f frame) bool { return is(10)(f.value("mail", "jobs")) && is(5)(f.value("pdf", "jobs")) }})
+
+	// The unauthorized export is counted as an OTLP refusal, the taken
+	// samples as OTLP samples: 2×2 increases (3, 2; 4, 0), 2 gauge values, 2×6
+	// histogram samples (count, 4 buckets, sum), 3 delta points.
+	_, metrics := do(t, mustRequest(t, http.MethodGet, s.url+"/metrics", ""))
+	for _, want := range []string{`dashd_ingest_samples_accepted_total{format="otlp"} 21`, `dashd_ingest_requests_refused_total{format="otlp",reason="unauthorized"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s:\n%s", want, grepLines(metrics, `format="otlp"`))
+		}
+	}
 }
 
 // untilAll reads messages until the newest frame of every chart named in
@@ -190,4 +200,15 @@ func (v *viewer) untilAll(want map[string]func(frame) bool) map[string]frame {
 	}
 	v.t.Fatalf("the charts never showed what was expected; last frames: %+v", latest)
 	return nil
+}
+
+// grepLines is the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
