@@ -93,11 +93,17 @@ type CumulativePoint struct {
 // le and quantile are written as DecodePrometheus writes them. A point
 // without a time takes opt.Now. A body that cannot be decoded is refused
 // with a *DecodeError; so is one giving more than Limits.MaxSamples samples
-// (TooLarge). A point that breaks a limit is left out and counted in
+// (TooLarge), and, before pdata reads it, one whose decoding would take
+// more than 16 times Limits.MaxBodyBytes of memory (TooLarge; see
+// checkOTLPCost: pdata spends about 200 bytes on an attribute that takes 2
+// on the wire). A point that breaks a limit is left out and counted in
 // Rejected, with a Problem located as resource_metrics[i].scope_metrics[j].
 // metrics[k].data_points[p] and Index the point's position in the request.
 // Safe for concurrent use; the result shares no memory with body.
 func DecodeOTLP(body []byte, enc OTLPEncoding, opt DecodeOptions) (*OTLPBatch, error) {
+	if err := checkOTLPCost(body, enc, opt.Limits.WithDefaults()); err != nil {
+		return nil, err
+	}
 	req := pmetricotlp.NewExportRequest()
 	var err error
 	switch enc {

@@ -24,7 +24,7 @@ var otlpBenchDashboard = charts.Dashboard{ID: "bench", Charts: []charts.Chart{
 // otlpBenchBodies makes n protobuf requests of 1,000 data points of
 // http_requests as an SDK exports them: one resource, 1,000 series
 // (route × host × status), request k at second k with rising totals.
-func otlpBenchBodies(b *testing.B, n int, temporality pmetric.AggregationTemporality) [][]byte {
+func otlpBenchBodies(b testing.TB, n int, temporality pmetric.AggregationTemporality) [][]byte {
 	t0 := time.Now().Add(-time.Duration(n+1) * time.Second)
 	start := t0.Add(-time.Minute) // fresh: a first point counts whole
 	bodies := make([][]byte, n)

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/dashd/dashd/ingest"
@@ -606,5 +608,50 @@ func TestOTLPHandlerIdempotencyKeyAndTooLarge(t *testing.T) {
 	}
 	if len(keys) != 1 {
 		t.Fatal("a refused request reached the sink")
+	}
+}
+
+// A body whose decoding would take far more memory than its size (empty
+// attributes: 2 bytes on the wire, about 200 bytes decoded) is refused
+// before pdata decodes it; typical bodies, at about 6 times, pass.
+func TestDecodeOTLPBoundsMemoryBeforeDecoding(t *testing.T) {
+	t.Parallel()
+	var dp []byte
+	for range 100_000 {
+		dp = protowire.AppendTag(dp, 7, protowire.BytesType) // NumberDataPoint.attributes
+		dp = protowire.AppendVarint(dp, 0)
+	}
+	wrap := func(field protowire.Number, inner []byte) []byte {
+		return protowire.AppendBytes(protowire.AppendTag(nil, field, protowire.BytesType), inner)
+	}
+	metric := append(wrap(1, []byte("g")), wrap(5, wrap(1, dp))...) // name, gauge{data_points}
+	body := wrap(1, wrap(2, wrap(2, metric)))                       // request{resource_metrics{scope_metrics{metrics}}}
+	jsonBody := []byte(`{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"g","gauge":{"dataPoints":[{"asInt":"1","attributes":[` +
+		strings.Repeat(`{},`, 100_000) + `{}]}]}}]}]}]}`)
+	opt := opts()
+	opt.Limits.MaxBodyBytes = 256 << 10
+	for name, tc := range map[string]struct {
+		body []byte
+		enc  ingest.OTLPEncoding
+	}{"protobuf": {body, ingest.OTLPProtobuf}, "json": {jsonBody, ingest.OTLPJSON}} {
+		var m0, m1 runtime.MemStats
+		runtime.ReadMemStats(&m0)
+		_, err := ingest.DecodeOTLP(tc.body, tc.enc, opt)
+		runtime.ReadMemStats(&m1)
+		var de *ingest.DecodeError
+		if !errorsAs(err, &de) || !de.TooLarge || !strings.Contains(err.Error(), "would take about") {
+			t.Fatalf("%s: %d bytes of empty attributes: %v, want a TooLarge refusal", name, len(tc.body), err)
+		}
+		if m1.TotalAlloc-m0.TotalAlloc > 4<<20 {
+			t.Errorf("%s: refusing took %d bytes", name, m1.TotalAlloc-m0.TotalAlloc)
+		}
+	}
+	typical := encode(t, counterReq(5, now), ingest.OTLPProtobuf)
+	for _, b := range otlpBenchBodies(t, 1, pmetric.AggregationTemporalityDelta) {
+		typical = b
+	}
+	opt.Limits.MaxBodyBytes = int64(len(typical))
+	if _, err := ingest.DecodeOTLP(typical, ingest.OTLPProtobuf, opt); err != nil {
+		t.Fatalf("a typical body of %d bytes with the body limit at its size: %v", len(typical), err)
 	}
 }
