@@ -131,9 +131,10 @@ type handler struct {
 	clock   func() time.Time
 	observe func(Outcome)
 	format  format
-	bufs    sync.Pool   // *bytes.Buffer
-	gzips   sync.Pool   // *gzip.Reader
-	cum     *Cumulative // OTLP only
+	bufs    sync.Pool // *bytes.Buffer
+	gzips   sync.Pool // *gzip.Reader
+
+	cum *Cumulative // OTLPHandler's table; nil for the other formats
 }
 
 // maxPooledBuffer is the largest body buffer kept for reuse; a rare huge
