@@ -30,7 +30,7 @@ import (
 // The returned samples share no memory with body.
 func DecodeJSON(body []byte, opt DecodeOptions) ([]Sample, error) {
 	d := jsonDec{buf: body, ck: newChecker(opt), ps: problems{format: "json"}, done: opt.Done}
-	d.lines.lastNL = -1
+	d.lines = newLineCursor()
 	n := bytes.Count(body, []byte(`"metric"`))
 	if d.ck.lim.MaxSamples > 0 && n > d.ck.lim.MaxSamples {
 		n = d.ck.lim.MaxSamples + 1
@@ -57,11 +57,7 @@ type jsonDec struct {
 	scratch []byte
 	fatal   bool
 	done    <-chan struct{}
-	lines   struct { // see place
-		off    int // offset up to which newlines are counted
-		line   int // newlines before off
-		lastNL int // offset of the last newline before off, or -1
-	}
+	lines   lineCursor
 }
 
 func (d *jsonDec) top() error {
@@ -816,21 +812,33 @@ func (d *jsonDec) skip(idx int, field string, depth int) {
 	}
 }
 
-// place returns the line and column of byte offset off. Problems mostly
-// come in increasing order of offset, so newlines are counted once over the
-// body; an offset before the last one placed is counted from the start.
-func (d *jsonDec) place(off int) (line, col int) {
-	lt := &d.lines
-	if off < lt.off || off > len(d.buf) {
-		return where(d.buf, off)
+// place returns the line and column of byte offset off.
+func (d *jsonDec) place(off int) (line, col int) { return d.lines.place(d.buf, off) }
+
+// lineCursor places byte offsets of one body by line and column. Problems
+// mostly come in increasing order of offset, so newlines are counted once
+// over the body; an offset before the last one placed is counted from the
+// start.
+type lineCursor struct {
+	off    int // offset up to which newlines are counted
+	line   int // newlines before off
+	lastNL int // offset of the last newline before off, or -1
+}
+
+func newLineCursor() lineCursor { return lineCursor{lastNL: -1} }
+
+// place returns the 1-based line and column of byte offset off of buf.
+func (lc *lineCursor) place(buf []byte, off int) (line, col int) {
+	if off < lc.off || off > len(buf) {
+		return where(buf, off)
 	}
-	seg := d.buf[lt.off:off]
+	seg := buf[lc.off:off]
 	if n := bytes.Count(seg, []byte{'\n'}); n > 0 {
-		lt.line += n
-		lt.lastNL = lt.off + bytes.LastIndexByte(seg, '\n')
+		lc.line += n
+		lc.lastNL = lc.off + bytes.LastIndexByte(seg, '\n')
 	}
-	lt.off = off
-	return lt.line + 1, off - lt.lastNL
+	lc.off = off
+	return lc.line + 1, off - lc.lastNL
 }
 
 // where returns the 1-based line and column of byte offset off.

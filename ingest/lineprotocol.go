@@ -61,7 +61,7 @@ func DecodeLineProtocol(body []byte, precision time.Duration, opt DecodeOptions)
 	}
 	d := lpDec{buf: body, ck: newChecker(opt), ps: problems{format: "line protocol"}, prec: precision}
 	d.ck.validUTF8 = true // every token is checked as it is read
-	d.lines.lastNL = -1
+	d.lines = newLineCursor()
 
 	// A first guess at the batch size: one point per line, one field each.
 	lines := bytes.Count(body, []byte{'\n'}) + 1
@@ -117,12 +117,8 @@ type lpDec struct {
 	// Names and tags seen in this batch (see name).
 	nameSlots []int32 // open addressing by hash: 1 + index in names, or 0
 	names     []lpName
-	fields    [8]string // the valid field names of the last point, by position
-	lines     struct {
-		off    int // offset up to which newlines are counted
-		line   int // newlines before off
-		lastNL int // offset of the last newline before off, or -1
-	}
+	fields    [8]string  // the valid field names of the last point, by position
+	lines     lineCursor // see place
 }
 
 // point decodes one point at d.pos, which holds neither a space nor an end
@@ -895,21 +891,8 @@ func (d *lpDec) fail(off, idx int, msg string) {
 	d.skipLine()
 }
 
-// place returns the line and column of byte offset off. Problems come in
-// increasing order of offset, so newlines are counted once over the body.
-func (d *lpDec) place(off int) (line, col int) {
-	lt := &d.lines
-	if off < lt.off {
-		return where(d.buf, off)
-	}
-	seg := d.buf[lt.off:off]
-	if n := bytes.Count(seg, []byte{'\n'}); n > 0 {
-		lt.line += n
-		lt.lastNL = lt.off + bytes.LastIndexByte(seg, '\n')
-	}
-	lt.off = off
-	return lt.line + 1, off - lt.lastNL
-}
+// place returns the line and column of byte offset off.
+func (d *lpDec) place(off int) (line, col int) { return d.lines.place(d.buf, off) }
 
 // The values, parsed as the library does (strconv's syntax), with a fast
 // path for the common short forms.
