@@ -231,7 +231,8 @@ func hasAll(ids []string) func(frame) bool {
 // loses no acknowledged sample and no viewer; losing a dashd node costs
 // its viewers one reconnect to another node, where the state is the same.
 func TestCluster(t *testing.T) {
-	t.Parallel()
+	// Not parallel: three NATS servers and their nodes load the machine
+	// enough on their own.
 	if testing.Short() {
 		t.Skip("runs a NATS cluster of three and three dashd nodes")
 	}
@@ -414,7 +415,8 @@ func TestCluster(t *testing.T) {
 // replicated once and three times, and how soon after the last answer
 // every node of three shows every sample.
 func TestClusterIngestFigures(t *testing.T) {
-	t.Parallel()
+	// Not parallel: three NATS servers and their nodes load the machine
+	// enough on their own.
 	if os.Getenv("DASHD_CLUSTER_BENCH") == "" {
 		t.Skip("a measurement: set DASHD_CLUSTER_BENCH=1")
 	}
