@@ -399,6 +399,20 @@ func withTag(base []Tag, key, value string) ([]Tag, string) {
 }
 
 // pointTime reads a point's time (opt.Now when unset) and checks it.
+// pointHead reads the time and tags of data point p of the metric at loc;
+// a problem rejects the point and reports false.
+func (d *otlpDecoder) pointHead(loc string, p int, ts pcommon.Timestamp, attrs pcommon.Map) (time.Time, []Tag, bool) {
+	t, msg := d.pointTime(ts)
+	if msg == "" {
+		var tags []Tag
+		if tags, msg = d.pointTags(attrs, 0); msg == "" {
+			return t, tags, true
+		}
+	}
+	d.reject(pointLoc(loc, p), msg)
+	return time.Time{}, nil, false
+}
+
 func (d *otlpDecoder) pointTime(ts pcommon.Timestamp) (time.Time, string) {
 	if ts == 0 {
 		return d.c.now, ""
@@ -479,14 +493,8 @@ func (d *otlpDecoder) numbers(loc, name string, dps pmetric.NumberDataPointSlice
 			d.reject(pointLoc(loc, p), msg)
 			continue
 		}
-		t, msg := d.pointTime(dp.Timestamp())
-		if msg != "" {
-			d.reject(pointLoc(loc, p), msg)
-			continue
-		}
-		tags, msg := d.pointTags(dp.Attributes(), 0)
-		if msg != "" {
-			d.reject(pointLoc(loc, p), msg)
+		t, tags, ok := d.pointHead(loc, p, dp.Timestamp(), dp.Attributes())
+		if !ok {
 			continue
 		}
 		if err := d.tooMany(1); err != nil {
@@ -567,14 +575,8 @@ func (d *otlpDecoder) histograms(loc, name string, dps pmetric.HistogramDataPoin
 			d.reject(pointLoc(loc, p), msg)
 			continue
 		}
-		t, msg := d.pointTime(dp.Timestamp())
-		if msg != "" {
-			d.reject(pointLoc(loc, p), msg)
-			continue
-		}
-		tags, msg := d.pointTags(dp.Attributes(), 0)
-		if msg != "" {
-			d.reject(pointLoc(loc, p), msg)
+		t, tags, ok := d.pointHead(loc, p, dp.Timestamp(), dp.Attributes())
+		if !ok {
 			continue
 		}
 		bucketTags := make([][]Tag, counts.Len())
@@ -636,14 +638,8 @@ func (d *otlpDecoder) expHistograms(loc, name string, dps pmetric.ExponentialHis
 			d.reject(pointLoc(loc, p), msg)
 			continue
 		}
-		t, msg := d.pointTime(dp.Timestamp())
-		if msg != "" {
-			d.reject(pointLoc(loc, p), msg)
-			continue
-		}
-		tags, msg := d.pointTags(dp.Attributes(), 0)
-		if msg != "" {
-			d.reject(pointLoc(loc, p), msg)
+		t, tags, ok := d.pointHead(loc, p, dp.Timestamp(), dp.Attributes())
+		if !ok {
 			continue
 		}
 		neg, pos := dp.Negative(), dp.Positive()
@@ -722,14 +718,8 @@ func (d *otlpDecoder) summaries(loc, name string, dps pmetric.SummaryDataPointSl
 			d.reject(pointLoc(loc, p), msg)
 			continue
 		}
-		t, msg := d.pointTime(dp.Timestamp())
-		if msg != "" {
-			d.reject(pointLoc(loc, p), msg)
-			continue
-		}
-		tags, msg := d.pointTags(dp.Attributes(), 0)
-		if msg != "" {
-			d.reject(pointLoc(loc, p), msg)
+		t, tags, ok := d.pointHead(loc, p, dp.Timestamp(), dp.Attributes())
+		if !ok {
 			continue
 		}
 		qtags := make([][]Tag, qs.Len())
