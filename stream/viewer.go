@@ -155,9 +155,7 @@ func (v *viewer) checkStuck() {
 		v.mu.Unlock()
 		return
 	}
-	v.gone = true
-	clear(v.pending)
-	v.npending = 0
+	v.goneLocked()
 	v.mu.Unlock()
 
 	if v.stuck.CompareAndSwap(false, true) {
@@ -181,9 +179,7 @@ func (v *viewer) leaseEnded(lease context.Context) {
 		v.mu.Unlock()
 		return
 	}
-	v.gone = true
-	clear(v.pending)
-	v.npending = 0
+	v.goneLocked()
 	v.mu.Unlock()
 	v.h.leaseEndWS(v, lease)
 }
@@ -219,10 +215,8 @@ func closeReason(err error) string {
 func (v *viewer) stop() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.gone = true
-	clear(v.pending)
+	v.goneLocked()
 	clear(v.spare)
-	v.npending = 0
 	if v.timer != nil {
 		v.timer.Stop()
 	}
@@ -230,4 +224,12 @@ func (v *viewer) stop() {
 		v.leaseStop()
 		v.leaseStop = nil
 	}
+}
+
+// goneLocked marks the viewer gone and drops what it had pending: nothing
+// more is delivered to it. Needs v.mu.
+func (v *viewer) goneLocked() {
+	v.gone = true
+	clear(v.pending)
+	v.npending = 0
 }
