@@ -15,7 +15,7 @@ import (
 var (
 	_ ingest.Sink            = (*journal.Journal)(nil)
 	_ journal.PositionedSink = (*charts.Board)(nil)
-	_ charts.History         = (*journal.Journal)(nil)
+	// and charts.History: see historyOf.
 )
 
 // openStore opens the log and the buckets: the embedded NATS under --data

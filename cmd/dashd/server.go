@@ -153,7 +153,7 @@ func New(cfg Config) (*Main, error) {
 	m.board = charts.NewBoard(charts.Config{
 		MaxFPS:  float64(f.Stream.MaxFPS),
 		Logger:  m.log.With("component", "board"),
-		History: m.store, // fills a chart defined while running
+		History: historyOf(m.store), // fills a chart defined while running
 		ObserveApply: func(_ int, took time.Duration) {
 			m.ops.apply.Observe(took.Seconds())
 		},
