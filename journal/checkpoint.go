@@ -262,47 +262,67 @@ func (j *Journal) PruneCheckpoints(ctx context.Context, keepAfter time.Time, kee
 	return removed, nil
 }
 
-// The byte-level checkpoint API. charts.Checkpoint (ckpt-charts) is not on
-// this branch yet: these take and give its encoding (MarshalBinary) as
-// bytes. At the merge they become the typed
-//
-//	PutCheckpoint(ctx, cp *charts.Checkpoint) error
-//	LoadCheckpoint(ctx, seq) (*charts.Checkpoint, error)
-//	CheckpointBefore(ctx, seq) (*charts.Checkpoint, error)
-//
-// of the contract, each a few lines over putCheckpoint, loadCheckpoint
-// and checkpointBefore (decode = UnmarshalBinary).
-
-// PutCheckpoint stores data, a checkpoint's encoding (version version), as
-// the checkpoint at at.
-func (j *Journal) PutCheckpoint(ctx context.Context, at charts.Position, version int, data []byte) error {
-	return j.putCheckpoint(ctx, at, version, data)
+// PutCheckpoint stores cp (encoded by its MarshalBinary: versioned and
+// checksummed) as the checkpoint at cp.At, replacing one stored at the
+// same position (another node there has the same state).
+func (j *Journal) PutCheckpoint(ctx context.Context, cp *charts.Checkpoint) error {
+	data, err := cp.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("journal: encode the checkpoint at seq %d: %w", cp.At.Seq, err)
+	}
+	version := cp.Version
+	if version == 0 {
+		version = charts.CheckpointVersion
+	}
+	if err := j.putCheckpoint(ctx, cp.At, version, data); err != nil {
+		return err
+	}
+	j.m.checkpointWrites.Inc()
+	j.m.checkpointBytes.Add(float64(len(data)))
+	j.m.checkpointSize.Set(float64(len(data)))
+	return nil
 }
 
-// LoadCheckpoint reads the checkpoint stored at seq (an error wrapping
-// ErrNoCheckpoint if there is none).
-func (j *Journal) LoadCheckpoint(ctx context.Context, seq uint64) ([]byte, charts.Position, error) {
+// LoadCheckpoint reads and decodes the checkpoint stored at seq: an error
+// wrapping ErrNoCheckpoint if there is none, and one wrapping the charts
+// package's (charts.ErrCheckpointVersion, ErrCheckpointChecksum, ...) if
+// it cannot be decoded. It checks that the checkpoint is the one its name
+// and metadata say.
+func (j *Journal) LoadCheckpoint(ctx context.Context, seq uint64) (*charts.Checkpoint, error) {
 	data, info, err := j.loadCheckpoint(ctx, seq)
-	return data, info.At, err
+	if err != nil {
+		return nil, err
+	}
+	return decodeCheckpoint(data, info)
 }
 
-// CheckpointBefore finds the newest checkpoint at or before seq whose
-// position the log still retains and that usable accepts (nil accepts
-// every one), trying older ones when it refuses (at most three in all).
-// It returns nil data and a zero position when there is none.
-func (j *Journal) CheckpointBefore(ctx context.Context, seq uint64, usable func(data []byte, info CheckpointInfo) error) ([]byte, charts.Position, error) {
-	var data []byte
-	info, ok, err := j.checkpointBefore(ctx, seq, func(b []byte, info CheckpointInfo) error {
-		if usable != nil {
-			if err := usable(b, info); err != nil {
-				return err
-			}
-		}
-		data = b
-		return nil
+func decodeCheckpoint(data []byte, info CheckpointInfo) (*charts.Checkpoint, error) {
+	cp := new(charts.Checkpoint)
+	if err := cp.UnmarshalBinary(data); err != nil {
+		return nil, fmt.Errorf("journal: the checkpoint at seq %d: %w", info.At.Seq, err)
+	}
+	if cp.At.Seq != info.At.Seq || !cp.At.Time.Equal(info.At.Time) {
+		return nil, fmt.Errorf("journal: the checkpoint stored as seq %d (%s) says it is at seq %d (%s)",
+			info.At.Seq, info.At.Time.Format(time.RFC3339Nano), cp.At.Seq, cp.At.Time.Format(time.RFC3339Nano))
+	}
+	return cp, nil
+}
+
+// CheckpointBefore returns the newest checkpoint at or before seq whose
+// position the log still retains (Retains) and that decodes; one that
+// cannot be read or decoded is logged, counted in
+// dashd_journal_checkpoints_unusable_total, and the next older is tried,
+// at most three in all. It returns nil, nil when there is none: replaying
+// the log instead costs time, never correctness. Pass math.MaxUint64 for
+// the newest.
+func (j *Journal) CheckpointBefore(ctx context.Context, seq uint64) (*charts.Checkpoint, error) {
+	var cp *charts.Checkpoint
+	_, ok, err := j.checkpointBefore(ctx, seq, func(data []byte, info CheckpointInfo) (err error) {
+		cp, err = decodeCheckpoint(data, info)
+		return err
 	})
 	if err != nil || !ok {
-		return nil, charts.Position{}, err
+		return nil, err
 	}
-	return data, info.At, nil
+	return cp, nil
 }

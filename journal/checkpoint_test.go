@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -22,6 +23,19 @@ func acceptAt(t testing.TB, j *journal.Journal, batch []ingest.Sample) charts.Po
 		t.Fatal(err)
 	}
 	return last
+}
+
+// checkpoint is a checkpoint at pos whose one chart's state is state.
+func checkpoint(pos charts.Position, state []byte) *charts.Checkpoint {
+	return &charts.Checkpoint{At: pos, Charts: []charts.ChartState{{Chart: "c", Def: "0123456789abcdef", State: state}}}
+}
+
+// stateOf is the state of a checkpoint's one chart ("" for none).
+func stateOf(cp *charts.Checkpoint) string {
+	if cp == nil || len(cp.Charts) == 0 {
+		return ""
+	}
+	return string(cp.Charts[0].State)
 }
 
 func one(metric string, v float64, at time.Time) []ingest.Sample {
@@ -48,10 +62,14 @@ func TestCheckpointsPutListLoadPrune(t *testing.T) {
 				pos[0].Seq: bytes.Repeat([]byte{0, 1, 2, 3, 255}, 100_000),
 				pos[1].Seq: []byte("second"),
 			}
+			size := map[uint64]int64{}
 			for _, i := range []int{2, 0, 1} {
-				if err := j.PutCheckpoint(ctx, pos[i], 7, data[pos[i].Seq]); err != nil {
+				cp := checkpoint(pos[i], data[pos[i].Seq])
+				if err := j.PutCheckpoint(ctx, cp); err != nil {
 					t.Fatal(err)
 				}
+				b, _ := cp.MarshalBinary()
+				size[pos[i].Seq] = int64(len(b))
 			}
 			infos, err := j.Checkpoints(ctx)
 			if err != nil {
@@ -61,23 +79,23 @@ func TestCheckpointsPutListLoadPrune(t *testing.T) {
 				t.Fatalf("Checkpoints = %+v, want 3", infos)
 			}
 			for i, info := range infos {
-				if info.At.Seq != pos[i].Seq || !info.At.Time.Equal(pos[i].Time) || info.Version != 7 || info.Size != int64(len(data[pos[i].Seq])) {
-					t.Errorf("Checkpoints[%d] = %+v, want at %+v, version 7, size %d", i, info, pos[i], len(data[pos[i].Seq]))
+				if info.At.Seq != pos[i].Seq || !info.At.Time.Equal(pos[i].Time) || info.Version != charts.CheckpointVersion || info.Size != size[pos[i].Seq] {
+					t.Errorf("Checkpoints[%d] = %+v, want at %+v, version %d, size %d", i, info, pos[i], charts.CheckpointVersion, size[pos[i].Seq])
 				}
 			}
 			for _, p := range pos {
-				got, at, err := j.LoadCheckpoint(ctx, p.Seq)
+				cp, err := j.LoadCheckpoint(ctx, p.Seq)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if !bytes.Equal(got, data[p.Seq]) || at.Seq != p.Seq || !at.Time.Equal(p.Time) {
-					t.Errorf("LoadCheckpoint(%d) = %d bytes at %+v, want %d bytes at %+v", p.Seq, len(got), at, len(data[p.Seq]), p)
+				if got := stateOf(cp); got != string(data[p.Seq]) || cp.At.Seq != p.Seq || !cp.At.Time.Equal(p.Time) {
+					t.Errorf("LoadCheckpoint(%d) = %d bytes at %+v, want %d bytes at %+v", p.Seq, len(got), cp.At, len(data[p.Seq]), p)
 				}
 			}
-			if _, _, err := j.LoadCheckpoint(ctx, pos[2].Seq+100); !errors.Is(err, journal.ErrNoCheckpoint) {
+			if _, err := j.LoadCheckpoint(ctx, pos[2].Seq+100); !errors.Is(err, journal.ErrNoCheckpoint) {
 				t.Errorf("LoadCheckpoint of a missing one: %v, want ErrNoCheckpoint", err)
 			}
-			if err := j.PutCheckpoint(ctx, charts.Position{}, 1, []byte("x")); err == nil {
+			if err := j.PutCheckpoint(ctx, checkpoint(charts.Position{}, nil)); err == nil {
 				t.Error("PutCheckpoint at seq 0 was taken")
 			}
 
@@ -93,7 +111,7 @@ func TestCheckpointsPutListLoadPrune(t *testing.T) {
 			if err != nil || len(infos) != 1 || infos[0].At.Seq != pos[2].Seq {
 				t.Fatalf("after pruning: %+v, %v; want only seq %d", infos, err, pos[2].Seq)
 			}
-			if _, _, err := j.LoadCheckpoint(ctx, pos[0].Seq); !errors.Is(err, journal.ErrNoCheckpoint) {
+			if _, err := j.LoadCheckpoint(ctx, pos[0].Seq); !errors.Is(err, journal.ErrNoCheckpoint) {
 				t.Errorf("a pruned checkpoint loads: %v", err)
 			}
 		})
@@ -105,44 +123,46 @@ func TestCheckpointBefore(t *testing.T) {
 	ctx := context.Background()
 	j := open(t, journal.Config{})
 	var pos []charts.Position
-	for i := range 5 {
+	for i := range 6 {
 		pos = append(pos, acceptAt(t, j, one("m", float64(i), time.Now())))
 	}
 	for _, i := range []int{1, 3} {
-		if err := j.PutCheckpoint(ctx, pos[i], 1, []byte(fmt.Sprint("cp", i))); err != nil {
+		if err := j.PutCheckpoint(ctx, checkpoint(pos[i], []byte(fmt.Sprint("cp", i)))); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// The newest is damaged: one byte changed after it was encoded.
+	b, err := checkpoint(pos[5], []byte("cp5")).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)-6] ^= 0x40
+	if err := j.PutCheckpointBytes(ctx, pos[5], charts.CheckpointVersion, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.LoadCheckpoint(ctx, pos[5].Seq); !errors.Is(err, charts.ErrCheckpointChecksum) {
+		t.Fatalf("LoadCheckpoint of a damaged one: %v, want ErrCheckpointChecksum", err)
+	}
 	tests := map[string]struct {
-		seq    uint64
-		refuse string // the data usable refuses
-		want   string // "" for none
+		seq  uint64
+		want string // "" for none
 	}{
-		"at the newest":          {seq: pos[3].Seq, want: "cp3"},
-		"after the newest":       {seq: pos[4].Seq, want: "cp3"},
+		"at one":                 {seq: pos[3].Seq, want: "cp3"},
+		"after one":              {seq: pos[4].Seq, want: "cp3"},
 		"between":                {seq: pos[2].Seq, want: "cp1"},
 		"at the oldest":          {seq: pos[1].Seq, want: "cp1"},
 		"before every one":       {seq: pos[0].Seq, want: ""},
-		"newest refused":         {seq: pos[4].Seq, refuse: "cp3", want: "cp1"},
-		"the only one refused":   {seq: pos[2].Seq, refuse: "cp1", want: ""},
-		"far past the log's end": {seq: pos[4].Seq + 1000, want: "cp3"},
+		"the newest is damaged":  {seq: pos[5].Seq, want: "cp3"},
+		"far past the log's end": {seq: math.MaxUint64, want: "cp3"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			data, at, err := j.CheckpointBefore(ctx, tc.seq, func(b []byte, _ journal.CheckpointInfo) error {
-				if string(b) == tc.refuse {
-					return errors.New("refused")
-				}
-				return nil
-			})
+			cp, err := j.CheckpointBefore(ctx, tc.seq)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if string(data) != tc.want {
-				t.Fatalf("CheckpointBefore(%d) = %q at %+v, want %q", tc.seq, data, at, tc.want)
-			}
-			if tc.want != "" && at.Seq == 0 {
-				t.Errorf("no position with the data")
+			if got := stateOf(cp); got != tc.want {
+				t.Fatalf("CheckpointBefore(%d) = %q, want %q", tc.seq, got, tc.want)
 			}
 		})
 	}
@@ -157,21 +177,21 @@ func TestCheckpointBeforeNeedsItsPositionRetained(t *testing.T) {
 	// A log of at most 4 KiB: old messages go as new ones come.
 	j := open(t, journal.Config{MaxBytes: 4 << 10})
 	old := acceptAt(t, j, one("m", 1, time.Now()))
-	if err := j.PutCheckpoint(ctx, old, 1, []byte("old")); err != nil {
+	if err := j.PutCheckpoint(ctx, checkpoint(old, []byte("old"))); err != nil {
 		t.Fatal(err)
 	}
-	if data, _, err := j.CheckpointBefore(ctx, old.Seq, nil); err != nil || string(data) != "old" {
-		t.Fatalf("while retained: %q, %v", data, err)
+	if cp, err := j.CheckpointBefore(ctx, old.Seq); err != nil || stateOf(cp) != "old" {
+		t.Fatalf("while retained: %q, %v", stateOf(cp), err)
 	}
 	// The same seq with another time: not this log's message.
 	other := charts.Position{Seq: old.Seq + 1}
 	next := acceptAt(t, j, one("m", 2, time.Now()))
 	other.Time = next.Time.Add(-time.Second)
-	if err := j.PutCheckpoint(ctx, other, 1, []byte("other log")); err != nil {
+	if err := j.PutCheckpoint(ctx, checkpoint(other, []byte("other log"))); err != nil {
 		t.Fatal(err)
 	}
-	if data, _, err := j.CheckpointBefore(ctx, next.Seq, nil); err != nil || string(data) != "old" {
-		t.Fatalf("a checkpoint of another log at seq %d: got %q, %v; want the older one", other.Seq, data, err)
+	if cp, err := j.CheckpointBefore(ctx, next.Seq); err != nil || stateOf(cp) != "old" {
+		t.Fatalf("a checkpoint of another log at seq %d: got %q, %v; want the older one", other.Seq, stateOf(cp), err)
 	}
 	for range 200 {
 		accept(t, j, one("m", 3, time.Now()))
@@ -183,9 +203,9 @@ func TestCheckpointBeforeNeedsItsPositionRetained(t *testing.T) {
 	if ok, err := j.Retains(ctx, old); ok || err != nil {
 		t.Fatalf("Retains(%+v) = %v, %v after it aged out", old, ok, err)
 	}
-	data, at, err := j.CheckpointBefore(ctx, last.Seq, nil)
-	if err != nil || data != nil || at.Seq != 0 {
-		t.Fatalf("CheckpointBefore = %q at %+v, %v; want none (its position is gone)", data, at, err)
+	cp, err := j.CheckpointBefore(ctx, last.Seq)
+	if err != nil || cp != nil {
+		t.Fatalf("CheckpointBefore = %+v, %v; want none (its position is gone)", cp, err)
 	}
 }
 
@@ -359,7 +379,7 @@ func TestTimesAreClampedToTheLog(t *testing.T) {
 	check("ReplayRange", replayed)
 
 	replayed = nil
-	if err := j.ReplayThrough(ctx, time.Time{}, at.Seq, func(b []ingest.Sample) error {
+	if err := j.ReplayThrough(ctx, time.Time{}, at.Seq, func(b []ingest.Sample, _ charts.Position) error {
 		replayed = append(replayed, b...)
 		return nil
 	}); err != nil {

@@ -328,14 +328,15 @@ func (j *Journal) deliver(ctx context.Context, sink ingest.Sink, batch []ingest.
 
 // ReplayThrough hands apply, in order, the samples of every message stored
 // at or after since (zero: the whole log) up to stream sequence through,
-// merged into batches of up to maxMerge samples, and returns once it has
+// merged into batches of up to maxMerge samples each with the position of
+// its last message, and returns once it has
 // handed the one at through (or the last before it, were that one gone).
 // It implements charts.History: a board fed by Follow knows the sequence
 // of the last batch it took, and fills a chart defined later with exactly
 // what came before. Messages that cannot be decoded are skipped, as Follow
 // skips them, and times are clamped as Follow clamps them. It reads
 // through an ephemeral consumer of its own, deleted when it returns.
-func (j *Journal) ReplayThrough(ctx context.Context, since time.Time, through uint64, apply func([]ingest.Sample) error) error {
+func (j *Journal) ReplayThrough(ctx context.Context, since time.Time, through uint64, apply func([]ingest.Sample, charts.Position) error) error {
 	if through == 0 {
 		return nil
 	}
@@ -343,7 +344,7 @@ func (j *Journal) ReplayThrough(ctx context.Context, since time.Time, through ui
 	if !since.IsZero() {
 		cc.DeliverPolicy, cc.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
 	}
-	return j.replay(ctx, cc, through, func(b []ingest.Sample, _ charts.Position) error { return apply(b) })
+	return j.replay(ctx, cc, through, apply)
 }
 
 // ReplayRange hands apply, in order, the samples of every message after

@@ -110,6 +110,11 @@ type metrics struct {
 	// badCheckpoints counts checkpoints found unusable (unreadable, or
 	// refused by their decoder).
 	badCheckpoints prometheus.Counter
+	// checkpointWrites, checkpointBytes and checkpointSize are the
+	// checkpoints stored, their bytes, and the size of the last one.
+	checkpointWrites prometheus.Counter
+	checkpointBytes  prometheus.Counter
+	checkpointSize   prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) metrics {
@@ -123,9 +128,13 @@ func newMetrics(reg prometheus.Registerer) metrics {
 		restarts:    prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_follow_restarts_total", Help: "Times a supervised follower of the log stopped on an error and started again where its sink was."}),
 		badCheckpoints: prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_checkpoints_unusable_total",
 			Help: "Checkpoints that could not be read or decoded (an older one or the log was read instead)."}),
+		checkpointWrites: prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_checkpoint_writes_total", Help: "Checkpoints of the charts' state stored."}),
+		checkpointBytes:  prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_checkpoint_bytes_total", Help: "Bytes of the checkpoints stored (before the store's compression)."}),
+		checkpointSize:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "dashd_journal_checkpoint_size_bytes", Help: "Size of the last checkpoint stored."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.published, m.failed, m.delivered, m.undecodable, m.duplicates, m.unconfirmed, m.restarts, m.badCheckpoints)
+		reg.MustRegister(m.published, m.failed, m.delivered, m.undecodable, m.duplicates, m.unconfirmed, m.restarts, m.badCheckpoints,
+			m.checkpointWrites, m.checkpointBytes, m.checkpointSize)
 	}
 	return m
 }
