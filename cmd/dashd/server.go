@@ -103,6 +103,9 @@ type Main struct {
 	generated   string // the generated admin token, "" if configured
 	// ops are the ingest, NATS and replay metrics (metrics.go).
 	ops opsMetrics
+	// ckpt is the checkpoint the board started from and the writer's
+	// state (checkpoint.go).
+	ckpt checkpointState
 	// inflight counts the requests that push data: shutdown waits for
 	// them and refuses later ones, so no sample is accepted once the board
 	// stops.
@@ -150,7 +153,9 @@ func New(cfg Config) (*Main, error) {
 		return nil, err
 	}
 	m.ops.apply = newApplyHistogram()
+	m.registerCheckpointMetrics()
 	m.board = charts.NewBoard(charts.Config{
+		Start:   m.startCheckpoint(), // nil: the board is filled from the log
 		MaxFPS:  float64(f.Stream.MaxFPS),
 		Logger:  m.log.With("component", "board"),
 		History: m.store, // fills a chart defined while running
