@@ -52,6 +52,10 @@ type Config struct {
 	// Drain bounds how long shutdown waits for requests in flight
 	// (default DefaultDrain); those still running are then cut off.
 	Drain time.Duration
+	// LogMaxBytes caps the log of samples (0: journal.DefaultMaxBytes).
+	// Not a key of the file yet; the restart benchmark needs a log larger
+	// than the default.
+	LogMaxBytes int64
 }
 
 // The defaults of Config.RequestTimeout and Config.Drain.
