@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -120,11 +121,44 @@ func samples(n, offset int) (string, uint64) {
 	return b.String(), uint64(2 * n)
 }
 
+// startNode is startStoppable with the checkpoint at shutdown on or off.
+func startNode(t *testing.T, edit func(*config.File), final bool) (*server, func()) {
+	t.Helper()
+	f := config.Default()
+	f.Addr = "127.0.0.1:0"
+	edit(f)
+	if err := f.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Config{File: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.ckpt.noFinal = !final
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	s := &server{Main: m, url: "http://" + m.Addr()}
+	waitReady(t, s.url)
+	return s, stop
+}
+
 // The charts after a restart are the same whether they start from a
 // checkpoint and the log after it, or from the log alone; also when a
 // definition changed between the runs (that chart alone is filled from
-// the log), and when the newest checkpoint is damaged (it is refused and
-// the log read instead).
+// the log), when the newest checkpoint is damaged (it is refused and
+// the log read instead), and from the checkpoint written at shutdown
+// (nothing left to replay).
 func TestRestartFromCheckpointShowsWhatTheLogShows(t *testing.T) {
 	t.Parallel()
 	hour := time.Now().Truncate(time.Hour)
@@ -142,7 +176,7 @@ func TestRestartFromCheckpointShowsWhatTheLogShows(t *testing.T) {
 	ctx := context.Background()
 
 	// First run: samples, a checkpoint, more samples.
-	a, stop := startStoppable(t, node(ds, time.Hour))
+	a, stop := startNode(t, node(ds, time.Hour), false)
 	body, n1 := samples(40, 0)
 	ingestN(t, a, body, n1)
 	if wrote, err := a.checkpoint(ctx); err != nil || !wrote {
@@ -161,7 +195,7 @@ func TestRestartFromCheckpointShowsWhatTheLogShows(t *testing.T) {
 	stop()
 
 	// From the checkpoint, and from the log alone.
-	b, stop := startStoppable(t, node(ds, time.Hour))
+	b, stop := startNode(t, node(ds, time.Hour), false)
 	if b.ckpt.start.Seq != cps[0].At.Seq {
 		t.Fatalf("started from the checkpoint at seq %d, want %d", b.ckpt.start.Seq, cps[0].At.Seq)
 	}
@@ -189,7 +223,7 @@ func TestRestartFromCheckpointShowsWhatTheLogShows(t *testing.T) {
 	if wantChanged["avg-by-route"] == want["avg-by-route"] {
 		t.Fatal("the changed chart shows what it showed before: the test proves nothing")
 	}
-	d, stop := startStoppable(t, node(changed, time.Hour))
+	d, stop := startNode(t, node(changed, time.Hour), false)
 	if d.ckpt.start.Seq != cps[0].At.Seq {
 		t.Fatalf("started from the checkpoint at seq %d, want %d", d.ckpt.start.Seq, cps[0].At.Seq)
 	}
@@ -198,7 +232,7 @@ func TestRestartFromCheckpointShowsWhatTheLogShows(t *testing.T) {
 
 	// The newest checkpoint damaged in the store: one byte changed.
 	damage(t, ns.ClientURL(), cps[0].At.Seq)
-	e, stop := startStoppable(t, node(ds, time.Hour))
+	e, stop := startNode(t, node(ds, time.Hour), false)
 	if e.ckpt.start.Seq != 0 {
 		t.Fatalf("started from the damaged checkpoint at seq %d", e.ckpt.start.Seq)
 	}
@@ -206,6 +240,20 @@ func TestRestartFromCheckpointShowsWhatTheLogShows(t *testing.T) {
 		t.Errorf("dashd_journal_checkpoints_unusable_total = %v, want at least 1", got)
 	}
 	sameData(t, "a damaged checkpoint", e, ds, want)
+	stop()
+
+	// A clean stop writes a checkpoint at the last position the board
+	// took; the next start replays nothing and shows the same.
+	_, stop = startNode(t, node(ds, time.Hour), true)
+	stop()
+	g, stop := startNode(t, node(ds, time.Hour), false)
+	if _, last, err := g.store.Bounds(ctx); err != nil || g.ckpt.start.Seq != last.Seq {
+		t.Fatalf("started from seq %d, want the checkpoint written at shutdown at the log's last, %d (%v)", g.ckpt.start.Seq, last.Seq, err)
+	}
+	if got := g.board.Stats().Applied; got != 0 {
+		t.Errorf("from the checkpoint written at shutdown the board applied %d samples, want none", got)
+	}
+	sameData(t, "from the checkpoint written at shutdown", g, ds, want)
 	stop()
 
 	if time.Now().Truncate(time.Hour) != hour {

@@ -120,7 +120,8 @@ func (m *Main) startStore(ctx context.Context, provisioned []charts.Dashboard) (
 		}
 	})
 	wg.Go(func() { m.writeCheckpoints(loopCtx) })
-	return func() { cancel(); wg.Wait() }, nil
+	// The board still runs when stop is called (Run stops it after).
+	return func() { cancel(); wg.Wait(); m.finalCheckpoint() }, nil
 }
 
 // revoke refuses the embed token jti from now on and ends its streams; it
