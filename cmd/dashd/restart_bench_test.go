@@ -22,9 +22,11 @@ import (
 // BenchmarkRestart measures the time from New to /readyz answering 200 for
 // a dashd on disk whose log holds N samples inside the charts' windows,
 // started from the log alone (checkpoints off) and from a checkpoint
-// written before a tail of restartTail more samples. The sizes come from
-// DASHD_RESTART_SAMPLES (e.g. 1e6,1e7); without it the benchmark is
-// skipped, since filling the log takes minutes:
+// written before a tail of restartTail more samples (a crash), and from
+// the checkpoint a clean stop writes (nothing to replay). The sizes come
+// from DASHD_RESTART_SAMPLES (e.g. 1e6,1e7); without it the benchmark is
+// skipped, since filling the log takes minutes. DASHD_RESTART_FROM picks
+// the starts measured (default log,checkpoint,shutdown):
 //
 //	DASHD_RESTART_SAMPLES=1e6,1e7,3e7 go test -run '^$' -bench BenchmarkRestart -benchtime 3x -timeout 2h ./cmd/dashd/
 //
@@ -123,7 +125,7 @@ func dirSize(dir string) int64 {
 
 // startTimed starts dashd on dir and returns it once /readyz says 200, with
 // the time that took from New, and a stop.
-func startTimed(b *testing.B, dir string, interval time.Duration) (*Main, time.Duration, func()) {
+func startTimed(b *testing.B, dir string, interval time.Duration, final bool) (*Main, time.Duration, func()) {
 	b.Helper()
 	f := config.Default()
 	f.Addr = "127.0.0.1:0"
@@ -135,9 +137,10 @@ func startTimed(b *testing.B, dir string, interval time.Duration) (*Main, time.D
 	if err != nil {
 		b.Fatal(err)
 	}
-	// Every start is measured as after a crash: no checkpoint at shutdown,
-	// so the one under test stays the newest and the tail is replayed.
-	m.ckpt.noFinal = true
+	// Without final, a start is measured as after a crash: no checkpoint
+	// at shutdown, so the one under test stays the newest and the tail is
+	// replayed.
+	m.ckpt.noFinal = !final
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
@@ -181,7 +184,7 @@ func benchRestart(b *testing.B, n int) {
 		float64(n)/fill.Seconds()/1e6, float64(logSize)/(1<<20), float64(logSize)/float64(n))
 
 	// A first run writes the checkpoint, then the tail comes.
-	m, took, stop := startTimed(b, dir, time.Hour)
+	m, took, stop := startTimed(b, dir, time.Hour, false)
 	b.Logf("first start (no checkpoint yet): ready in %s", took.Round(time.Millisecond))
 	wbegin := time.Now()
 	if wrote, err := m.checkpoint(context.Background()); err != nil || !wrote {
@@ -199,18 +202,32 @@ func benchRestart(b *testing.B, n int) {
 	}
 	stop()
 
+	modes := os.Getenv("DASHD_RESTART_FROM")
+	if modes == "" {
+		modes = "log,checkpoint,shutdown"
+	}
 	for _, from := range []struct {
 		name     string
 		interval time.Duration
-	}{{"log", 0}, {"checkpoint", time.Hour}} {
+		final    bool
+	}{{"log", 0, false}, {"checkpoint", time.Hour, false}, {"shutdown", time.Hour, true}} {
+		if !strings.Contains(modes, from.name) {
+			continue
+		}
+		if from.final {
+			// A clean stop first writes a checkpoint at the log's end;
+			// every measured start then begins there and replays nothing.
+			_, _, stop := startTimed(b, dir, time.Hour, true)
+			stop()
+		}
 		b.Run("from="+from.name, func(b *testing.B) {
 			var total time.Duration
 			var replayed float64
 			for range b.N {
-				m, took, stop := startTimed(b, dir, from.interval)
+				m, took, stop := startTimed(b, dir, from.interval, from.final)
 				total += took
 				replayed = float64(m.board.Stats().Applied)
-				if from.interval > 0 && m.ckpt.start.Seq != cps[0].At.Seq {
+				if from.name == "checkpoint" && m.ckpt.start.Seq != cps[0].At.Seq {
 					b.Fatalf("started from seq %d, want the checkpoint's %d", m.ckpt.start.Seq, cps[0].At.Seq)
 				}
 				stop()
