@@ -38,7 +38,7 @@ func frameData(t *testing.T, b *charts.Board, id string) string {
 // sample missed at the cut, none counted twice.
 func TestChartDefinedWhileRunningIsFilledFromTheLog(t *testing.T) {
 	j := open(t, journal.Config{})
-	board := charts.NewBoard(charts.Config{History: j}, discard{}) // frames are read back with Board.Frame
+	board := charts.NewBoard(charts.Config{History: historyOf(j)}, discard{}) // frames are read back with Board.Frame
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	boardDone := make(chan error, 1)
