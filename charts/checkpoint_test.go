@@ -456,3 +456,89 @@ func TestCheckpointNeedsTheLog(t *testing.T) {
 		t.Fatalf("a board fed by Accept checkpointed: %v", err)
 	}
 }
+
+// Checkpoints taken while batches stream in each hold exactly the batches
+// up to their position: a view restored from one shows what a view fed
+// those batches alone shows.
+func TestCheckpointsUnderIngestHoldExactlyTheirPosition(t *testing.T) {
+	t.Parallel()
+	const n = 300
+	l := ckptLog(n)
+	now := t0.Add(n * time.Second)
+	clock := func() time.Time { return now }
+	d := charts.Dashboard{ID: "d", Charts: ckptDash.Charts[:4]}
+	b := startCkptBoard(t, charts.Config{Now: clock, QueueLen: 8}, d)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, lb := range l.batches {
+			for {
+				err := b.AcceptAt(context.Background(), lb.samples, lb.pos)
+				if err == nil {
+					break
+				}
+				var over *ingest.OverloadError
+				if !errors.As(err, &over) {
+					t.Error(err)
+					return
+				}
+			}
+		}
+	}()
+	// One checkpoint of each position seen while the batches stream in.
+	var cps []*charts.Checkpoint
+	for streaming := true; streaming; {
+		select {
+		case <-done:
+			streaming = false
+		default:
+		}
+		cp, err := b.Checkpoint(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cps) == 0 || cps[len(cps)-1].At.Seq != cp.At.Seq {
+			cps = append(cps, cp)
+		}
+	}
+	if len(cps) < 3 {
+		t.Logf("only %d positions checkpointed: the batches were applied faster than checkpoints were taken", len(cps))
+	}
+	for _, cp := range cps {
+		for _, cs := range cp.Charts {
+			var def charts.Chart
+			for _, c := range d.Charts {
+				if c.ID == cs.Chart {
+					def = c
+				}
+			}
+			def.Normalize()
+			got, err := charts.RestoreView(def, charts.Limits{}, cs.State)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := charts.NewView(def, charts.Limits{})
+			for _, lb := range l.batches {
+				if lb.pos.Seq > cp.At.Seq {
+					break
+				}
+				for i := range lb.samples {
+					if want.Matches(&lb.samples[i]) {
+						want.Add(&lb.samples[i], now)
+					}
+				}
+			}
+			g, w := got.Frame(now), want.Frame(now)
+			g.Seq, w.Seq = 0, 0
+			if gb, wb := frameBytes(g), frameBytes(w); string(gb) != string(wb) {
+				t.Fatalf("checkpoint at %d, chart %s:\n restored %s\n want     %s", cp.At.Seq, cs.Chart, gb, wb)
+			}
+		}
+	}
+	t.Logf("checkpoints at %v", func() (seqs []uint64) {
+		for _, cp := range cps {
+			seqs = append(seqs, cp.At.Seq)
+		}
+		return seqs
+	}())
+}
