@@ -25,7 +25,7 @@ import (
 //	byte     1 when the slots exist (0: no sample yet)
 //	slots    each of the ring, when they exist: byte 1 when it holds
 //	         cells (0: empty), then varint epoch, uvarint the number of
-//	         cells, varint the smallest sample time among them, and per
+//	         cells; if any, varint the smallest sample time among them, and per
 //	         cell, ascending by (category id, series id): uvarint
 //	         category id, uvarint series id, uvarint value (its float64
 //	         bits byte-reversed, so whole numbers take 2-3 bytes), uvarint
