@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/dashd/dashd/charts"
+	"github.com/dashd/dashd/journal"
 )
 
 // Checkpoints (checkpoints.interval, checkpoints.keep): at start the board
@@ -166,18 +167,40 @@ func (m *Main) checkpoint(ctx context.Context) (bool, error) {
 	m.ckpt.moved, m.ckpt.wrote = moved, cp.At
 	m.log.Debug("wrote a checkpoint", "seq", cp.At.Seq, "charts", len(cp.Charts), "took", time.Since(begin).Round(time.Millisecond))
 
-	// Keep those inside the log (an older one could not be used), at most
-	// checkpoints.keep of them.
+	return true, m.pruneCheckpoints(ctx, cp.At)
+}
+
+// pruneCheckpoints keeps the checkpoints inside the log (an older one could
+// not be used), at most checkpoints.keep of them and, newest first, as
+// many as fit in checkpoints.max_bytes (the newest, at, always).
+func (m *Main) pruneCheckpoints(ctx context.Context, at charts.Position) error {
 	first, _, err := m.store.Bounds(ctx)
 	if err != nil {
-		return true, err
+		return err
 	}
 	keepAfter := first.Time
 	if first.Seq == 0 {
-		keepAfter = cp.At.Time // an empty log: the one just written is as old as can be kept
+		keepAfter = at.Time // an empty log: the one just written is as old as can be kept
 	}
-	if _, err := m.store.PruneCheckpoints(ctx, keepAfter, m.cfg.File.Checkpoints.Keep); err != nil {
-		return true, err
+	infos, err := m.store.Checkpoints(ctx)
+	if err != nil {
+		return err
 	}
-	return true, nil
+	keep := keepWithin(infos, m.cfg.File.Checkpoints.Keep, m.cfg.File.Checkpoints.MaxBytes)
+	_, err = m.store.PruneCheckpoints(ctx, keepAfter, keep)
+	return err
+}
+
+// keepWithin is how many of the newest checkpoints of infos (oldest first)
+// to keep: at most keep, and no more than fit in maxBytes, but at least one.
+func keepWithin(infos []journal.CheckpointInfo, keep int, maxBytes int64) int {
+	n, total := 0, int64(0)
+	for i := len(infos) - 1; i >= 0 && n < keep; i-- {
+		total += infos[i].Size
+		if total > maxBytes && n > 0 {
+			break
+		}
+		n++
+	}
+	return max(n, 1)
 }

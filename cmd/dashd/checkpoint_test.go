@@ -316,3 +316,37 @@ func metricValue(t *testing.T, s *server, name string) float64 {
 	t.Fatalf("no metric %s", name)
 	return 0
 }
+
+// The checkpoints kept: at most checkpoints.keep, no more bytes than
+// checkpoints.max_bytes, the newest always.
+func TestKeepWithin(t *testing.T) {
+	t.Parallel()
+	infos := func(sizes ...int64) []journal.CheckpointInfo {
+		out := make([]journal.CheckpointInfo, len(sizes))
+		for i, s := range sizes {
+			out[i] = journal.CheckpointInfo{At: charts.Position{Seq: uint64(i + 1)}, Size: s}
+		}
+		return out
+	}
+	tests := map[string]struct {
+		infos    []journal.CheckpointInfo
+		keep     int
+		maxBytes int64
+		want     int
+	}{
+		"none":                    {nil, 10, 100, 1},
+		"all fit":                 {infos(10, 10, 10), 10, 100, 3},
+		"keep bounds":             {infos(10, 10, 10), 2, 100, 2},
+		"bytes bound":             {infos(10, 30, 40, 50), 10, 100, 2},
+		"exactly the bytes":       {infos(10, 50, 50), 10, 100, 2},
+		"newest alone too large":  {infos(10, 500), 10, 100, 1},
+		"the oldest do not count": {infos(1000, 10, 10), 10, 100, 2},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := keepWithin(tc.infos, tc.keep, tc.maxBytes); got != tc.want {
+				t.Fatalf("keepWithin = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
