@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"testing"
 	"time"
 
@@ -427,6 +428,44 @@ func TestFollowAfter(t *testing.T) {
 			}
 			if res.Samples != uint64(len(got)) {
 				t.Errorf("CaughtUp reported %d samples, delivered %d", res.Samples, len(got))
+			}
+		})
+	}
+}
+
+// BenchmarkPositionAt finds the position of a moment in logs of 1,000 and
+// 100,000 messages: a get by time (a binary search in the store), so the
+// time per lookup does not grow with the log.
+func BenchmarkPositionAt(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("messages=%d", n), func(b *testing.B) {
+			j := open(b, journal.Config{Dir: b.TempDir()})
+			ctx := context.Background()
+			var wg sync.WaitGroup
+			for w := range 8 {
+				wg.Go(func() {
+					for i := w; i < n; i += 8 {
+						if err := j.Accept(ctx, one("m", float64(i), time.Now())); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			first, last, err := j.Bounds(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			span := last.Time.Sub(first.Time)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				at := first.Time.Add(span * time.Duration(i%97) / 97)
+				if p, err := j.PositionAt(ctx, at); err != nil || p.Seq == 0 {
+					b.Fatalf("PositionAt(%s) = %+v, %v", at, p, err)
+				}
 			}
 		})
 	}
