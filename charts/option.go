@@ -3,6 +3,7 @@ package charts
 import (
 	"encoding/json"
 	"math"
+	"unicode/utf8"
 
 	echarts "github.com/go-echarts/go-echarts/v2/charts"
 	"github.com/go-echarts/go-echarts/v2/opts"
@@ -69,19 +70,203 @@ func Option(def Chart, f Frame) ([]byte, error) {
 		}))
 	}
 	if len(def.Thresholds) > 0 {
-		var lines []interface{}
-		for _, t := range def.Thresholds {
-			if def.Horizontal {
-				lines = append(lines, opts.MarkLineNameXAxisItem{Name: t.Label, XAxis: t.Value})
-			} else {
-				lines = append(lines, opts.MarkLineNameYAxisItem{Name: t.Label, YAxis: t.Value})
-			}
-		}
+		// A data-less series whose mark lines are filled in below, with
+		// labels go-echarts has no fields for.
 		bar.AddSeries("", nil, echarts.WithSeriesOpts(func(ss *echarts.SingleSeries) {
 			ss.Id = thresholdSeriesID
-			ss.MarkLines = &opts.MarkLines{Data: lines, MarkLineStyle: opts.MarkLineStyle{Symbol: []string{"none", "none"}}}
+			ss.MarkLines = &opts.MarkLines{MarkLineStyle: opts.MarkLineStyle{Symbol: []string{"none", "none"}}}
 		}))
 	}
 	bar.Validate()
-	return json.Marshal(bar.JSON())
+	// go-echarts (v2.7.0) has no fields for a label's width, overflow and
+	// ellipsis, nor for a mark line's own label: the option is finished as
+	// plain JSON data.
+	raw, err := json.Marshal(bar.JSON())
+	if err != nil {
+		return nil, err
+	}
+	var opt map[string]any
+	if err := json.Unmarshal(raw, &opt); err != nil {
+		return nil, err
+	}
+	finish(opt, def, f)
+	return json.Marshal(opt)
+}
+
+// The label layout, decided here so that the option alone draws the
+// chart as dashd's pages do. A card's plot is taken to be about
+// layoutWidth pixels wide and a label's character about charWidth (ECharts
+// draws axis labels at 12 px).
+const (
+	// maxShownCategories is the most category labels shown: up to it,
+	// every one; beyond, every k-th, so that about this many show.
+	maxShownCategories = 12
+	layoutWidth        = 360
+	charWidth          = 7
+	// maxLabelWidth caps a category label (then cut with an ellipsis):
+	// rotated labels, and the gutter of a horizontal chart, whose value
+	// ticks would otherwise be squeezed until they overprint.
+	maxLabelWidth = 100
+	// rotateLabels is the angle of category labels too long to sit side by
+	// side.
+	rotateLabels = 30
+	// maxThresholdWidth caps the room a threshold label takes right of
+	// the plot.
+	maxThresholdWidth = 120
+)
+
+// finish adds to opt (an option from go-echarts, as JSON data) what dashd
+// decides beyond it: the number format (dashd.format, for dashd's client:
+// ECharts ignores the key), the category labels' layout, the value axis's
+// labels, and the thresholds' labelled lines.
+func finish(opt map[string]any, def Chart, f Frame) {
+	nf := def.NumberFormat()
+	opt["dashd"] = map[string]any{"format": nf}
+	catKey, valKey := "xAxis", "yAxis"
+	if def.Horizontal {
+		catKey, valKey = "yAxis", "xAxis"
+	}
+	if def.X != TimeAxis {
+		// Time labels are the client's to lay out (round ticks).
+		setAxisLabel(opt, catKey, categoryLabels(f.Categories, def.Horizontal))
+	}
+	valueLabel := map[string]any{"hideOverlap": true}
+	if tpl := valueTemplate(nf); tpl != "{value}" {
+		// For an ECharts without dashd's client, which writes the ticks
+		// with the whole format (see dashd-format.js).
+		valueLabel["formatter"] = tpl
+	}
+	setAxisLabel(opt, valKey, valueLabel)
+	if len(def.Thresholds) > 0 {
+		thresholds(opt, def, nf)
+	}
+}
+
+// setAxisLabel merges label into the axisLabel of every axis under key.
+func setAxisLabel(opt map[string]any, key string, label map[string]any) {
+	axes, _ := opt[key].([]any)
+	for _, a := range axes {
+		axis, ok := a.(map[string]any)
+		if !ok {
+			continue
+		}
+		al, _ := axis["axisLabel"].(map[string]any)
+		if al == nil {
+			al = map[string]any{}
+		}
+		for k, v := range label {
+			al[k] = v
+		}
+		axis["axisLabel"] = al
+	}
+}
+
+// categoryLabels lays out the labels of categories: every one up to
+// maxShownCategories, beyond that every k-th; each cut with an ellipsis at
+// a width that fits, rotated when they do not fit side by side. On a
+// horizontal chart they stand one above the other, in a gutter at most
+// maxLabelWidth wide. hideOverlap is the safety net for what the estimate
+// misses (a narrower card, more categories in a later frame).
+func categoryLabels(categories []string, horizontal bool) map[string]any {
+	n := len(categories)
+	interval := 0
+	if n > maxShownCategories {
+		interval = (n+maxShownCategories-1)/maxShownCategories - 1
+	}
+	label := map[string]any{
+		"interval": interval, "hideOverlap": true,
+		"overflow": "truncate", "ellipsis": "…", "width": maxLabelWidth,
+	}
+	if horizontal || n == 0 {
+		return label
+	}
+	longest := 0
+	for _, c := range categories {
+		longest = max(longest, utf8.RuneCountInString(c))
+	}
+	shown := (n + interval) / (interval + 1)
+	slot := layoutWidth / shown
+	if longest*charWidth <= slot-8 {
+		label["width"] = slot - 8
+	} else {
+		label["rotate"] = rotateLabels
+	}
+	return label
+}
+
+// valueTemplate is an ECharts string formatter that writes nf's prefix,
+// suffix and unit around a tick ("${value}", "{value} ms"). Validate
+// refuses braces in them, so none is read as a template.
+func valueTemplate(nf NumberFormat) string {
+	t := nf.Prefix + "{value}" + nf.Suffix
+	if nf.Unit != "" {
+		t += " " + nf.Unit
+	}
+	return t
+}
+
+// thresholds fills the mark lines of the threshold series: each labelled
+// with its label and its value in the chart's format ("SLO · 250 ms"),
+// at the end of the line, outside the plot, so that it covers no bar: the
+// grid leaves room for it on the right (on a horizontal chart the label
+// stands above the line's top end).
+func thresholds(opt map[string]any, def Chart, nf NumberFormat) {
+	series, _ := opt["series"].([]any)
+	var ts map[string]any
+	for _, s := range series {
+		if m, ok := s.(map[string]any); ok && m["id"] == thresholdSeriesID {
+			ts = m
+		}
+	}
+	if ts == nil {
+		return
+	}
+	ml, _ := ts["markLine"].(map[string]any)
+	if ml == nil {
+		ml = map[string]any{}
+	}
+	axis := "yAxis"
+	if def.Horizontal {
+		axis = "xAxis"
+	}
+	widest := 0
+	var data []any
+	for _, t := range def.Thresholds {
+		text := ThresholdText(t, nf)
+		widest = max(widest, utf8.RuneCountInString(text))
+		item := map[string]any{
+			"name": t.Label,
+			axis:   t.Value,
+			"label": map[string]any{
+				"show": true, "position": "end", "formatter": text,
+				"width": maxThresholdWidth, "overflow": "truncate", "ellipsis": "…",
+			},
+		}
+		if t.Color != "" {
+			item["lineStyle"] = map[string]any{"color": t.Color}
+		}
+		data = append(data, item)
+	}
+	ml["data"] = data
+	ts["markLine"] = ml
+	if def.Horizontal {
+		return
+	}
+	right := min(widest*charWidth+12, maxThresholdWidth+12)
+	grids, _ := opt["grid"].([]any)
+	for _, g := range grids {
+		if gm, ok := g.(map[string]any); ok {
+			gm["right"] = right
+		}
+	}
+}
+
+// ThresholdText is the label drawn on threshold t: its label and its value
+// in format nf ("SLO · 250 ms"), or the value alone.
+func ThresholdText(t Threshold, nf NumberFormat) string {
+	v := nf.Value(t.Value)
+	if t.Label == "" {
+		return v
+	}
+	return t.Label + " · " + v
 }
