@@ -173,9 +173,19 @@ var dashdCore = (function () {
   // chart has no instance (tests) or ECharts hides them.
   function axisOf(chart, index) {
     try {
-      var axis = chart.ec.getModel().getComponent(valueAxis(chart), index).axis;
-      var e = axis.scale.getExtent();
-      return { min: e[0], max: e[1], interval: axis.scale.getInterval() };
+      var scale = chart.ec.getModel().getComponent(valueAxis(chart), index).axis.scale;
+      var e = scale.getExtent();
+      var interval = 0;
+      if (typeof scale.getInterval === 'function') {
+        interval = scale.getInterval(); // ECharts 5
+      } else {
+        // ECharts 6 keeps the step to itself: read it off the ticks, away
+        // from the ends (an end may be a fixed min or max, not a step).
+        var ticks = scale.getTicks().map(function (t) { return t.value; });
+        if (ticks.length >= 3) interval = ticks[2] - ticks[1];
+        else if (ticks.length === 2) interval = ticks[1] - ticks[0];
+      }
+      return { min: e[0], max: e[1], interval: interval };
     } catch (err) {
       return null;
     }
