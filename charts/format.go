@@ -26,10 +26,10 @@ type Format struct {
 	// digits, trailing zeros dropped. Axis labels always carry as many as
 	// their step needs, the same on every label of the axis.
 	Decimals *int `json:"decimals,omitempty" yaml:"decimals,omitempty"`
-	// Prefix goes before the number, after its sign ("$": -$1.5k).
+	// Prefix goes before the number, after its sign ("$": -$1,500, -$15k).
 	Prefix string `json:"prefix,omitempty" yaml:"prefix,omitempty"`
 	// Suffix goes right after the number and its scale letter, with no
-	// space (" €": 1.5k €; "x": 2.5x).
+	// space (" €": 15k €; "x": 2.5x).
 	Suffix string `json:"suffix,omitempty" yaml:"suffix,omitempty"`
 	// Thousands is put between groups of three digits of a number of 1,000
 	// or more: one of , . ' _ space, no-break space, narrow no-break space,
@@ -38,7 +38,8 @@ type Format struct {
 	// Scale is ScaleAuto (the default, also ""): a time unit steps
 	// ns → µs → ms → s → min → h, a byte unit B → KiB → MiB → GiB → TiB →
 	// PiB, any other number (no unit, a unit dashd does not know, a
-	// currency) k → M → G → T → P upwards; "%" never scales. ScaleNone
+	// currency) upwards from 10,000 to k, then M, G, T, P (12.3k, 1.5M);
+	// "%" never scales. ScaleNone
 	// writes the number in the chart's unit as it is.
 	Scale string `json:"scale,omitempty" yaml:"scale,omitempty"`
 }
@@ -145,6 +146,18 @@ type ladder struct {
 	steps []float64
 	down  bool
 	unit  bool // the names replace the unit; else they are letters after the number
+	// first, if not 0, is where the first step up is taken instead of
+	// steps[0]: a count steps to k from 10,000, so 1,500 stays 1,500 (in a
+	// tooltip, exact; on an axis of 0–1,000, 200, 400, …, not 0.2k, 0.4k).
+	first float64
+}
+
+// upAt is the value (in names[at]) from which a steps up to names[at+1].
+func (l ladder) upAt(at int) float64 {
+	if at == 0 && l.first != 0 {
+		return l.first
+	}
+	return l.steps[at]
 }
 
 // ladderOf returns the ladder of unit and where unit sits on it, or ok
@@ -162,7 +175,7 @@ func ladderOf(unit string) (l ladder, at int, ok bool) {
 		at = map[string]int{"B": 0, "KiB": 1, "MiB": 2, "GiB": 3, "TiB": 4, "PiB": 5}[unit]
 		return l, at, true
 	}
-	return ladder{names: []string{"", "k", "M", "G", "T", "P"}, steps: []float64{1000, 1000, 1000, 1000, 1000}}, 0, true
+	return ladder{names: []string{"", "k", "M", "G", "T", "P"}, steps: []float64{1000, 1000, 1000, 1000, 1000}, first: 10000}, 0, true
 }
 
 // fit moves a (≥ 0, in names[at]) along l to the unit it reads best in:
@@ -175,7 +188,7 @@ func (l ladder) fit(a float64, at int) (float64, int) {
 		at--
 		a *= l.steps[at]
 	}
-	for at < len(l.steps) && a >= l.steps[at] {
+	for at < len(l.steps) && a >= l.upAt(at) {
 		a /= l.steps[at]
 		at++
 	}
@@ -325,7 +338,7 @@ func (f NumberFormat) Value(v float64) string {
 	num := write(a)
 	if scales && at < len(l.steps) {
 		// 999.97 ms rounds to 1000: that is 1 s.
-		if r, err := strconv.ParseFloat(toFixed(a, decimalsOf(f, a)), 64); err == nil && r >= l.steps[at] {
+		if r, err := strconv.ParseFloat(toFixed(a, decimalsOf(f, a)), 64); err == nil && r >= l.upAt(at) {
 			a /= l.steps[at]
 			at++
 			num = write(a)

@@ -20,7 +20,9 @@ var dashdFormat = (function () {
 
   var TIME = { names: ['ns', 'µs', 'ms', 's', 'min', 'h'], steps: [1000, 1000, 1000, 60, 60], down: true, unit: true };
   var BYTES = { names: ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'], steps: [1024, 1024, 1024, 1024, 1024], down: true, unit: true };
-  var COUNT = { names: ['', 'k', 'M', 'G', 'T', 'P'], steps: [1000, 1000, 1000, 1000, 1000], down: false, unit: false };
+  // A count steps to k from 10,000 (first), not 1,000: 1,500 stays exact in
+  // a tooltip, and an axis of 0-1,000 reads 200, 400, ..., not 0.2k, 0.4k.
+  var COUNT = { names: ['', 'k', 'M', 'G', 'T', 'P'], steps: [1000, 1000, 1000, 1000, 1000], down: false, unit: false, first: 10000 };
   var TIME_AT = { ns: 0, us: 1, 'µs': 1, 'μs': 1, ms: 2, s: 3, min: 4, h: 5 };
   var BYTES_AT = { B: 0, KiB: 1, MiB: 2, GiB: 3, TiB: 4, PiB: 5 };
 
@@ -33,6 +35,9 @@ var dashdFormat = (function () {
     return { l: COUNT, at: 0 };
   }
 
+  // upAt is the value (in names[at]) from which a steps up.
+  function upAt(l, at) { return at === 0 && l.first ? l.first : l.steps[at]; }
+
   // fit moves a (>= 0, in names[at]) to the unit it reads best in.
   function fit(l, a, at) {
     if (a === 0) return { a: a, at: at };
@@ -40,7 +45,7 @@ var dashdFormat = (function () {
       at--;
       a *= l.steps[at];
     }
-    while (at < l.steps.length && a >= l.steps[at]) {
+    while (at < l.steps.length && a >= upAt(l, at)) {
       a /= l.steps[at];
       at++;
     }
@@ -136,7 +141,7 @@ var dashdFormat = (function () {
     var num = write(a);
     if (ld && at < l.steps.length) {
       var r = Number(toFixed(a, hasDecimals(f) ? f.decimals : autoDecimals(a)));
-      if (r >= l.steps[at]) {
+      if (r >= upAt(l, at)) {
         a /= l.steps[at];
         at++;
         num = write(a);
