@@ -254,6 +254,11 @@ func toFixed(a float64, d int) string {
 // trim is set, with the thousands separator sep (the decimal mark is ","
 // when sep is ".").
 func digits(a float64, d int, trim bool, sep string) string {
+	if a > 0 {
+		// At most 15 significant digits: a float64 holds no more, and past
+		// 17 JavaScript's toFixed and strconv write different digits.
+		d = max(min(d, 14-exponent(a)), 0)
+	}
 	s := toFixed(a, d)
 	if strings.ContainsAny(s, "e") {
 		return s

@@ -82,6 +82,9 @@ var dashdFormat = (function () {
   }
 
   function digits(a, d, trim, sep) {
+    // At most 15 significant digits: a float64 holds no more, and past 17
+    // toFixed and Go's strconv write different digits.
+    if (a > 0) d = Math.max(Math.min(d, 14 - exponent(a)), 0);
     var s = toFixed(a, d);
     if (s.indexOf('e') >= 0) return s;
     var dot = s.indexOf('.');
