@@ -3,6 +3,7 @@ package charts
 import (
 	"encoding/json"
 	"math"
+	"strings"
 	"unicode/utf8"
 
 	echarts "github.com/go-echarts/go-echarts/v2/charts"
@@ -111,8 +112,8 @@ const (
 	// side.
 	rotateLabels = 30
 	// maxThresholdWidth caps the room a threshold label takes right of
-	// the plot.
-	maxThresholdWidth = 120
+	// the plot: "SLO · 250 ms" fits; on a phone it is a quarter of the card.
+	maxThresholdWidth = 96
 )
 
 // finish adds to opt (an option from go-echarts, as JSON data) what dashd
@@ -207,9 +208,12 @@ func valueTemplate(nf NumberFormat) string {
 
 // thresholds fills the mark lines of the threshold series: each labelled
 // with its label and its value in the chart's format ("SLO · 250 ms"),
-// at the end of the line, outside the plot, so that it covers no bar: the
-// grid leaves room for it on the right (on a horizontal chart the label
-// stands above the line's top end).
+// outside the plot so that it covers no bar. On a vertical chart the label
+// stands right of the line's end, in a margin the grid leaves for it (at
+// most maxThresholdWidth: a longer text is written on two lines, label
+// above value, and cut with an ellipsis past that). On a horizontal chart
+// it stands above the line's top end, which is its start: the category
+// axis is inverse there.
 func thresholds(opt map[string]any, def Chart, nf NumberFormat) {
 	series, _ := opt["series"].([]any)
 	var ts map[string]any
@@ -225,23 +229,29 @@ func thresholds(opt map[string]any, def Chart, nf NumberFormat) {
 	if ml == nil {
 		ml = map[string]any{}
 	}
-	axis := "yAxis"
+	axis, position := "yAxis", "end"
 	if def.Horizontal {
-		axis = "xAxis"
+		axis, position = "xAxis", "start"
 	}
-	widest := 0
+	widest := 0 // characters of the longest line drawn
 	var data []any
 	for _, t := range def.Thresholds {
 		text := ThresholdText(t, nf)
-		widest = max(widest, utf8.RuneCountInString(text))
-		item := map[string]any{
-			"name": t.Label,
-			axis:   t.Value,
-			"label": map[string]any{
-				"show": true, "position": "end", "formatter": text,
-				"width": maxThresholdWidth, "overflow": "truncate", "ellipsis": "…",
-			},
+		lines := []string{text}
+		if !def.Horizontal && utf8.RuneCountInString(text)*charWidth > maxThresholdWidth && t.Label != "" {
+			lines = []string{t.Label, nf.Value(t.Value)}
 		}
+		for _, l := range lines {
+			widest = max(widest, utf8.RuneCountInString(l))
+		}
+		label := map[string]any{
+			"show": true, "position": position, "formatter": strings.Join(lines, "\n"),
+			"width": maxThresholdWidth, "overflow": "truncate", "ellipsis": "…",
+		}
+		if len(lines) > 1 {
+			label["lineHeight"] = 14 // else ECharts draws the two lines one over the other
+		}
+		item := map[string]any{"name": t.Label, axis: t.Value, "label": label}
 		if t.Color != "" {
 			item["lineStyle"] = map[string]any{"color": t.Color}
 		}
@@ -252,7 +262,7 @@ func thresholds(opt map[string]any, def Chart, nf NumberFormat) {
 	if def.Horizontal {
 		return
 	}
-	right := min(widest*charWidth+12, maxThresholdWidth+12)
+	right := min(widest*charWidth, maxThresholdWidth) + 12
 	grids, _ := opt["grid"].([]any)
 	for _, g := range grids {
 		if gm, ok := g.(map[string]any); ok {

@@ -138,8 +138,12 @@ func TestOptionLabelsThresholds(t *testing.T) {
 				if v == nil {
 					t.Errorf("horizontal %v: threshold %q has no value on the value axis", horizontal, d.Name)
 				}
-				if d.Label["position"] != "end" {
-					t.Errorf("horizontal %v: threshold label at %v, want end (outside the plot)", horizontal, d.Label["position"])
+				want := "end"
+				if horizontal {
+					want = "start" // the top: the category axis is inverse
+				}
+				if d.Label["position"] != want {
+					t.Errorf("horizontal %v: threshold label at %v, want %s (outside the plot)", horizontal, d.Label["position"], want)
 				}
 				lines = append(lines, fmt.Sprint(d.Label["formatter"]))
 			}
@@ -153,5 +157,16 @@ func TestOptionLabelsThresholds(t *testing.T) {
 		if right, _ := o.Grid[0]["right"].(float64); !horizontal && right < 12*7 {
 			t.Errorf("grid right %v leaves no room for the label %q", o.Grid[0]["right"], lines[0])
 		}
+	}
+	// A label too long for the margin is written on two lines.
+	two := 2
+	def := charts.Chart{ID: "c", Metric: "m", X: "route", Format: charts.Format{Prefix: "$", Decimals: &two},
+		Thresholds: []charts.Threshold{{Value: 15000, Label: "budget"}}}
+	o := optionOf(t, def, charts.Frame{})
+	if got := o.Series[0].MarkLine.Data[0].Label["formatter"]; got != "budget\n$15.00k" {
+		t.Errorf("a long threshold label: %q", got)
+	}
+	if right := o.Grid[0]["right"]; right != float64(7*7+12) {
+		t.Errorf("grid right %v, want room for the longer line", right)
 	}
 }
