@@ -3,6 +3,7 @@ package charts
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -21,15 +22,19 @@ const (
 // ready for setOption. It is built with go-echarts and encoded with
 // encoding/json, which escapes '<', '>' and '&': the result is safe to embed
 // in a page. Every bar series has the id "s:"+name; thresholds, if any, are
-// mark lines on a data-less series with the id "t".
+// labelled mark lines on a data-less series with the id "t". Beyond what
+// ECharts reads, it carries the chart's number format as dashd.format, for
+// dashd's client (ECharts ignores the key).
 func Option(def Chart, f Frame) ([]byte, error) {
+	nf := def.NumberFormat()
+	marks, right := thresholdLines(def, nf)
 	bar := echarts.NewBar()
 	bar.SetGlobalOptions(
 		echarts.WithTitleOpts(opts.Title{Title: def.Title, Subtitle: def.Unit}),
 		echarts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
 		echarts.WithLegendOpts(opts.Legend{Show: opts.Bool(len(f.Series) > 1), Type: "scroll", Bottom: "0"}),
 		echarts.WithToolboxOpts(opts.Toolbox{Show: opts.Bool(false)}),
-		echarts.WithGridOpts(opts.Grid{ContainLabel: opts.Bool(true), Left: "8", Right: "16", Top: "48", Bottom: "32"}),
+		echarts.WithGridOpts(opts.Grid{ContainLabel: opts.Bool(true), Left: "8", Right: strconv.Itoa(right), Top: "48", Bottom: "32"}),
 		echarts.WithAnimation(true),
 	)
 	valueAxis := opts.YAxis{Type: "value"}
@@ -70,29 +75,57 @@ func Option(def Chart, f Frame) ([]byte, error) {
 			ss.Stack = stack
 		}))
 	}
-	if len(def.Thresholds) > 0 {
-		// A data-less series whose mark lines are filled in below, with
-		// labels go-echarts has no fields for.
+	if len(marks) > 0 {
 		bar.AddSeries("", nil, echarts.WithSeriesOpts(func(ss *echarts.SingleSeries) {
 			ss.Id = thresholdSeriesID
-			ss.MarkLines = &opts.MarkLines{MarkLineStyle: opts.MarkLineStyle{Symbol: []string{"none", "none"}}}
+			ss.MarkLines = &opts.MarkLines{Data: marks, MarkLineStyle: opts.MarkLineStyle{Symbol: []string{"none", "none"}}}
 		}))
 	}
 	bar.Validate()
-	// go-echarts (v2.7.0) has no fields for a label's width, overflow and
-	// ellipsis, nor for a mark line's own label: the option is finished as
-	// plain JSON data.
-	raw, err := json.Marshal(bar.JSON())
-	if err != nil {
-		return nil, err
+
+	// go-echarts (v2.7.0) has no fields for a label's width, overflow,
+	// ellipsis and hideOverlap: the axes are encoded with dashd's labels.
+	var catLabel map[string]any
+	if def.X != TimeAxis {
+		catLabel = categoryLabels(f.Categories, def.Horizontal) // time labels are the client's (round ticks)
 	}
-	var opt map[string]any
-	if err := json.Unmarshal(raw, &opt); err != nil {
-		return nil, err
+	valLabel := map[string]any{"hideOverlap": true}
+	if tpl := valueTemplate(nf); tpl != "{value}" {
+		// For an ECharts without dashd's client, which writes the ticks
+		// with the whole format (see dashd-format.js).
+		valLabel["formatter"] = tpl
 	}
-	finish(opt, def, f)
-	return json.Marshal(opt)
+	xLabel, yLabel := catLabel, valLabel
+	if def.Horizontal {
+		xLabel, yLabel = valLabel, catLabel
+	}
+	obj := bar.JSON()
+	xs := make([]xAxisOut, len(bar.XAxisList))
+	for i, a := range bar.XAxisList {
+		xs[i] = xAxisOut{XAxis: a, AxisLabel: xLabel}
+	}
+	ys := make([]yAxisOut, len(bar.YAxisList))
+	for i, a := range bar.YAxisList {
+		ys[i] = yAxisOut{YAxis: a, AxisLabel: yLabel}
+	}
+	obj["xAxis"], obj["yAxis"] = xs, ys
+	obj["dashd"] = map[string]any{"format": nf}
+	return json.Marshal(obj)
 }
+
+// xAxisOut and yAxisOut are go-echarts' axes with dashd's labels: the
+// outer axisLabel hides the embedded one (encoding/json takes the less
+// nested field of a name).
+type (
+	xAxisOut struct {
+		opts.XAxis
+		AxisLabel map[string]any `json:"axisLabel,omitempty"`
+	}
+	yAxisOut struct {
+		opts.YAxis
+		AxisLabel map[string]any `json:"axisLabel,omitempty"`
+	}
+)
 
 // The label layout, decided here so that the option alone draws the
 // chart as dashd's pages do. A card's plot is taken to be about
@@ -115,52 +148,6 @@ const (
 	// the plot: "SLO · 250 ms" fits; on a phone it is a quarter of the card.
 	maxThresholdWidth = 96
 )
-
-// finish adds to opt (an option from go-echarts, as JSON data) what dashd
-// decides beyond it: the number format (dashd.format, for dashd's client:
-// ECharts ignores the key), the category labels' layout, the value axis's
-// labels, and the thresholds' labelled lines.
-func finish(opt map[string]any, def Chart, f Frame) {
-	nf := def.NumberFormat()
-	opt["dashd"] = map[string]any{"format": nf}
-	catKey, valKey := "xAxis", "yAxis"
-	if def.Horizontal {
-		catKey, valKey = "yAxis", "xAxis"
-	}
-	if def.X != TimeAxis {
-		// Time labels are the client's to lay out (round ticks).
-		setAxisLabel(opt, catKey, categoryLabels(f.Categories, def.Horizontal))
-	}
-	valueLabel := map[string]any{"hideOverlap": true}
-	if tpl := valueTemplate(nf); tpl != "{value}" {
-		// For an ECharts without dashd's client, which writes the ticks
-		// with the whole format (see dashd-format.js).
-		valueLabel["formatter"] = tpl
-	}
-	setAxisLabel(opt, valKey, valueLabel)
-	if len(def.Thresholds) > 0 {
-		thresholds(opt, def, nf)
-	}
-}
-
-// setAxisLabel merges label into the axisLabel of every axis under key.
-func setAxisLabel(opt map[string]any, key string, label map[string]any) {
-	axes, _ := opt[key].([]any)
-	for _, a := range axes {
-		axis, ok := a.(map[string]any)
-		if !ok {
-			continue
-		}
-		al, _ := axis["axisLabel"].(map[string]any)
-		if al == nil {
-			al = map[string]any{}
-		}
-		for k, v := range label {
-			al[k] = v
-		}
-		axis["axisLabel"] = al
-	}
-}
 
 // categoryLabels lays out the labels of categories: every one up to
 // maxShownCategories, beyond that every k-th; each cut with an ellipsis at
@@ -206,35 +193,22 @@ func valueTemplate(nf NumberFormat) string {
 	return t
 }
 
-// thresholds fills the mark lines of the threshold series: each labelled
-// with its label and its value in the chart's format ("SLO · 250 ms"),
-// outside the plot so that it covers no bar. On a vertical chart the label
-// stands right of the line's end, in a margin the grid leaves for it (at
-// most maxThresholdWidth: a longer text is written on two lines, label
-// above value, and cut with an ellipsis past that). On a horizontal chart
-// it stands above the line's top end, which is its start: the category
-// axis is inverse there.
-func thresholds(opt map[string]any, def Chart, nf NumberFormat) {
-	series, _ := opt["series"].([]any)
-	var ts map[string]any
-	for _, s := range series {
-		if m, ok := s.(map[string]any); ok && m["id"] == thresholdSeriesID {
-			ts = m
-		}
-	}
-	if ts == nil {
-		return
-	}
-	ml, _ := ts["markLine"].(map[string]any)
-	if ml == nil {
-		ml = map[string]any{}
-	}
+// thresholdLines returns the mark lines of def's thresholds, and the
+// grid's right margin, in pixels, that their labels need. Each line is
+// labelled with its label and its value in the chart's format ("SLO · 250
+// ms"), outside the plot so that it covers no bar. On a vertical chart the
+// label stands right of the line's end, in the margin (at most
+// maxThresholdWidth: a longer text is written on two lines, label above
+// value, and cut with an ellipsis past that). On a horizontal chart it
+// stands above the line's top end, which is its start: the category axis
+// is inverse there.
+func thresholdLines(def Chart, nf NumberFormat) (marks []any, right int) {
+	const margin = 16 // the grid's right margin without thresholds
 	axis, position := "yAxis", "end"
 	if def.Horizontal {
 		axis, position = "xAxis", "start"
 	}
-	widest := 0 // characters of the longest line drawn
-	var data []any
+	widest := 0 // characters of the longest line drawn right of the plot
 	for _, t := range def.Thresholds {
 		text := ThresholdText(t, nf)
 		lines := []string{text}
@@ -255,20 +229,12 @@ func thresholds(opt map[string]any, def Chart, nf NumberFormat) {
 		if t.Color != "" {
 			item["lineStyle"] = map[string]any{"color": t.Color}
 		}
-		data = append(data, item)
+		marks = append(marks, item)
 	}
-	ml["data"] = data
-	ts["markLine"] = ml
-	if def.Horizontal {
-		return
+	if def.Horizontal || widest == 0 {
+		return marks, margin
 	}
-	right := min(widest*charWidth, maxThresholdWidth) + 12
-	grids, _ := opt["grid"].([]any)
-	for _, g := range grids {
-		if gm, ok := g.(map[string]any); ok {
-			gm["right"] = right
-		}
-	}
+	return marks, min(widest*charWidth, maxThresholdWidth) + 12
 }
 
 // ThresholdText is the label drawn on threshold t: its label and its value

@@ -3,6 +3,7 @@ package charts_test
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/dashd/dashd/charts"
@@ -46,6 +47,18 @@ func optionOf(t *testing.T, def charts.Chart, f charts.Frame) labelOption {
 		t.Fatalf("%v: %s", err, b)
 	}
 	return o
+}
+
+// px reads a length of the option: a number, or a string of one ("96").
+func px(v any) float64 {
+	switch v := v.(type) {
+	case float64:
+		return v
+	case string:
+		f, _ := strconv.ParseFloat(v, 64)
+		return f
+	}
+	return 0
 }
 
 func categories(n int, format string) []string {
@@ -154,7 +167,7 @@ func TestOptionLabelsThresholds(t *testing.T) {
 		if fmt.Sprint(lines) != "[SLO · 250 ms 16.7 min]" {
 			t.Errorf("horizontal %v: threshold labels %q", horizontal, lines)
 		}
-		if right, _ := o.Grid[0]["right"].(float64); !horizontal && right < 12*7 {
+		if right := px(o.Grid[0]["right"]); !horizontal && right < 12*7 {
 			t.Errorf("grid right %v leaves no room for the label %q", o.Grid[0]["right"], lines[0])
 		}
 	}
@@ -166,7 +179,7 @@ func TestOptionLabelsThresholds(t *testing.T) {
 	if got := o.Series[0].MarkLine.Data[0].Label["formatter"]; got != "budget\n$15.00k" {
 		t.Errorf("a long threshold label: %q", got)
 	}
-	if right := o.Grid[0]["right"]; right != float64(7*7+12) {
+	if right := px(o.Grid[0]["right"]); right != 7*7+12 {
 		t.Errorf("grid right %v, want room for the longer line", right)
 	}
 }
