@@ -87,7 +87,7 @@ func Option(def Chart, f Frame) ([]byte, error) {
 	// ellipsis and hideOverlap: the axes are encoded with dashd's labels.
 	var catLabel map[string]any
 	if def.X != TimeAxis {
-		catLabel = categoryLabels(f.Categories, def.Horizontal) // time labels are the client's (round ticks)
+		catLabel = categoryLabels(f.Categories, def.Horizontal, def.Top) // time labels are the client's (round ticks)
 	}
 	valLabel := map[string]any{"hideOverlap": true}
 	if tpl := valueTemplate(nf); tpl != "{value}" {
@@ -153,9 +153,16 @@ const (
 // maxShownCategories, beyond that every k-th; each cut with an ellipsis at
 // a width that fits, rotated when they do not fit side by side. On a
 // horizontal chart they stand one above the other, in a gutter at most
-// maxLabelWidth wide. hideOverlap is the safety net for what the estimate
-// misses (a narrower card, more categories in a later frame).
-func categoryLabels(categories []string, horizontal bool) map[string]any {
+// maxLabelWidth wide.
+//
+// The option is drawn once and then fed frames, whose categories may be
+// more than those seen now (a page opened before the data, or while it
+// still grows): the labels are laid out for at least as many as the chart
+// may show, up to maxShownCategories (its top N and "other", if it has a
+// top), so a chart that shows 2 routes now and 7 later still shows all 7.
+// With no category yet they are rotated. hideOverlap is the safety net for
+// what the estimate misses (a narrower card, more than 12 later).
+func categoryLabels(categories []string, horizontal bool, top int) map[string]any {
 	n := len(categories)
 	interval := 0
 	if n > maxShownCategories {
@@ -165,14 +172,22 @@ func categoryLabels(categories []string, horizontal bool) map[string]any {
 		"interval": interval, "hideOverlap": true,
 		"overflow": "truncate", "ellipsis": "…", "width": maxLabelWidth,
 	}
-	if horizontal || n == 0 {
+	if horizontal {
+		return label
+	}
+	if n == 0 {
+		label["rotate"] = rotateLabels
 		return label
 	}
 	longest := 0
 	for _, c := range categories {
 		longest = max(longest, utf8.RuneCountInString(c))
 	}
-	shown := (n + interval) / (interval + 1)
+	expected := maxShownCategories
+	if top > 0 {
+		expected = min(top+1, maxShownCategories) // top N and other
+	}
+	shown := max((n+interval)/(interval+1), expected)
 	slot := layoutWidth / shown
 	if longest*charWidth <= slot-8 {
 		label["width"] = slot - 8

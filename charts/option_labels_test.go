@@ -77,6 +77,7 @@ func TestOptionLaysOutCategoryLabels(t *testing.T) {
 	t.Parallel()
 	tests := map[string]struct {
 		horizontal   bool
+		top          int
 		categories   []string
 		wantInterval float64
 		wantRotate   float64 // 0: not rotated
@@ -88,9 +89,12 @@ func TestOptionLaysOutCategoryLabels(t *testing.T) {
 		"13: every second":                  {categories: categories(13, "c%d"), wantInterval: 1},
 		"40: every fourth":                  {categories: categories(40, "c%d"), wantInterval: 3},
 		"horizontal: a capped gutter":       {horizontal: true, categories: categories(7, "/api/v2/customers/%d/orders"), wantInterval: 0, wantWidth: 100},
+		"2 routes now, room for 12 later":   {categories: categories(2, "/api/v1/r%d"), wantInterval: 0, wantRotate: 30, wantWidth: 100},
+		"2 routes of a top 2":               {top: 2, categories: categories(2, "/api/v1/r%d"), wantInterval: 0},
+		"none yet: rotated":                 {wantInterval: 0, wantRotate: 30, wantWidth: 100},
 	}
 	for name, tc := range tests {
-		def := charts.Chart{ID: "c", Metric: "m", X: "route", Horizontal: tc.horizontal}
+		def := charts.Chart{ID: "c", Metric: "m", X: "route", Horizontal: tc.horizontal, Top: tc.top}
 		o := optionOf(t, def, charts.Frame{Categories: tc.categories})
 		axis := o.XAxis
 		if tc.horizontal {
@@ -107,9 +111,11 @@ func TestOptionLaysOutCategoryLabels(t *testing.T) {
 			t.Errorf("%s: labels not cut with an ellipsis: %v", name, l)
 		}
 		w, _ := l["width"].(float64)
-		if w <= 0 || w > 100 || (tc.wantWidth != 0 && w != tc.wantWidth) {
-			t.Errorf("%s: label width %v, want %v (at most 100)", name, l["width"], tc.wantWidth)
+		capped := tc.horizontal || tc.wantRotate != 0 // else as wide as a label's share of the card
+		if w <= 0 || (capped && w > 100) || (tc.wantWidth != 0 && w != tc.wantWidth) {
+			t.Errorf("%s: label width %v, want %v (at most 100 rotated or in a gutter)", name, l["width"], tc.wantWidth)
 		}
+
 	}
 }
 

@@ -32,8 +32,8 @@ func drawnTexts(t *testing.T, ctx context.Context, id string) []string {
 	return out
 }
 
-// Issue 19, read from the drawn charts in Chromium: all 7 route labels
-// show (ECharts' own interval showed 4), the long one cut with an
+// Issue 19, read from the drawn charts in Chromium, on a page opened before
+// the data came: all 7 route labels show (ECharts' own interval showed 4), the long one cut with an
 // ellipsis and whole in the table; an axis of 0.0009–0.1 has distinct
 // labels with the same decimals (it read 0.1, 0.1, 0.1, 0, 0, 0); 7000 ms
 // reads in seconds; the threshold carries its label and formatted value.
@@ -45,6 +45,13 @@ func TestBrowserDrawsLabelsAndNumbers(t *testing.T) {
 			{ID: "small", Metric: "ratio", X: "k", Agg: charts.Last},
 		}}}
 	})
+	// The page opens before the data, as a wall board does: the labels
+	// must be laid out for what comes.
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/labels")); err != nil {
+		t.Fatal(err)
+	}
+	pollTrue(t, ctx, "live", `document.querySelector('[data-link]').getAttribute('data-state') === 'live'`)
 	var samples []map[string]any
 	for i, r := range labelRoutes {
 		samples = append(samples, map[string]any{"metric": "latency", "tags": map[string]string{"route": r}, "value": 1000 * float64(i+1)})
@@ -57,10 +64,6 @@ func TestBrowserDrawsLabelsAndNumbers(t *testing.T) {
 		t.Fatalf("ingest: %d %s", code, b)
 	}
 
-	ctx := newBrowser(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/labels")); err != nil {
-		t.Fatal(err)
-	}
 	pollTrue(t, ctx, "the routes drawn", categoriesWhere("routes", fmt.Sprintf("cats.length === %d", len(labelRoutes))))
 	pollTrue(t, ctx, "the ratios drawn", categoriesWhere("small", "cats.length === 5"))
 
