@@ -119,6 +119,7 @@ type catalog struct {
 	byID       map[string]int   // dashboard id → index
 	charts     map[string]Chart // chart id → definition
 	chartDash  map[string]string
+	metrics    map[string]bool // the metrics some chart reads
 }
 
 // NewBoard makes a board that publishes to pub. Call Run to start it.
@@ -149,12 +150,15 @@ func NewBoard(cfg Config, pub Publisher) *Board {
 }
 
 func newCatalog(ds []Dashboard) *catalog {
-	c := &catalog{dashboards: ds, byID: map[string]int{}, charts: map[string]Chart{}, chartDash: map[string]string{}}
+	c := &catalog{dashboards: ds, byID: map[string]int{}, charts: map[string]Chart{}, chartDash: map[string]string{}, metrics: map[string]bool{}}
 	for i, d := range ds {
 		c.byID[d.ID] = i
 		for _, ch := range d.Charts {
 			c.charts[ch.ID] = ch
 			c.chartDash[ch.ID] = d.ID
+			if ch.Metric != "" {
+				c.metrics[ch.Metric] = true
+			}
 		}
 	}
 	return c
@@ -720,6 +724,12 @@ func (b *Board) Dashboard(id string) (Dashboard, bool) {
 	}
 	return c.dashboards[i], true
 }
+
+// Reads reports whether a chart of the board reads samples of metric (it
+// implements ingest.Readers): a sample of any other metric is accepted and
+// shown nowhere. It reads the current catalog without waiting for Run, so
+// any goroutine may call it.
+func (b *Board) Reads(metric string) bool { return b.catalog.Load().metrics[metric] }
 
 // Chart returns the definition of the chart with the given id.
 func (b *Board) Chart(id string) (Chart, bool) {

@@ -78,7 +78,9 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // MarshalText writes the duration as Go formats it ("5m0s").
 func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
 
-// Threshold is a horizontal (or vertical, on a horizontal chart) mark line.
+// Threshold is a horizontal (or vertical, on a horizontal chart) mark line,
+// drawn with its label and its value in the chart's number format
+// ("SLO · 250 ms").
 type Threshold struct {
 	Value float64 `json:"value" yaml:"value"`
 	Label string  `json:"label,omitempty" yaml:"label,omitempty"`
@@ -104,7 +106,10 @@ type Chart struct {
 	Sort       string            `json:"sort,omitempty" yaml:"sort,omitempty"`
 	Histogram  string            `json:"histogram,omitempty" yaml:"histogram,omitempty"`
 	Unit       string            `json:"unit,omitempty" yaml:"unit,omitempty"`
-	Thresholds []Threshold       `json:"thresholds,omitempty" yaml:"thresholds,omitempty"`
+	// Format says how numbers are written with the unit (see Format);
+	// omitted when zero, so definitions without one keep their Version.
+	Format     Format      `json:"format,omitzero" yaml:"format,omitempty"`
+	Thresholds []Threshold `json:"thresholds,omitempty" yaml:"thresholds,omitempty"`
 }
 
 // Lookback is how far back in time the chart's data reaches: its window (a
@@ -274,6 +279,7 @@ func (c *Chart) Validate() error {
 	if c.Window < 0 {
 		bad("window", "must not be negative")
 	}
+	c.validateFormat(bad)
 	if c.Metric == "" {
 		// A push chart: its data is set through the API, so nothing that
 		// reads samples may be set.

@@ -4,7 +4,9 @@
 // live state of each chart (View: windowed aggregates, time buckets, top N,
 // cardinality limits), the Board that owns every View, the Frame that a
 // chart's state is sent as, and the ECharts option of a chart, built with
-// go-echarts, which stays inside this package.
+// go-echarts, which stays inside this package: its label layout, its
+// labelled thresholds, and the chart's NumberFormat (format.go), whose
+// twin for the browser is web/static/dashd-format.js.
 //
 // Concurrency: a View is not safe for concurrent use. The Board owns all
 // Views in the one goroutine of Board.Run: it applies accepted batches in

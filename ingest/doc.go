@@ -122,6 +122,12 @@
 //	                     called; the read or the decoding stops, nothing
 //	                     reaches the Sink
 //
+// An accepted answer names the metrics of the request that no chart reads,
+// as HandlerConfig.Readers (which the board implements) says: at most
+// MaxUnread, in the UnreadHeader on every route, and as "unread" in the
+// JSON bodies (200 {"accepted":N,"unread":["refundz"]}), so a misspelt name
+// shows at once. The 204 of line protocol and remote write stays.
+//
 // Each refusal is logged as one line (never one per sample). Bodies are read
 // into pooled buffers; the Sink owns the batch it is given.
 //

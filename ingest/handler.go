@@ -12,6 +12,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,7 +40,29 @@ type HandlerConfig struct {
 	Observe func(Outcome)
 	// Cumulative bounds the table of cumulative series of OTLPHandler.
 	Cumulative CumulativeConfig
+	// Readers, if set, says which metrics are read by a chart: an
+	// accepted request names up to MaxUnread metrics that none reads (a
+	// misspelt name shows at once). nil names none.
+	Readers Readers
 }
+
+// Readers says whether some chart reads a metric. It must be safe for
+// concurrent use and quick: it is asked once per distinct metric of each
+// accepted request. (charts.Board implements it.)
+type Readers interface {
+	Reads(metric string) bool
+}
+
+// MaxUnread is the most unread metrics one answer names.
+const MaxUnread = 10
+
+// UnreadHeader is the header in which every accepted ingest answer names
+// the metrics of the request that no chart reads, comma-separated, each
+// percent-encoded as a URL path segment (url.PathUnescape reads it back).
+// It is the only place the line-protocol and remote-write routes can say
+// it: they answer 204, as InfluxDB and Prometheus clients expect. JSON
+// answers say it in their "unread" field too.
+const UnreadHeader = "Dashd-Unread-Metrics"
 
 // Outcome describes one handled request, for HandlerConfig.Observe.
 type Outcome struct {
@@ -126,6 +149,7 @@ func (f format) String() string {
 // handler is shared by the three formats; it is safe for concurrent use.
 type handler struct {
 	sink    Sink
+	readers Readers
 	lim     Limits
 	log     *slog.Logger
 	clock   func() time.Time
@@ -145,7 +169,7 @@ func newHandler(sink Sink, cfg HandlerConfig, f format) *handler {
 	if sink == nil {
 		panic("ingest: nil Sink")
 	}
-	h := &handler{sink: sink, lim: cfg.Limits.WithDefaults(), log: cfg.Logger, clock: cfg.Clock, observe: cfg.Observe, format: f}
+	h := &handler{sink: sink, readers: cfg.Readers, lim: cfg.Limits.WithDefaults(), log: cfg.Logger, clock: cfg.Clock, observe: cfg.Observe, format: f}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -303,6 +327,14 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	out.Status, out.Samples = http.StatusOK, n
+	unread := h.unread(samples)
+	if len(unread) > 0 {
+		escaped := make([]string, len(unread))
+		for i, m := range unread {
+			escaped[i] = url.PathEscape(m)
+		}
+		w.Header().Set(UnreadHeader, strings.Join(escaped, ","))
+	}
 	switch h.format {
 	case formatOTLP:
 		writeOTLPResponse(w, otlpEnc, otlp)
@@ -331,7 +363,38 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if noValue > 0 {
 		b = strconv.AppendInt(append(b, `,"no_value":`...), int64(noValue), 10)
 	}
+	if len(unread) > 0 {
+		names, _ := json.Marshal(unread) // strings: cannot fail
+		b = append(append(b, `,"unread":`...), names...)
+	}
 	w.Write(append(b, "}\n"...))
+}
+
+// unread returns the first MaxUnread distinct metrics of samples that no
+// chart reads, in the order they come. Each distinct metric is asked of
+// the Readers once; a run of samples of one metric costs one comparison
+// each.
+func (h *handler) unread(samples []Sample) []string {
+	if h.readers == nil || len(samples) == 0 {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	last := ""
+	for i := range samples {
+		m := samples[i].Metric
+		if (i > 0 && m == last) || seen[m] {
+			continue
+		}
+		last = m
+		seen[m] = true
+		if !h.readers.Reads(m) {
+			if out = append(out, m); len(out) == MaxUnread {
+				break
+			}
+		}
+	}
+	return out
 }
 
 // StatusClientClosedRequest is the status an Outcome carries for a

@@ -8,7 +8,10 @@
 // option from the API and follows the live stream. The charts are drawn
 // by web/static/dashd-paint.js in a dedicated worker (/static/paint-worker.js,
 // composed here so that it imports the exact versions the page names) on
-// canvases handed to it, or in the page where the browser cannot. Every string that comes
+// canvases handed to it, or in the page where the browser cannot. Numbers
+// are written by web/static/dashd-format.js, the twin of charts/format.go
+// (one table of test vectors, charts/testdata/format.json, holds both to
+// the same answers), with the format the option carries. Every string that comes
 // from a definition (titles, ids, units) goes through html/template, and a
 // Content-Security-Policy of 'self' stands behind it.
 //

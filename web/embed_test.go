@@ -27,7 +27,7 @@ func TestEmbedScript(t *testing.T) {
 	urls := staticURLs(t, srv)
 	for _, want := range []string{"customElements.define('dashd-chart'", "function live(cfg)", "function painter(echarts, post)",
 		`var ECHARTS_PATH = "` + urls["echarts.min.js"] + `"`, `var PAINT_WORKER_PATH = "` + urls["paint-worker.js"] + `"`,
-		`var PAINT_IMPORTS = ["` + urls["echarts.min.js"] + `","` + urls["dashd-core.js"] + `","` + urls["dashd-paint.js"] + `"]`} {
+		`var PAINT_IMPORTS = ["` + urls["echarts.min.js"] + `","` + urls["dashd-format.js"] + `","` + urls["dashd-core.js"] + `","` + urls["dashd-paint.js"] + `"]`} {
 		if !strings.Contains(res.body, want) {
 			t.Errorf("/embed.js lacks %q", want)
 		}

@@ -420,7 +420,7 @@ func TestReferencesSameOrigin(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"/static/echarts.min.js", "/static/paint-worker.js", "/static/dashd.js", "/static/dashd-paint.js", "/static/dashd.css", "/static/favicon.svg"} {
+	for _, want := range []string{"/static/echarts.min.js", "/static/paint-worker.js", "/static/dashd.js", "/static/dashd-format.js", "/static/dashd-paint.js", "/static/dashd.css", "/static/favicon.svg"} {
 		found := false
 		for ref := range seen {
 			found = found || strings.HasPrefix(ref, want+"?v=")
@@ -587,7 +587,7 @@ func TestPaintWorkerScript(t *testing.T) {
 	if res.status != http.StatusOK {
 		t.Fatalf("GET %s: %d", urls["paint-worker.js"], res.status)
 	}
-	want := "importScripts(\"" + urls["echarts.min.js"] + "\", \"" + urls["dashd-core.js"] + "\", \"" + urls["dashd-paint.js"] + "\");\ndashdPaint.serve(self);\n"
+	want := "importScripts(\"" + urls["echarts.min.js"] + "\", \"" + urls["dashd-format.js"] + "\", \"" + urls["dashd-core.js"] + "\", \"" + urls["dashd-paint.js"] + "\");\ndashdPaint.serve(self);\n"
 	if !strings.HasSuffix(res.body, want) {
 		t.Errorf("paint-worker.js is\n%s\nwant it to end with\n%s", res.body, want)
 	}
@@ -646,11 +646,13 @@ func TestClientScript(t *testing.T) {
 	}
 	for _, args := range [][]string{
 		{"--check", "static/dashd.js"},
+		{"--check", "static/dashd-format.js"},
 		{"--check", "static/dashd-core.js"},
 		{"--check", "static/dashd-paint.js"},
 		{"--check", "static/embed-element.js"},
 		{"--check", "static/theme.js"},
 		{"--test", "build/dashd.test.js"},
+		{"--test", "build/format.test.js"},
 	} {
 		out, err := exec.Command(node, args...).CombinedOutput()
 		if err != nil {

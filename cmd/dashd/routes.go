@@ -34,7 +34,7 @@ func (m *Main) routes() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	ingestCfg := ingest.HandlerConfig{Logger: m.log.With("component", "ingest"), Observe: m.ops.observeIngest}
+	ingestCfg := ingest.HandlerConfig{Logger: m.log.With("component", "ingest"), Observe: m.ops.observeIngest, Readers: m.board}
 	lineProtocol := ingest.LineProtocolHandler(m.store, ingestCfg)
 	pages := web.Handler(web.Config{Catalog: m.board, Logger: m.log.With("component", "web"), FrameAncestors: f.Embed.AllowedParents})
 	h := map[string]http.Handler{

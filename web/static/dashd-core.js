@@ -28,6 +28,9 @@ var dashdCore = (function () {
   var BACKOFF_FLOOR_MS = 100;
   var WS_FAILURES_BEFORE_SSE = 3; // handshakes failed in a row, never open
   var STALE_AFTER_MS = 5000; // "reconnecting…" turns into "stale since …"
+  // The number format (dashd-format.js): loaded before this file in pages,
+  // the paint worker and /embed.js; required under Node.
+  var fmt = typeof dashdFormat !== 'undefined' ? dashdFormat : require('./dashd-format.js');
 
   // ---- pure functions (exported for tests) ---------------------------------
 
@@ -140,24 +143,52 @@ var dashdCore = (function () {
     return Math.max(BACKOFF_FLOOR_MS, Math.floor((random || Math.random)() * ceiling));
   }
 
-  var compactFormat = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
-  var fullFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
-
-  function withUnit(text, unit) {
-    if (!unit) return text;
-    return unit === '%' ? text + ' %' : text + ' ' + unit;
+  // formatOf is how chart writes its numbers: the format its option
+  // carries (chart.format, dashd.format in the option: see decorate and
+  // live), else its unit alone. The rules are dashd-format.js's.
+  function formatOf(chart) {
+    if (chart.format) return chart.format;
+    return { unit: chart.type === 'percent' ? '%' : chart.unit || '' };
   }
 
-  // axisValue formats a value-axis label: compact, with the unit.
-  function axisValue(v, chart) {
+  // axisValue formats a value-axis label: every label of the axis (its
+  // {min, max, interval}, see axisOf) in one unit and with the same
+  // decimals, so 0.0009-0.1 reads 0, 0.02, ..., 0.10 and 7000 ms reads 7 s.
+  function axisValue(v, chart, axis) {
     if (typeof v !== 'number' || !isFinite(v)) return '';
-    return withUnit(compactFormat.format(v), chart.type === 'percent' ? '%' : chart.unit);
+    return fmt.tick(v, formatOf(chart), axis || null);
   }
 
-  // tooltipValue formats a value in the tooltip: full, with the unit.
+  // tooltipValue formats a value in the tooltip and the table: in the unit
+  // it reads best in, with the chart's decimals (three significant digits
+  // when it sets none: 0.00089 stays 0.00089).
   function tooltipValue(v, chart) {
     if (typeof v !== 'number' || !isFinite(v)) return '–';
-    return withUnit(fullFormat.format(v), chart.type === 'percent' ? '%' : chart.unit);
+    return fmt.value(v, formatOf(chart));
+  }
+
+  // axisOf reads the extent and tick step ECharts chose for value axis
+  // index of chart (drawn by c.ec), which a label's formatter is not told.
+  // ECharts computes them before it writes the labels. null where the
+  // chart has no instance (tests) or ECharts hides them.
+  function axisOf(chart, index) {
+    try {
+      var scale = chart.ec.getModel().getComponent(valueAxis(chart), index).axis.scale;
+      var e = scale.getExtent();
+      var interval = 0;
+      if (typeof scale.getInterval === 'function') {
+        interval = scale.getInterval(); // ECharts 5
+      } else {
+        // ECharts 6 keeps the step to itself: read it off the ticks, away
+        // from the ends (an end may be a fixed min or max, not a step).
+        var ticks = scale.getTicks().map(function (t) { return t.value; });
+        if (ticks.length >= 3) interval = ticks[2] - ticks[1];
+        else if (ticks.length === 2) interval = ticks[1] - ticks[0];
+      }
+      return { min: e[0], max: e[1], interval: interval };
+    } catch (err) {
+      return null;
+    }
   }
 
   function pad2(n) { return n < 10 ? '0' + n : String(n); }
@@ -195,7 +226,8 @@ var dashdCore = (function () {
   // decorate adds to a server-built option what only JavaScript can carry
   // (formatters) and what the page does differently: the title is in the
   // page, the background is the card's, the tooltip is drawn on the canvas.
-  // It returns the option and the threshold series, if there is one.
+  // It returns the option and the threshold series, if there is one, and
+  // sets chart.format to the number format the option carries.
   function decorate(option, chart) {
     option.title = { show: false };
     option.backgroundColor = 'transparent';
@@ -207,9 +239,10 @@ var dashdCore = (function () {
       confine: true,
       valueFormatter: function (v) { return tooltipValue(v, chart); },
     });
-    option[valueAxis(chart)] = asArray(option[valueAxis(chart)]).map(function (a) {
+    chart.format = fmt.ofOption(option) || chart.format || null;
+    option[valueAxis(chart)] = asArray(option[valueAxis(chart)]).map(function (a, i) {
       var o = Object.assign({}, a);
-      o.axisLabel = Object.assign({}, a.axisLabel, { formatter: function (v) { return axisValue(v, chart); } });
+      o.axisLabel = Object.assign({}, a.axisLabel, { formatter: function (v) { return axisValue(v, chart, axisOf(chart, i)); } });
       if (chart.type === 'percent') { o.min = 0; o.max = 100; }
       return o;
     });
@@ -404,6 +437,7 @@ var dashdCore = (function () {
           throw err;
         });
       }).then(function (option) {
+        c.format = fmt.ofOption(option); // for tableOf
         c.view.loading(false);
         c.view.base(option);
         c.ready = true;
