@@ -277,10 +277,11 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page
 	h := w.Header()
 	setPageHeaders(h, policy)
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	body := pageBody(h, r, buf.Bytes())
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
-		w.Write(buf.Bytes())
+		w.Write(body)
 	}
 }
 

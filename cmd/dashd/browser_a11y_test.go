@@ -453,16 +453,29 @@ func optionOf(id string) string {
 type drawnStyle struct {
 	Color     []string `json:"color"`
 	Animation bool     `json:"animation"`
-	Aria      struct {
-		Decal struct {
-			Show bool `json:"show"`
-		} `json:"decal"`
-	} `json:"aria"`
+	Series    []struct {
+		ID        string `json:"id"`
+		ItemStyle struct {
+			Decal any `json:"decal"`
+		} `json:"itemStyle"`
+	} `json:"series"`
+}
+
+// patterned says whether some bar series is drawn with a pattern.
+func (d drawnStyle) patterned() bool {
+	for _, s := range d.Series {
+		if _, ok := s.ItemStyle.Decal.(map[string]any); ok && strings.HasPrefix(s.ID, "s:") {
+			return true
+		}
+	}
+	return false
 }
 
 // decalsOn is a page expression of o, a chart's option: whether its
 // series are drawn with patterns.
-const decalsOn = `(function (a) { a = Array.isArray(a) ? a[0] : a; return !!(a && a.decal && a.decal.show); })(o.aria)`
+const decalsOn = `(function (bars) {
+	return bars.length > 0 && bars.every(function (s) { return !!s.itemStyle && !!s.itemStyle.decal && s.itemStyle.decal !== 'none'; });
+})(o.series.filter(function (s) { return String(s.id).indexOf('s:') === 0; }))`
 
 // styleOf waits until chart id draws with cond (a page expression of o,
 // its option) and returns its palette, animation and patterns.
@@ -486,7 +499,7 @@ func TestBrowserA11yPatternsPaletteAndMotion(t *testing.T) {
 	// no patterns, animated.
 	openA11yPage(t, ctx, s.url+"/d/web?theme=light", "req-by-route")
 	st := styleOf(t, ctx, "req-by-route", `o.color && o.color[0] === '#2f6fd6'`)
-	if st.Aria.Decal.Show || !st.Animation {
+	if st.patterned() || !st.Animation {
 		t.Errorf("default drawing: %+v, want no patterns and animation", st)
 	}
 	// The patterns button turns decals on, and the choice is kept.

@@ -7,6 +7,22 @@ const path = require('node:path');
 const a = require('../static/dashd-a11y.js');
 const core = require('../static/dashd-core.js');
 
+// luminance is the relative luminance of a #rrggbb colour, contrast the
+// contrast ratio of two, both as WCAG 2.x defines them.
+function luminance(hex) {
+  const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(hex);
+  if (!m) throw new Error('not a #rrggbb colour: ' + hex);
+  const [r, g, b] = m.slice(1).map((h) => {
+    const v = parseInt(h, 16) / 255;
+    return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+function contrast(x, y) {
+  const [a, b] = [luminance(x), luminance(y)].sort((p, q) => q - p);
+  return (a + 0.05) / (b + 0.05);
+}
+
 const meta = {
   title: 'Requests by route', type: 'stacked', x: 'route', series: 'status', window: 300, bucket: 0, unit: '',
   thresholds: [{ value: 100, label: 'SLO' }], timeFormat: core.timeFormat('UTC'),
@@ -112,11 +128,20 @@ test('settings: the URL wins over what was stored', () => {
   assert.equal(a.settingOf(p, null, 'palette', ['safe', 'standard'], 'standard'), 'standard');
   assert.equal(a.settingOf(new URLSearchParams('announce=off'), 'on', 'announce', ['on', 'off'], 'off'), 'off');
   const patch = a.patchOf('dark', 'safe', true, true);
-  assert.deepEqual(patch.color, a.PALETTES.safe.dark);
-  assert.equal(patch.aria.decal.show, true);
-  assert.equal(patch.aria.label.enabled, false, 'the page writes the description; ECharts does not');
-  assert.equal(patch.animation, false);
-  assert.equal(a.patchOf('light', 'standard', false, false).animation, true);
+  assert.deepEqual(patch.option.color, a.PALETTES.safe.dark);
+  assert.equal(patch.option.animation, false);
+  assert.ok(patch.decals.length >= 6 && patch.decals.every((d) => d.color && d.dashArrayX));
+  const off = a.patchOf('light', 'standard', false, false);
+  assert.equal(off.option.animation, true);
+  assert.deepEqual(off.decals, [], 'patterns off: none, also on series drawn before');
+});
+
+test('frameOption gives each series its pattern, or none', () => {
+  const chart = { type: 'stacked', decals: [{ symbol: 'a' }, { symbol: 'b' }] };
+  const f = { categories: ['x'], series: [{ name: 'p', data: [1] }, { name: 'q', data: [2] }, { name: 'r', data: [3] }] };
+  assert.deepEqual(core.frameOption(chart, f).series.map((s) => s.itemStyle.decal.symbol), ['a', 'b', 'a']);
+  assert.deepEqual(core.frameOption(Object.assign(chart, { decals: [] }), f).series.map((s) => s.itemStyle.decal), ['none', 'none', 'none']);
+  assert.equal(core.frameOption({ type: 'grouped' }, f).series[0].itemStyle, undefined, 'a chart without dashd-a11y.js keeps its own');
 });
 
 // cssColours reads dashd.css's colour variables per theme: light from
@@ -146,17 +171,17 @@ test('text is at least 4.5:1 and bars and lines 3:1 on both themes\' backgrounds
   for (const [name, v] of Object.entries({ light, dark })) {
     for (const bg of ['bg', 'card']) {
       for (const fg of ['fg', 'muted', 'accent', 'live', 'warn', 'bad']) {
-        const r = a.contrast(v[fg], v[bg]);
+        const r = contrast(v[fg], v[bg]);
         report.push(`${name} --${fg} on --${bg}: ${r.toFixed(2)}`);
         assert.ok(r >= 4.5, `${name}: text --${fg} ${v[fg]} on --${bg} ${v[bg]} is ${r.toFixed(2)}:1, want 4.5:1`);
       }
       for (const set of ['standard', 'safe']) {
         for (const c of a.PALETTES[set][name]) {
-          const r = a.contrast(c, v[bg]);
+          const r = contrast(c, v[bg]);
           assert.ok(r >= 3, `${name}: bar ${c} (${set}) on --${bg} ${v[bg]} is ${r.toFixed(2)}:1, want 3:1`);
         }
       }
-      const r = a.contrast(threshold, v[bg]);
+      const r = contrast(threshold, v[bg]);
       assert.ok(r >= 3, `${name}: the threshold line ${threshold} on --${bg} is ${r.toFixed(2)}:1, want 3:1`);
     }
   }
@@ -164,8 +189,8 @@ test('text is at least 4.5:1 and bars and lines 3:1 on both themes\' backgrounds
 });
 
 test('contrast is WCAG\'s', () => {
-  assert.equal(a.contrast('#000000', '#ffffff').toFixed(2), '21.00');
-  assert.equal(a.contrast('#ffffff', '#ffffff'), 1);
-  assert.equal(a.contrast('#767676', '#ffffff').toFixed(2), '4.54');
-  assert.throws(() => a.contrast('red', '#fff'), /not a #rrggbb colour/);
+  assert.equal(contrast('#000000', '#ffffff').toFixed(2), '21.00');
+  assert.equal(contrast('#ffffff', '#ffffff'), 1);
+  assert.equal(contrast('#767676', '#ffffff').toFixed(2), '4.54');
+  assert.throws(() => contrast('red', '#fff'), /not a #rrggbb colour/);
 });

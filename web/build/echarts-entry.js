@@ -7,14 +7,10 @@
 // ToolboxComponent are here even when a chart shows neither: without them
 // ECharts warns about an unknown component. LegacyGridContainLabel keeps
 // grid.containLabel (which go-echarts' opts.Grid still emits) working
-// without a deprecation warning in ECharts 6. AriaComponent gives each
-// series its own pattern (aria.decal), so that series differ without
-// colour (dashd-a11y.js turns it on); its aria-label is left off: the
-// page writes the chart's description itself.
+// without a deprecation warning in ECharts 6.
 import * as echarts from 'echarts/core';
 import { BarChart } from 'echarts/charts';
 import {
-  AriaComponent,
   DataZoomComponent,
   DatasetComponent,
   GridComponent,
@@ -28,7 +24,6 @@ import { LegacyGridContainLabel } from 'echarts/features';
 import { CanvasRenderer } from 'echarts/renderers';
 
 echarts.use([
-  AriaComponent,
   BarChart,
   DataZoomComponent,
   DatasetComponent,

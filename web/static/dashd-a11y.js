@@ -15,7 +15,7 @@
  *     region; P pauses or goes live, T shows the table, Esc leaves the bar;
  *   - the page-wide Pause/Live button (live.pause/resume, WCAG 2.2.2);
  *   - display options, kept in localStorage and overridden by the URL:
- *     patterns (?patterns=on: ECharts decals, series differ without colour),
+ *     patterns (?patterns=on: a decal per series, they differ without colour),
  *     a colour-blind-safe palette (?palette=safe), and announcements of
  *     threshold crossings (?announce=on), at most one every
  *     ANNOUNCE_GAP_MS; prefers-reduced-motion turns update animations off.
@@ -36,8 +36,9 @@ var dashdA11y = (function () {
   var TOP_N = 3; // categories named in a description
 
   // The bar colours, per theme: each at least 3:1 against the card and
-  // the page background of its theme (WCAG 1.4.11; checked in
-  // web/build/dashd-a11y.test.js against the colours of dashd.css).
+  // the page background of its theme (WCAG 1.4.11; the contrast is
+  // computed in web/build/dashd-a11y.test.js from the colours of
+  // dashd.css).
   // "safe" is Okabe and Ito's colour-blind-safe set, darkened where its
   // light colours fell under 3:1 on white.
   var PALETTES = {
@@ -52,24 +53,6 @@ var dashdA11y = (function () {
   };
 
   // ---- pure functions (exported for tests) -----------------------------------
-
-  // luminance is the relative luminance of a #rrggbb colour (WCAG 2.x).
-  function luminance(hex) {
-    var m = /^#?([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(String(hex).trim());
-    if (!m) throw new Error('not a #rrggbb colour: ' + hex);
-    var c = [m[1], m[2], m[3]].map(function (h) {
-      var v = parseInt(h, 16) / 255;
-      return v <= 0.04045 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
-    });
-    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
-  }
-
-  // contrast is the WCAG contrast ratio of two #rrggbb colours, 1 to 21.
-  function contrast(a, b) {
-    var la = luminance(a);
-    var lb = luminance(b);
-    return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
-  }
 
   function plural(n, one, many) { return n + ' ' + (n === 1 ? one : many); }
 
@@ -318,14 +301,26 @@ var dashdA11y = (function () {
     return byDefault;
   }
 
-  // patchOf is what the paint worker lays over a chart's option for these
-  // settings (dashdPaint view.patch).
+  // Patterns that tell series apart without colour: ECharts' own aria
+  // decals, drawn over the bars in a colour that stands out from the
+  // palette of the theme (dark bars in light, light bars in dark).
+  var DECALS = [
+    { dashArrayX: [1, 0], dashArrayY: [2, 5], symbolSize: 1, rotation: Math.PI / 6 },
+    { symbol: 'circle', dashArrayX: [[8, 8], [0, 8, 8, 0]], dashArrayY: [6, 0], symbolSize: 0.8 },
+    { dashArrayX: [1, 0], dashArrayY: [4, 3], rotation: -Math.PI / 4 },
+    { dashArrayX: [[6, 6], [0, 6, 6, 0]], dashArrayY: [6, 0] },
+    { dashArrayX: [[1, 0], [1, 6]], dashArrayY: [1, 0, 6, 0], rotation: Math.PI / 4 },
+    { symbol: 'triangle', dashArrayX: [[9, 9], [0, 9, 9, 0]], dashArrayY: [7, 2], symbolSize: 0.75 },
+  ];
+
+  // patchOf is what the paint worker lays over a chart for these settings
+  // (dashdPaint view.patch): {option: {color, animation}, decals}.
   function patchOf(theme, palette, patterns, reducedMotion) {
     var set = PALETTES[palette] || PALETTES.standard;
+    var ink = theme === 'dark' ? 'rgba(0, 0, 0, 0.45)' : 'rgba(255, 255, 255, 0.6)';
     return {
-      color: (theme === 'dark' ? set.dark : set.light).slice(),
-      aria: { enabled: true, label: { enabled: false }, decal: { show: !!patterns } },
-      animation: !reducedMotion,
+      option: { color: (theme === 'dark' ? set.dark : set.light).slice(), animation: !reducedMotion },
+      decals: patterns ? DECALS.map(function (d) { return Object.assign({ color: ink }, d); }) : [],
     };
   }
 
@@ -414,7 +409,7 @@ var dashdA11y = (function () {
     }
     function patchAll() {
       var p = patchOf(theme(), settings.palette, settings.patterns === 'on', !!(stillMQ && stillMQ.matches));
-      items.forEach(function (k) { k.c.view.patch(p); });
+      items.forEach(function (k) { k.c.view.patch(p.option, p.decals); });
       html.setAttribute('data-palette', settings.palette);
       html.setAttribute('data-patterns', settings.patterns);
     }
@@ -558,8 +553,6 @@ var dashdA11y = (function () {
     PALETTES: PALETTES,
     DESCRIBE_EVERY_MS: DESCRIBE_EVERY_MS,
     ANNOUNCE_GAP_MS: ANNOUNCE_GAP_MS,
-    luminance: luminance,
-    contrast: contrast,
     spanText: spanText,
     headText: headText,
     describe: describe,

@@ -89,9 +89,12 @@ var dashdCore = (function () {
   function frameOption(chart, frame) {
     var categories = frame.categories || [];
     var large = categories.length * (frame.series || []).length > LARGE_BARS;
-    var series = (frame.series || []).map(function (s) {
+    var series = (frame.series || []).map(function (s, i) {
       var o = { id: 's:' + s.name, name: s.name, type: 'bar', data: s.data || [] };
       if (chart.type !== 'grouped') o.stack = 'total';
+      // Patterns (dashd-a11y.js, through the painter's patch): one per
+      // series, in palette order; [] turns them off on series drawn before.
+      if (chart.decals) o.itemStyle = { decal: chart.decals.length ? chart.decals[i % chart.decals.length] : 'none' };
       if (large) {
         o.large = true;
         o.largeThreshold = 0;
