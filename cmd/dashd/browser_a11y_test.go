@@ -37,6 +37,29 @@ var axeSource = sync.OnceValues(func() (string, error) {
 // axeTags are the rule sets run: WCAG 2.0, 2.1 and 2.2, levels A and AA.
 var axeTags = []string{"wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"}
 
+// axePinned is the version of axe-core that web/build/package-lock.json
+// pins.
+func axePinned(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "web", "build", "package-lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lock struct {
+		Packages map[string]struct {
+			Version string `json:"version"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal(b, &lock); err != nil {
+		t.Fatalf("package-lock.json: %v", err)
+	}
+	v := lock.Packages["node_modules/axe-core"].Version
+	if v == "" {
+		t.Fatal("web/build/package-lock.json pins no axe-core")
+	}
+	return v
+}
+
 type axeViolation struct {
 	ID     string   `json:"id"`
 	Impact string   `json:"impact"`
@@ -54,6 +77,9 @@ func axeViolations(t *testing.T, ctx context.Context) []axeViolation {
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](src+"\n;typeof axe === 'object'")); err != nil {
 		t.Fatalf("inject axe-core: %v", err)
+	}
+	if got, want := eval[string](t, ctx, `axe.version`), axePinned(t); got != want {
+		t.Fatalf("cmd/dashd/testdata/axe.min.js is axe-core %s, web/build/package-lock.json pins %s: run web/build/build.sh", got, want)
 	}
 	tags, _ := json.Marshal(axeTags)
 	return evalAwait[[]axeViolation](t, ctx, `axe.run(document, {runOnly: {type: 'tag', values: `+string(tags)+`}, resultTypes: ['violations']})
