@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"image/color"
+	"image/png"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -598,5 +602,68 @@ func TestBrowserA11yAnnouncesThresholdCrossings(t *testing.T) {
 	}
 	if got := eval[string](t, ctx, `document.querySelector('[data-a11y-announce]').getAttribute('role')`); got != "status" {
 		t.Errorf("the announcements' region has role %q, want status (polite)", got)
+	}
+}
+
+// srgbLuminance is WCAG's relative luminance of a colour.
+func srgbLuminance(c color.Color) float64 {
+	r, g, b, _ := c.RGBA()
+	lin := func(v uint32) float64 {
+		x := float64(v) / 0xffff
+		if x <= 0.04045 {
+			return x / 12.92
+		}
+		return math.Pow((x+0.055)/1.055, 2.4)
+	}
+	return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
+}
+
+// contrastOf is WCAG's contrast ratio of two colours.
+func contrastOf(a, b color.Color) float64 {
+	la, lb := srgbLuminance(a), srgbLuminance(b)
+	return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+}
+
+// TestBrowserA11yCanvasTextContrast measures the texts ECharts draws on
+// the canvas (axis labels, legend), which axe cannot read: in a
+// screenshot of the chart, the pixel of each text's box that stands out
+// most from the card must reach 4.5:1 (anti-aliasing only lightens the
+// edges of a glyph; its core has the text's colour).
+func TestBrowserA11yCanvasTextContrast(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	a11yData(t, s)
+	ctx := newBrowser(t)
+	for _, theme := range []string{"light", "dark"} {
+		openA11yPage(t, ctx, s.url+"/d/web?theme="+theme, "req-by-route")
+		time.Sleep(time.Second) // the last animation ends
+		shot, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(`[data-id="req-by-route"]`)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(shot))
+		if err != nil {
+			t.Fatal(err)
+		}
+		bg := img.At(img.Bounds().Min.X+2, img.Bounds().Min.Y+2)
+		least, leastText := 21.0, ""
+		for _, box := range textsOf(t, ctx, "req-by-route") {
+			if strings.TrimSpace(box.Text) == "" {
+				continue
+			}
+			best := 1.0
+			for y := int(box.Y); y <= int(box.Y+box.Height); y++ {
+				for x := int(box.X); x <= int(box.X+box.Width); x++ {
+					best = max(best, contrastOf(img.At(img.Bounds().Min.X+x, img.Bounds().Min.Y+y), bg))
+				}
+			}
+			if best < least {
+				least, leastText = best, box.Text
+			}
+			if best < 4.5 {
+				t.Errorf("%s: the canvas text %q stands out %.2f:1 from the card at best, want 4.5:1", theme, box.Text, best)
+			}
+		}
+		t.Logf("%s: the canvas text that stands out least is %q, %.2f:1", theme, leastText, least)
 	}
 }
