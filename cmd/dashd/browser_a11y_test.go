@@ -146,6 +146,7 @@ func TestBrowserA11yAxe(t *testing.T) {
 			return true; })()`},
 		{"paused", "/d/web?theme=light", `(function () { document.querySelector('[data-pause]').click(); return true; })()`},
 		{"embed, light", "/embed/req-by-route?theme=light", ""},
+		{"embed, shortcuts open", "/embed/req-by-route?theme=light", `(document.querySelector('details.shortcuts').open = true, true)`},
 		{"embed, dark", "/embed/req-by-route?theme=dark", ""},
 	}
 	for _, p := range pages {
