@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/dashd/dashd/config"
+)
+
+// A node that is not ready yet (its replay of the log has not caught up)
+// refuses streams with 503 and Retry-After, as its /readyz says: a viewer
+// that a load balancer sends there before its next health check would
+// otherwise get a first frame short of the log, and see the bars fall back.
+// Once ready, the same stream opens with the replayed state.
+func TestStreamsWaitForTheReplay(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	s, stop := startStoppable(t, func(f *config.File) { f.Data = dir })
+	if code, body := post(t, s.url+"/api/v1/ingest", "application/json", `[{"metric":"http_requests","tags":{"route":"/a","status":"200"},"value":7}]`); code != http.StatusOK {
+		t.Fatalf("ingest: %d %s", code, body)
+	}
+	waitFor(t, 10*time.Second, "the sample to reach the chart", func() bool { return getFrame(t, s, "req-by-route").value("/a", "200") != nil })
+	stop()
+
+	f := config.Default()
+	f.Addr, f.Data, f.Dashboards = "127.0.0.1:0", dir, testDashboards()
+	// One frame a second: the node turns ready a second after its replay
+	// caught up (one frame interval to publish it), which leaves this
+	// test a second in which it is serving but not ready.
+	f.Stream.MaxFPS = 1
+	m, err := New(Config{File: f})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	addr := m.Addr()
+
+	// The listener is bound: this handshake waits for Run to serve it.
+	_, resp, err := websocket.DefaultDialer.Dial("ws://"+addr+"/api/v1/stream?charts=req-by-route", nil)
+	if err == nil {
+		t.Fatal("a stream opened on a node that had not replayed the log")
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), `"reason":"not_ready"`) {
+		t.Errorf("the handshake before ready got %d, Retry-After %q: %s; want 503 with Retry-After and reason not_ready", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	sse, err := http.Get("http://" + addr + "/api/v1/stream/sse?charts=req-by-route")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sse.Body.Close()
+	if sse.StatusCode != http.StatusServiceUnavailable || sse.Header.Get("Retry-After") == "" {
+		t.Errorf("SSE before ready got %d, Retry-After %q; want 503 with Retry-After", sse.StatusCode, sse.Header.Get("Retry-After"))
+	}
+	// Not vacuous: the node was still not ready when it refused them.
+	ready, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready.Body.Close()
+	if ready.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("/readyz answered %d right after the refusals: the test did not reach the node before it was ready", ready.StatusCode)
+	}
+
+	waitReady(t, "http://"+addr)
+	v := dial(t, &server{Main: m, url: "http://" + addr}, "charts=req-by-route")
+	if x := v.until("req-by-route", func(frame) bool { return true }).value("/a", "200"); x == nil || *x != 7 {
+		t.Errorf("the first frame once ready has /a 200 = %v, want 7", x)
+	}
+}
