@@ -77,3 +77,74 @@ func TestStreamsWaitForTheReplay(t *testing.T) {
 		t.Errorf("the first frame once ready has /a 200 = %v, want 7", x)
 	}
 }
+
+// With a shutdown delay, SIGTERM first makes the node unready while it
+// still serves: /readyz answers 503 "shutting down" (a load balancer
+// learns it before the port closes), ingest is still stored and reaches
+// the open viewers, new streams are refused; only then does the usual
+// shutdown close the viewers with 1001. Without it, the port closed at once and readiness never told the
+// balancer anything: what it sent until its next check was refused.
+func TestShutdownDelayTellsTheBalancerFirst(t *testing.T) {
+	t.Parallel()
+	// Long enough for the steps below on a busy machine; the test waits
+	// on events, never on this delay.
+	s, stop := startWith(t, Config{ShutdownDelay: 5 * time.Second})
+	v := dial(t, s, "charts=req-by-route")
+	v.next()
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+
+	var body string
+	waitFor(t, 5*time.Second, "/readyz to turn unready", func() bool {
+		resp, err := http.Get(s.url + "/readyz")
+		if err != nil {
+			t.Fatalf("/readyz: %v: the node stopped serving without first saying it is not ready", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body = string(b)
+		return resp.StatusCode == http.StatusServiceUnavailable
+	})
+	if !strings.Contains(body, "shutting down") {
+		t.Errorf("/readyz during the delay says %q, want it to say shutting down", body)
+	}
+	code, answer := post(t, s.url+"/api/v1/ingest", "application/json", `[{"metric":"http_requests","tags":{"route":"/late","status":"200"},"value":3}]`)
+	if code != http.StatusOK {
+		t.Fatalf("ingest during the delay: %d %s, want it stored", code, answer)
+	}
+	if x := v.until("req-by-route", func(f frame) bool { return f.value("/late", "200") != nil }).value("/late", "200"); *x != 3 {
+		t.Errorf("the open viewer got /late = %v, want 3", *x)
+	}
+	if _, resp, err := websocket.DefaultDialer.Dial("ws://"+s.Addr()+"/api/v1/stream?charts=req-by-route", nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("a new stream during the delay: %v, want 503", err)
+	}
+	_, err := readUntil(v.conn, "req-by-route", 20*time.Second, func(frame) bool { return false })
+	if !websocket.IsCloseError(err, websocket.CloseGoingAway) {
+		t.Errorf("the viewer at the end of the delay got %v, want a close with 1001", err)
+	}
+	if err := <-stopped; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+}
+
+// --shutdown-delay and DASHD_SHUTDOWN_DELAY set Config.ShutdownDelay; a
+// negative or overlong one is refused, naming the flag.
+func TestShutdownDelayFlag(t *testing.T) {
+	t.Parallel()
+	env := func(k string) (string, bool) {
+		return map[string]string{"DASHD_SHUTDOWN_DELAY": "3s"}[k], k == "DASHD_SHUTDOWN_DELAY"
+	}
+	o, err := parseOptions(nil, env, io.Discard)
+	if err != nil || o.shutdownDelay != 3*time.Second {
+		t.Errorf("DASHD_SHUTDOWN_DELAY=3s gives %s, %v; want 3s", o.shutdownDelay, err)
+	}
+	o, err = parseOptions([]string{"--shutdown-delay", "2s"}, env, io.Discard)
+	if err != nil || o.shutdownDelay != 2*time.Second {
+		t.Errorf("--shutdown-delay 2s over the environment gives %s, %v; want 2s", o.shutdownDelay, err)
+	}
+	for _, bad := range []string{"-1s", "2h"} {
+		if _, err := parseOptions([]string{"--shutdown-delay", bad}, noEnv, io.Discard); err == nil || !strings.Contains(err.Error(), "--shutdown-delay") {
+			t.Errorf("--shutdown-delay %s: %v, want an error naming the flag", bad, err)
+		}
+	}
+}

@@ -52,6 +52,14 @@ type Config struct {
 	// Drain bounds how long shutdown waits for requests in flight
 	// (default DefaultDrain); those still running are then cut off.
 	Drain time.Duration
+	// ShutdownDelay is how long shutdown keeps serving after it began,
+	// /readyz answering 503 ("shutting down") and new streams refused,
+	// before it stops accepting connections (--shutdown-delay; 0: at
+	// once). A load balancer that checks /readyz so learns that the node
+	// is leaving while the node still answers, and stops sending it
+	// traffic before its port closes; without it, what the balancer sends
+	// before its next failed check meets a refused connection (502).
+	ShutdownDelay time.Duration
 }
 
 // The defaults of Config.RequestTimeout and Config.Drain.
@@ -86,6 +94,8 @@ type Main struct {
 	ln       net.Listener
 	registry *prometheus.Registry
 	ready    atomic.Bool
+	// stopping is set when shutdown begins; /readyz says so.
+	stopping atomic.Bool
 	// store is the log every ingest route writes to and the board follows,
 	// and the buckets of dashboards, push data and revocations (journal.go).
 	store *journal.Journal
@@ -194,8 +204,10 @@ func New(cfg Config) (*Main, error) {
 // /readyz answers it, and dashd_ready shows it.
 func (m *Main) notReady() string {
 	switch {
+	case m.stopping.Load():
+		return "shutting down"
 	case !m.ready.Load():
-		return "starting or shutting down"
+		return "starting (replaying the log)"
 	case !m.store.Connected():
 		return "NATS is disconnected (ingest answers 503 until it is back)"
 	}
@@ -255,8 +267,23 @@ func (m *Main) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case serveErr = <-serveDone:
 	}
+	m.stopping.Store(true)
 	m.ready.Store(false)
 	m.log.Info("dashd is shutting down")
+	if d := m.cfg.ShutdownDelay; d > 0 && serveErr == nil {
+		// Not ready but still serving, so that load balancers notice
+		// before the port closes. Keep-alive stays on: turning it off
+		// closes the idle connections now, while a balancer may still
+		// pick one to send a request on (a 502, seen in
+		// TestRollingRestart); Shutdown closes them once it has stopped.
+		m.log.Info("not ready, still serving until load balancers have noticed", "shutdown_delay", d)
+		delay := time.NewTimer(d)
+		select {
+		case <-delay.C:
+		case serveErr = <-serveDone:
+			delay.Stop()
+		}
+	}
 
 	stopGen()
 	<-genDone
