@@ -706,6 +706,14 @@ func rollingRestart(t *testing.T, healthInterval, shutdownDelay time.Duration) {
 			return shown.atLeast(want)
 		})
 	}
+	// Viewers stay where they reconnected: nothing moves them back to
+	// the nodes restarted last.
+	endNode := map[string]int{}
+	for _, v := range viewers {
+		n, _ := v.state()
+		endNode[n]++
+	}
+	t.Logf("viewers per node before the restarts %v, after %v", perNode, endNode)
 	cancel()
 	viewersDone.Wait()
 
