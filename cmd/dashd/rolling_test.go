@@ -236,7 +236,7 @@ func (t totals) atLeast(want totals) bool {
 // from the node (not through the balancer): a read builds the newest
 // frame from everything the node applied.
 func newestOf(addr string) (totals, error) {
-	c := &http.Client{Timeout: 2 * time.Second}
+	c := &http.Client{Timeout: 5 * time.Second}
 	resp, err := c.Get("http://" + addr + "/api/v1/charts/" + rollingChart + "/frame")
 	if err != nil {
 		return nil, err
@@ -340,25 +340,33 @@ func (v *rollingViewer) run(ctx context.Context) {
 		}
 		v.mu.Unlock()
 
+		// The newest state is what the node has when the viewer reaches
+		// it, and never less than what the viewer showed before it left.
+		// A read that fails (a busy machine, a slow answer) is tried
+		// again at the next frame, with a target that can only be higher.
 		var want totals
+		_, before := v.state()
+		target := func() {
+			newest, err := newestOf(node)
+			if err != nil {
+				down.readErrors = append(down.readErrors, err.Error())
+				return
+			}
+			want = maps.Clone(before)
+			for k, x := range newest {
+				want[k] = max(want[k], x)
+			}
+		}
 		if down != nil {
 			down.to = node
 			down.dials += dials
 			down.reconnect = time.Since(downAt)
-			// The newest state is what the node has now, and never less
-			// than what the viewer showed before it left.
-			newest, err := newestOf(node)
-			if err != nil {
-				down.readErrors = append(down.readErrors, err.Error())
-			} else {
-				_, shown := v.state()
-				want = maps.Clone(shown)
-				for k, x := range newest {
-					want[k] = max(want[k], x)
-				}
-			}
+			target()
 		}
 		code := v.read(conn, func(got totals) {
+			if down != nil && want == nil {
+				target()
+			}
 			if down != nil && want != nil && got.atLeast(want) {
 				down.caughtUp = time.Since(downAt)
 				v.mu.Lock()
