@@ -181,7 +181,7 @@ func (lb *balancer) serve(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, "proxy: no backend is up", http.StatusServiceUnavailable)
 }
 
-// up reports whether the balancer routes to addr now.
+// isUp reports whether the balancer routes to addr now.
 func (lb *balancer) isUp(addr string) bool {
 	for _, b := range lb.backends {
 		if b.url.Host == addr {
