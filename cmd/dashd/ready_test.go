@@ -71,6 +71,13 @@ func TestStreamsWaitForTheReplay(t *testing.T) {
 		t.Fatalf("/readyz answered %d right after the refusals: the test did not reach the node before it was ready", ready.StatusCode)
 	}
 
+	_, metrics := do(t, mustRequest(t, http.MethodGet, "http://"+addr+"/metrics", ""))
+	for _, want := range []string{`dashd_stream_not_ready_refusals_total{transport="ws"} 1`, `dashd_stream_not_ready_refusals_total{transport="sse"} 1`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics has no %s", want)
+		}
+	}
+
 	waitReady(t, "http://"+addr)
 	v := dial(t, &server{Main: m, url: "http://" + addr}, "charts=req-by-route")
 	if x := v.until("req-by-route", func(frame) bool { return true }).value("/a", "200"); x == nil || *x != 7 {

@@ -63,9 +63,8 @@ func (m *Main) routes() (http.Handler, error) {
 	// Push data is pushed data: shutdown waits for it as for ingest.
 	const putData = "PUT /api/v1/charts/{id}/data"
 	h[putData] = m.pushing(access.JSON, h[putData])
-	for _, k := range []string{"GET /api/v1/stream", "GET /api/v1/stream/sse"} {
-		h[k] = m.whileReady(h[k])
-	}
+	h["GET /api/v1/stream"] = m.whileReady("ws", h["GET /api/v1/stream"])
+	h["GET /api/v1/stream/sse"] = m.whileReady("sse", h["GET /api/v1/stream/sse"])
 	return api.NewRouter(api.RouterConfig{Policy: policy, Handlers: h, Parents: f.Embed.AllowedParents, Logger: m.log.With("component", "http"), Refused: m.ops.observeRefusal})
 }
 
@@ -145,9 +144,11 @@ func (m *Main) pushing(d access.Dialect, h http.Handler) http.Handler {
 // and retries), through a load balancer to a node that is ready. A node
 // that lost NATS keeps serving streams: its state is the newest it can
 // know, and its viewers see the log's samples once it is back.
-func (m *Main) whileReady(h http.Handler) http.Handler {
+func (m *Main) whileReady(transport string, h http.Handler) http.Handler {
+	refused := m.ops.notReady.WithLabelValues(transport)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !m.ready.Load() {
+			refused.Inc()
 			api.WriteError(w, http.StatusServiceUnavailable, access.JSON, api.Error{
 				Error:  "this dashd node is starting (replaying the log) or shutting down, so its charts are not current: retry shortly, or another node",
 				Reason: "not_ready",
