@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -154,4 +156,126 @@ func TestShutdownDelayFlag(t *testing.T) {
 			t.Errorf("--shutdown-delay %s: %v, want an error naming the flag", bad, err)
 		}
 	}
+}
+
+// stallingProxy forwards TCP connections to target and can hold every
+// byte in both directions, as a network partition does, while keeping
+// the connections open.
+type stallingProxy struct {
+	addr string
+	gate sync.RWMutex // held for writing while stalled
+}
+
+func startStallingProxy(t *testing.T, target string) *stallingProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &stallingProxy{addr: ln.Addr().String()}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	pipe := func(dst, src net.Conn) {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := src.Read(buf)
+			if n > 0 {
+				p.gate.RLock() // waits while stalled
+				_, werr := dst.Write(buf[:n])
+				p.gate.RUnlock()
+				if werr != nil {
+					return
+				}
+			}
+			if err != nil {
+				dst.Close()
+				return
+			}
+		}
+	}
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c, u)
+			mu.Unlock()
+			wg.Go(func() { pipe(u, c) })
+			wg.Go(func() { pipe(c, u) })
+		}
+	})
+	return p
+}
+
+func (p *stallingProxy) stall()   { p.gate.Lock() }
+func (p *stallingProxy) release() { p.gate.Unlock() }
+
+// A starting node answers its probes at once, whatever holds up its start
+// (here NATS, unreachable while the dashboards are provisioned): /healthz
+// 200, /readyz 503 saying it is starting. Before, the port was bound long
+// before it was served, and a probe (or a viewer sent by a balancer that
+// had not noticed the restart) waited unanswered in the listen backlog.
+func TestAStartingNodeAnswersItsProbes(t *testing.T) {
+	t.Parallel()
+	ns := startNATS(t)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(ns.ClientURL(), "nats://"))
+	nats := startStallingProxy(t, "127.0.0.1:"+port)
+
+	f := config.Default()
+	f.Addr, f.Data, f.Dashboards = "127.0.0.1:0", "", testDashboards()
+	f.NATS.URL = "nats://" + nats.addr
+	if err := f.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(Config{File: f}) // connects to NATS and opens the log
+	if err != nil {
+		t.Fatal(err)
+	}
+	nats.stall()
+	stalled := true
+	defer func() {
+		if stalled {
+			nats.release()
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	probe := &http.Client{Timeout: 3 * time.Second}
+	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusServiceUnavailable} {
+		resp, err := probe.Get("http://" + m.Addr() + path)
+		if err != nil {
+			t.Fatalf("%s while the start waits for NATS: %v", path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s while starting: %d %s, want %d", path, resp.StatusCode, body, want)
+		}
+		if path == "/readyz" && !strings.Contains(string(body), "starting") {
+			t.Errorf("/readyz while starting says %q, want it to say starting", body)
+		}
+	}
+	nats.release()
+	stalled = false
+	waitReady(t, "http://"+m.Addr())
 }

@@ -207,7 +207,7 @@ func (m *Main) notReady() string {
 	case m.stopping.Load():
 		return "shutting down"
 	case !m.ready.Load():
-		return "starting (replaying the log)"
+		return "starting (loading the dashboards, replaying the log)"
 	case !m.store.Connected():
 		return "NATS is disconnected (ingest answers 503 until it is back)"
 	}
@@ -234,11 +234,20 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.cfg.Demo {
 		dashboards = m.withDemo(dashboards)
 	}
+	// Serve from now on: /healthz and /readyz ("starting") answer while the
+	// definitions load and the log replays, and streams are refused until
+	// ready. Served only after startStore, a connection (a probe, a viewer
+	// sent by a balancer that has not noticed the restart yet) waited
+	// unanswered in the listen backlog for as long as that took: 5.7 s
+	// was seen in TestRollingRestart on a busy machine.
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- m.srv.Serve(m.ln) }()
 	stopStore, err := m.startStore(ctx, dashboards)
 	if err != nil {
+		m.srv.Close()
+		<-serveDone
 		stopBoard()
 		<-boardDone
-		m.ln.Close()
 		m.store.Close()
 		return fmt.Errorf("dashboards: %w", err)
 	}
@@ -257,8 +266,6 @@ func (m *Main) Run(ctx context.Context) error {
 	reloadDone := make(chan struct{})
 	go func() { defer close(reloadDone); m.watchConfig(genCtx, stamp) }()
 
-	serveDone := make(chan error, 1)
-	go func() { serveDone <- m.srv.Serve(m.ln) }()
 	// ready is set once the replay of the log caught up (startStore).
 	m.logStart(len(dashboards))
 
