@@ -52,7 +52,7 @@ func (m *Main) registerOpsMetrics() {
 		}
 	}
 	o.access = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dashd_access_refusals_total", Help: "Requests the access policy refused before any handler ran, by the route's class (public, read, ingest, push, admin) and reason (forbidden_host, cross_origin, unauthorized, forbidden, or an embed token's: missing, malformed, bad signature, expired, revoked, wrong scope)."}, []string{"class", "reason"})
-	o.notReady = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dashd_stream_not_ready_refusals_total", Help: "Streams refused (503) because the node was starting (replaying the log) or shutting down, by transport (ws, sse): they reconnect, through a load balancer to a ready node."}, []string{"transport"})
+	o.notReady = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dashd_stream_not_ready_refusals_total", Help: "Streams refused (503) because the node was starting (loading the dashboards, replaying the log) or shutting down, by transport (ws, sse): they reconnect, through a load balancer to a ready node."}, []string{"transport"})
 	for _, tr := range []string{"ws", "sse"} {
 		o.notReady.WithLabelValues(tr)
 	}

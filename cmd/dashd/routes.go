@@ -150,7 +150,7 @@ func (m *Main) whileReady(transport string, h http.Handler) http.Handler {
 		if !m.ready.Load() {
 			refused.Inc()
 			api.WriteError(w, http.StatusServiceUnavailable, access.JSON, api.Error{
-				Error:  "this dashd node is starting (replaying the log) or shutting down, so its charts are not current: retry shortly, or another node",
+				Error:  "this dashd node is starting (loading the dashboards, replaying the log) or shutting down, so its charts are not current: retry shortly, or another node",
 				Reason: "not_ready",
 			}, time.Second)
 			return
