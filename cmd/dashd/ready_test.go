@@ -228,10 +228,11 @@ func (p *stallingProxy) stall()   { p.gate.Lock() }
 func (p *stallingProxy) release() { p.gate.Unlock() }
 
 // A starting node answers its probes at once, whatever holds up its start
-// (here NATS, unreachable while the dashboards are provisioned): /healthz
-// 200, /readyz 503 saying it is starting. Before, the port was bound long
-// before it was served, and a probe (or a viewer sent by a balancer that
-// had not noticed the restart) waited unanswered in the listen backlog.
+// (here NATS, unreachable, first while New connects to it, then while Run
+// provisions the dashboards): /healthz 200, /readyz 503 saying it is
+// starting. Before, the port was bound in New long before it was served,
+// and a probe (or a viewer sent by a balancer that had not noticed a
+// restart) waited unanswered in the listen backlog.
 func TestAStartingNodeAnswersItsProbes(t *testing.T) {
 	t.Parallel()
 	ns := startNATS(t)
@@ -239,43 +240,61 @@ func TestAStartingNodeAnswersItsProbes(t *testing.T) {
 	nats := startStallingProxy(t, "127.0.0.1:"+port)
 
 	f := config.Default()
-	f.Addr, f.Data, f.Dashboards = "127.0.0.1:0", "", testDashboards()
+	f.Addr, f.Data, f.Dashboards = freeAddr(t), "", testDashboards()
 	f.NATS.URL = "nats://" + nats.addr
 	if err := f.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	m, err := New(Config{File: f}) // connects to NATS and opens the log
-	if err != nil {
-		t.Fatal(err)
-	}
-	nats.stall()
-	stalled := true
-	defer func() {
-		if stalled {
-			nats.release()
+	// probes checks /healthz and /readyz; what says the start is stuck
+	// is released after it, whatever it found.
+	probes := func(phase string) {
+		t.Helper()
+		// Below nats.go's 2 s connect timeout, which would end New.
+		probe := &http.Client{Timeout: 1500 * time.Millisecond}
+		for _, path := range []string{"/healthz", "/readyz"} {
+			want := map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusServiceUnavailable}[path]
+			var resp *http.Response
+			var err error
+			for deadline := time.Now().Add(time.Second); ; time.Sleep(5 * time.Millisecond) {
+				// Refused until New has bound the port.
+				if resp, err = probe.Get("http://" + f.Addr + path); err == nil || time.Now().After(deadline) || !strings.Contains(err.Error(), "refused") {
+					break
+				}
+			}
+			if err != nil {
+				t.Errorf("%s %s: %v", phase, path, err)
+				continue
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != want || (path == "/readyz" && !strings.Contains(string(body), "starting")) {
+				t.Errorf("%s %s: %d %s, want %d (and starting)", phase, path, resp.StatusCode, body, want)
+			}
 		}
+	}
+
+	nats.stall()
+	made := make(chan *Main, 1)
+	go func() {
+		m, err := New(Config{File: f}) // connects to NATS and opens the log
+		if err != nil {
+			t.Errorf("New: %v", err)
+		}
+		made <- m
 	}()
+	probes("while New waits for NATS:")
+	nats.release()
+	m := <-made
+	if m == nil {
+		t.FailNow()
+	}
+
+	nats.stall()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-
-	probe := &http.Client{Timeout: 3 * time.Second}
-	for path, want := range map[string]int{"/healthz": http.StatusOK, "/readyz": http.StatusServiceUnavailable} {
-		resp, err := probe.Get("http://" + m.Addr() + path)
-		if err != nil {
-			t.Fatalf("%s while the start waits for NATS: %v", path, err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Errorf("%s while starting: %d %s, want %d", path, resp.StatusCode, body, want)
-		}
-		if path == "/readyz" && !strings.Contains(string(body), "starting") {
-			t.Errorf("/readyz while starting says %q, want it to say starting", body)
-		}
-	}
+	probes("while Run waits for NATS to load the dashboards:")
 	nats.release()
-	stalled = false
 	waitReady(t, "http://"+m.Addr())
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/dashd/dashd/access"
+	"github.com/dashd/dashd/api"
 	"github.com/dashd/dashd/catalog"
 	"github.com/dashd/dashd/charts"
 	"github.com/dashd/dashd/config"
@@ -121,6 +122,12 @@ type Main struct {
 	// what New opened itself.
 	closeOnce sync.Once
 	ran       atomic.Bool
+	// srv serves ln from New on (serveDone gets Serve's error): until Run
+	// sets routed, as a node that is starting (serveStarting), then
+	// through router.
+	serveDone chan error
+	router    http.Handler
+	routed    atomic.Bool
 }
 
 // New builds every part and binds the listener; nothing runs until Run.
@@ -154,9 +161,27 @@ func New(cfg Config) (*Main, error) {
 		return nil, fmt.Errorf("listen on %s: %w (is another dashd running? choose another with --addr)", f.Addr, err)
 	}
 	m.ln = ln
+	m.srv = &http.Server{
+		Handler: http.HandlerFunc(m.serveHTTP),
+		// Every request is bounded in time: a client that trickles its
+		// headers or body, or never reads the answer, holds a connection
+		// for these at most. Streams extend their own deadlines (stream).
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.requestTimeout(),
+		WriteTimeout:      cfg.requestTimeout(),
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
+	}
+	// Served from the moment it is bound: a probe, or a viewer sent by a
+	// balancer that has not noticed a restart yet, is answered "starting"
+	// at once. Bound but not served, it waited unanswered in the listen
+	// backlog while NATS was reached and the dashboards loaded (up to
+	// 5.7 s in TestRollingRestart on a busy machine).
+	m.serveDone = make(chan error, 1)
+	go func() { m.serveDone <- m.srv.Serve(ln) }()
 	if err := m.openStore(); err != nil {
 		m.hub.Close()
-		ln.Close()
+		m.stopServing()
 		return nil, err
 	}
 	m.ops.apply = newApplyHistogram()
@@ -175,27 +200,15 @@ func New(cfg Config) (*Main, error) {
 	m.registerOpsMetrics()
 	fail := func(err error) (*Main, error) {
 		m.hub.Close()
-		ln.Close()
+		m.stopServing()
 		m.store.Close()
 		return nil, err
 	}
 	if m.adminTokens, m.generated, err = adminTokens(f); err != nil {
 		return fail(err)
 	}
-	handler, err := m.routes()
-	if err != nil {
+	if m.router, err = m.routes(); err != nil {
 		return fail(err)
-	}
-	m.srv = &http.Server{
-		Handler: handler,
-		// Every request is bounded in time: a client that trickles its
-		// headers or body, or never reads the answer, holds a connection
-		// for these at most. Streams extend their own deadlines (stream).
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       cfg.requestTimeout(),
-		WriteTimeout:      cfg.requestTimeout(),
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
 	return m, nil
 }
@@ -212,6 +225,37 @@ func (m *Main) notReady() string {
 		return "NATS is disconnected (ingest answers 503 until it is back)"
 	}
 	return ""
+}
+
+// serveHTTP is the server's handler: the routes once Run has begun, and
+// before that serveStarting.
+func (m *Main) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if m.routed.Load() {
+		m.router.ServeHTTP(w, r)
+		return
+	}
+	m.serveStarting(w, r)
+}
+
+// serveStarting answers between the bind in New and Run: /healthz as
+// always, /readyz 503 (starting), anything else 503 with Retry-After, so
+// that no request waits on a port that is bound but not served.
+func (m *Main) serveStarting(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/healthz":
+		_, _ = w.Write([]byte("ok\n"))
+	case "/readyz":
+		m.serveReady(w, r)
+	default:
+		api.WriteError(w, http.StatusServiceUnavailable, access.JSON, api.Error{Error: "dashd is starting: retry shortly", Reason: "starting"}, time.Second)
+	}
+}
+
+// stopServing closes the listener and every connection, and waits for
+// Serve to return.
+func (m *Main) stopServing() {
+	m.srv.Close()
+	<-m.serveDone
 }
 
 // Addr is the address the server listens on.
@@ -234,18 +278,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.cfg.Demo {
 		dashboards = m.withDemo(dashboards)
 	}
-	// Serve from now on: /healthz and /readyz ("starting") answer while the
-	// definitions load and the log replays, and streams are refused until
-	// ready. Served only after startStore, a connection (a probe, a viewer
-	// sent by a balancer that has not noticed the restart yet) waited
-	// unanswered in the listen backlog for as long as that took: 5.7 s
-	// was seen in TestRollingRestart on a busy machine.
-	serveDone := make(chan error, 1)
-	go func() { serveDone <- m.srv.Serve(m.ln) }()
+	// Every route from now on, while the dashboards load and the log
+	// replays: /readyz says starting, and streams are refused until ready.
+	m.routed.Store(true)
+	serveDone := m.serveDone
 	stopStore, err := m.startStore(ctx, dashboards)
 	if err != nil {
-		m.srv.Close()
-		<-serveDone
+		m.stopServing()
 		stopBoard()
 		<-boardDone
 		m.store.Close()
@@ -335,7 +374,7 @@ func (m *Main) Close() error {
 		if m.ran.Load() {
 			return
 		}
-		m.ln.Close()
+		m.stopServing()
 		m.hub.Close()
 		err = m.store.Close()
 	})
