@@ -130,7 +130,8 @@ type Main struct {
 	routed    atomic.Bool
 }
 
-// New builds every part and binds the listener; nothing runs until Run.
+// New builds every part and binds the listener, which it serves at once
+// as a node that is starting (serveStarting); nothing else runs until Run.
 func New(cfg Config) (*Main, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
