@@ -58,7 +58,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	m, err := New(Config{File: opts.file, Demo: opts.demo, Logger: logger, ConfigPath: opts.path, Overrides: opts.overrides, Hangup: hup})
+	m, err := New(Config{File: opts.file, Demo: opts.demo, Logger: logger, ConfigPath: opts.path, Overrides: opts.overrides, Hangup: hup, ShutdownDelay: opts.shutdownDelay})
 	if err != nil {
 		logger.Error("dashd cannot start", "err", err)
 		return 1
@@ -70,12 +70,20 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	return 0
 }
 
+// maxShutdownDelay bounds --shutdown-delay: longer than any health check
+// needs, shorter than a service manager's stop timeout (systemd's default
+// is 90 s).
+const maxShutdownDelay = time.Minute
+
 // options is what the command line, the environment and the file say.
 type options struct {
 	file      *config.File
 	demo      bool
 	path      string           // the configuration file, "" for none
 	overrides config.Overrides // what flags and the environment set over it
+	// shutdownDelay is Config.ShutdownDelay (--shutdown-delay): a setting
+	// of the process's lifecycle, not of the file.
+	shutdownDelay time.Duration
 }
 
 // parseOptions layers the settings: flag > environment (DASHD_<FLAG>) >
@@ -90,6 +98,7 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), stderr i
 	demo := fs.Bool("demo", false, "serve demo dashboards fed by a built-in generator")
 	logLevel := fs.String("log-level", def.LogLevel, "debug, info, warn or error")
 	logFormat := fs.String("log-format", def.LogFormat, "text or json")
+	shutdownDelay := fs.Duration("shutdown-delay", 0, "after SIGTERM, keep serving this long with /readyz answering 503 before closing the port, so that a load balancer stops sending traffic first (its health-check interval × the failures it needs, plus one interval)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage:\n  dashd [flags]          run the server\n  dashd check-ws URL     explain a WebSocket handshake step by step\n  dashd embed-token      mint an embed token (--config FILE --chart ID --ttl 24h)\n  dashd version\n\nFlags (each also read from DASHD_<NAME>, e.g. DASHD_ADDR):\n")
 		fs.PrintDefaults()
@@ -120,6 +129,9 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), stderr i
 	if envErr != nil {
 		return options{}, envErr
 	}
+	if *shutdownDelay < 0 || *shutdownDelay > maxShutdownDelay {
+		return options{}, fmt.Errorf("--shutdown-delay %s: expected a duration from 0 to %s", *shutdownDelay, maxShutdownDelay)
+	}
 
 	file := config.Default()
 	if *configPath != "" {
@@ -141,7 +153,7 @@ func parseOptions(args []string, lookupEnv func(string) (string, bool), stderr i
 	if err := file.Validate(); err != nil {
 		return options{}, fmt.Errorf("settings: %w", err)
 	}
-	return options{file: file, demo: *demo, path: *configPath, overrides: o}, nil
+	return options{file: file, demo: *demo, path: *configPath, overrides: o, shutdownDelay: *shutdownDelay}, nil
 }
 
 func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {

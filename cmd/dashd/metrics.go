@@ -21,6 +21,7 @@ type opsMetrics struct {
 	replayed prometheus.Gauge         // samples it delivered
 	apply    prometheus.Histogram     // seconds the board took to apply a batch
 	access   *prometheus.CounterVec   // requests the access policy refused, by class and reason
+	notReady *prometheus.CounterVec   // streams refused while not ready, by transport
 }
 
 // newApplyHistogram is made before the board, which observes it.
@@ -51,7 +52,11 @@ func (m *Main) registerOpsMetrics() {
 		}
 	}
 	o.access = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dashd_access_refusals_total", Help: "Requests the access policy refused before any handler ran, by the route's class (public, read, ingest, push, admin) and reason (forbidden_host, cross_origin, unauthorized, forbidden, or an embed token's: missing, malformed, bad signature, expired, revoked, wrong scope)."}, []string{"class", "reason"})
-	m.registry.MustRegister(o.accepted, o.refused, o.latency, o.replay, o.replayed, o.apply, o.access,
+	o.notReady = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dashd_stream_not_ready_refusals_total", Help: "Streams refused (503) because the node was starting (loading the dashboards, replaying the log) or shutting down, by transport (ws, sse): they reconnect, through a load balancer to a ready node."}, []string{"transport"})
+	for _, tr := range []string{"ws", "sse"} {
+		o.notReady.WithLabelValues(tr)
+	}
+	m.registry.MustRegister(o.accepted, o.refused, o.latency, o.replay, o.replayed, o.apply, o.access, o.notReady,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dashd_ready", Help: "1 while /readyz answers 200 (replay done, NATS connected, not shutting down), else 0."},
 			func() float64 {
 				if m.notReady() == "" {

@@ -52,7 +52,7 @@ func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
 
 	s := startServer(t, nil)
 	var registered []string
-	routes := s.srv.Handler.(*gin.Engine).Routes()
+	routes := s.router.(*gin.Engine).Routes()
 	for _, r := range routes {
 		// HEAD is served wherever GET is (README); it is not listed twice.
 		if r.Method == "HEAD" && slices.ContainsFunc(routes, func(g gin.RouteInfo) bool { return g.Method == "GET" && g.Path == r.Path }) {

@@ -63,6 +63,8 @@ func (m *Main) routes() (http.Handler, error) {
 	// Push data is pushed data: shutdown waits for it as for ingest.
 	const putData = "PUT /api/v1/charts/{id}/data"
 	h[putData] = m.pushing(access.JSON, h[putData])
+	h["GET /api/v1/stream"] = m.whileReady("ws", h["GET /api/v1/stream"])
+	h["GET /api/v1/stream/sse"] = m.whileReady("sse", h["GET /api/v1/stream/sse"])
 	return api.NewRouter(api.RouterConfig{Policy: policy, Handlers: h, Parents: f.Embed.AllowedParents, Logger: m.log.With("component", "http"), Refused: m.ops.observeRefusal})
 }
 
@@ -128,6 +130,31 @@ func (m *Main) pushing(d access.Dialect, h http.Handler) http.Handler {
 			return
 		}
 		defer m.inflight.leave()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// whileReady refuses a stream with 503 and Retry-After while dashd is not
+// ready because it is starting (the replay of the log has not caught up)
+// or shutting down. A stream's first frame is the chart's current state
+// (CONTRACT), and a node that is still replaying has not got it: a viewer
+// let in would see the bars fall back and climb again as the replay goes
+// on, and a load balancer can send one there in the moments before its
+// next health check. Refused, it reconnects (the browser client backs off
+// and retries), through a load balancer to a node that is ready. A node
+// that lost NATS keeps serving streams: its state is the newest it can
+// know, and its viewers see the log's samples once it is back.
+func (m *Main) whileReady(transport string, h http.Handler) http.Handler {
+	refused := m.ops.notReady.WithLabelValues(transport)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !m.ready.Load() {
+			refused.Inc()
+			api.WriteError(w, http.StatusServiceUnavailable, access.JSON, api.Error{
+				Error:  "this dashd node is starting (loading the dashboards, replaying the log) or shutting down, so its charts are not current: retry shortly, or another node",
+				Reason: "not_ready",
+			}, time.Second)
+			return
+		}
 		h.ServeHTTP(w, r)
 	})
 }

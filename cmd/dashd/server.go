@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/dashd/dashd/access"
+	"github.com/dashd/dashd/api"
 	"github.com/dashd/dashd/catalog"
 	"github.com/dashd/dashd/charts"
 	"github.com/dashd/dashd/config"
@@ -56,6 +57,15 @@ type Config struct {
 	// Not a key of the file yet; the restart benchmark needs a log larger
 	// than the default.
 	LogMaxBytes int64
+
+	// ShutdownDelay is how long shutdown keeps serving after it began,
+	// /readyz answering 503 ("shutting down") and new streams refused,
+	// before it stops accepting connections (--shutdown-delay; 0: at
+	// once). A load balancer that checks /readyz so learns that the node
+	// is leaving while the node still answers, and stops sending it
+	// traffic before its port closes; without it, what the balancer sends
+	// before its next failed check meets a refused connection (502).
+	ShutdownDelay time.Duration
 }
 
 // The defaults of Config.RequestTimeout and Config.Drain.
@@ -90,6 +100,8 @@ type Main struct {
 	ln       net.Listener
 	registry *prometheus.Registry
 	ready    atomic.Bool
+	// stopping is set when shutdown begins; /readyz says so.
+	stopping atomic.Bool
 	// store is the log every ingest route writes to and the board follows,
 	// and the buckets of dashboards, push data and revocations (journal.go).
 	store *journal.Journal
@@ -118,9 +130,16 @@ type Main struct {
 	// what New opened itself.
 	closeOnce sync.Once
 	ran       atomic.Bool
+	// srv serves ln from New on (serveDone gets Serve's error): until Run
+	// sets routed, as a node that is starting (serveStarting), then
+	// through router.
+	serveDone chan error
+	router    http.Handler
+	routed    atomic.Bool
 }
 
-// New builds every part and binds the listener; nothing runs until Run.
+// New builds every part and binds the listener, which it serves at once
+// as a node that is starting (serveStarting); nothing else runs until Run.
 func New(cfg Config) (*Main, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -151,9 +170,27 @@ func New(cfg Config) (*Main, error) {
 		return nil, fmt.Errorf("listen on %s: %w (is another dashd running? choose another with --addr)", f.Addr, err)
 	}
 	m.ln = ln
+	m.srv = &http.Server{
+		Handler: http.HandlerFunc(m.serveHTTP),
+		// Every request is bounded in time: a client that trickles its
+		// headers or body, or never reads the answer, holds a connection
+		// for these at most. Streams extend their own deadlines (stream).
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.requestTimeout(),
+		WriteTimeout:      cfg.requestTimeout(),
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
+	}
+	// Served from the moment it is bound: a probe, or a viewer sent by a
+	// balancer that has not noticed a restart yet, is answered "starting"
+	// at once. Bound but not served, it waited unanswered in the listen
+	// backlog while NATS was reached and the dashboards loaded (up to
+	// 5.7 s in TestRollingRestart on a busy machine).
+	m.serveDone = make(chan error, 1)
+	go func() { m.serveDone <- m.srv.Serve(ln) }()
 	if err := m.openStore(); err != nil {
 		m.hub.Close()
-		ln.Close()
+		m.stopServing()
 		return nil, err
 	}
 	m.ops.apply = newApplyHistogram()
@@ -174,27 +211,15 @@ func New(cfg Config) (*Main, error) {
 	m.registerOpsMetrics()
 	fail := func(err error) (*Main, error) {
 		m.hub.Close()
-		ln.Close()
+		m.stopServing()
 		m.store.Close()
 		return nil, err
 	}
 	if m.adminTokens, m.generated, err = adminTokens(f); err != nil {
 		return fail(err)
 	}
-	handler, err := m.routes()
-	if err != nil {
+	if m.router, err = m.routes(); err != nil {
 		return fail(err)
-	}
-	m.srv = &http.Server{
-		Handler: handler,
-		// Every request is bounded in time: a client that trickles its
-		// headers or body, or never reads the answer, holds a connection
-		// for these at most. Streams extend their own deadlines (stream).
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       cfg.requestTimeout(),
-		WriteTimeout:      cfg.requestTimeout(),
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelWarn),
 	}
 	return m, nil
 }
@@ -203,12 +228,45 @@ func New(cfg Config) (*Main, error) {
 // /readyz answers it, and dashd_ready shows it.
 func (m *Main) notReady() string {
 	switch {
+	case m.stopping.Load():
+		return "shutting down"
 	case !m.ready.Load():
-		return "starting or shutting down"
+		return "starting (loading the dashboards, replaying the log)"
 	case !m.store.Connected():
 		return "NATS is disconnected (ingest answers 503 until it is back)"
 	}
 	return ""
+}
+
+// serveHTTP is the server's handler: the routes once Run has begun, and
+// before that serveStarting.
+func (m *Main) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	if m.routed.Load() {
+		m.router.ServeHTTP(w, r)
+		return
+	}
+	m.serveStarting(w, r)
+}
+
+// serveStarting answers between the bind in New and Run: /healthz as
+// always, /readyz 503 (starting), anything else 503 with Retry-After, so
+// that no request waits on a port that is bound but not served.
+func (m *Main) serveStarting(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/healthz":
+		_, _ = w.Write([]byte("ok\n"))
+	case "/readyz":
+		m.serveReady(w, r)
+	default:
+		api.WriteError(w, http.StatusServiceUnavailable, access.JSON, api.Error{Error: "dashd is starting: retry shortly", Reason: "starting"}, time.Second)
+	}
+}
+
+// stopServing closes the listener and every connection, and waits for
+// Serve to return.
+func (m *Main) stopServing() {
+	m.srv.Close()
+	<-m.serveDone
 }
 
 // Addr is the address the server listens on.
@@ -231,11 +289,15 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.cfg.Demo {
 		dashboards = m.withDemo(dashboards)
 	}
+	// Every route from now on, while the dashboards load and the log
+	// replays: /readyz says starting, and streams are refused until ready.
+	m.routed.Store(true)
+	serveDone := m.serveDone
 	stopStore, err := m.startStore(ctx, dashboards)
 	if err != nil {
+		m.stopServing()
 		stopBoard()
 		<-boardDone
-		m.ln.Close()
 		m.store.Close()
 		return fmt.Errorf("dashboards: %w", err)
 	}
@@ -254,8 +316,6 @@ func (m *Main) Run(ctx context.Context) error {
 	reloadDone := make(chan struct{})
 	go func() { defer close(reloadDone); m.watchConfig(genCtx, stamp) }()
 
-	serveDone := make(chan error, 1)
-	go func() { serveDone <- m.srv.Serve(m.ln) }()
 	// ready is set once the replay of the log caught up (startStore).
 	m.logStart(len(dashboards))
 
@@ -264,8 +324,23 @@ func (m *Main) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case serveErr = <-serveDone:
 	}
+	m.stopping.Store(true)
 	m.ready.Store(false)
 	m.log.Info("dashd is shutting down")
+	if d := m.cfg.ShutdownDelay; d > 0 && serveErr == nil {
+		// Not ready but still serving, so that load balancers notice
+		// before the port closes. Keep-alive stays on: turning it off
+		// closes the idle connections now, while a balancer may still
+		// pick one to send a request on (a 502, seen in
+		// TestRollingRestart); Shutdown closes them once it has stopped.
+		m.log.Info("not ready, still serving until load balancers have noticed", "shutdown_delay", d)
+		delay := time.NewTimer(d)
+		select {
+		case <-delay.C:
+		case serveErr = <-serveDone:
+			delay.Stop()
+		}
+	}
 
 	stopGen()
 	<-genDone
@@ -310,7 +385,7 @@ func (m *Main) Close() error {
 		if m.ran.Load() {
 			return
 		}
-		m.ln.Close()
+		m.stopServing()
 		m.hub.Close()
 		err = m.store.Close()
 	})
