@@ -55,7 +55,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	})
 	overflows := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "dashd_stream_buffer_overflows_total",
-		Help: "Messages melody dropped because a session's buffer was full. Always 0 unless stream has a bug.",
+		Help: "Messages dropped because a WebSocket session's queue was full. Always 0 unless stream has a bug.",
 	})
 	leaseEnds := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "dashd_stream_lease_ends_total",
