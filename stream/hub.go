@@ -122,11 +122,11 @@ type group struct {
 
 	// The tick being flushed, by topic index: written by Flush under Hub.mu
 	// and read by the same Flush under the shard's mu (one goroutine).
-	frames   [][]byte
-	ns       []uint64
-	retract  []int // topics retracted this tick
-	changed  int
-	dirty    bool
+	frames  [][]byte
+	ns      []uint64
+	retract []int // topics retracted this tick
+	changed int
+	dirty   bool
 
 	// Guarded by sh.mu.
 	members []*viewer
