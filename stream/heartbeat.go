@@ -1,10 +1,6 @@
 package stream
 
-import (
-	"time"
-
-	"github.com/gorilla/websocket"
-)
+import "time"
 
 // A heartbeat tells a client that its stream is alive while nothing else
 // comes: every Config.HeartbeatEvery, each viewer that was sent no data
@@ -41,11 +37,11 @@ func (h *Hub) heartbeatLoop() {
 // beat is one tick's heartbeat, shared by every viewer.
 type beat struct {
 	msg []byte
-	pm  *websocket.PreparedMessage // built on first need
+	pm  *prepared // built on first need
 	now time.Time
 }
 
-func (b *beat) prepared() *websocket.PreparedMessage {
+func (b *beat) prepared() *prepared {
 	if b.pm == nil {
 		b.pm = prepare(b.msg)
 	}

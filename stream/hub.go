@@ -132,11 +132,11 @@ type group struct {
 	members []*viewer
 	cur     [][]byte // the current message of each topic as this group has it
 	curN    []uint64
-	payload *websocket.PreparedMessage // the tick's WebSocket message, built on first need
+	payload *prepared // the tick's WebSocket message, built on first need
 	// The first WebSocket message of a new viewer: the current message of
 	// each topic that has one (a batch if several), built on first need
 	// and shared until one of the topics changes.
-	snap *websocket.PreparedMessage
+	snap *prepared
 }
 
 // New returns a Hub ready to serve.
@@ -320,7 +320,7 @@ func (g *group) apply(met *metrics, now time.Time) {
 // tickPayload is the group's WebSocket message for this tick: the one
 // changed frame as published, or a batch built once for all its viewers.
 // Flush, g.sh.mu held.
-func (g *group) tickPayload(met *metrics) *websocket.PreparedMessage {
+func (g *group) tickPayload(met *metrics) *prepared {
 	if g.payload == nil {
 		var msg []byte
 		if g.changed == 1 {
@@ -341,7 +341,7 @@ func (g *group) tickPayload(met *metrics) *websocket.PreparedMessage {
 
 // snapshot is the group's first message for a new WebSocket viewer, nil
 // if none of its topics has a current message. g.sh.mu held.
-func (g *group) snapshot(met *metrics) *websocket.PreparedMessage {
+func (g *group) snapshot(met *metrics) *prepared {
 	if g.snap != nil {
 		return g.snap
 	}
@@ -364,15 +364,26 @@ func (g *group) snapshot(met *metrics) *websocket.PreparedMessage {
 	return g.snap
 }
 
-// prepare wraps a text message for writing to many connections: it is
-// framed once, and compressed once for all that negotiated compression.
-func prepare(msg []byte) *websocket.PreparedMessage {
+// prepared is a text message ready for many connections: framed once,
+// and compressed once for all that negotiated compression.
+type prepared struct {
+	pm       *websocket.PreparedMessage
+	compress bool // worth compressing
+}
+
+// minCompress is the smallest message worth compressing: below it,
+// deflate's block header and Huffman table cost more than they save (a
+// 50-byte heartbeat grows to 56).
+const minCompress = 128
+
+// prepare wraps a text message for writing to many connections.
+func prepare(msg []byte) *prepared {
 	pm, err := websocket.NewPreparedMessage(websocket.TextMessage, msg)
 	if err != nil {
 		// Only a failed write to a bytes.Buffer could fail it.
 		panic("stream: preparing a message: " + err.Error())
 	}
-	return pm
+	return &prepared{pm: pm, compress: len(msg) >= minCompress}
 }
 
 // appendBatch appends {"type":"batch","frames":[…]} made of the non-nil

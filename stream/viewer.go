@@ -97,7 +97,7 @@ func (v *viewer) wakeUp() {
 
 // write queues msg on the WebSocket session; it becomes v's one message in
 // flight. queued is when its oldest data was first queued. v.mu held.
-func (v *viewer) write(msg *websocket.PreparedMessage, queued time.Time) {
+func (v *viewer) write(msg *prepared, queued time.Time) {
 	v.busy = true
 	v.since = queued
 	if !v.armed {

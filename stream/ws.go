@@ -87,7 +87,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, topics []string, l
 // wsOut is one message for a session's writer: data, or a close frame's
 // payload (the last message).
 type wsOut struct {
-	pm    *websocket.PreparedMessage
+	pm    *prepared
 	close []byte
 }
 
@@ -185,12 +185,14 @@ func (h *Hub) writeLoop(v *viewer) {
 				return
 			}
 			_ = ws.c.SetWriteDeadline(deadline)
-			if err := ws.c.WritePreparedMessage(m.pm); err != nil {
+			// Without compression negotiated, this changes nothing.
+			ws.c.EnableWriteCompression(m.pm.compress)
+			if err := ws.c.WritePreparedMessage(m.pm.pm); err != nil {
 				h.wsError(v, err)
 				return
 			}
-			h.met.sentWS.Inc()
 			v.sent()
+			h.met.sentWS.Inc() // after sent: a test that sees it sees v idle
 		case <-ping.C:
 			if err := ws.c.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.cfg.WriteWait)); err != nil {
 				h.wsError(v, err)
