@@ -306,7 +306,8 @@ func narrow(prev, next []byte, a, b span) change {
 	for pre < len(x) && pre < len(y) && x[pre] == y[pre] {
 		pre++
 	}
-	for pre > 0 && !utf8.RuneStart(x[pre]) {
+	// x[:pre] == y[:pre]: a character boundary of x is one of y.
+	for pre > 0 && pre < len(x) && !utf8.RuneStart(x[pre]) {
 		pre--
 	}
 	suf := 0

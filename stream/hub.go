@@ -105,6 +105,7 @@ type topic struct {
 	next   []byte // staged by Publish, becomes cur at Flush
 	staged bool
 	refs   []groupRef // groups that read this topic
+	dv     int        // delta viewers reading it: deltas are made only if > 0
 }
 
 type groupRef struct {
@@ -124,15 +125,17 @@ type group struct {
 	// and read by the same Flush under the shard's mu (one goroutine).
 	frames  [][]byte
 	ns      []uint64
-	retract []int // topics retracted this tick
+	deltas  [][]byte // the delta of each frame, where one was made
+	retract []int    // topics retracted this tick
 	changed int
 	dirty   bool
 
 	// Guarded by sh.mu.
-	members []*viewer
-	cur     [][]byte // the current message of each topic as this group has it
-	curN    []uint64
-	payload *prepared // the tick's WebSocket message, built on first need
+	members  []*viewer
+	cur      [][]byte // the current message of each topic as this group has it
+	curN     []uint64
+	payload  *prepared // the tick's WebSocket message, built on first need
+	dpayload *prepared // the same for delta viewers
 	// The first WebSocket message of a new viewer: the current message of
 	// each topic that has one (a batch if several), built on first need
 	// and shared until one of the topics changes.
@@ -244,6 +247,7 @@ func (h *Hub) Flush() {
 		return
 	}
 	for _, t := range h.staged {
+		prev := t.cur
 		t.cur, t.next, t.staged = t.next, nil, false
 		if t.cur == nil { // retracted
 			for _, ref := range t.refs {
@@ -256,6 +260,12 @@ func (h *Hub) Flush() {
 			continue
 		}
 		t.n++
+		var delta []byte
+		if t.dv > 0 {
+			if delta = makeDelta(t.name, prev, t.cur); delta != nil {
+				h.met.deltas.Inc()
+			}
+		}
 		for _, ref := range t.refs {
 			g := ref.g
 			if g.frames[ref.i] == nil {
@@ -263,6 +273,7 @@ func (h *Hub) Flush() {
 			}
 			g.frames[ref.i] = t.cur
 			g.ns[ref.i] = t.n
+			g.deltas[ref.i] = delta
 			g.markDirty()
 		}
 	}
@@ -313,8 +324,9 @@ func (g *group) apply(met *metrics, now time.Time) {
 		}
 	}
 	clear(g.frames)
+	clear(g.deltas)
 	g.retract = g.retract[:0]
-	g.changed, g.dirty, g.payload = 0, false, nil
+	g.changed, g.dirty, g.payload, g.dpayload = 0, false, nil, nil
 }
 
 // tickPayload is the group's WebSocket message for this tick: the one
@@ -337,6 +349,37 @@ func (g *group) tickPayload(met *metrics) *prepared {
 		g.payload = prepare(msg)
 	}
 	return g.payload
+}
+
+// tickDeltaPayload is the group's WebSocket message for this tick for
+// its delta viewers: as tickPayload, with each frame that has a delta
+// replaced by it. Flush, g.sh.mu held.
+func (g *group) tickDeltaPayload(met *metrics) *prepared {
+	if g.dpayload != nil {
+		return g.dpayload
+	}
+	items := make([][]byte, len(g.frames))
+	some := false
+	for i, f := range g.frames {
+		items[i] = f
+		if f != nil && g.deltas[i] != nil {
+			items[i], some = g.deltas[i], true
+		}
+	}
+	switch {
+	case !some:
+		g.dpayload = g.tickPayload(met)
+	case g.changed == 1:
+		for _, f := range items {
+			if f != nil {
+				g.dpayload = prepare(f)
+			}
+		}
+	default:
+		g.dpayload = prepare(appendBatch(nil, items))
+		met.batches.Inc()
+	}
+	return g.dpayload
 }
 
 // snapshot is the group's first message for a new WebSocket viewer, nil
@@ -450,6 +493,7 @@ func (h *Hub) join(v *viewer, names []string, key string) *group {
 			topics: make([]*topic, len(names)),
 			frames: make([][]byte, len(names)),
 			ns:     make([]uint64, len(names)),
+			deltas: make([][]byte, len(names)),
 			cur:    make([][]byte, len(names)),
 			curN:   make([]uint64, len(names)),
 		}
@@ -464,6 +508,11 @@ func (h *Hub) join(v *viewer, names []string, key string) *group {
 		g.sh.groups[g] = struct{}{}
 	} else {
 		g.sh.mu.Lock()
+	}
+	if v.delta {
+		for _, t := range g.topics {
+			t.dv++
+		}
 	}
 	v.g = g
 	v.slot = len(g.members)
@@ -496,6 +545,11 @@ func (h *Hub) leave(v *viewer) {
 		delete(g.sh.groups, g)
 	}
 	g.sh.mu.Unlock()
+	if v.delta {
+		for _, t := range g.topics {
+			t.dv--
+		}
+	}
 	if !empty {
 		return
 	}

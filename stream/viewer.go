@@ -20,6 +20,7 @@ type viewer struct {
 	ws     *wsConn       // nil for SSE
 	wake   chan struct{} // SSE: pending data to write; capacity 1
 	remote string        // the peer's address, for logs
+	delta  bool          // ws: takes delta frames (?delta=1)
 
 	// Guarded by the group's shard mu.
 	g    *group
@@ -53,7 +54,14 @@ func (v *viewer) deliver(g *group, now time.Time) {
 	}
 	v.active = true
 	if v.ws != nil && !v.busy {
-		v.write(g.tickPayload(v.h.met), now)
+		// Not busy: v has every frame of the group's topics up to the
+		// previous tick, the ones deltas are made against. A busy viewer
+		// gets its conflated frames whole.
+		if v.delta {
+			v.write(g.tickDeltaPayload(v.h.met), now)
+		} else {
+			v.write(g.tickPayload(v.h.met), now)
+		}
 		return
 	}
 	v.conflate(g.frames, g.ns, now)

@@ -27,7 +27,8 @@ import (
 //
 // When the client offers permessage-deflate (browsers do), it is
 // negotiated, and each message is compressed once for all the viewers it
-// goes to.
+// goes to. A request with ?delta=1 gets delta frames (see makeDelta)
+// where they are shorter; without it, the frames as published.
 //
 // lease bounds the session's life (an embed token's expiry or
 // revocation): once it is done, nothing more is delivered and the
@@ -80,7 +81,7 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, topics []string, l
 		return // answered by upgradeError
 	}
 	upgraded = true
-	v := &viewer{h: h, slot: -1, remote: r.RemoteAddr}
+	v := &viewer{h: h, slot: -1, remote: r.RemoteAddr, delta: r.URL.Query().Get("delta") == "1"}
 	go h.runSession(v, c, names, key, lease)
 }
 
