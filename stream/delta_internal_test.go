@@ -1,8 +1,11 @@
 package stream
 
 import (
+	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -196,4 +199,49 @@ func FuzzDelta(f *testing.F) {
 			t.Fatalf("rebuilt %q\nwant    %q\ndelta %s", got, next, d)
 		}
 	})
+}
+
+var updateVectors = flag.Bool("update", false, "rewrite testdata/delta-vectors.json")
+
+// deltaVector is one case of testdata/delta-vectors.json, which the
+// JavaScript decoder's tests (web/build/delta.test.js) read too.
+type deltaVector struct {
+	Name  string `json:"name"`
+	Prev  string `json:"prev"`
+	Next  string `json:"next"`
+	Delta string `json:"delta"`
+}
+
+// The vectors are what makeDelta makes today, and each rebuilds its
+// frame. Run with -update after changing the cases or the encoder.
+func TestDeltaVectors(t *testing.T) {
+	t.Parallel()
+	var vs []deltaVector
+	for _, c := range deltaCases() {
+		var chart struct{ Chart string }
+		_ = json.Unmarshal([]byte(c.next), &chart)
+		d := makeDelta(chart.Chart, []byte(c.prev), []byte(c.next))
+		if d == nil {
+			t.Fatalf("%s: no delta", c.name)
+		}
+		vs = append(vs, deltaVector{c.name, c.prev, c.next, string(d)})
+	}
+	want, err := json.MarshalIndent(vs, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, '\n')
+	const path = "testdata/delta-vectors.json"
+	if *updateVectors {
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test ./stream -run TestDeltaVectors -update writes it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s is not what makeDelta makes today: go test ./stream -run TestDeltaVectors -update", path)
+	}
 }

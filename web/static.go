@@ -112,7 +112,7 @@ func (as assets) serve(w http.ResponseWriter, r *http.Request) {
 	serveAsset(w, r, a)
 }
 
-// embedScript composes /embed.js: dashd-core.js, dashd-paint.js and
+// embedScript composes /embed.js: dashd-delta.js, dashd-core.js, dashd-paint.js and
 // embed-element.js in one function scope, with the versioned paths of the
 // ECharts bundle (ECHARTS_PATH), of the paint worker (PAINT_WORKER_PATH)
 // and of what it imports (PAINT_IMPORTS). Its URL is fixed (host pages
@@ -139,7 +139,7 @@ func embedScript(as assets) (*asset, error) {
 		js, _ := json.Marshal(v.value) // JSON strings and arrays are JavaScript
 		fmt.Fprintf(&b, "var %s = %s;\n", v.name, js)
 	}
-	for _, name := range []string{"dashd-core.js", "dashd-paint.js", "embed-element.js"} {
+	for _, name := range []string{"dashd-delta.js", "dashd-core.js", "dashd-paint.js", "embed-element.js"} {
 		a := as[name]
 		if a == nil {
 			return nil, fmt.Errorf("static/%s is missing", name)

@@ -647,10 +647,12 @@ func TestClientScript(t *testing.T) {
 	for _, args := range [][]string{
 		{"--check", "static/dashd.js"},
 		{"--check", "static/dashd-core.js"},
+		{"--check", "static/dashd-delta.js"},
 		{"--check", "static/dashd-paint.js"},
 		{"--check", "static/embed-element.js"},
 		{"--check", "static/theme.js"},
 		{"--test", "build/dashd.test.js"},
+		{"--test", "build/delta.test.js"},
 	} {
 		out, err := exec.Command(node, args...).CombinedOutput()
 		if err != nil {
