@@ -26,8 +26,11 @@ import (
 type scenario struct {
 	target     string // http://127.0.0.1:PORT
 	dashboard  string
-	viewers    int // WebSocket viewers
-	sse        int // SSE viewers
+	dashboards int  // dashboards with the same charts; viewers spread over them
+	compress   bool // offer permessage-deflate, as browsers do
+	delta      bool // ask for delta frames (?delta=1) and rebuild them
+	viewers    int  // WebSocket viewers
+	sse        int  // SSE viewers
 	charts     int
 	categories int
 	series     int
@@ -61,6 +64,9 @@ func (sc *scenario) addFlags(fs *flag.FlagSet, withTarget bool) {
 		fs.StringVar(&sc.target, "target", "http://127.0.0.1:8080", "`URL` of the server under load (only http://127.0.0.1:PORT)")
 	}
 	fs.StringVar(&sc.dashboard, "dashboard", "dashload", "`ID` of the dashboard dashload defines and streams")
+	fs.IntVar(&sc.dashboards, "dashboards", 1, "dashboards, each with the same charts; viewers spread over them round-robin; with more than one their ids are ID-0 … ID-(N-1)")
+	fs.BoolVar(&sc.compress, "compress", true, "WebSocket viewers offer permessage-deflate, as browsers do (--compress=false: they do not)")
+	fs.BoolVar(&sc.delta, "delta", false, "WebSocket viewers ask for delta frames (?delta=1) and rebuild them, as dashd-delta.js does")
 	fs.IntVar(&sc.viewers, "viewers", 100, "WebSocket viewers (`N`)")
 	fs.IntVar(&sc.sse, "sse", 0, "Server-Sent Events viewers (`M`), besides the WebSocket ones")
 	fs.IntVar(&sc.charts, "charts", 1, "charts on the dashboard; each push updates every one")
@@ -133,6 +139,12 @@ func (sc *scenario) check() error {
 	if sc.maxPushes < 1 || sc.maxPushes > 50_000_000 {
 		bad("--max-pushes %d is out of range (1 to 50,000,000)", sc.maxPushes)
 	}
+	if sc.dashboards == 0 {
+		sc.dashboards = 1
+	}
+	if sc.dashboards < 1 || sc.dashboards > 1000 {
+		bad("--dashboards %d is out of range (1 to 1000)", sc.dashboards)
+	}
 	if !idPattern(sc.dashboard) {
 		bad("--dashboard %q is not a valid id (letters, digits, '_', '.', '-')", sc.dashboard)
 	}
@@ -177,6 +189,10 @@ type result struct {
 	Pushes           uint64
 	PushesFailed     uint64
 	SamplesPerSec    float64
+	WireBytes        uint64 // read from the WebSocket viewers' sockets while pushing
+	WireUpdates      uint64 // chart updates the WebSocket viewers got meanwhile
+	Compressed       int64  // WebSocket viewers with permessage-deflate negotiated
+	Delta            bool   // delta frames asked for
 	UpdatesPerSec    float64
 	MessagesPerSec   float64
 	LatencyCount     uint64
@@ -216,8 +232,10 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
 
 	if !sc.noSetup {
-		if err := putDashboard(ctx, client, target, sc); err != nil {
-			return nil, err
+		for _, id := range sc.dashboardIDs() {
+			if err := putDashboard(ctx, client, target, sc, id); err != nil {
+				return nil, err
+			}
 		}
 	}
 
@@ -266,8 +284,19 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	viewCtx, stopViewers := context.WithCancel(ctx)
 	defer stopViewers()
 	var viewersDone sync.WaitGroup
-	wsURL := "ws" + strings.TrimPrefix(target, "http") + "/api/v1/stream?dashboard=" + url.QueryEscape(sc.dashboard)
-	sseURL := target + "/api/v1/stream/sse?dashboard=" + url.QueryEscape(sc.dashboard)
+	dialer.EnableCompression = sc.compress
+	ids := sc.dashboardIDs()
+	wsURL := func(i int) string {
+		u := "ws" + strings.TrimPrefix(target, "http") + "/api/v1/stream?dashboard=" + url.QueryEscape(ids[i%len(ids)])
+		if sc.delta {
+			u += "&delta=1"
+		}
+		return u
+	}
+	sseURL := func(i int) string {
+		return target + "/api/v1/stream/sse?dashboard=" + url.QueryEscape(ids[i%len(ids)])
+	}
+	res.Delta = sc.delta
 
 	total := sc.viewers + sc.sse
 	fmt.Fprintf(logw, "dashload: connecting %d WebSocket and %d SSE viewers to %s\n", sc.viewers, sc.sse, target)
@@ -293,14 +322,20 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		tr := newProbeTracker(sc.charts, &st.shards[i%numShards], sent, base)
 		connected := sync.OnceFunc(func() { <-slots; attempted.Done() })
 		if i < sc.viewers {
+			tr.ws = true
+			if sc.delta {
+				tr.dd = &deltaDecoder{texts: map[string][]byte{}}
+			}
+			u := wsURL(i)
 			go func() {
 				defer viewersDone.Done()
-				wsViewer(viewCtx, dialer, wsURL, tr, st, pool, connected)
+				wsViewer(viewCtx, dialer, u, tr, st, pool, connected)
 			}()
 		} else {
+			u := sseURL(i)
 			go func() {
 				defer viewersDone.Done()
-				sseViewer(viewCtx, sseClient, sseURL, tr, st, connected)
+				sseViewer(viewCtx, sseClient, u, tr, st, connected)
 			}()
 		}
 	}
@@ -322,6 +357,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 
 	ps := &pushStats{}
 	m0, u0 := st.counts()
+	wb0, wu0 := st.wire()
 	srvCPU0, srvErr := cpuTime(pid)
 	toolCPU0, _ := cpuTime(os.Getpid())
 	busy0, busyErr := machineBusy()
@@ -341,6 +377,9 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	}
 	res.PushWindow = time.Since(pushStart)
 	m1, u1 := st.counts()
+	wb1, wu1 := st.wire()
+	res.WireBytes, res.WireUpdates = wb1-wb0, wu1-wu0
+	res.Compressed = st.compressed.Load()
 	res.ServerCPU = math.NaN()
 	if srvCPU1, err := cpuTime(pid); err == nil && srvErr == nil && pid > 0 {
 		res.ServerCPU = (srvCPU1 - srvCPU0).Seconds() / res.PushWindow.Seconds()
@@ -408,12 +447,26 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
-// dashboardJSON is the definition dashload PUTs: charts dashload-0…
-// reading metric dashload where chart=<n>, categories from tag cat, series
-// from tag s, agg last, no window.
-func dashboardJSON(sc scenario) []byte {
+// dashboardIDs are the ids of the dashboards dashload defines: --dashboard,
+// or ID-0 … ID-(N-1) with --dashboards N > 1.
+func (sc scenario) dashboardIDs() []string {
+	if sc.dashboards <= 1 {
+		return []string{sc.dashboard}
+	}
+	ids := make([]string, sc.dashboards)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s-%d", sc.dashboard, i)
+	}
+	return ids
+}
+
+// dashboardJSON is the definition dashload PUTs as dashboard id: charts
+// dashload-0… reading metric dashload where chart=<n>, categories from tag
+// cat, series from tag s, agg last, no window. Every dashboard has the
+// same charts.
+func dashboardJSON(sc scenario, id string) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, `{"id":%q,"title":"dashload","charts":[`, sc.dashboard)
+	fmt.Fprintf(&b, `{"id":%q,"title":"dashload","charts":[`, id)
 	for i := 0; i < sc.charts; i++ {
 		if i > 0 {
 			b.WriteByte(',')
@@ -425,9 +478,9 @@ func dashboardJSON(sc scenario) []byte {
 	return b.Bytes()
 }
 
-func putDashboard(ctx context.Context, client *http.Client, target string, sc scenario) error {
-	u := target + "/api/v1/dashboards/" + url.PathEscape(sc.dashboard)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(dashboardJSON(sc)))
+func putDashboard(ctx context.Context, client *http.Client, target string, sc scenario, id string) error {
+	u := target + "/api/v1/dashboards/" + url.PathEscape(id)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(dashboardJSON(sc, id)))
 	if err != nil {
 		return err
 	}
@@ -461,6 +514,8 @@ func (res *result) print(w io.Writer) {
 	fmt.Fprintf(w, "samples accepted/s:    %.0f\n", res.SamplesPerSec)
 	fmt.Fprintf(w, "chart updates/s:       %.0f (frames received by all viewers; a frame in a batch counts once)\n", res.UpdatesPerSec)
 	fmt.Fprintf(w, "messages/s:            %.0f\n", res.MessagesPerSec)
+	fmt.Fprintf(w, "bytes on the wire:     %s per chart update (WebSocket: %s read from the sockets while pushing, as sent, over %d updates); permessage-deflate negotiated by %d of %d; delta frames %s\n",
+		perUpdate(res), mib(res.WireBytes), res.WireUpdates, res.Compressed, res.ConnectedWS, map[bool]string{true: "asked for", false: "not asked for"}[res.Delta])
 	fmt.Fprintf(w, "latency POST→viewer:   p50 %s  p90 %s  p99 %s  max %s  mean %s  (%d probes timed)\n",
 		fmtDur(res.P50), fmtDur(res.P90), fmtDur(res.P99), fmtDur(res.Max), fmtDur(res.Mean), res.LatencyCount)
 	if res.ServerPID > 0 {
@@ -482,6 +537,14 @@ func (res *result) print(w io.Writer) {
 	if res.FirstViewerError != "" {
 		fmt.Fprintf(w, "first viewer error:    %s\n", res.FirstViewerError)
 	}
+}
+
+// perUpdate is the WebSocket bytes on the wire per chart update.
+func perUpdate(res *result) string {
+	if res.WireUpdates == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f B", float64(res.WireBytes)/float64(res.WireUpdates))
 }
 
 func fmtDur(d time.Duration) string {
