@@ -64,12 +64,12 @@ func (sc *scenario) addFlags(fs *flag.FlagSet, withTarget bool) {
 		fs.StringVar(&sc.target, "target", "http://127.0.0.1:8080", "`URL` of the server under load (only http://127.0.0.1:PORT)")
 	}
 	fs.StringVar(&sc.dashboard, "dashboard", "dashload", "`ID` of the dashboard dashload defines and streams")
-	fs.IntVar(&sc.dashboards, "dashboards", 1, "dashboards, each with the same charts; viewers spread over them round-robin; with more than one their ids are ID-0 … ID-(N-1)")
+	fs.IntVar(&sc.dashboards, "dashboards", 1, "dashboards of --charts charts each (chart ids are unique across dashboards: dashboard d has dashload-(d×charts) …); viewers spread over them round-robin; with more than one their ids are ID-0 … ID-(N-1)")
 	fs.BoolVar(&sc.compress, "compress", true, "WebSocket viewers offer permessage-deflate, as browsers do (--compress=false: they do not)")
 	fs.BoolVar(&sc.delta, "delta", false, "WebSocket viewers ask for delta frames (?delta=1) and rebuild them, as dashd-delta.js does")
 	fs.IntVar(&sc.viewers, "viewers", 100, "WebSocket viewers (`N`)")
 	fs.IntVar(&sc.sse, "sse", 0, "Server-Sent Events viewers (`M`), besides the WebSocket ones")
-	fs.IntVar(&sc.charts, "charts", 1, "charts on the dashboard; each push updates every one")
+	fs.IntVar(&sc.charts, "charts", 1, "charts on each dashboard; each push updates every chart of every dashboard")
 	fs.IntVar(&sc.categories, "categories", 10, "data categories per chart (tag cat), besides the probe")
 	fs.IntVar(&sc.series, "series", 1, "series per chart (tag s)")
 	fs.Float64Var(&sc.pushRate, "push-rate", 5, "pushes (HTTP requests) per `second`; 0 pushes as fast as the pushers can")
@@ -117,7 +117,10 @@ func (sc *scenario) check() error {
 	if sc.batch > 1_000_000 {
 		bad("--batch %d is too large (at most 1,000,000)", sc.batch)
 	}
-	sc.batch = max(sc.batch, sc.charts)
+	if sc.charts*sc.dashboards > 10_000 {
+		bad("--charts × --dashboards is %d; at most 10,000", sc.charts*sc.dashboards)
+	}
+	sc.batch = max(sc.batch, sc.totalCharts())
 	if _, _, ok := ingestFormat(sc.format); !ok {
 		bad("--format %q is not one of json, lp, prom", sc.format)
 	}
@@ -232,8 +235,8 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
 
 	if !sc.noSetup {
-		for _, id := range sc.dashboardIDs() {
-			if err := putDashboard(ctx, client, target, sc, id); err != nil {
+		for d, id := range sc.dashboardIDs() {
+			if err := putDashboard(ctx, client, target, sc, id, d*sc.charts); err != nil {
 				return nil, err
 			}
 		}
@@ -319,7 +322,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		}
 		attempted.Add(1)
 		viewersDone.Add(1)
-		tr := newProbeTracker(sc.charts, &st.shards[i%numShards], sent, base)
+		tr := newProbeTracker(sc.totalCharts(), &st.shards[i%numShards], sent, base)
 		connected := sync.OnceFunc(func() { <-slots; attempted.Done() })
 		if i < sc.viewers {
 			tr.ws = true
@@ -369,7 +372,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		fmt.Fprintf(logw, "dashload: pushing for %s\n", sc.duration)
 		path, _, _ := ingestFormat(sc.format)
 		p := &pusher{client: client, url: target + path, format: sc.format, token: sc.token,
-			shape: bodyShape{charts: sc.charts, categories: sc.categories, series: sc.series, batch: sc.batch},
+			shape: bodyShape{charts: sc.totalCharts(), categories: sc.categories, series: sc.series, batch: sc.batch},
 			sent:  sent, base: base, stats: ps}
 		pushCtx, stopPush := context.WithTimeout(ctx, sc.duration)
 		p.run(pushCtx, sc.pushRate, sc.pushers)
@@ -447,6 +450,9 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
+// totalCharts is the charts of all the dashboards.
+func (sc scenario) totalCharts() int { return sc.charts * max(sc.dashboards, 1) }
+
 // dashboardIDs are the ids of the dashboards dashload defines: --dashboard,
 // or ID-0 … ID-(N-1) with --dashboards N > 1.
 func (sc scenario) dashboardIDs() []string {
@@ -461,14 +467,14 @@ func (sc scenario) dashboardIDs() []string {
 }
 
 // dashboardJSON is the definition dashload PUTs as dashboard id: charts
-// dashload-0… reading metric dashload where chart=<n>, categories from tag
-// cat, series from tag s, agg last, no window. Every dashboard has the
-// same charts.
-func dashboardJSON(sc scenario, id string) []byte {
+// dashload-FIRST … dashload-(FIRST+charts-1) (dashboard d of --dashboards
+// starts at d×charts), each reading metric dashload where chart=<n>,
+// categories from tag cat, series from tag s, agg last, no window.
+func dashboardJSON(sc scenario, id string, first int) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `{"id":%q,"title":"dashload","charts":[`, id)
-	for i := 0; i < sc.charts; i++ {
-		if i > 0 {
+	for i := first; i < first+sc.charts; i++ {
+		if i > first {
 			b.WriteByte(',')
 		}
 		fmt.Fprintf(&b, `{"id":"%s%d","title":"dashload %d","metric":%q,"where":{"chart":"%d"},"x":"cat","series":"s","agg":"last"}`,
@@ -478,9 +484,9 @@ func dashboardJSON(sc scenario, id string) []byte {
 	return b.Bytes()
 }
 
-func putDashboard(ctx context.Context, client *http.Client, target string, sc scenario, id string) error {
+func putDashboard(ctx context.Context, client *http.Client, target string, sc scenario, id string, first int) error {
 	u := target + "/api/v1/dashboards/" + url.PathEscape(id)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(dashboardJSON(sc, id)))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(dashboardJSON(sc, id, first)))
 	if err != nil {
 		return err
 	}
