@@ -29,6 +29,7 @@ type scenario struct {
 	dashboards int  // dashboards with the same charts; viewers spread over them
 	compress   bool // offer permessage-deflate, as browsers do
 	delta      bool // ask for delta frames (?delta=1) and rebuild them
+	rotate     bool // pushes rotate over the cells (bodyShape.rotate)
 	viewers    int  // WebSocket viewers
 	sse        int  // SSE viewers
 	charts     int
@@ -67,6 +68,7 @@ func (sc *scenario) addFlags(fs *flag.FlagSet, withTarget bool) {
 	fs.IntVar(&sc.dashboards, "dashboards", 1, "dashboards of --charts charts each (chart ids are unique across dashboards: dashboard d has dashload-(d×charts) …); viewers spread over them round-robin; with more than one their ids are ID-0 … ID-(N-1)")
 	fs.BoolVar(&sc.compress, "compress", true, "WebSocket viewers offer permessage-deflate, as browsers do (--compress=false: they do not)")
 	fs.BoolVar(&sc.delta, "delta", false, "WebSocket viewers ask for delta frames (?delta=1) and rebuild them, as dashd-delta.js does")
+	fs.BoolVar(&sc.rotate, "rotate", false, "each push continues over a chart's cells (categories × series) where the previous stopped: a --batch smaller than the cells changes a few of them per push while every cell stays filled (agg last, no window)")
 	fs.IntVar(&sc.viewers, "viewers", 100, "WebSocket viewers (`N`)")
 	fs.IntVar(&sc.sse, "sse", 0, "Server-Sent Events viewers (`M`), besides the WebSocket ones")
 	fs.IntVar(&sc.charts, "charts", 1, "charts on each dashboard; each push updates every chart of every dashboard")
@@ -372,7 +374,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		fmt.Fprintf(logw, "dashload: pushing for %s\n", sc.duration)
 		path, _, _ := ingestFormat(sc.format)
 		p := &pusher{client: client, url: target + path, format: sc.format, token: sc.token,
-			shape: bodyShape{charts: sc.totalCharts(), categories: sc.categories, series: sc.series, batch: sc.batch},
+			shape: bodyShape{charts: sc.totalCharts(), categories: sc.categories, series: sc.series, batch: sc.batch, rotate: sc.rotate},
 			sent:  sent, base: base, stats: ps}
 		pushCtx, stopPush := context.WithTimeout(ctx, sc.duration)
 		p.run(pushCtx, sc.pushRate, sc.pushers)
