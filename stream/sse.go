@@ -63,6 +63,7 @@ func (h *Hub) ServeSSE(w http.ResponseWriter, r *http.Request, topics []string, 
 	}
 	v.mu.Lock()
 	v.conflate(snap, snapN, time.Now())
+	v.active = v.npending > 0 // the snapshot is data: no heartbeat this tick
 	v.mu.Unlock()
 	g.sh.mu.Unlock()
 	h.met.viewersSSE.Inc()
