@@ -112,8 +112,8 @@ func (as assets) serve(w http.ResponseWriter, r *http.Request) {
 	serveAsset(w, r, a)
 }
 
-// embedScript composes /embed.js: dashd-format.js, dashd-core.js,
-// dashd-paint.js and embed-element.js in one function scope, with the versioned paths of the
+// embedScript composes /embed.js: dashd-format.js, dashd-delta.js,
+// dashd-core.js, dashd-paint.js and embed-element.js in one function scope, with the versioned paths of the
 // ECharts bundle (ECHARTS_PATH), of the paint worker (PAINT_WORKER_PATH)
 // and of what it imports (PAINT_IMPORTS). Its URL is fixed (host pages
 // name it), so it is revalidated, never cached for long.
@@ -139,7 +139,7 @@ func embedScript(as assets) (*asset, error) {
 		js, _ := json.Marshal(v.value) // JSON strings and arrays are JavaScript
 		fmt.Fprintf(&b, "var %s = %s;\n", v.name, js)
 	}
-	for _, name := range []string{"dashd-format.js", "dashd-core.js", "dashd-paint.js", "embed-element.js"} {
+	for _, name := range []string{"dashd-format.js", "dashd-delta.js", "dashd-core.js", "dashd-paint.js", "embed-element.js"} {
 		a := as[name]
 		if a == nil {
 			return nil, fmt.Errorf("static/%s is missing", name)

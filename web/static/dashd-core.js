@@ -477,11 +477,17 @@ var dashdCore = (function () {
       });
     }
 
-    function onMessage(text) {
+    // Delta frames (dashd-delta.js, where loaded): asked for on the
+    // WebSocket only; decode() hands back the frames they rebuild.
+    var delta = typeof dashdDelta !== 'undefined' && dashdDelta ? new dashdDelta.Decoder() : null;
+
+    function onMessage(text, ws) {
       var msg;
       try {
-        msg = JSON.parse(text);
+        msg = delta && ws ? delta.decode(text) : JSON.parse(text);
       } catch (e) {
+        // A delta that does not apply: reconnect for a whole snapshot.
+        if (e && e.resync && ws && conn === ws) ws.close();
         return;
       }
       framesOf(msg).forEach(function (f) {
@@ -559,11 +565,12 @@ var dashdCore = (function () {
       retryTimer = null;
       if (conn) return;
       if (transport === 'WebSocket') {
-        var ws = new WebSocket(withToken(wsURL(loc, API + '/stream?' + query), token));
+        var ws = new WebSocket(withToken(wsURL(loc, API + '/stream?' + query + (delta ? '&delta=1' : '')), token));
+        if (delta) delta.reset(); // deltas refer to this connection's frames only
         var open = false;
         conn = ws;
         ws.onopen = function () { open = true; opened(); };
-        ws.onmessage = function (e) { if (typeof e.data === 'string') onMessage(e.data); };
+        ws.onmessage = function (e) { if (typeof e.data === 'string') onMessage(e.data, ws); };
         ws.onclose = function (e) {
           if (conn !== ws) return;
           if (e.code === 1008) ended(e.reason); // policy: do not retry
