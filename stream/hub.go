@@ -140,6 +140,7 @@ func New(cfg Config) *Hub {
 		groups: make(map[string]*group),
 	}
 	h.m = h.newMelody()
+	go h.heartbeats()
 	return h
 }
 

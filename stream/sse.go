@@ -87,6 +87,9 @@ func (h *Hub) ServeSSE(w http.ResponseWriter, r *http.Request, topics []string, 
 
 	ping := time.NewTicker(h.cfg.PingPeriod)
 	defer ping.Stop()
+	beat := time.NewTicker(HeartbeatPeriod)
+	defer beat.Stop()
+	framed := false // a frame went out since the last beat
 	buf := []byte(": stream open\n\n") // sends the headers now: EventSource opens
 	for {
 		if leaseDone != nil {
@@ -117,10 +120,16 @@ func (h *Hub) ServeSSE(w http.ResponseWriter, r *http.Request, topics []string, 
 		case <-leaseDone: // ended at the top of the loop
 		case <-ping.C:
 			buf = append(buf, ": ping\n\n"...)
+		case now := <-beat.C:
+			if !framed {
+				buf = appendSSEHeartbeat(buf, now)
+			}
+			framed = false
 		case <-v.wake:
 			var n int
 			buf, n = v.appendEvents(buf)
 			h.met.sentSSE.Add(float64(n))
+			framed = framed || n > 0
 		}
 	}
 }
