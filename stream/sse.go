@@ -89,7 +89,7 @@ func (h *Hub) ServeSSE(w http.ResponseWriter, r *http.Request, topics []string, 
 	defer ping.Stop()
 	beat := time.NewTicker(HeartbeatPeriod)
 	defer beat.Stop()
-	framed := false // a frame went out since the last beat
+	framed := false                    // a frame went out since the last beat
 	buf := []byte(": stream open\n\n") // sends the headers now: EventSource opens
 	for {
 		if leaseDone != nil {
