@@ -27,7 +27,16 @@ var dashdCore = (function () {
   var BACKOFF_CAP_MS = 30000;
   var BACKOFF_FLOOR_MS = 100;
   var WS_FAILURES_BEFORE_SSE = 3; // handshakes failed in a row, never open
-  var STALE_AFTER_MS = 5000; // "reconnecting…" turns into "stale since …"
+  var STALE_AFTER_MS = 5000; // "reconnecting…" turns into "stale · N s ago"
+  // The server sends a frame or a heartbeat at least every 2 s on an open
+  // link (stream.HeartbeatPeriod): three periods without either and the
+  // link is taken for silent (a frozen server, a half-open connection),
+  // and the badge turns stale though the socket looks open.
+  var SILENT_AFTER_MS = 6000;
+  // A link silent this long is closed and opened again: a half-open TCP
+  // connection (a laptop that slept, a NAT that forgot it) never closes by
+  // itself.
+  var SILENT_RECONNECT_MS = 30000;
 
   // ---- pure functions (exported for tests) ---------------------------------
 
@@ -161,6 +170,15 @@ var dashdCore = (function () {
   }
 
   function pad2(n) { return n < 10 ? '0' + n : String(n); }
+
+  // ageText says how long ago something was, ms milliseconds: "12 s ago",
+  // "3 min ago", "2 h ago".
+  function ageText(ms) {
+    var s = Math.max(0, Math.floor(ms / 1000));
+    if (s < 60) return s + ' s ago';
+    if (s < 3600) return Math.floor(s / 60) + ' min ago';
+    return Math.floor(s / 3600) + ' h ago';
+  }
 
   // clock is HH:MM:SS of d in local time.
   function clock(d) {
@@ -424,6 +442,7 @@ var dashdCore = (function () {
 
     function onMessage(text) {
       var msg;
+      heard();
       try {
         msg = JSON.parse(text);
       } catch (e) {
@@ -450,8 +469,54 @@ var dashdCore = (function () {
     var staleTimer = null;
     var downSince = null;
     var conn = null;
+    // What was last heard of the server (a frame, a heartbeat, any
+    // message, or the link opening), in ms since the epoch; the stale
+    // badge counts its age.
+    var lastHeard = null;
+    var silenceTimer = null;
+    var ageTimer = null;
+    var silent = false;
 
     function setLink(state, text) { onLink(state, text, transport); }
+
+    // showStale shows the badge stale with the age of what was last
+    // heard, and keeps the age current.
+    function showStale() {
+      var since = lastHeard !== null ? lastHeard : (downSince ? downSince.getTime() : Date.now());
+      setLink('stale', 'stale · ' + ageText(Date.now() - since));
+      if (ageTimer === null) ageTimer = setInterval(showStale, 1000);
+    }
+    function stopStale() {
+      clearInterval(ageTimer);
+      ageTimer = null;
+    }
+
+    // heard notes that the server spoke: the link is live again if it was
+    // silent, and the silence is counted from now.
+    function heard() {
+      lastHeard = Date.now();
+      clearTimeout(silenceTimer);
+      silenceTimer = setTimeout(onSilence, SILENT_AFTER_MS);
+      if (silent) {
+        silent = false;
+        stopStale();
+        setLink('live', 'live');
+      }
+    }
+
+    function onSilence() {
+      if (!conn) return;
+      silent = true;
+      showStale();
+      silenceTimer = setTimeout(function () {
+        // Still nothing: open the link again (see SILENT_RECONNECT_MS).
+        var c = conn;
+        if (!c || !silent) return;
+        conn = null;
+        c.close();
+        dropped(false);
+      }, SILENT_RECONNECT_MS - SILENT_AFTER_MS);
+    }
 
     function opened() {
       var reconnect = everOpened;
@@ -460,6 +525,9 @@ var dashdCore = (function () {
       attempt = 0;
       downSince = null;
       clearTimeout(staleTimer);
+      stopStale();
+      silent = false;
+      heard();
       charts.forEach(function (c) {
         c.resync = true;
         // After a break the definition may have changed too (a restart).
@@ -469,12 +537,16 @@ var dashdCore = (function () {
     }
 
     function markDown() {
+      clearTimeout(silenceTimer);
       if (downSince !== null) return;
       downSince = new Date();
       clearTimeout(staleTimer);
-      staleTimer = setTimeout(function () {
-        setLink('stale', 'stale since ' + clock(downSince));
-      }, STALE_AFTER_MS);
+      if (silent) {
+        // Stale already, and stays so with its age.
+        silent = false;
+        return;
+      }
+      staleTimer = setTimeout(showStale, STALE_AFTER_MS);
       setLink('reconnecting', 'reconnecting…');
     }
 
@@ -496,6 +568,8 @@ var dashdCore = (function () {
       conn = null;
       clearTimeout(retryTimer);
       clearTimeout(staleTimer);
+      clearTimeout(silenceTimer);
+      stopStale();
       retryTimer = null;
       setLink('refused', reason || 'the server ended the stream');
     }
@@ -522,6 +596,7 @@ var dashdCore = (function () {
       conn = es;
       es.addEventListener('open', function () { wasOpen = true; opened(); });
       es.addEventListener('frame', function (e) { onMessage(e.data); });
+      es.addEventListener('heartbeat', function () { if (conn === es) heard(); });
       es.addEventListener('end', function (e) {
         if (conn !== es) return;
         es.close();
@@ -581,6 +656,7 @@ var dashdCore = (function () {
     timeFormat: timeFormat,
     timeLabel: timeLabel,
     clock: clock,
+    ageText: ageText,
     decorate: decorate,
     withToken: withToken,
     streamQuery: streamQuery,
