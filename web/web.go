@@ -182,6 +182,8 @@ type chartView struct {
 	Horizontal bool
 	X          string // a tag key, or "time"
 	Unit       string
+	place
+	empty
 }
 
 func viewOf(c charts.Chart) chartView {
@@ -189,7 +191,8 @@ func viewOf(c charts.Chart) chartView {
 	if typ == "" {
 		typ = string(charts.Grouped)
 	}
-	return chartView{ID: c.ID, Title: titleOr(c.Title, c.ID), Type: typ, Horizontal: c.Horizontal, X: c.X, Unit: c.Unit}
+	return chartView{ID: c.ID, Title: titleOr(c.Title, c.ID), Type: typ, Horizontal: c.Horizontal, X: c.X, Unit: c.Unit,
+		place: placeOf(c), empty: emptyOf(c)}
 }
 
 func titleOr(title, id string) string {

@@ -651,6 +651,7 @@ func TestClientScript(t *testing.T) {
 		{"--check", "static/embed-element.js"},
 		{"--check", "static/theme.js"},
 		{"--test", "build/dashd.test.js"},
+		{"--test", "build/dashd-read.test.js"},
 	} {
 		out, err := exec.Command(node, args...).CombinedOutput()
 		if err != nil {

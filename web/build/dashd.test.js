@@ -43,10 +43,10 @@ test('frameOption keys series by id and keeps the threshold', () => {
   assert.deepEqual(grouped.xAxis, { data: ['a', 'b'] });
   assert.equal(grouped.yAxis, undefined);
   assert.deepEqual(grouped.series, [
-    { id: 's:x', name: 'x', type: 'bar', data: [1, null] },
-    { id: 's:t', name: 't', type: 'bar', data: [2, 3] },
+    { id: 's:x', name: 'x', type: 'bar', data: [1, null], itemStyle: { color: d.palette(2)[0] } },
+    { id: 's:t', name: 't', type: 'bar', data: [2, 3], itemStyle: { color: d.palette(2)[1] } },
   ]);
-  assert.deepEqual(grouped.legend, { show: true });
+  assert.deepEqual(grouped.legend, { show: true, type: 'scroll' });
 
   const threshold = { id: 't', type: 'bar', markLine: { data: [{ yAxis: 5 }] } };
   const stacked = d.frameOption(chart({ type: 'percent', horizontal: true, threshold }), { categories: ['a'], series: [{ name: 'x', data: [1] }] });
@@ -54,7 +54,7 @@ test('frameOption keys series by id and keeps the threshold', () => {
   assert.equal(stacked.xAxis, undefined);
   assert.equal(stacked.series[0].stack, 'total');
   assert.equal(stacked.series[1], threshold);
-  assert.deepEqual(stacked.legend, { show: false }, 'the threshold is no series of the legend');
+  assert.deepEqual(stacked.legend, { show: false, type: 'scroll' }, 'the threshold is no series of the legend');
 
   const empty = d.frameOption(chart(), {});
   assert.deepEqual(empty.series, []);

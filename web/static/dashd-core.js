@@ -98,8 +98,16 @@ var dashdCore = (function () {
   function frameOption(chart, frame) {
     var categories = frame.categories || [];
     var large = categories.length * (frame.series || []).length > LARGE_BARS;
-    var series = (frame.series || []).map(function (s) {
-      var o = { id: 's:' + s.name, name: s.name, type: 'bar', data: s.data || [] };
+    var colours = palette((frame.series || []).length);
+    // The still-filling last bucket of a time axis is drawn lighter.
+    var partial = chart.x === 'time' && !large && isPartial(frame, bucketOf(categories));
+    var series = (frame.series || []).map(function (s, i) {
+      var data = s.data || [];
+      if (partial && data.length === categories.length) {
+        data = data.slice();
+        data[data.length - 1] = { value: data[data.length - 1], itemStyle: { opacity: PARTIAL_OPACITY } };
+      }
+      var o = { id: 's:' + s.name, name: s.name, type: 'bar', data: data, itemStyle: { color: colours[i] } };
       if (chart.type !== 'grouped') o.stack = 'total';
       if (large) {
         o.large = true;
@@ -109,7 +117,9 @@ var dashdCore = (function () {
     });
     var n = series.length;
     if (chart.threshold) series.push(chart.threshold);
-    var opt = { series: series, legend: { show: n > 1 }, animation: !large && chart.animation !== false };
+    // A page draws its own legend (chart.htmlLegend): one that scrolls
+    // and is reached by keyboard.
+    var opt = { series: series, legend: { show: n > 1 && !chart.htmlLegend, type: 'scroll' }, animation: !large && chart.animation !== false };
     opt[categoryAxis(chart)] = { data: categories };
     return opt;
   }
@@ -254,7 +264,196 @@ var dashdCore = (function () {
       s.markLine = ml;
       threshold = s;
     });
+    readingAids(option, chart);
     return { option: option, threshold: threshold };
+  }
+
+  // ---- reading aids (issue 19) ------------------------------------------------
+
+  // escapeRich makes s safe as text inside ECharts rich text, where
+  // "{name|text}" is markup: a zero-width space after every "{" keeps a
+  // route like /api/{customerId|x}/orders from being read as a style,
+  // while it looks the same. Every user text that goes through a
+  // formatter goes through it.
+  function escapeRich(s) {
+    return String(s).replace(/\{/g, '{\u200b');
+  }
+
+  // The first colours are ECharts' own; past them, colours are made so
+  // that none repeats within a chart (a stack of 24 series has 24): hues
+  // a golden angle apart, in three lightnesses.
+  var BASE_PALETTE = ['#5070dd', '#b6d634', '#505372', '#ff994d', '#0ca8df', '#ffd10a', '#fb628b', '#785db0', '#3fbe95'];
+  function palette(n) {
+    if (n <= BASE_PALETTE.length) return BASE_PALETTE.slice(0, Math.max(n, 0));
+    var out = [];
+    for (var i = 0; i < n; i++) {
+      var hue = Math.round((i * 137.508) % 360);
+      var light = [52, 38, 66][i % 3];
+      out.push('hsl(' + hue + ', ' + (i % 2 ? 62 : 72) + '%, ' + light + '%)');
+    }
+    return out;
+  }
+
+  // TIME_STEPS are the tick intervals of a time axis, in seconds: round
+  // clock times, so that the charts of a dashboard tick together.
+  var TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+
+  // timeStep is the tick interval, in seconds, of a time axis of n buckets
+  // of bucket seconds: the smallest round step that is a whole number of
+  // buckets and gives at most about maxTicks labels.
+  function timeStep(bucket, n, maxTicks) {
+    var want = (bucket * n) / (maxTicks || 7);
+    for (var i = 0; i < TIME_STEPS.length; i++) {
+      var st = TIME_STEPS[i];
+      if (st >= want && st >= bucket && st % bucket === 0) return st;
+    }
+    // A bucket that divides no round step (7 s): whole buckets.
+    return Math.max(1, Math.ceil(want / bucket)) * bucket;
+  }
+
+  // bucketOf is the bucket of time categories, in seconds (the smallest
+  // gap between neighbours), or 0 when they are not times.
+  function bucketOf(categories) {
+    var best = 0;
+    for (var i = 1; i < categories.length; i++) {
+      var d = (Date.parse(categories[i]) - Date.parse(categories[i - 1])) / 1000;
+      if (isFinite(d) && d > 0 && (best === 0 || d < best)) best = d;
+    }
+    return best;
+  }
+
+  // secondsOfDay reads "HH:MM:SS" (a timeLabel) as seconds since midnight
+  // in the zone it was written in, or -1.
+  function secondsOfDay(label) {
+    var m = /^(\d\d):(\d\d):(\d\d)$/.exec(label);
+    return m ? (+m[1]) * 3600 + (+m[2]) * 60 + (+m[3]) : -1;
+  }
+
+  // onTick says whether time category v falls on a tick of step seconds,
+  // as a clock in the chart's zone (fmt) reads it: ticks at :00, :05, …
+  // on every chart of the page alike.
+  function onTick(v, step, fmt) {
+    var sec = secondsOfDay(timeLabel(v, fmt));
+    if (sec < 0) return false;
+    return sec % step === 0;
+  }
+
+  // isPartial says whether the last bucket of frame is still filling: it
+  // ends after the frame's time.
+  function isPartial(frame, bucket) {
+    var cats = (frame && frame.categories) || [];
+    if (!bucket || cats.length === 0) return false;
+    var start = Date.parse(cats[cats.length - 1]);
+    var at = Date.parse(frame.time);
+    return isFinite(start) && isFinite(at) && at < start + bucket * 1000;
+  }
+
+  // PARTIAL_OPACITY draws the still-filling bucket lighter than the others.
+  var PARTIAL_OPACITY = 0.4;
+
+  // bucketRange is "12:00:00 – 12:00:10" for a bucket starting at v.
+  function bucketRange(v, bucket, fmt) {
+    var start = Date.parse(v);
+    if (!bucket || !isFinite(start)) return timeLabel(v, fmt);
+    return timeLabel(v, fmt) + ' – ' + timeLabel(new Date(start + bucket * 1000).toISOString(), fmt);
+  }
+
+  // isEmptyFrame says whether frame has nothing to draw: no category, or
+  // no value in any series.
+  function isEmptyFrame(frame) {
+    if (!frame || !frame.categories || frame.categories.length === 0) return true;
+    return !(frame.series || []).some(function (s) {
+      return (s.data || []).some(function (x) { return typeof x === 'number' && isFinite(x); });
+    });
+  }
+
+  // MAX_TIP_ROWS is the most series rows a tooltip shows at once; more
+  // scroll (the wheel over the chart moves chart.tipOffset).
+  var MAX_TIP_ROWS = 12;
+
+  // tipText is the tooltip of an axis (params: ECharts' formatter
+  // argument) on chart, as ECharts rich text, every user text escaped:
+  // the category (a time bucket as its range, "partial" while it fills),
+  // one row per series (a single series named by the chart's title, not
+  // its metric), up to MAX_TIP_ROWS from chart.tipOffset with a line that
+  // says how many more, and the stack's total on a stacked chart.
+  function tipText(params, chart) {
+    var ps = (Array.isArray(params) ? params : [params]).filter(function (p) { return p && p.seriesId !== 't'; });
+    if (ps.length === 0) return '';
+    var frame = chart.frame || null;
+    var head = ps[0].axisValue !== undefined ? ps[0].axisValue : ps[0].name;
+    var lines = [];
+    if (chart.x === 'time') {
+      var bucket = frame ? bucketOf(frame.categories || []) : 0;
+      var title = bucketRange(head, bucket, chart.timeFormat);
+      var cats = (frame && frame.categories) || [];
+      if (ps[0].dataIndex === cats.length - 1 && isPartial(frame, bucket)) title += ' (partial: still filling)';
+      lines.push(escapeRich(title));
+    } else {
+      lines.push(escapeRich(head));
+    }
+    var single = ps.length === 1 && (!chart.metric || ps[0].seriesName === chart.metric);
+    var rows = ps;
+    if (!single && chart.type !== 'grouped') rows = ps.slice().reverse(); // the top of the stack first
+    var offset = Math.max(0, Math.min(chart.tipOffset || 0, rows.length - MAX_TIP_ROWS));
+    chart.tipOffset = offset;
+    chart.tipRows = rows.length;
+    if (offset > 0) lines.push('↑ ' + offset + ' more');
+    rows.slice(offset, offset + MAX_TIP_ROWS).forEach(function (p) {
+      var name = single ? (chart.title || p.seriesName) : p.seriesName;
+      var v = Array.isArray(p.value) ? p.value[p.value.length - 1] : (p.value && typeof p.value === 'object' ? p.value.value : p.value);
+      lines.push((p.marker || '') + escapeRich(name) + '   ' + tooltipValue(v, chart));
+    });
+    var below = rows.length - offset - MAX_TIP_ROWS;
+    if (below > 0) lines.push('↓ ' + below + ' more (scroll)');
+    if (!single && chart.type === 'stacked') {
+      var total = 0;
+      var any = false;
+      ps.forEach(function (p) {
+        var v = p.value && typeof p.value === 'object' && !Array.isArray(p.value) ? p.value.value : p.value;
+        if (typeof v === 'number' && isFinite(v)) { total += v; any = true; }
+      });
+      lines.push('Total   ' + (any ? tooltipValue(total, chart) : '–'));
+    }
+    return lines.join('\n');
+  }
+
+  // readingAids adds to a decorated option what issue 19 asks of every
+  // chart: the tooltip above, the ticks of a time axis (round steps, the
+  // same on every chart; none at the first bar, beside the value axis'
+  // "0"), and text scaled to chart.fontSize (kiosk) when set.
+  function readingAids(option, chart) {
+    option.tooltip = Object.assign({}, option.tooltip, {
+      formatter: function (params) { return tipText(params, chart); },
+    });
+    if (chart.x === 'time') {
+      option[categoryAxis(chart)] = asArray(option[categoryAxis(chart)]).map(function (a) {
+        var o = Object.assign({}, a);
+        var shown = function (index, value) {
+          if (index === 0) return false;
+          var cats = (chart.frame && chart.frame.categories) || [];
+          var step = timeStep(bucketOf(cats) || 1, cats.length || 1, chart.fontSize ? 6 : 7);
+          return onTick(value, step, chart.timeFormat || null);
+        };
+        o.axisLabel = Object.assign({}, o.axisLabel, { interval: shown, hideOverlap: true });
+        o.axisTick = Object.assign({}, o.axisTick, { interval: shown, alignWithLabel: true });
+        return o;
+      });
+    }
+    if (chart.fontSize) {
+      var px = chart.fontSize;
+      option.textStyle = Object.assign({}, option.textStyle, { fontSize: px });
+      ['xAxis', 'yAxis'].forEach(function (k) {
+        option[k] = asArray(option[k]).map(function (a) {
+          return Object.assign({}, a, { axisLabel: Object.assign({}, a.axisLabel, { fontSize: px }) });
+        });
+      });
+      option.tooltip.textStyle = Object.assign({}, option.tooltip.textStyle, { fontSize: px });
+      option.legend = asArray(option.legend).map(function (l) {
+        return Object.assign({}, l, { textStyle: Object.assign({}, l.textStyle, { fontSize: px }) });
+      });
+    }
+    return option;
   }
 
   // withToken adds ?token= to a URL of dashd.
@@ -314,7 +513,9 @@ var dashdCore = (function () {
   //   base        dashd's origin ("" for the page's own)
   //   token       an embed (or admin) token, or ""
   //   dashboard   the dashboard followed, or "" to follow cfg.charts by id
-  //   charts      [{id, type, horizontal, x, unit, el, tz}]
+  //   charts      [{id, type, horizontal, x, unit, el, tz, title, metric,
+  //               htmlLegend (the page draws the legend), fontSize (px of
+  //               the chart's text, 0 for ECharts' own)}]
   //   theme       the ECharts theme name: "dark" or "default"
   //   onDraw      function (chart, frame, time): after a frame is drawn
   //   onError     function (chart, text): text "" clears it
@@ -344,6 +545,10 @@ var dashdCore = (function () {
         x: d.x || '',
         unit: d.unit || '',
         tz: d.tz || '',
+        title: d.title || '',
+        metric: d.metric || '',
+        htmlLegend: !!d.htmlLegend,
+        fontSize: d.fontSize || 0,
         timeFormat: timeFormat(d.tz),
         el: d.el,
         view: null,
@@ -657,6 +862,16 @@ var dashdCore = (function () {
     timeLabel: timeLabel,
     clock: clock,
     ageText: ageText,
+    escapeRich: escapeRich,
+    palette: palette,
+    timeStep: timeStep,
+    bucketOf: bucketOf,
+    onTick: onTick,
+    isPartial: isPartial,
+    bucketRange: bucketRange,
+    isEmptyFrame: isEmptyFrame,
+    tipText: tipText,
+    MAX_TIP_ROWS: MAX_TIP_ROWS,
     decorate: decorate,
     withToken: withToken,
     streamQuery: streamQuery,

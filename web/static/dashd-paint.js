@@ -65,6 +65,18 @@ var dashdPaint = (function () {
           post({ op: 'cursor', v: c.v, cursor: want });
         };
       }
+      // A tooltip of more series than it shows scrolls with the wheel
+      // (see dashdCore.tipText); it starts at the top each time it opens.
+      var zr = c.ec.getZr();
+      zr.on('mousewheel', function (e) {
+        if (!c.tipRows || c.tipRows <= core.MAX_TIP_ROWS) return;
+        c.tipOffset = (c.tipOffset || 0) + (e.wheelDelta < 0 ? 3 : -3);
+        c.ec.dispatchAction({ type: 'showTip', x: e.offsetX, y: e.offsetY });
+      });
+      zr.on('globalout', function () {
+        c.tipOffset = 0;
+        c.tipRows = 0;
+      });
       if (c.base) setBase(c);
       if (c.base && c.frame) core.applyFrame(c, c.frame, performance.now());
       if (c.loading) c.ec.showLoading({ text: '' });
@@ -88,13 +100,16 @@ var dashdPaint = (function () {
     }
 
     var ops = {
-      // open: {v, chart: {id, type, horizontal, x, unit, tz}, theme, and
+      // open: {v, chart: {id, type, horizontal, x, unit, tz, title, metric,
+      // htmlLegend, fontSize}, theme, and
       // either el (in the page) or canvas, width, height, dpr (in the
       // worker)}.
       open: function (m) {
         var d = m.chart || {};
         var c = {
           v: m.v, id: d.id, type: d.type || 'grouped', horizontal: !!d.horizontal, x: d.x || '', unit: d.unit || '',
+          title: d.title || '', metric: d.metric || '', htmlLegend: !!d.htmlLegend, fontSize: d.fontSize || 0,
+          tipOffset: 0, tipRows: 0,
           timeFormat: core.timeFormat(d.tz), theme: m.theme || 'default',
           el: m.el || null, canvas: m.canvas || null, width: m.width, height: m.height, dpr: m.dpr || 1,
           ec: null, base: null, frame: null, loading: false,
@@ -461,7 +476,10 @@ var dashdPaint = (function () {
       var v = ++nextView;
       views.set(v, {
         el: el, theme: theme, canvas: null,
-        chart: { id: chart.id, type: chart.type, horizontal: chart.horizontal, x: chart.x, unit: chart.unit, tz: chart.tz || '' },
+        chart: {
+          id: chart.id, type: chart.type, horizontal: chart.horizontal, x: chart.x, unit: chart.unit, tz: chart.tz || '',
+          title: chart.title || '', metric: chart.metric || '', htmlLegend: !!chart.htmlLegend, fontSize: chart.fontSize || 0,
+        },
       });
       if (deliver) openIn(v);
       else queue.push({ op: 'open', v: v });
