@@ -226,7 +226,12 @@ func (s *server) embed(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("chart")
 	c, ok := s.catalog.Chart(id)
 	if !ok {
-		s.notFound(w, r, "There is no chart with the id "+strconv.Quote(id)+".")
+		// Framed like the chart would be, so that an iframe of a chart
+		// id mistyped says so instead of staying blank.
+		s.render(w, r, http.StatusNotFound, pageNotFound, s.embedPolicy, struct {
+			layout
+			Message string
+		}{layoutOf(r, "Not found", "notfound embed", false), "There is no chart with the id " + strconv.Quote(id) + "."})
 		return
 	}
 	v := viewOf(c)
