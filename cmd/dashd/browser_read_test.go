@@ -6,17 +6,251 @@ package main
 // legend of many series is reachable by keyboard.
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/dashd/dashd/charts"
+	"github.com/dashd/dashd/config"
 )
+
+// readDashboard is the wall of these tests: six charts, one of them with
+// 24 series, one that reads a metric nobody sends.
+func readDashboard() charts.Dashboard {
+	five := charts.Duration(5 * time.Minute)
+	return charts.Dashboard{ID: "wall", Title: "Wall", Charts: []charts.Chart{
+		{ID: "routes", Title: "Requests by route", Type: charts.Stacked, Metric: "http_requests", X: "route", Series: "status", Window: five},
+		{ID: "over-time", Title: "Requests over time", Type: charts.Stacked, Metric: "http_requests", X: charts.TimeAxis, Series: "status",
+			Bucket: charts.Duration(10 * time.Second), Window: charts.Duration(10 * time.Minute)},
+		{ID: "many", Title: "Requests by pod", Type: charts.Stacked, Metric: "pod_requests", X: "zone", Series: "pod", Window: five},
+		{ID: "share", Title: "Status share", Type: charts.Percent, Metric: "http_requests", X: "region", Series: "status", Window: five},
+		{ID: "refunds", Title: "Refunds", Metric: "refunds", X: "region", Window: five, Width: 2},
+		{ID: "latency", Title: "Latency", Metric: "latency_ms", X: "service", Agg: charts.Avg, Window: five, Unit: "ms"},
+	}}
+}
+
+// readRoutes are category names that ECharts' rich text would take for
+// markup if a formatter let them through.
+var readRoutes = []string{"/api/v2/customers/{customerId}/orders", "/api/{v|x}/items", "/login"}
+
+// startReadServer serves readDashboard, fed with samples for every chart
+// but refunds.
+func startReadServer(t *testing.T) *server {
+	t.Helper()
+	s := startServer(t, func(f *config.File) { f.Dashboards = []charts.Dashboard{readDashboard()} })
+	var samples []map[string]any
+	for i, route := range readRoutes {
+		for j, status := range []string{"200", "404", "500"} {
+			for k, region := range []string{"eu-west", "us-east"} {
+				samples = append(samples, map[string]any{"metric": "http_requests",
+					"tags": map[string]string{"route": route, "status": status, "region": region}, "value": float64((3 - i) * (3 - j) * (k + 1))})
+			}
+		}
+	}
+	for p := range 24 {
+		for _, zone := range []string{"a", "b", "c"} {
+			samples = append(samples, map[string]any{"metric": "pod_requests", "tags": map[string]string{"zone": zone, "pod": fmt.Sprintf("pod-%02d", p)}, "value": p + 1})
+		}
+	}
+	for i, svc := range []string{"api", "auth", "search"} {
+		samples = append(samples, map[string]any{"metric": "latency_ms", "tags": map[string]string{"service": svc}, "value": 40 + 30*i})
+	}
+	body, _ := json.Marshal(samples)
+	if code, b := post(t, s.url+"/api/v1/ingest", "application/json", string(body)); code != http.StatusOK {
+		t.Fatalf("ingest: %d %s", code, b)
+	}
+	return s
+}
+
+// openRead opens path of s in a browser of w×h CSS pixels and waits
+// until it is live and chart routes drawn.
+func openRead(t *testing.T, s *server, path string, w, h int64) context.Context {
+	t.Helper()
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, h), chromedp.Navigate(s.url+path)); err != nil {
+		t.Fatal(err)
+	}
+	pollTrue(t, ctx, "live", `document.querySelector('[data-link]').getAttribute('data-state') === 'live'`)
+	return ctx
+}
+
+type box struct{ Left, Top, Right, Bottom float64 }
+
+// Kiosk at 1920×1080 shares the screen among the six charts: every card
+// is wholly on the screen, the page does not scroll, the cards fill most
+// of the height, and the axis text is large enough to read on a wall.
+func TestBrowserKioskFillsTheScreen(t *testing.T) {
+	t.Parallel()
+	s := startReadServer(t)
+	ctx := openRead(t, s, "/d/wall?kiosk", 1920, 1080)
+	waitForCategory(t, ctx, "routes", "/login")
+	cards := eval[[]box](t, ctx, `Array.from(document.querySelectorAll('.card')).map(function (c) { var r = c.getBoundingClientRect(); return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; })`)
+	if len(cards) != 6 {
+		t.Fatalf("%d cards", len(cards))
+	}
+	var bottom, area float64
+	for i, c := range cards {
+		if c.Left < 0 || c.Top < 0 || c.Right > 1920 || c.Bottom > 1080 {
+			t.Errorf("card %d at %+v is not wholly on the 1920×1080 screen", i, c)
+		}
+		bottom = max(bottom, c.Bottom)
+		area += (c.Right - c.Left) * (c.Bottom - c.Top)
+	}
+	if scroll := eval[float64](t, ctx, `document.documentElement.scrollHeight`); scroll > 1080 {
+		t.Errorf("the page is %v px high: a wall cannot scroll", scroll)
+	}
+	if bottom < 1000 {
+		t.Errorf("the cards end at %v px of 1080: the screen is not filled", bottom)
+	}
+	if share := area / (1920 * 1080); share < 0.7 {
+		t.Errorf("the cards cover %.0f %% of the screen, want at least 70 %%", share*100)
+	}
+	// The axis labels of every chart: at least 16 px (ECharts' own 12 px
+	// is unreadable across a room).
+	for _, id := range []string{"routes", "over-time", "many", "share", "latency"} {
+		sizes := evalAwait[[]float64](t, ctx, viewOf(id)+`.option().then(function (o) { return [o.xAxis[0].axisLabel.fontSize || 12, o.yAxis[0].axisLabel.fontSize || 12]; })`)
+		if len(sizes) != 2 || sizes[0] < 16 || sizes[1] < 16 {
+			t.Errorf("chart %s: axis labels of %v px on a 1080 px wall, want at least 16", id, sizes)
+		}
+	}
+	screenshotTo(t, ctx, "screenshot-kiosk.png")
+}
+
+// A chart with no data says which metric is missing over which span,
+// offers a one-line curl that sends one (and it works), and shows no
+// "updated" time until data comes.
+func TestBrowserEmptyChartSaysWhatIsMissing(t *testing.T) {
+	t.Parallel()
+	s := startReadServer(t)
+	ctx := openRead(t, s, "/d/wall", 1440, 900)
+	const empty = `document.querySelector('[data-chart][data-id="refunds"]').closest('.card')`
+	pollTrue(t, ctx, "refunds says it is empty", empty+`.querySelector('[data-empty]') && !`+empty+`.querySelector('[data-empty]').hidden`)
+	what := eval[string](t, ctx, empty+`.querySelector('.empty-what').textContent`)
+	if what != "No samples of refunds in the last 5 m" {
+		t.Errorf("the empty state says %q", what)
+	}
+	if updated := eval[string](t, ctx, empty+`.querySelector('[data-updated]').textContent`); updated != "" {
+		t.Errorf("an empty chart says %q", updated)
+	}
+	curl := eval[string](t, ctx, empty+`.querySelector('.curl').textContent`)
+	if !strings.HasPrefix(curl, "curl -X POST "+s.url+"/api/v1/ingest -d '") || strings.Contains(curl, "\n") {
+		t.Fatalf("the command offered is %q", curl)
+	}
+	if markup := eval[int](t, ctx, empty+`.querySelector('.curl').children.length`); markup != 0 {
+		t.Errorf("the command holds %d elements: it is to be text", markup)
+	}
+	// The command sends what the chart reads.
+	if out, err := exec.Command("sh", "-c", curl+" --silent --show-error --fail").CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", curl, err, out)
+	}
+	pollTrue(t, ctx, "the empty state goes once a sample came", empty+`.querySelector('[data-empty]').hidden`)
+	pollTrue(t, ctx, "an updated time once drawn", empty+`.querySelector('[data-updated]').textContent.indexOf('updated ') === 0`)
+}
+
+// Category names with braces show verbatim in the tooltip: ECharts rich
+// text would otherwise take "{v|x}" for a style and mangle the name.
+func TestBrowserTooltipShowsBracesVerbatim(t *testing.T) {
+	t.Parallel()
+	s := startReadServer(t)
+	ctx := openRead(t, s, "/d/wall", 1440, 900)
+	for _, route := range readRoutes[:2] {
+		waitForCategory(t, ctx, "routes", route)
+		evalAwait[bool](t, ctx, showTipOf("routes", route))
+		var texts []string
+		deadline := time.Now().Add(5 * time.Second)
+		shown := false
+		for !shown && time.Now().Before(deadline) {
+			texts = texts[:0]
+			for _, b := range textsOf(t, ctx, "routes") {
+				txt := strings.ReplaceAll(b.Text, "\u200b", "")
+				texts = append(texts, txt)
+				shown = shown || (txt == route && b.Y < 400)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		// The axis label may be cut; the tooltip's title is the whole name
+		// in one piece of text, and a total follows the rows.
+		count := 0
+		for _, txt := range texts {
+			if txt == route {
+				count++
+			}
+		}
+		if count == 0 {
+			t.Errorf("no text reads %q verbatim; the canvas says %q", route, texts)
+		}
+		if !strings.Contains(strings.Join(texts, "\n"), "Total") {
+			t.Errorf("the tooltip of a stacked chart has no total: %q", texts)
+		}
+	}
+}
+
+// The legend of 24 series is HTML: every series has a button with its own
+// colour, the box scrolls instead of paging, and the keyboard reaches it
+// and switches a series off in the chart.
+func TestBrowserLegendIsReachableByKeyboard(t *testing.T) {
+	t.Parallel()
+	s := startReadServer(t)
+	ctx := openRead(t, s, "/d/wall", 1440, 900)
+	waitForCategory(t, ctx, "many", "c")
+	const legend = `document.querySelector('[data-chart][data-id="many"]').closest('.card').querySelector('.legend')`
+	pollTrue(t, ctx, "the legend lists 24 series", legend+`.querySelectorAll('button').length === 24`)
+	colours := eval[[]string](t, ctx, `Array.from(`+legend+`.querySelectorAll('.swatch')).map(function (e) { return getComputedStyle(e).backgroundColor; })`)
+	distinct := map[string]bool{}
+	for _, c := range colours {
+		distinct[c] = true
+	}
+	if len(distinct) != 24 {
+		t.Errorf("24 series in one stack have %d distinct colours: %v", len(distinct), colours)
+	}
+	if !eval[bool](t, ctx, legend+`.scrollHeight > `+legend+`.clientHeight && getComputedStyle(`+legend+`).overflowY === 'auto'`) {
+		t.Errorf("the legend of 24 series does not scroll")
+	}
+	// Tab from the top of the page until a legend button of "many" has the focus.
+	const focused = `(document.activeElement && document.activeElement.closest('.legend') === ` + legend + `)`
+	reached := false
+	for i := 0; i < 200 && !reached; i++ {
+		if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
+			t.Fatal(err)
+		}
+		reached = eval[bool](t, ctx, focused)
+	}
+	if !reached {
+		t.Fatal("Tab never reached the legend")
+	}
+	name := eval[string](t, ctx, `document.activeElement.dataset.series`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(" ")); err != nil {
+		t.Fatal(err)
+	}
+	if got := eval[string](t, ctx, `document.activeElement.getAttribute('aria-pressed')`); got != "false" {
+		t.Errorf("after Space the legend button says aria-pressed=%q", got)
+	}
+	off := fmt.Sprintf(`%s.option().then(function (o) { var l = o.legend && o.legend[0]; return !!l && !!l.selected && l.selected[%q] === false; })`, viewOf("many"), name)
+	pollTrue(t, ctx, "the chart hides "+name, off)
+}
+
+// screenshotTo writes the page to docs/NAME when DASHD_SCREENSHOTS=docs
+// (the README's pictures; CI does not set it).
+func screenshotTo(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	if os.Getenv("DASHD_SCREENSHOTS") == "" {
+		return
+	}
+	time.Sleep(1500 * time.Millisecond) // animations
+	screenshot(t, ctx, name)
+}
 
 // buildDashd builds the dashd binary into a temporary directory.
 func buildDashd(t *testing.T) string {
