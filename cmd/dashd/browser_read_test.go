@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -341,4 +342,88 @@ func TestBrowserFrozenServerTurnsStale(t *testing.T) {
 		t.Fatal(err)
 	}
 	pollTrue(t, ctx, "the page is live again after SIGCONT", state+` === 'live'`)
+}
+
+// A <dashd-chart> on a page whose origin dashd does not list says which
+// setting to change, not only "Failed to fetch".
+func TestBrowserElementOnADisallowedOriginNamesTheSetting(t *testing.T) {
+	t.Parallel()
+	host := newHostPage(t)
+	s := tokenReadServer(t, "https://another.example")
+	host.serve(t, s.url)
+	_, tok, _ := mintAPI(t, s, `{"chart":"req-by-route"}`)
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(host.origin+"/ok?el="+tok.Token)); err != nil {
+		t.Fatal(err)
+	}
+	const errText = `document.getElementById('el').shadowRoot.querySelector('.error').textContent`
+	pollTrue(t, ctx, "the element fails", errText+` !== ''`)
+	got := eval[string](t, ctx, errText)
+	if !strings.Contains(got, "embed.allowed_parents") || !strings.Contains(got, host.origin) {
+		t.Errorf("the element says %q, want the setting embed.allowed_parents and the page's origin", got)
+	}
+}
+
+// With tz= the element's clock reads in that zone, as its axis does, not
+// in the browser's.
+func TestBrowserElementClockFollowsTZ(t *testing.T) {
+	t.Parallel()
+	ctx, s, _ := openHostPage(t, "/ok")
+	// The browser's own zone is not UTC (the element's tz): the two
+	// clocks would differ by 5:30.
+	if _, err := chromedp.Call(ctx, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Kolkata"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+		t.Fatal(err)
+	}
+	pollTrue(t, ctx, "the element goes live", `document.getElementById('el').getAttribute('data-state') === 'live'`)
+	post(t, s.url+"/api/v1/ingest", "application/json", `[{"metric":"http_requests","tags":{"route":"/tz","status":"200"},"value":1}]`)
+	const updated = `document.getElementById('el').shadowRoot.querySelector('.updated')`
+	pollTrue(t, ctx, "the element shows its time", updated+`.textContent !== ''`)
+	got := eval[[]string](t, ctx, `[`+updated+`.textContent, new Intl.DateTimeFormat('en-GB', {timeZone: 'UTC', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23'}).format(new Date(`+updated+`.title.replace('updated ', '')))]`)
+	if got[0] != got[1] {
+		t.Errorf("the element's clock says %s; in its zone (UTC) the frame's time is %s", got[0], got[1])
+	}
+}
+
+// At 360×220 an embed's legend fits in the frame, beside a chart still
+// large enough to read.
+func TestBrowserSmallEmbedLegendFits(t *testing.T) {
+	t.Parallel()
+	s := startReadServer(t)
+	ctx := openRead(t, s, "/embed/many", 360, 220)
+	pollTrue(t, ctx, "the legend is shown", `!document.querySelector('.legend').hidden && document.querySelectorAll('.legend button').length === 24`)
+	b := eval[box](t, ctx, `(function () { var r = document.querySelector('.legend').getBoundingClientRect(); return {left: r.left, top: r.top, right: r.right, bottom: r.bottom}; })()`)
+	if b.Bottom > 220 || b.Right > 360 || b.Left < 0 {
+		t.Errorf("the legend at %+v is not inside the 360×220 frame", b)
+	}
+	if h := eval[float64](t, ctx, `document.querySelector('[data-chart]').getBoundingClientRect().height`); h < 90 {
+		t.Errorf("the chart is %v px high beside its legend", h)
+	}
+	if scroll := eval[float64](t, ctx, `document.documentElement.scrollHeight`); scroll > 220 {
+		t.Errorf("the frame scrolls: %v px", scroll)
+	}
+}
+
+// On a 390 px phone card titles take at most two lines, and no card is
+// wider than the screen.
+func TestBrowserPhone(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, func(f *config.File) {
+		d := readDashboard()
+		d.Charts[0].Title = "Requests by route and status over the last five minutes, all regions and every instance"
+		f.Dashboards = []charts.Dashboard{d}
+	})
+	ctx := openRead(t, s, "/d/wall", 390, 844)
+	lines := eval[[]float64](t, ctx, `Array.from(document.querySelectorAll('.card h2')).map(function (h) { return h.getBoundingClientRect().height / parseFloat(getComputedStyle(h).lineHeight); })`)
+	for i, n := range lines {
+		if n > 2.05 {
+			t.Errorf("card %d's title takes %.1f lines", i, n)
+		}
+	}
+	if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("the page is %v px wide on a 390 px phone", w)
+	}
+	screenshotTo(t, ctx, "screenshot-phone.png")
 }

@@ -370,6 +370,11 @@ var dashdCore = (function () {
   // MAX_TIP_ROWS is the most series rows a tooltip shows at once; more
   // scroll (the wheel over the chart moves chart.tipOffset).
   var MAX_TIP_ROWS = 12;
+  // TIP_GAP parts a row's name from its value: an empty rich-text token of
+  // a fixed width (tooltip.textStyle.rich.g), so that each is a text of
+  // its own on the canvas. A user text never goes inside a token: a "}"
+  // in it would end the token early.
+  var TIP_GAP = '{g|}';
 
   // tipText is the tooltip of an axis (params: ECharts' formatter
   // argument) on chart, as ECharts rich text, every user text escaped:
@@ -402,7 +407,9 @@ var dashdCore = (function () {
     rows.slice(offset, offset + MAX_TIP_ROWS).forEach(function (p) {
       var name = single ? (chart.title || p.seriesName) : p.seriesName;
       var v = Array.isArray(p.value) ? p.value[p.value.length - 1] : (p.value && typeof p.value === 'object' ? p.value.value : p.value);
-      lines.push((p.marker || '') + escapeRich(name) + '   ' + tooltipValue(v, chart));
+      // ECharts' marker ends in spaces, which would be part of the name's text.
+      var marker = String(p.marker || '').replace(/\s+$/, '');
+      lines.push(marker + (marker ? '{s|}' : '') + escapeRich(name) + TIP_GAP + tooltipValue(v, chart));
     });
     var below = rows.length - offset - MAX_TIP_ROWS;
     if (below > 0) lines.push('↓ ' + below + ' more (scroll)');
@@ -413,7 +420,7 @@ var dashdCore = (function () {
         var v = p.value && typeof p.value === 'object' && !Array.isArray(p.value) ? p.value.value : p.value;
         if (typeof v === 'number' && isFinite(v)) { total += v; any = true; }
       });
-      lines.push('Total   ' + (any ? tooltipValue(total, chart) : '–'));
+      lines.push('Total' + TIP_GAP + (any ? tooltipValue(total, chart) : '–'));
     }
     return lines.join('\n');
   }
@@ -423,8 +430,11 @@ var dashdCore = (function () {
   // same on every chart; none at the first bar, beside the value axis'
   // "0"), and text scaled to chart.fontSize (kiosk) when set.
   function readingAids(option, chart) {
+    var tipStyle = Object.assign({}, option.tooltip && option.tooltip.textStyle);
+    tipStyle.rich = Object.assign({}, tipStyle.rich, { g: { width: 14 }, s: { width: 4 } });
     option.tooltip = Object.assign({}, option.tooltip, {
       formatter: function (params) { return tipText(params, chart); },
+      textStyle: tipStyle,
     });
     if (chart.x === 'time') {
       option[categoryAxis(chart)] = asArray(option[categoryAxis(chart)]).map(function (a) {
