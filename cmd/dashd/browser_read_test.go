@@ -196,6 +196,11 @@ func TestBrowserTooltipShowsBracesVerbatim(t *testing.T) {
 			t.Errorf("the tooltip of a stacked chart has no total: %q", texts)
 		}
 	}
+	// A percent chart's tooltip shows the counts behind the shares: in
+	// eu-west, /login's 200s are 3 × 1 (see startReadServer).
+	waitForCategory(t, ctx, "share", "eu-west")
+	evalAwait[bool](t, ctx, showTipOf("share", "eu-west"))
+	pollTrue(t, ctx, "the counts in the percent tooltip", viewOf("share")+`.texts().then(function (ts) { return ts.some(function (x) { return /%\s*\(\d+\)$/.test(x.text); }); })`)
 }
 
 // The legend of 24 series is HTML: every series has a button with its own

@@ -101,3 +101,14 @@ test('isEmptyFrame', () => {
   assert.equal(d.isEmptyFrame({ categories: ['a'], series: [{ name: 'x', data: [null] }] }), true);
   assert.equal(d.isEmptyFrame({ categories: ['a'], series: [{ name: 'x', data: [0] }] }), false);
 });
+
+test('tipText of a percent chart shows the counts behind the shares', () => {
+  const c = chart({ type: 'percent', unit: 'req', frame: { categories: ['eu'], totals: [200], series: [] } });
+  const text = d.tipText([
+    { seriesName: '200', axisValue: 'eu', value: 75, dataIndex: 0 },
+    { seriesName: '500', axisValue: 'eu', value: 25, dataIndex: 0 },
+  ], c);
+  assert.match(text, /500\{g\|\}25 %.*\(50 req\)/);
+  assert.match(text, /200\{g\|\}75 %.*\(150 req\)/);
+  assert.match(text.split('\n').pop(), /^Total\{g\|\}200 req$/);
+});

@@ -404,12 +404,21 @@ var dashdCore = (function () {
     chart.tipOffset = offset;
     chart.tipRows = rows.length;
     if (offset > 0) lines.push('↑ ' + offset + ' more');
+    // A percent chart's frame carries each category's total: the count
+    // behind a share is the share of it, written in the chart's unit.
+    var totals = chart.type === 'percent' && frame && Array.isArray(frame.totals) ? frame.totals : null;
+    var catTotal = totals ? totals[ps[0].dataIndex] : null;
+    var counted = typeof catTotal === 'number' && isFinite(catTotal);
+    var countOf = function (share) {
+      if (!counted || typeof share !== 'number' || !isFinite(share)) return '';
+      return ' (' + tooltipValue(share / 100 * catTotal, { type: 'grouped', unit: chart.unit || '' }) + ')';
+    };
     rows.slice(offset, offset + MAX_TIP_ROWS).forEach(function (p) {
       var name = single ? (chart.title || p.seriesName) : p.seriesName;
       var v = Array.isArray(p.value) ? p.value[p.value.length - 1] : (p.value && typeof p.value === 'object' ? p.value.value : p.value);
       // ECharts' marker ends in spaces, which would be part of the name's text.
       var marker = String(p.marker || '').replace(/\s+$/, '');
-      lines.push(marker + (marker ? '{s|}' : '') + escapeRich(name) + TIP_GAP + tooltipValue(v, chart));
+      lines.push(marker + (marker ? '{s|}' : '') + escapeRich(name) + TIP_GAP + tooltipValue(v, chart) + countOf(v));
     });
     var below = rows.length - offset - MAX_TIP_ROWS;
     if (below > 0) lines.push('↓ ' + below + ' more (scroll)');
@@ -422,6 +431,7 @@ var dashdCore = (function () {
       });
       lines.push('Total' + TIP_GAP + (any ? tooltipValue(total, chart) : '–'));
     }
+    if (!single && counted) lines.push('Total' + TIP_GAP + tooltipValue(catTotal, { type: 'grouped', unit: chart.unit || '' }));
     return lines.join('\n');
   }
 
