@@ -6,9 +6,13 @@ package main
 // legend of many series is reachable by keyboard.
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -475,4 +480,73 @@ func TestBrowserReadScreenshots(t *testing.T) {
 		pollTrue(t, ctx, "drawn", `document.querySelectorAll('.updated').length > 0 && Array.from(document.querySelectorAll('.updated')).every(function (u) { return u.textContent !== ''; })`)
 		screenshotTo(t, ctx, shot.name)
 	}
+}
+
+// "Save as PNG" writes the chart under a header (its title, the time range
+// and the time it was saved); a chart's width and height from its
+// definition hold on a normal page; the index page's theme button works.
+func TestBrowserPNGPlaceAndIndexTheme(t *testing.T) {
+	t.Parallel()
+	s := startReadServer(t)
+	ctx := openRead(t, s, "/d/wall", 1440, 900)
+	waitForCategory(t, ctx, "routes", "/login")
+
+	// refunds spans two of the three columns.
+	widths := eval[[]float64](t, ctx, `['routes', 'refunds'].map(function (id) { return document.querySelector('[data-chart][data-id="' + id + '"]').closest('.card').getBoundingClientRect().width; })`)
+	if r := widths[1] / widths[0]; r < 1.9 || r > 2.2 {
+		t.Errorf("a chart of width 2 is %.2f times as wide as one of width 1 (%v)", r, widths)
+	}
+
+	dir := t.TempDir()
+	if _, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir}); err != nil {
+		t.Fatal(err)
+	}
+	chartBox := eval[[]float64](t, ctx, `(function () { var r = document.querySelector('[data-chart][data-id="routes"]').getBoundingClientRect(); return [r.width, r.height]; })()`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-action="png"][data-for="routes"]`))); err != nil {
+		t.Fatal(err)
+	}
+	var img image.Image
+	deadline := time.Now().Add(15 * time.Second)
+	for img == nil && time.Now().Before(deadline) {
+		if b, err := os.ReadFile(filepath.Join(dir, "routes.png")); err == nil {
+			img, _ = png.Decode(bytes.NewReader(b))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if img == nil {
+		t.Fatal("no routes.png was saved")
+	}
+	size := img.Bounds().Size()
+	head := float64(size.Y) - 2*chartBox[1]
+	if math.Abs(float64(size.X)-2*chartBox[0]) > 2 || head < 60 {
+		t.Fatalf("the PNG is %v for a chart of %v CSS px at 2×: want the chart under a header of at least 60 px", size, chartBox)
+	}
+	// The header has its text: ink on the background, on two lines.
+	inkRows := 0
+	bg := img.At(0, 0)
+	for y := 0; y < int(head); y++ {
+		for x := 0; x < size.X; x++ {
+			if img.At(x, y) != bg {
+				inkRows++
+				break
+			}
+		}
+	}
+	if inkRows < 20 {
+		t.Errorf("the PNG's header has %d rows with text, want a title and a time line", inkRows)
+	}
+
+	// The index page's theme button turns the theme.
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/")); err != nil {
+		t.Fatal(err)
+	}
+	const theme = `(document.documentElement.getAttribute('data-theme') || 'auto') + ' ' + document.querySelector('[data-theme-toggle]').textContent`
+	before := eval[string](t, ctx, theme)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-theme-toggle]`))); err != nil {
+		t.Fatal(err)
+	}
+	if after := eval[string](t, ctx, theme); after == before || !strings.HasPrefix(after, "light theme: light") {
+		t.Errorf("the index page's theme button: %q, then %q", before, after)
+	}
+	eval[bool](t, ctx, `(localStorage.removeItem('dashd.theme'), true)`)
 }
