@@ -52,11 +52,15 @@ func readDashboard() charts.Dashboard {
 // markup if a formatter let them through.
 var readRoutes = []string{"/api/v2/customers/{customerId}/orders", "/api/{v|x}/items", "/login"}
 
-// startReadServer serves readDashboard, fed with samples for every chart
-// but refunds.
-func startReadServer(t *testing.T) *server {
+// startReadServer serves readDashboard, changed by edit if not nil, fed
+// with samples for every chart but refunds.
+func startReadServer(t *testing.T, edit ...func(*charts.Dashboard)) *server {
 	t.Helper()
-	s := startServer(t, func(f *config.File) { f.Dashboards = []charts.Dashboard{readDashboard()} })
+	d := readDashboard()
+	for _, e := range edit {
+		e(&d)
+	}
+	s := startServer(t, func(f *config.File) { f.Dashboards = []charts.Dashboard{d} })
 	var samples []map[string]any
 	for i, route := range readRoutes {
 		for j, status := range []string{"200", "404", "500"} {
@@ -310,13 +314,27 @@ func TestBrowserFrozenServerTurnsStale(t *testing.T) {
 	})
 	url := "http://" + addr
 	waitReady(t, url)
+	for _, transport := range []string{"WebSocket", "SSE"} {
+		t.Run(transport, func(t *testing.T) {
+			page := url
+			if transport == "SSE" {
+				// Behind a proxy that drops Upgrade the page falls back to SSE.
+				page = upgradeDroppingProxy(t, url).URL
+			}
+			frozenTurnsStale(t, cmd.Process, page, transport)
+		})
+	}
+}
 
+// frozenTurnsStale opens the dashboard of the dashd at page over
+// transport, freezes the process, sees the badge stale, and thaws it.
+func frozenTurnsStale(t *testing.T, proc *os.Process, page, transport string) {
 	ctx := newBrowser(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(url+"/d/frozen")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(page+"/d/frozen")); err != nil {
 		t.Fatal(err)
 	}
 	const state = `document.querySelector('[data-link]').getAttribute('data-state')`
-	pollTrue(t, ctx, "the page goes live", state+` === 'live'`)
+	pollTrue(t, ctx, "the page goes live", state+` === 'live' && document.querySelector('[data-transport]').textContent === 'via `+transport+`'`)
 	// Quiet but alive: heartbeats keep it live past the timeout. (The
 	// chart is a push chart, with no data: nothing else comes.)
 	time.Sleep(8 * time.Second)
@@ -324,10 +342,11 @@ func TestBrowserFrozenServerTurnsStale(t *testing.T) {
 		t.Fatalf("a quiet server that runs turned the badge %q", got)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+	if err := proc.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
 	stopped := time.Now()
+	defer proc.Signal(syscall.SIGCONT)
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](state+` === 'stale'`, chromedp.WithPollingTimeout(10*time.Second))); err != nil {
 		t.Fatalf("the badge is %q 10 s after the server froze, want stale: %v", eval[string](t, ctx, state), err)
 	}
@@ -348,7 +367,7 @@ func TestBrowserFrozenServerTurnsStale(t *testing.T) {
 		}
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+	if err := proc.Signal(syscall.SIGCONT); err != nil {
 		t.Fatal(err)
 	}
 	pollTrue(t, ctx, "the page is live again after SIGCONT", state+` === 'live'`)
@@ -420,20 +439,40 @@ func TestBrowserSmallEmbedLegendFits(t *testing.T) {
 // wider than the screen.
 func TestBrowserPhone(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, func(f *config.File) {
-		d := readDashboard()
+	s := startReadServer(t, func(d *charts.Dashboard) {
 		d.Charts[0].Title = "Requests by route and status over the last five minutes, all regions and every instance"
-		f.Dashboards = []charts.Dashboard{d}
 	})
 	ctx := openRead(t, s, "/d/wall", 390, 844)
-	lines := eval[[]float64](t, ctx, `Array.from(document.querySelectorAll('.card h2')).map(function (h) { return h.getBoundingClientRect().height / parseFloat(getComputedStyle(h).lineHeight); })`)
-	for i, n := range lines {
+	waitForCategory(t, ctx, "routes", "/login")
+	widths := eval[[]float64](t, ctx, `['routes', 'over-time'].map(function (id) { return document.querySelector('[data-chart][data-id="' + id + '"]').closest('.card').getBoundingClientRect().width; })`)
+	titleLines := eval[[]float64](t, ctx, `Array.from(document.querySelectorAll('.card h2')).map(function (h) { return h.getBoundingClientRect().height / parseFloat(getComputedStyle(h).lineHeight); })`)
+	for i, n := range titleLines {
 		if n > 2.05 {
 			t.Errorf("card %d's title takes %.1f lines", i, n)
 		}
 	}
 	if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > 390 {
 		t.Errorf("the page is %v px wide on a 390 px phone", w)
+	}
+
+	// The table of routes: a route on one line (the table scrolls), and
+	// the card as wide as before, as is its neighbour.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-action="table"][data-for="routes"]`))); err != nil {
+		t.Fatal(err)
+	}
+	const cell = `Array.from(document.querySelectorAll('[data-chart][data-id="routes"]')[0].closest('.card').querySelectorAll('tbody th')).filter(function (th) { return th.textContent === %q; })[0]`
+	pollTrue(t, ctx, "the table", fmt.Sprintf(cell, readRoutes[0])+` !== undefined`)
+	// A text node's client rects: one per line it takes.
+	routeLines := eval[int](t, ctx, fmt.Sprintf(`(function () { var r = document.createRange(); r.selectNodeContents(`+cell+`); return r.getClientRects().length; })()`, readRoutes[0]))
+	if routeLines != 1 {
+		t.Errorf("a route in the table takes %d lines: broken mid-word", routeLines)
+	}
+	after := eval[[]float64](t, ctx, `['routes', 'over-time'].map(function (id) { return document.querySelector('[data-chart][data-id="' + id + '"]').closest('.card').getBoundingClientRect().width; })`)
+	if math.Abs(after[0]-widths[0]) > 1 || math.Abs(after[1]-widths[0]) > 1 {
+		t.Errorf("with its table open the card is %v px wide and its neighbour %v, both were %v", after[0], after[1], widths[0])
+	}
+	if w := eval[float64](t, ctx, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("with a table open the page is %v px wide on a 390 px phone", w)
 	}
 }
 
