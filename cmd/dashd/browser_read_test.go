@@ -136,6 +136,11 @@ func TestBrowserKioskFillsTheScreen(t *testing.T) {
 			t.Errorf("chart %s: axis labels of %v px on a 1080 px wall, want at least 16", id, sizes)
 		}
 	}
+	// A larger screen, larger type (without a reload).
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(2560, 1440)); err != nil {
+		t.Fatal(err)
+	}
+	pollTrue(t, ctx, "the type grows with the screen", viewOf("routes")+`.option().then(function (o) { return o.yAxis[0].axisLabel.fontSize >= 22; })`)
 }
 
 // A chart with no data says which metric is missing over which span,

@@ -153,6 +153,15 @@ var dashdPaint = (function () {
         c.theme = m.theme;
         c.ec.setTheme(m.theme);
       },
+      // font: {px}: the size of the chart's text (kiosk follows the
+      // screen's height), 0 for ECharts' own.
+      font: function (c, m) {
+        if (c.fontSize === m.px) return;
+        c.fontSize = m.px;
+        if (!c.base) return;
+        setBase(c);
+        if (c.frame) core.applyFrame(c, c.frame, performance.now());
+      },
       pointer: function (c, m) {
         c.ec.getZr().handler.dispatch(m.type, pointerEvent(m));
       },
@@ -345,7 +354,7 @@ var dashdPaint = (function () {
   // says which), or cannot start (its error says why). Views may be
   // opened and used before: what they send waits, in order. open returns
   // a view:
-  //   base(option), draw(frame), loading(on), resize(), theme(name),
+  //   base(option), draw(frame), loading(on), resize(), theme(name), font(px),
   //   action(a), option() → Promise of the option drawn, texts() →
   //   Promise of the texts on the canvas, png({pixelRatio,
   //   backgroundColor}) → Promise of a data: URL of the chart as a PNG,
@@ -491,6 +500,7 @@ var dashdPaint = (function () {
           send({ op: 'resize', v: v, width: el.clientWidth, height: el.clientHeight, dpr: window.devicePixelRatio || 1 });
         },
         theme: function (name) { send({ op: 'theme', v: v, theme: name }); },
+        font: function (px) { send({ op: 'font', v: v, px: px }); },
         action: function (a) { send({ op: 'action', v: v, action: a }); },
         option: function () { return ask({ op: 'option', v: v }); },
         texts: function () { return ask({ op: 'texts', v: v }); },

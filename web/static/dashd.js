@@ -153,7 +153,13 @@
     if (defs.length === 0) return;
     if (kiosk) {
       layoutKiosk(root, defs.length);
-      window.addEventListener('resize', function () { layoutKiosk(root, defs.length); });
+      var fontPx = kioskFontSize();
+      window.addEventListener('resize', function () {
+        layoutKiosk(root, defs.length);
+        if (kioskFontSize() === fontPx) return;
+        fontPx = kioskFontSize();
+        lv.charts.forEach(function (c) { c.view.font(fontPx); });
+      });
     }
 
     var linkEl = document.querySelector('[data-link]');
