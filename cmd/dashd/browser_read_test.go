@@ -25,6 +25,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
@@ -259,6 +260,27 @@ func TestBrowserLegendIsReachableByKeyboard(t *testing.T) {
 	}
 	off := fmt.Sprintf(`%s.option().then(function (o) { var l = o.legend && o.legend[0]; return !!l && !!l.selected && l.selected[%q] === false; })`, viewOf("many"), name)
 	pollTrue(t, ctx, "the chart hides "+name, off)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(" ")); err != nil { // and shows it again
+		t.Fatal(err)
+	}
+
+	// Its tooltip of 24 rows shows 12 and scrolls with the wheel, which
+	// then does not scroll the page.
+	eval[bool](t, ctx, `(document.querySelector('[data-chart][data-id="many"]').scrollIntoView({block: 'center'}), true)`)
+	at := eval[[]float64](t, ctx, `(function () { var r = document.querySelector('[data-chart][data-id="many"]').getBoundingClientRect(); return [r.left + r.width * 0.45, r.top + r.height * 0.5]; })()`)
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, at[0], at[1])); err != nil {
+		t.Fatal(err)
+	}
+	tipSays := viewOf("many") + `.texts().then(function (ts) { return ts.some(function (x) { return %s.test(x.text); }); })`
+	pollTrue(t, ctx, "the tooltip says there is more", fmt.Sprintf(tipSays, `/12 more \(scroll\)/`))
+	scrollY := eval[float64](t, ctx, `window.scrollY`)
+	if _, err := chromedp.Call(ctx, input.DispatchMouseEvent, input.DispatchMouseEventParams{Type: input.DispatchMouseEventTypeMouseWheel, X: at[0], Y: at[1], DeltaX: 0.001, DeltaY: 120}); err != nil { // a DeltaX of 0 would be left out, which CDP refuses
+		t.Fatal(err)
+	}
+	pollTrue(t, ctx, "the tooltip scrolled", fmt.Sprintf(tipSays, `/^↑ 3 more$/`))
+	if y := eval[float64](t, ctx, `window.scrollY`); y != scrollY {
+		t.Errorf("the wheel over a scrolling tooltip scrolled the page too (%v → %v)", scrollY, y)
+	}
 }
 
 // screenshotTo writes the page to docs/NAME when DASHD_SCREENSHOTS=docs

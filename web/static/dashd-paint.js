@@ -109,7 +109,7 @@ var dashdPaint = (function () {
         var c = {
           v: m.v, id: d.id, type: d.type || 'grouped', horizontal: !!d.horizontal, x: d.x || '', unit: d.unit || '',
           title: d.title || '', metric: d.metric || '', htmlLegend: !!d.htmlLegend, fontSize: d.fontSize || 0,
-          tipOffset: 0, tipRows: 0,
+          tipOffset: 0, tipRows: 0, tipScrolls: false,
           timeFormat: core.timeFormat(d.tz), theme: m.theme || 'default',
           el: m.el || null, canvas: m.canvas || null, width: m.width, height: m.height, dpr: m.dpr || 1,
           ec: null, base: null, frame: null, loading: false,
@@ -164,6 +164,13 @@ var dashdPaint = (function () {
       },
       pointer: function (c, m) {
         c.ec.getZr().handler.dispatch(m.type, pointerEvent(m));
+        // Tell the page whether the wheel now scrolls a tooltip (then it
+        // does not scroll the page too).
+        var scrolls = c.tipRows > core.MAX_TIP_ROWS;
+        if (scrolls !== c.tipScrolls) {
+          c.tipScrolls = scrolls;
+          post({ op: 'tipscroll', v: c.v, on: scrolls });
+        }
       },
       action: function (c, m) {
         c.ec.dispatchAction(m.action);
@@ -379,6 +386,11 @@ var dashdPaint = (function () {
         else a.resolve(m.value);
         return;
       }
+      if (m.op === 'tipscroll') {
+        var tv = views.get(m.v);
+        if (tv) tv.tipScrolls = !!m.on;
+        return;
+      }
       if (m.op === 'cursor') {
         var view = views.get(m.v);
         if (view && view.canvas) view.canvas.style.cursor = m.cursor;
@@ -411,13 +423,15 @@ var dashdPaint = (function () {
       m.dpr = window.devicePixelRatio || 1;
       deliver(m, [m.canvas]);
       Object.keys(POINTER_EVENTS).forEach(function (type) {
-        // Passive: the page scrolls over a chart as over anything else.
+        // Passive: the page scrolls over a chart as over anything else,
+        // but for the wheel over a tooltip that scrolls (tipscroll).
         canvas.addEventListener(type, function (e) {
+          if (type === 'wheel' && view.tipScrolls) e.preventDefault();
           deliver({
             op: 'pointer', v: v, type: POINTER_EVENTS[type], x: e.offsetX, y: e.offsetY,
             delta: type === 'wheel' ? -e.deltaY / 120 : 0, which: e.which, button: e.button,
           });
-        }, { passive: true });
+        }, { passive: type !== 'wheel' });
       });
     }
 
