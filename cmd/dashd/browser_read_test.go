@@ -616,3 +616,46 @@ func TestBrowserPNGPlaceAndIndexTheme(t *testing.T) {
 	}
 	eval[bool](t, ctx, `(localStorage.removeItem('dashd.theme'), true)`)
 }
+
+// A time axis ticks at round clock times (10 m of 10 s buckets: every
+// 2 min), shows no label at its first bar (beside the value axis' "0"),
+// and draws its still-filling last bucket lighter, which its tooltip
+// calls partial, with the bucket's range.
+func TestBrowserTimeAxisTicksAndPartialBucket(t *testing.T) {
+	t.Parallel()
+	s := startReadServer(t)
+	ctx := openRead(t, s, "/d/wall", 1440, 900)
+	pollTrue(t, ctx, "a time axis", categoriesWhere("over-time", `cats.length === 60`))
+	time.Sleep(500 * time.Millisecond)
+	cats := evalAwait[[]string](t, ctx, categoriesOf("over-time"))
+	labels := 0
+	for _, b := range textsOf(t, ctx, "over-time") {
+		if !regexp.MustCompile(`^\d\d:\d\d:\d\d$`).MatchString(b.Text) {
+			continue
+		}
+		labels++
+		var h, m, sec int
+		fmt.Sscanf(b.Text, "%d:%d:%d", &h, &m, &sec)
+		if sec != 0 || m%2 != 0 {
+			t.Errorf("a tick at %s: want every 2 minutes on the minute", b.Text)
+		}
+		if first, _ := time.Parse(time.RFC3339, cats[0]); b.Text == first.Local().Format("15:04:05") {
+			t.Errorf("the first bar is labelled (%s), beside the value axis' 0", b.Text)
+		}
+	}
+	if labels < 3 {
+		t.Errorf("%d time labels on a 10 minute axis", labels)
+	}
+	last := evalAwait[map[string]any](t, ctx, viewOf("over-time")+`.option().then(function (o) { var d = o.series[0].data; return d[d.length - 1]; })`)
+	style, _ := last["itemStyle"].(map[string]any)
+	if op, _ := style["opacity"].(float64); style == nil || op <= 0 || op >= 1 {
+		t.Errorf("the last bucket is drawn as %v: want it lighter while it fills", last)
+	}
+	// The pointer over the last bar, at the right end of the plot (whose
+	// grid ends 16 px inside the chart).
+	at := eval[[]float64](t, ctx, `(function () { var r = document.querySelector('[data-chart][data-id="over-time"]').getBoundingClientRect(); return [r.right - 18, r.top + r.height * 0.6]; })()`)
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, at[0], at[1])); err != nil {
+		t.Fatal(err)
+	}
+	pollTrue(t, ctx, "the tooltip of the last bucket", viewOf("over-time")+`.texts().then(function (ts) { return ts.some(function (x) { return /^\d\d:\d\d:\d\d – \d\d:\d\d:\d\d \(partial: still filling\)$/.test(x.text); }); })`)
+}
