@@ -12,6 +12,12 @@
 // from a definition (titles, ids, units) goes through html/template, and a
 // Content-Security-Policy of 'self' stands behind it.
 //
+// A chart element also carries what the page around it needs (issue 19):
+// its place (data-height; data-width on its card) and what its empty
+// state says (data-metric, data-lookback in seconds, data-sample: a sample
+// it would show, as JSON, for a one-line curl). theme.js runs the theme
+// toggle of every page, the list of dashboards included.
+//
 // What web needs from the rest of dashd is the Catalog it declares; the
 // handler built by Handler is safe for concurrent use and holds no state
 // that changes after it is built.
