@@ -52,11 +52,15 @@ func (h *Hub) heartbeats() {
 // seen holds, per group, the sum of its topics' ids at the previous beat:
 // it changes with every message published to the group. A group seen for
 // the first time gets no beat: its viewers have just had their snapshot.
+//
+// Hub.mu is held only to pick the viewers (so that Publish and Flush do
+// not wait for the writes); each write then takes its viewer's mu, and a
+// viewer that left meanwhile is gone and skipped.
 func (h *Hub) beat(now time.Time, seen map[*group]uint64) {
-	var msg []byte
+	var quiet []*viewer
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed {
+		h.mu.Unlock()
 		return
 	}
 	for g := range seen {
@@ -75,17 +79,21 @@ func (h *Hub) beat(now time.Time, seen map[*group]uint64) {
 			continue
 		}
 		for _, v := range g.members {
-			if v.ws == nil {
-				continue
+			if v.ws != nil {
+				quiet = append(quiet, v)
 			}
-			if msg == nil {
-				msg = appendHeartbeat(nil, now)
-			}
-			v.mu.Lock()
-			if !v.gone && !v.busy {
-				v.write(msg, now)
-			}
-			v.mu.Unlock()
 		}
+	}
+	h.mu.Unlock()
+	if len(quiet) == 0 {
+		return
+	}
+	msg := appendHeartbeat(nil, now)
+	for _, v := range quiet {
+		v.mu.Lock()
+		if !v.gone && !v.busy {
+			v.write(msg, now)
+		}
+		v.mu.Unlock()
 	}
 }
