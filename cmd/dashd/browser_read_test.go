@@ -196,8 +196,9 @@ func TestBrowserTooltipShowsBracesVerbatim(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
-		// The axis label may be cut; the tooltip's title is the whole name
-		// in one piece of text, and a total follows the rows.
+		// The tooltip's title (and the axis label, where shown) is the
+		// whole name in one piece of text, never cut into styled pieces;
+		// a total follows the rows.
 		count := 0
 		for _, txt := range texts {
 			if txt == route {
@@ -206,6 +207,11 @@ func TestBrowserTooltipShowsBracesVerbatim(t *testing.T) {
 		}
 		if count == 0 {
 			t.Errorf("no text reads %q verbatim; the canvas says %q", route, texts)
+		}
+		for _, txt := range texts {
+			if txt != route && len(txt) > 1 && strings.Contains(route, txt) && strings.ContainsAny(txt, "/") {
+				t.Errorf("a piece of %q drawn apart: %q (rich text read the braces as markup); the canvas says %q", route, txt, texts)
+			}
 		}
 		if !strings.Contains(strings.Join(texts, "\n"), "Total") {
 			t.Errorf("the tooltip of a stacked chart has no total: %q", texts)

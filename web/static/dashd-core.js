@@ -460,6 +460,14 @@ var dashdCore = (function () {
         return o;
       });
     }
+    if (chart.x !== 'time') {
+      // Category names are user text: shown as they are, never as rich
+      // text markup ("/api/{v|x}/items" would be cut into styled pieces).
+      option[categoryAxis(chart)] = asArray(option[categoryAxis(chart)]).map(function (a) {
+        if (a.axisLabel && a.axisLabel.formatter) return a; // the option's own
+        return Object.assign({}, a, { axisLabel: Object.assign({}, a.axisLabel, { formatter: function (v) { return escapeRich(v); } }) });
+      });
+    }
     if (chart.fontSize) {
       var px = chart.fontSize;
       option.textStyle = Object.assign({}, option.textStyle, { fontSize: px });
