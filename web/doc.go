@@ -21,6 +21,12 @@
 // the page-wide Pause/Live control, patterns and palettes. Pages are sent
 // gzipped to clients that accept it.
 //
+// A chart element also carries what the page around it needs (issue 19):
+// its place (data-height; data-width on its card) and what its empty
+// state says (data-metric, data-lookback in seconds, data-sample: a sample
+// it would show, as JSON, for a one-line curl). theme.js runs the theme
+// toggle of every page, the list of dashboards included.
+//
 // What web needs from the rest of dashd is the Catalog it declares; the
 // handler built by Handler is safe for concurrent use and holds no state
 // that changes after it is built.

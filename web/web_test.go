@@ -655,6 +655,7 @@ func TestClientScript(t *testing.T) {
 		{"--test", "build/dashd.test.js"},
 		{"--test", "build/format.test.js"},
 		{"--test", "build/delta.test.js"},
+		{"--test", "build/dashd-read.test.js"},
 	} {
 		out, err := exec.Command(node, args...).CombinedOutput()
 		if err != nil {

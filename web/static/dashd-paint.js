@@ -65,6 +65,18 @@ var dashdPaint = (function () {
           post({ op: 'cursor', v: c.v, cursor: want });
         };
       }
+      // A tooltip of more series than it shows scrolls with the wheel
+      // (see dashdCore.tipText); it starts at the top each time it opens.
+      var zr = c.ec.getZr();
+      zr.on('mousewheel', function (e) {
+        if (!c.tipRows || c.tipRows <= core.MAX_TIP_ROWS) return;
+        c.tipOffset = (c.tipOffset || 0) + (e.wheelDelta < 0 ? 3 : -3);
+        c.ec.dispatchAction({ type: 'showTip', x: e.offsetX, y: e.offsetY });
+      });
+      zr.on('globalout', function () {
+        c.tipOffset = 0;
+        c.tipRows = 0;
+      });
       if (c.base) setBase(c);
       if (c.base && c.frame) core.applyFrame(c, c.frame, performance.now());
       if (c.loading) c.ec.showLoading({ text: '' });
@@ -89,13 +101,16 @@ var dashdPaint = (function () {
     }
 
     var ops = {
-      // open: {v, chart: {id, type, horizontal, x, unit, tz}, theme, and
+      // open: {v, chart: {id, type, horizontal, x, unit, tz, title, metric,
+      // htmlLegend, fontSize}, theme, and
       // either el (in the page) or canvas, width, height, dpr (in the
       // worker)}.
       open: function (m) {
         var d = m.chart || {};
         var c = {
           v: m.v, id: d.id, type: d.type || 'grouped', horizontal: !!d.horizontal, x: d.x || '', unit: d.unit || '',
+          title: d.title || '', metric: d.metric || '', htmlLegend: !!d.htmlLegend, fontSize: d.fontSize || 0,
+          tipOffset: 0, tipRows: 0, tipScrolls: false,
           timeFormat: core.timeFormat(d.tz), theme: m.theme || 'default',
           el: m.el || null, canvas: m.canvas || null, width: m.width, height: m.height, dpr: m.dpr || 1,
           ec: null, base: null, frame: null, loading: false, patch: null, decals: null,
@@ -139,8 +154,24 @@ var dashdPaint = (function () {
         c.theme = m.theme;
         c.ec.setTheme(m.theme);
       },
+      // font: {px}: the size of the chart's text (kiosk follows the
+      // screen's height), 0 for ECharts' own.
+      font: function (c, m) {
+        if (c.fontSize === m.px) return;
+        c.fontSize = m.px;
+        if (!c.base) return;
+        setBase(c);
+        if (c.frame) core.applyFrame(c, c.frame, performance.now());
+      },
       pointer: function (c, m) {
         c.ec.getZr().handler.dispatch(m.type, pointerEvent(m));
+        // Tell the page whether the wheel now scrolls a tooltip (then it
+        // does not scroll the page too).
+        var scrolls = c.tipRows > core.MAX_TIP_ROWS;
+        if (scrolls !== c.tipScrolls) {
+          c.tipScrolls = scrolls;
+          post({ op: 'tipscroll', v: c.v, on: scrolls });
+        }
       },
       action: function (c, m) {
         c.ec.dispatchAction(m.action);
@@ -344,7 +375,7 @@ var dashdPaint = (function () {
   // says which), or cannot start (its error says why). Views may be
   // opened and used before: what they send waits, in order. open returns
   // a view:
-  //   base(option), draw(frame), loading(on), resize(), theme(name),
+  //   base(option), draw(frame), loading(on), resize(), theme(name), font(px),
   //   action(a), patch(option, decals), option() → Promise of the option drawn, texts() →
   //   Promise of the texts on the canvas, png({pixelRatio,
   //   backgroundColor}) → Promise of a data: URL of the chart as a PNG,
@@ -367,6 +398,11 @@ var dashdPaint = (function () {
         if (!a) return;
         if ('error' in m) a.reject(new Error(m.error));
         else a.resolve(m.value);
+        return;
+      }
+      if (m.op === 'tipscroll') {
+        var tv = views.get(m.v);
+        if (tv) tv.tipScrolls = !!m.on;
         return;
       }
       if (m.op === 'cursor') {
@@ -401,13 +437,15 @@ var dashdPaint = (function () {
       m.dpr = window.devicePixelRatio || 1;
       deliver(m, [m.canvas]);
       Object.keys(POINTER_EVENTS).forEach(function (type) {
-        // Passive: the page scrolls over a chart as over anything else.
+        // Passive: the page scrolls over a chart as over anything else,
+        // but for the wheel over a tooltip that scrolls (tipscroll).
         canvas.addEventListener(type, function (e) {
+          if (type === 'wheel' && view.tipScrolls) e.preventDefault();
           deliver({
             op: 'pointer', v: v, type: POINTER_EVENTS[type], x: e.offsetX, y: e.offsetY,
             delta: type === 'wheel' ? -e.deltaY / 120 : 0, which: e.which, button: e.button,
           });
-        }, { passive: true });
+        }, { passive: type !== 'wheel' });
       });
     }
 
@@ -475,7 +513,10 @@ var dashdPaint = (function () {
       var v = ++nextView;
       views.set(v, {
         el: el, theme: theme, canvas: null,
-        chart: { id: chart.id, type: chart.type, horizontal: chart.horizontal, x: chart.x, unit: chart.unit, tz: chart.tz || '' },
+        chart: {
+          id: chart.id, type: chart.type, horizontal: chart.horizontal, x: chart.x, unit: chart.unit, tz: chart.tz || '',
+          title: chart.title || '', metric: chart.metric || '', htmlLegend: !!chart.htmlLegend, fontSize: chart.fontSize || 0,
+        },
       });
       if (deliver) openIn(v);
       else queue.push({ op: 'open', v: v });
@@ -487,6 +528,7 @@ var dashdPaint = (function () {
           send({ op: 'resize', v: v, width: el.clientWidth, height: el.clientHeight, dpr: window.devicePixelRatio || 1 });
         },
         theme: function (name) { send({ op: 'theme', v: v, theme: name }); },
+        font: function (px) { send({ op: 'font', v: v, px: px }); },
         action: function (a) { send({ op: 'action', v: v, action: a }); },
         patch: function (option, decals) { send({ op: 'patch', v: v, option: option, decals: decals }); },
         option: function () { return ask({ op: 'option', v: v }); },

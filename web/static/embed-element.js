@@ -51,9 +51,22 @@ var STYLE = [
   '.link[data-state="stale"] { color: var(--bad); }',
   '.chart { flex: 1 1 auto; min-height: 0; width: 100%; }',
   '.error { margin: 4px 0 0; font-size: 12px; color: var(--bad); }',
+  '.error.empty { color: var(--muted); }',
+  'h2 { min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }',
 ].join('\n');
 
 function attr(el, name) { return el.getAttribute(name) || ''; }
+
+// unreachableText explains a request to dashd that failed without an
+// answer the page may read ("Failed to fetch"): most often dashd answers
+// but without CORS for this page, because the page's origin is not in its
+// embed.allowed_parents (the chart API and the stream both follow that
+// setting; stream.allowed_origins adds origins for the stream alone).
+function unreachableText(err) {
+  var here = location.origin && location.origin !== 'null' ? location.origin : 'this page';
+  return 'dashd at ' + origin + ' did not let ' + here + ' read the chart (' + String(err && err.message ? err.message : err) +
+    '): add ' + here + ' to embed.allowed_parents in dashd\'s configuration, or check that dashd is running';
+}
 
 class DashdChart extends HTMLElement {
   static get observedAttributes() { return ['chart', 'token', 'theme', 'tz']; }
@@ -137,6 +150,9 @@ class DashdChart extends HTMLElement {
     var def = fetch(dashdCore.withToken(origin + '/api/v1/charts/' + encodeURIComponent(id), token), {
       headers: { Accept: 'application/json' },
       credentials: 'omit',
+    }).catch(function (err) {
+      // No answer the page may read: a TypeError, whatever the cause.
+      throw new Error(unreachableText(err));
     }).then(function (res) {
       if (res.ok) return res.json();
       return res.text().then(function (body) {
@@ -155,7 +171,7 @@ class DashdChart extends HTMLElement {
         token: token,
         charts: [{
           id: c.id, el: self._chart, type: c.type, horizontal: c.horizontal, x: c.x, unit: c.unit,
-          tz: attr(self, 'tz'),
+          tz: attr(self, 'tz'), title: c.title || c.id, metric: c.metric || '',
         }],
         theme: self._dark() ? 'dark' : 'default',
         onLink: function (state, text) {
@@ -164,7 +180,21 @@ class DashdChart extends HTMLElement {
           self.setAttribute('data-state', state);
         },
         onDraw: function (ch, frame, t) {
-          self._updated.textContent = dashdCore.clock(t);
+          if (dashdCore.isEmptyFrame(frame)) {
+            // Nothing drawn: no "updated" time, and what is missing.
+            self._updated.textContent = '';
+            self._updated.removeAttribute('title');
+            self._fail(c.metric ? 'No samples of ' + c.metric + ' in this chart\'s window yet' : 'No data yet');
+            self._error.classList.add('empty');
+            return;
+          }
+          if (self._error.classList.contains('empty')) {
+            self._error.classList.remove('empty');
+            self._fail('');
+          }
+          // In the zone of the tz attribute, as the axis is.
+          var zone = dashdCore.timeFormat(attr(self, 'tz'));
+          self._updated.textContent = zone ? dashdCore.timeLabel(t.toISOString(), zone) : dashdCore.clock(t);
           self._updated.setAttribute('title', 'updated ' + t.toISOString());
         },
         onError: function (ch, text) { self._fail(text); },
