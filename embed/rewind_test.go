@@ -59,4 +59,3 @@ func TestRewindClaimIsSigned(t *testing.T) {
 		t.Errorf("a widened reach: got %v, want a bad signature", err)
 	}
 }
-

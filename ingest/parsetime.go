@@ -3,6 +3,7 @@ package ingest
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -17,21 +18,16 @@ func ParseTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, errors.New("no time given (expected an RFC 3339 time such as 2006-01-02T15:04:05Z, or a Unix number)")
 	}
-	if c := s[0]; c == '-' || (c >= '0' && c <= '9') {
-		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			return t, nil
-		}
-		if strings.Trim(s, "-+.0123456789eE") == "" {
-			if t, msg := unixTime([]byte(s)); msg == "" {
-				return t, nil
-			} else {
-				return time.Time{}, errors.New(msg)
-			}
-		}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (e.g. 2006-01-02T15:04:05Z) nor a Unix number", s)
+	// A number: digits, sign, point and exponent only (not "NaN", "Inf").
+	if _, err := strconv.ParseFloat(s, 64); strings.Trim(s, "+-.0123456789eE") == "" && (err == nil || errors.Is(err, strconv.ErrRange)) {
+		t, msg := unixTime([]byte(s))
+		if msg != "" {
+			return time.Time{}, errors.New(msg)
+		}
+		return t, nil
 	}
-	return t, nil
+	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 time (e.g. 2006-01-02T15:04:05Z) nor a Unix number", s)
 }
