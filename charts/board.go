@@ -35,20 +35,29 @@ type Config struct {
 	// batch it applies, with the batch's size and how long applying took.
 	// It must be quick and must not call the board.
 	ObserveApply func(samples int, took time.Duration)
-	// History, if set, is the log the board is fed from (see AcceptThrough).
+	// History, if set, is the log the board is fed from (see AcceptAt).
 	// A chart that is defined or redefined while the board runs is filled
 	// from it, so it shows at once what it would show after a restart,
 	// the same on every node, instead of starting empty.
 	History History
+	// Start, if set, is the checkpoint the board starts from: its position
+	// is the board's, and the batches given to AcceptAt must follow it. A
+	// chart defined before the board applies a batch past Start.At whose
+	// definition hashes as its state's Def (Chart.Hash) is restored from
+	// its state; any other metric chart (new, changed, or whose state does
+	// not restore) is filled from History through Start.At.Seq, as a chart
+	// defined later is. Start is not modified.
+	Start *Checkpoint
 }
 
 // History is a log of every batch the board was given, read again to fill
 // a chart defined while the board runs.
 type History interface {
 	// ReplayThrough hands apply, in log order, every batch stored at or
-	// after since whose position in the log is at most through, and stops
-	// there. A non-nil error from apply ends it with that error.
-	ReplayThrough(ctx context.Context, since time.Time, through uint64, apply func([]ingest.Sample) error) error
+	// after since whose position in the log is at most through, with the
+	// position of the batch's last message, and stops there. A non-nil
+	// error from apply ends it with that error.
+	ReplayThrough(ctx context.Context, since time.Time, through uint64, apply func([]ingest.Sample, Position) error) error
 }
 
 // ErrClosed is returned by Accept once the board has stopped.
@@ -92,13 +101,16 @@ type Board struct {
 	folded  atomic.Uint64 // (sample, chart) pairs folded into Other by the limits
 	unread  atomic.Uint64 // samples that no chart reads
 	filled  atomic.Uint64 // samples read again from History into new charts
+	// repeated counts the samples of log batches at or before the
+	// position already applied, which the board skips.
+	repeated atomic.Uint64
 }
 
-// positioned is a batch and the log position of its last sample (0: the
-// batch did not come from a log).
+// positioned is a batch and the log position of its last message (the
+// zero Position: the batch did not come from a log).
 type positioned struct {
 	samples []ingest.Sample
-	through uint64
+	pos     Position
 }
 
 // catalog is an immutable snapshot of the definitions, swapped whole.
@@ -151,19 +163,29 @@ func newCatalog(ds []Dashboard) *catalog {
 // Accept queues a batch for the board. It implements ingest.Sink: a nil
 // error means the board will apply every sample of the batch. When the
 // queue stays full for a moment it answers *ingest.OverloadError.
+//
+// A board fed by Accept holds samples the log does not: it can no longer
+// take a Checkpoint (ErrNotFromLog).
 func (b *Board) Accept(ctx context.Context, batch []ingest.Sample) error {
-	return b.AcceptThrough(ctx, batch, 0)
+	return b.AcceptAt(ctx, batch, Position{})
 }
 
-// AcceptThrough is Accept for a batch read from the board's History:
-// through is the log position of its last sample. Batches must come in log
-// order. The board remembers the position of the last batch it applied,
-// so that a chart defined later is filled from History up to exactly that
-// point, and from the live batches after it.
-func (b *Board) AcceptThrough(ctx context.Context, batch []ingest.Sample, through uint64) error {
+// AcceptAt is Accept for a batch read from the board's History: pos is the
+// log position of its last message. Batches must come in log order. The
+// board remembers the position of the last batch it applied, so that a
+// chart defined later is filled from History up to exactly that point,
+// and from the live batches after it, and so that a Checkpoint names the
+// position its state is at. A batch at or before that position (pos.Seq
+// not above the last one's, or Config.Start's) has been applied already:
+// it is skipped and counted in Stats.Repeated.
+//
+// The journal clamps each sample's time to its message's log timestamp
+// before it delivers the batch, so that what the board holds is a
+// function of the log alone (see View.Add).
+func (b *Board) AcceptAt(ctx context.Context, batch []ingest.Sample, pos Position) error {
 	deadline := time.Now().Add(50 * time.Millisecond)
 	for {
-		sent, err := b.trySend(positioned{batch, through})
+		sent, err := b.trySend(positioned{batch, pos})
 		if sent || err != nil {
 			return err
 		}
@@ -176,6 +198,13 @@ func (b *Board) AcceptThrough(ctx context.Context, batch []ingest.Sample, throug
 		case <-time.After(2 * time.Millisecond):
 		}
 	}
+}
+
+// AcceptThrough is AcceptAt with the sequence alone.
+//
+// Deprecated: kept until the journal calls AcceptAt; use AcceptAt.
+func (b *Board) AcceptThrough(ctx context.Context, batch []ingest.Sample, through uint64) error {
+	return b.AcceptAt(ctx, batch, Position{Seq: through})
 }
 
 func (b *Board) trySend(batch positioned) (bool, error) {
@@ -214,9 +243,18 @@ type boardState struct {
 	// retracted says rebuild retracted a chart's topic: a Flush is owed.
 	retracted bool
 	epochs    map[*View]int64 // the window epoch of each view's last frame
-	// through is the log position of the last batch applied (0: none, or
-	// not from a log): History holds everything up to it.
-	through uint64
+	// at is the log position of the last batch applied (or Config.Start's;
+	// zero: none): History holds everything up to it.
+	at Position
+	// unlogged says a batch that is not from the log (Accept) was applied.
+	unlogged bool
+	// filling holds the views being filled from History, and those whose
+	// filling failed: their state is not the log's, and no checkpoint
+	// takes it.
+	filling map[*View]struct{}
+	// start holds the states of Config.Start not restored yet, by chart
+	// id, until a batch past Start.At is applied.
+	start map[string]ChartState
 	// ctx is Run's: backfills end with it.
 	ctx context.Context
 }
@@ -239,7 +277,15 @@ func (b *Board) Run(ctx context.Context) error {
 		last:     map[string]Frame{},
 		seqs:     map[string]uint64{},
 		epochs:   map[*View]int64{},
+		filling:  map[*View]struct{}{},
 		ctx:      ctx,
+	}
+	if cp := b.cfg.Start; cp != nil {
+		st.at = cp.At
+		st.start = make(map[string]ChartState, len(cp.Charts))
+		for _, cs := range cp.Charts {
+			st.start[cs.Chart] = cs
+		}
 	}
 	defer b.backfills.Wait() // they end with ctx
 	b.rebuild(st, b.catalog.Load())
@@ -317,8 +363,15 @@ func (b *Board) Run(ctx context.Context) error {
 }
 
 func (b *Board) apply(st *boardState, pb positioned) {
-	if pb.through != 0 {
-		st.through = pb.through
+	switch {
+	case pb.pos.Seq == 0:
+		st.unlogged = true
+	case pb.pos.Seq <= st.at.Seq:
+		b.repeated.Add(uint64(len(pb.samples)))
+		return
+	default:
+		st.at = pb.pos
+		st.start = nil // a state restored from now on would lack this batch
 	}
 	if b.cfg.ObserveApply != nil {
 		start := time.Now()
@@ -422,18 +475,28 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 			views[id] = old
 			continue
 		}
-		v := NewView(def, b.cfg.Limits)
+		v, restored := b.restore(st, def)
+		if v == nil {
+			v = NewView(def, b.cfg.Limits)
+		}
 		// A viewer holds the seq of the chart's last frame and ignores
 		// anything not above it: the new view goes on from there.
-		v.seq = max(st.seqs[id], st.seqFloor)
+		v.seq = max(v.seq, st.seqs[id], st.seqFloor)
 		views[id] = v
 		st.dirty[v] = struct{}{}
-		if def.Metric != "" {
+		if def.Metric != "" && !restored {
 			fresh = append(fresh, v)
 		}
 	}
-	if len(fresh) > 0 && b.cfg.History != nil && st.through > 0 {
-		b.backfill(st.ctx, fresh, st.through)
+	if len(fresh) > 0 && st.at.Seq > 0 {
+		// They lack the log up to st.at until filled (without History:
+		// for ever).
+		for _, v := range fresh {
+			st.filling[v] = struct{}{}
+		}
+		if b.cfg.History != nil {
+			b.backfill(st.ctx, fresh, st.at.Seq)
+		}
 	}
 	for id, old := range st.views {
 		if views[id] != old {
@@ -442,6 +505,7 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 			delete(st.dirty, old)
 			delete(st.unsent, old)
 			delete(st.epochs, old)
+			delete(st.filling, old)
 			delete(st.current, id)
 			delete(st.last, id)
 			if views[id] == nil {
@@ -467,13 +531,37 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 	}
 }
 
+// restore makes the view of def from Config.Start's state of it, if the
+// board has not applied a batch past Start.At and the state was computed
+// for a definition that hashes alike. It reports whether it did; a state
+// that does not restore is logged, and the chart is filled from History.
+func (b *Board) restore(st *boardState, def Chart) (*View, bool) {
+	cs, ok := st.start[def.ID]
+	if !ok || def.Metric == "" {
+		return nil, false
+	}
+	delete(st.start, def.ID) // once: a later definition is filled from History
+	if cs.Def != def.Hash() {
+		b.log.Info("chart changed since the checkpoint: filling it from the log", "chart", def.ID, "checkpoint", st.at.Seq)
+		return nil, false
+	}
+	v, err := RestoreView(def, b.cfg.Limits, cs.State)
+	if err != nil {
+		b.log.Warn("a chart's checkpointed state does not restore: filling it from the log", "chart", def.ID, "checkpoint", st.at.Seq, "err", err)
+		return nil, false
+	}
+	return v, true
+}
+
 // backfill fills views, just made, from History: every batch up to
 // position through (what the board had applied when they were made), read
 // in the background and applied in the board's goroutine, while the live
 // batches after through reach them as usual. Every aggregate of a view is
 // independent of the order its samples arrive in (last is by sample time),
 // so the views end as if they had been there all along. A view replaced
-// before its backfill ends is skipped from then on.
+// before its backfill ends is skipped from then on. The views are in
+// st.filling until it ends well (for ever, if it fails): no checkpoint
+// takes a view that lacks part of the log.
 func (b *Board) backfill(ctx context.Context, views []*View, through uint64) {
 	var lookback time.Duration
 	for _, v := range views {
@@ -495,10 +583,20 @@ func (b *Board) backfill(ctx context.Context, views []*View, through uint64) {
 	b.backfills.Go(func() {
 		start := time.Now()
 		var samples int
-		err := b.cfg.History.ReplayThrough(ctx, since, through, func(batch []ingest.Sample) error {
+		err := b.cfg.History.ReplayThrough(ctx, since, through, func(batch []ingest.Sample, pos Position) error {
+			if pos.Seq > through {
+				return nil // the views get it live; it must not count twice
+			}
 			samples += len(batch)
 			return b.do(ctx, func(st *boardState) { b.applyTo(st, views, batch) })
 		})
+		if err == nil {
+			err = b.do(ctx, func(st *boardState) {
+				for _, v := range views {
+					delete(st.filling, v)
+				}
+			})
+		}
 		switch {
 		case err != nil && ctx.Err() == nil:
 			b.log.Error("a new chart could not be filled from the log: it shows only what arrived after it was defined", "charts", ids, "err", err)
@@ -726,11 +824,14 @@ type Stats struct {
 	Folded  uint64 // samples folded into "other" by a chart's cardinality limits
 	Unread  uint64 // samples that no chart reads
 	Filled  uint64 // samples read again from History into charts defined while running
+	// Repeated counts the samples of log batches at or before the position
+	// the board had applied (or started from), skipped as already applied.
+	Repeated uint64
 }
 
 // Stats reads the board's counters; safe from any goroutine.
 func (b *Board) Stats() Stats {
 	return Stats{Applied: b.applied.Load(), Frames: b.frames.Load(), Queued: len(b.in),
 		Outside: b.outside.Load(), Folded: b.folded.Load(), Unread: b.unread.Load(),
-		Filled: b.filled.Load()}
+		Filled: b.filled.Load(), Repeated: b.repeated.Load()}
 }

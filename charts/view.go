@@ -251,6 +251,14 @@ func floorDiv(a, b int64) int64 {
 // changed. The caller has checked Matches. A sample newer than now counts
 // as now; one older than the window is counted in Outside and changes
 // nothing.
+//
+// The clamp to now is a guard only. A board fed from the log gets samples
+// whose times the journal has already clamped to the log timestamp of
+// their message, which is never after the board's clock on a node whose
+// clock is sane, so that the state is a function of the log alone, as
+// checkpoints (keyed by log position) require; the clamp keeps a sample
+// from another source, or a clock that steps back, from writing a slot
+// ahead of the window.
 func (v *View) Add(s *ingest.Sample, now time.Time) bool {
 	nowEpoch := v.epoch(now.UnixNano())
 	at := s.Time.UnixNano()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dashd/dashd/charts"
 	"github.com/dashd/dashd/embed"
@@ -43,6 +44,7 @@ type File struct {
 	Auth         Auth               `yaml:"auth" secret:"true"`
 	Stream       Stream             `yaml:"stream"`
 	NATS         NATS               `yaml:"nats"`
+	Checkpoints  Checkpoints        `yaml:"checkpoints"`
 	Embed        Embed              `yaml:"embed"`
 	Dashboards   []charts.Dashboard `yaml:"dashboards"`
 }
@@ -94,6 +96,26 @@ type NATS struct {
 	Replicas int `yaml:"replicas"`
 }
 
+// Checkpoints says how often the charts' state is checkpointed, so that a
+// restart replays only the log after the newest checkpoint, and how many
+// are kept. cmd/dashd applies it.
+type Checkpoints struct {
+	// Interval between checkpoints (taken only when the charts moved);
+	// 0 turns checkpoints off, written and read.
+	Interval charts.Duration `yaml:"interval"`
+	// Keep is the most checkpoints kept; those older than the log's
+	// retention are removed too.
+	Keep int `yaml:"keep"`
+}
+
+// The defaults and bounds of Checkpoints.
+const (
+	DefaultCheckpointInterval = charts.Duration(time.Minute)
+	DefaultCheckpointKeep     = 1440 // a day at one a minute
+	MinCheckpointInterval     = charts.Duration(time.Second)
+	MaxCheckpointKeep         = 100_000
+)
+
 // MaxReplicas is the most JetStream replicas a stream may have.
 const MaxReplicas = 5
 
@@ -107,6 +129,10 @@ func Default() *File {
 		LogFormat: "text",
 		Auth:      Auth{Read: ReadPublic},
 		Stream:    Stream{MaxFPS: 10},
+		Checkpoints: Checkpoints{
+			Interval: DefaultCheckpointInterval,
+			Keep:     DefaultCheckpointKeep,
+		},
 	}
 }
 
@@ -242,6 +268,13 @@ func (f *File) validate() []*charts.FieldError {
 		bad("nats.replicas", "%d is out of range (expected 1 to %d; 3 survives the loss of one NATS server)", r, MaxReplicas)
 	case r > 1 && f.NATS.URL == "":
 		bad("nats.replicas", "is %d but the embedded NATS is a single server (expected nats.url pointing at a NATS cluster, or replicas 1)", r)
+	}
+
+	if iv := f.Checkpoints.Interval; iv < 0 || (iv > 0 && iv < MinCheckpointInterval) {
+		bad("checkpoints.interval", "%s is out of range (expected at least %s, e.g. 1m, or 0 to turn checkpoints off)", time.Duration(iv), time.Duration(MinCheckpointInterval))
+	}
+	if k := f.Checkpoints.Keep; k < 1 || k > MaxCheckpointKeep {
+		bad("checkpoints.keep", "%d is out of range (expected 1 to %d)", k, MaxCheckpointKeep)
 	}
 
 	// The board's own rules (each dashboard's Check, ids unique, the limits

@@ -178,7 +178,7 @@ func TestProblems(t *testing.T) {
 		},
 		"unknown top-level key": {
 			"adr: 127.0.0.1:8080\n",
-			[]string{`dashd.yaml:1:1: adr: unknown key (expected one of addr, allowed_hosts, data, log_level, log_format, auth, stream, nats, embed, dashboards; did you mean addr?)`},
+			[]string{`dashd.yaml:1:1: adr: unknown key (expected one of addr, allowed_hosts, data, log_level, log_format, auth, stream, nats, checkpoints, embed, dashboards; did you mean addr?)`},
 		},
 		"unknown chart key": {
 			chart("        id: c", "        metric: m", "        x: route", "        windw: 5m"),
@@ -190,7 +190,7 @@ func TestProblems(t *testing.T) {
 		},
 		"camel case key": {
 			"logLevel: debug\n",
-			[]string{`dashd.yaml:1:1: logLevel: unknown key (expected one of addr, allowed_hosts, data, log_level, log_format, auth, stream, nats, embed, dashboards; did you mean log_level?)`},
+			[]string{`dashd.yaml:1:1: logLevel: unknown key (expected one of addr, allowed_hosts, data, log_level, log_format, auth, stream, nats, checkpoints, embed, dashboards; did you mean log_level?)`},
 		},
 		"bad duration": {
 			chart("        id: c", "        metric: m", "        x: route", "        window: 5 minutes"),
@@ -279,6 +279,18 @@ func TestProblems(t *testing.T) {
 		"nats replicas without a cluster": {
 			"nats:\n  replicas: 3\n",
 			[]string{`dashd.yaml:2:13: nats.replicas: is 3 but the embedded NATS is a single server (expected nats.url pointing at a NATS cluster, or replicas 1)`},
+		},
+		"checkpoints interval too short": {
+			"checkpoints:\n  interval: 10ms\n",
+			[]string{`dashd.yaml:2:13: checkpoints.interval: 10ms is out of range (expected at least 1s, e.g. 1m, or 0 to turn checkpoints off)`},
+		},
+		"checkpoints interval negative": {
+			"checkpoints:\n  interval: -1m\n",
+			[]string{`dashd.yaml:2:13: checkpoints.interval: -1m0s is out of range (expected at least 1s, e.g. 1m, or 0 to turn checkpoints off)`},
+		},
+		"checkpoints keep": {
+			"checkpoints:\n  keep: 0\n",
+			[]string{`dashd.yaml:2:9: checkpoints.keep: 0 is out of range (expected 1 to 100000)`},
 		},
 		"empty token": {
 			"auth:\n  ingest_tokens: [a, '']\n",
@@ -382,7 +394,7 @@ func TestProblems(t *testing.T) {
 		},
 		"document is a list": {
 			"- addr: x\n",
-			[]string{`dashd.yaml:1:1: expected a mapping with the keys addr, allowed_hosts, data, log_level, log_format, auth, stream, nats, embed, dashboards, found a list`},
+			[]string{`dashd.yaml:1:1: expected a mapping with the keys addr, allowed_hosts, data, log_level, log_format, auth, stream, nats, checkpoints, embed, dashboards, found a list`},
 		},
 		"repeated key": {
 			"addr: :1\ndata: x\naddr: :2\n",
@@ -399,7 +411,7 @@ func TestProblems(t *testing.T) {
 		"every kind at once, in file order": {
 			"adr: x\nstream:\n  max_fps: 0\n" + chart("        id: c", "        metric: m", "        agg: median", "        windw: 1m", "        bucket: 5x") + "log_level: loud\n",
 			[]string{
-				`dashd.yaml:1:1: adr: unknown key (expected one of addr, allowed_hosts, data, log_level, log_format, auth, stream, nats, embed, dashboards; did you mean addr?)`,
+				`dashd.yaml:1:1: adr: unknown key (expected one of addr, allowed_hosts, data, log_level, log_format, auth, stream, nats, checkpoints, embed, dashboards; did you mean addr?)`,
 				`dashd.yaml:3:12: stream.max_fps: 0 is out of range (expected 1 to 60 frames per chart per second)`,
 				`dashd.yaml:7:9: dashboards[0].charts[0].x: is missing (expected a tag key for the categories, or "time" with a bucket)`,
 				`dashd.yaml:9:14: dashboards[0].charts[0].agg: "median" is not an aggregation (expected sum, count, avg, min, max, last or rate)`,
@@ -549,5 +561,21 @@ func TestApplyAndValidate(t *testing.T) {
 				t.Errorf("got %+v", f)
 			}
 		})
+	}
+}
+
+// Checkpoints default to one a minute, a day of them kept; 0 turns them off.
+func TestCheckpointsKeys(t *testing.T) {
+	t.Parallel()
+	d := config.Default()
+	if d.Checkpoints.Interval != charts.Duration(time.Minute) || d.Checkpoints.Keep != 1440 {
+		t.Fatalf("defaults = %+v, want 1m and 1440", d.Checkpoints)
+	}
+	f, err := config.Parse("dashd.yaml", []byte("checkpoints:\n  interval: 0s\n  keep: 10\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Checkpoints.Interval != 0 || f.Checkpoints.Keep != 10 {
+		t.Fatalf("parsed %+v, want interval 0 and keep 10", f.Checkpoints)
 	}
 }

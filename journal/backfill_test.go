@@ -117,7 +117,7 @@ func TestReplayThrough(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		var got []float64
-		err := j.ReplayThrough(ctx, since, through, func(b []ingest.Sample) error {
+		err := j.ReplayThrough(ctx, since, through, func(b []ingest.Sample, _ charts.Position) error {
 			for _, s := range b {
 				got = append(got, s.Value)
 			}

@@ -26,9 +26,27 @@
 // same and never gives up before its context ends: a follower that fails
 // starts again after the last batch the sink took. It reports when it has
 // caught up with what the log held at its start; Replay stops there. A sink
-// that is a PositionedSink is told the stream sequence of each batch, and
-// ReplayThrough (a charts.History) reads the log again up to a given
-// sequence, so a board can fill a chart defined while it runs.
+// that is a PositionedSink is told the position (stream sequence and the
+// log's timestamp) of each batch, and ReplayThrough (a charts.History)
+// reads the log again up to a given sequence, so a board can fill a chart
+// defined while it runs. FollowConfig.After starts a follower after a
+// given sequence (a checkpoint's), and ReplayRange hands the batches
+// between two sequences with their positions.
+//
+// The determinism rule: every reader of the log clamps each decoded
+// sample's time to the log's timestamp of its message (a sample without a
+// time, or from the future, gets that timestamp). So a chart's state is a
+// function of the log alone: the same on every node, live or replayed,
+// with or without a checkpoint.
+//
+// Checkpoints of the charts' state live in the object store
+// dashd-checkpoints (checkpoint.go), one object per checkpoint, named by
+// the zero-padded sequence of its position, with the position, encoding
+// version and size in its metadata; every node reads it. A checkpoint is
+// used only while the log still holds the message at its position (same
+// sequence, same timestamp: Retains), so the log after it is whole.
+// Bounds gives the log's first and last positions, and PositionAt the
+// position of a moment (a get by time, not a scan).
 //
 // Dashboards live in the key-value bucket dashd_dashboards: key the id (with
 // '.' written '='), value the charts.Dashboard as JSON. WatchDashboards
@@ -46,8 +64,9 @@
 // plus an hour. Revoke stores one; WatchRevocations follows them on every
 // node.
 //
-// Concurrency: Accept, PutDashboard, DeleteDashboard, Dashboards, PutData
-// and Revoke may be called from any goroutine at once. Follow,
+// Concurrency: Accept, PutDashboard, DeleteDashboard, Dashboards, PutData,
+// Revoke, the checkpoint methods, Bounds, PositionAt, ReplayRange and
+// ReplayThrough may be called from any goroutine at once. Follow,
 // FollowSupervised and the Watch methods block in the caller's goroutine
 // until their context ends; any number may run. Close must come after
 // every one of those has returned and no Accept is in flight.

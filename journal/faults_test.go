@@ -145,10 +145,10 @@ type faultySink struct {
 }
 
 func (s *faultySink) Accept(ctx context.Context, batch []ingest.Sample) error {
-	return s.AcceptThrough(ctx, batch, 0)
+	return s.AcceptAt(ctx, batch, charts.Position{})
 }
 
-func (s *faultySink) AcceptThrough(_ context.Context, batch []ingest.Sample, through uint64) error {
+func (s *faultySink) AcceptAt(_ context.Context, batch []ingest.Sample, pos charts.Position) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls++
@@ -158,7 +158,7 @@ func (s *faultySink) AcceptThrough(_ context.Context, batch []ingest.Sample, thr
 	for _, x := range batch {
 		s.values = append(s.values, x.Value)
 	}
-	s.through = append(s.through, through)
+	s.through = append(s.through, pos.Seq)
 	return nil
 }
 

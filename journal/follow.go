@@ -30,6 +30,10 @@ type ReplayResult struct {
 type FollowConfig struct {
 	// Since is the earliest store time delivered; zero means the whole log.
 	Since time.Time
+	// After, if not zero, starts the follower at the message after this
+	// stream sequence instead of at Since (which it then ignores): a board
+	// started from a checkpoint taken at After follows on from there.
+	After uint64
 	// CaughtUp, if set, is called once, from the follower's goroutine,
 	// when every message the log held when Follow started has been
 	// delivered (at once when there was none).
@@ -56,7 +60,7 @@ const maxRestartBackoff = 5 * time.Second
 // delivered: a restarted follower starts again from its Since. Use
 // FollowSupervised for a follower that must not stop.
 func (j *Journal) Follow(ctx context.Context, sink ingest.Sink, fc FollowConfig) error {
-	f := &follower{j: j, sink: sink, fc: fc, start: time.Now()}
+	f := newFollower(j, sink, fc)
 	if err := f.begin(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -87,7 +91,7 @@ func (j *Journal) FollowSupervised(ctx context.Context, sink ingest.Sink, fc Fol
 	if first <= 0 {
 		first = 100 * time.Millisecond
 	}
-	f := &follower{j: j, sink: sink, fc: fc, start: time.Now()}
+	f := newFollower(j, sink, fc)
 	wait := first
 	for {
 		delivered := f.res.Samples
@@ -137,6 +141,12 @@ type follower struct {
 	posRes ReplayResult
 }
 
+func newFollower(j *Journal, sink ingest.Sink, fc FollowConfig) *follower {
+	// Everything up to After is in the sink already (a checkpoint): a
+	// restart, like the start, reads from After+1.
+	return &follower{j: j, sink: sink, fc: fc, start: time.Now(), pos: fc.After}
+}
+
 // begin reads the log's extent once, the first time, to know when the
 // follower has caught up.
 func (f *follower) begin(ctx context.Context) error {
@@ -149,8 +159,8 @@ func (f *follower) begin(ctx context.Context) error {
 	}
 	f.begun = true
 	f.target = info.State.LastSeq
-	caught := info.State.Msgs == 0
-	if !caught && !f.fc.Since.IsZero() {
+	caught := info.State.Msgs == 0 || f.target <= f.fc.After
+	if !caught && f.fc.After == 0 && !f.fc.Since.IsZero() {
 		// Nothing stored since Since: the consumer would deliver nothing.
 		if last, err := f.j.stream.GetMsg(ctx, f.target); err == nil && last.Time.Before(f.fc.Since) {
 			caught = true
@@ -171,7 +181,8 @@ func (f *follower) report() {
 }
 
 // run reads the log with one ordered consumer, from the start (fc.Since)
-// or, after a restart, from pos+1, until ctx ends (nil) or it fails.
+// or from pos+1 (after a restart, or fc.After), until ctx ends (nil) or it
+// fails.
 func (f *follower) run(ctx context.Context) error {
 	j := f.j
 	cc := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subjectAll}, DeliverPolicy: jetstream.DeliverAllPolicy}
@@ -216,7 +227,7 @@ func (f *follower) run(ctx context.Context) error {
 		}
 		f.res.Messages++
 		f.res.LastSeq = meta.Sequence.Stream
-		samples, ok := j.decode(msg, meta.Sequence.Stream)
+		samples, ok := j.decode(msg.Data(), msg.Subject(), meta.Sequence.Stream, meta.Timestamp)
 		if !ok {
 			f.res.Skipped++
 		} else if pending == nil && meta.NumPending == 0 {
@@ -232,7 +243,7 @@ func (f *follower) run(ctx context.Context) error {
 		// (were that one gone by now) at nothing more to read.
 		reached := !f.caught && (f.res.LastSeq >= f.target || meta.NumPending == 0)
 		if len(pending) > 0 && (meta.NumPending == 0 || len(pending) >= maxMerge || reached) {
-			if err := j.deliver(ctx, f.sink, pending, f.res.LastSeq); err != nil {
+			if err := j.deliver(ctx, f.sink, pending, charts.Position{Seq: f.res.LastSeq, Time: meta.Timestamp}); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
@@ -250,32 +261,52 @@ func (f *follower) run(ctx context.Context) error {
 	}
 }
 
-// decode decodes the message at stream sequence seq; one that cannot be
-// decoded is logged, counted and reported not ok, for the caller to skip.
-func (j *Journal) decode(msg jetstream.Msg, seq uint64) ([]ingest.Sample, bool) {
-	samples, err := DecodeBatch(msg.Data())
+// decode decodes the message data stored at stream sequence seq at time
+// stored; one that cannot be decoded is logged, counted and reported not
+// ok, for the caller to skip.
+//
+// The determinism rule: every sample's time is clamped to stored, the
+// log's timestamp of its message (a sample without a time, or one from
+// the future, gets stored). A sample's time then depends on the log
+// alone, not on the clock of whoever reads it or when, so a chart's state
+// is the same on every node, live or replayed, with or without a
+// checkpoint. Every reader of the log (Follow, ReplayThrough,
+// ReplayRange) decodes through here.
+func (j *Journal) decode(data []byte, subject string, seq uint64, stored time.Time) ([]ingest.Sample, bool) {
+	samples, err := DecodeBatch(data)
 	if err != nil {
 		j.m.undecodable.Inc()
-		j.log.Error("a message of the log cannot be decoded; it is skipped", "seq", seq, "subject", msg.Subject(), "err", err)
+		j.log.Error("a message of the log cannot be decoded; it is skipped", "seq", seq, "subject", subject, "err", err)
 		return nil, false
 	}
+	clamp(samples, stored)
 	return samples, true
 }
 
-// PositionedSink is a sink that is told, with each batch, the stream
-// sequence of the batch's last message, so that it can later ask
-// ReplayThrough for exactly what it has been given (charts.Board is one).
-// Follow hands batches to a sink that implements it through AcceptThrough.
-type PositionedSink interface {
-	AcceptThrough(ctx context.Context, batch []ingest.Sample, through uint64) error
+// clamp sets the time of every sample of batch that has none, or one after
+// stored, to stored.
+func clamp(batch []ingest.Sample, stored time.Time) {
+	for i := range batch {
+		if t := &batch[i].Time; t.IsZero() || t.After(stored) {
+			*t = stored
+		}
+	}
 }
 
-// deliver hands batch, which ends at stream sequence through, to sink,
-// waiting out overloads.
-func (j *Journal) deliver(ctx context.Context, sink ingest.Sink, batch []ingest.Sample, through uint64) error {
+// PositionedSink is a sink that is told, with each batch, the position in
+// the log of the batch's last message, so that it can later ask
+// ReplayThrough for exactly what it has been given, and checkpoint its
+// state at that position (charts.Board is one). Follow hands batches to a
+// sink that implements it through AcceptAt.
+type PositionedSink interface {
+	AcceptAt(ctx context.Context, batch []ingest.Sample, pos charts.Position) error
+}
+
+// deliver hands batch, which ends at pos, to sink, waiting out overloads.
+func (j *Journal) deliver(ctx context.Context, sink ingest.Sink, batch []ingest.Sample, pos charts.Position) error {
 	accept := sink.Accept
 	if ps, ok := sink.(PositionedSink); ok {
-		accept = func(ctx context.Context, batch []ingest.Sample) error { return ps.AcceptThrough(ctx, batch, through) }
+		accept = func(ctx context.Context, batch []ingest.Sample) error { return ps.AcceptAt(ctx, batch, pos) }
 	}
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
 		err := accept(ctx, batch)
@@ -297,28 +328,50 @@ func (j *Journal) deliver(ctx context.Context, sink ingest.Sink, batch []ingest.
 
 // ReplayThrough hands apply, in order, the samples of every message stored
 // at or after since (zero: the whole log) up to stream sequence through,
-// merged into batches of up to maxMerge samples, and returns once it has
+// merged into batches of up to maxMerge samples each with the position of
+// its last message, and returns once it has
 // handed the one at through (or the last before it, were that one gone).
 // It implements charts.History: a board fed by Follow knows the sequence
 // of the last batch it took, and fills a chart defined later with exactly
 // what came before. Messages that cannot be decoded are skipped, as Follow
-// skips them. It reads through an ephemeral consumer of its own, deleted
-// when it returns.
-func (j *Journal) ReplayThrough(ctx context.Context, since time.Time, through uint64, apply func([]ingest.Sample) error) error {
+// skips them, and times are clamped as Follow clamps them. It reads
+// through an ephemeral consumer of its own, deleted when it returns.
+func (j *Journal) ReplayThrough(ctx context.Context, since time.Time, through uint64, apply func([]ingest.Sample, charts.Position) error) error {
 	if through == 0 {
 		return nil
 	}
-	cc := jetstream.ConsumerConfig{
-		FilterSubject:     subjectAll,
-		DeliverPolicy:     jetstream.DeliverAllPolicy,
-		AckPolicy:         jetstream.AckNonePolicy,
-		InactiveThreshold: time.Minute, // the server removes it should we vanish
-		MemoryStorage:     true,
-		Replicas:          1,
-	}
+	cc := jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
 	if !since.IsZero() {
 		cc.DeliverPolicy, cc.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
 	}
+	return j.replay(ctx, cc, through, apply)
+}
+
+// ReplayRange hands apply, in order, the samples of every message after
+// stream sequence after up to through, merged into batches of up to
+// maxMerge samples, each with the position of its last message, and
+// returns once it has handed the one at through (or the last before it,
+// were that one gone). A board started from a checkpoint taken at after
+// is brought to through by it; nothing is handed when through <= after.
+// It decodes and clamps as Follow does; messages that cannot be decoded
+// are skipped (a batch's position may then be that of a skipped message).
+// Messages before the log's first are gone: it starts at the first.
+func (j *Journal) ReplayRange(ctx context.Context, after, through uint64, apply func([]ingest.Sample, charts.Position) error) error {
+	if through <= after {
+		return nil
+	}
+	cc := jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: after + 1}
+	return j.replay(ctx, cc, through, apply)
+}
+
+// replay reads the log from where cc starts up to stream sequence through
+// with an ephemeral consumer, and hands apply merged batches.
+func (j *Journal) replay(ctx context.Context, cc jetstream.ConsumerConfig, through uint64, apply func([]ingest.Sample, charts.Position) error) error {
+	cc.FilterSubject = subjectAll
+	cc.AckPolicy = jetstream.AckNonePolicy
+	cc.InactiveThreshold = time.Minute // the server removes it should we vanish
+	cc.MemoryStorage = true
+	cc.Replicas = 1
 	cons, err := j.stream.CreateConsumer(ctx, cc)
 	if err != nil {
 		return fmt.Errorf("journal: a consumer of the stream: %w", err)
@@ -330,7 +383,7 @@ func (j *Journal) ReplayThrough(ctx context.Context, since time.Time, through ui
 		_ = j.stream.DeleteConsumer(ctx, info.Name) // else InactiveThreshold does it
 	}()
 	if info.NumPending == 0 {
-		return nil // nothing stored since since
+		return nil // nothing stored from where it starts
 	}
 	it, err := cons.Messages(jetstream.PullMaxBytes(16 << 20))
 	if err != nil {
@@ -338,7 +391,10 @@ func (j *Journal) ReplayThrough(ctx context.Context, since time.Time, through ui
 	}
 	defer it.Stop()
 
-	var batch []ingest.Sample
+	var (
+		batch []ingest.Sample
+		pos   charts.Position
+	)
 	for {
 		msg, err := it.Next(jetstream.NextContext(ctx))
 		if err != nil {
@@ -355,14 +411,15 @@ func (j *Journal) ReplayThrough(ctx context.Context, since time.Time, through ui
 		if seq > through {
 			break
 		}
-		if samples, ok := j.decode(msg, seq); ok {
+		pos = charts.Position{Seq: seq, Time: meta.Timestamp}
+		if samples, ok := j.decode(msg.Data(), msg.Subject(), seq, meta.Timestamp); ok {
 			batch = append(batch, samples...)
 		}
 		// NumPending 0: the stream's last message, so nothing up to
 		// through is left (through was gone).
 		end := seq == through || meta.NumPending == 0
 		if len(batch) >= maxMerge || (end && len(batch) > 0) {
-			if err := apply(batch); err != nil {
+			if err := apply(batch, pos); err != nil {
 				return err
 			}
 			batch = nil
@@ -372,7 +429,7 @@ func (j *Journal) ReplayThrough(ctx context.Context, since time.Time, through ui
 		}
 	}
 	if len(batch) > 0 {
-		return apply(batch)
+		return apply(batch, pos)
 	}
 	return nil
 }

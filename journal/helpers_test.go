@@ -68,6 +68,25 @@ func replayAll(t testing.TB, j *journal.Journal) []ingest.Sample {
 	return c.all()
 }
 
+// logged stores batch as one message and returns it as the log gives it
+// back: every time after the message's timestamp, or none, is that
+// timestamp (the determinism rule).
+func logged(t testing.TB, j *journal.Journal, batch []ingest.Sample) []ingest.Sample {
+	t.Helper()
+	accept(t, j, batch)
+	_, last, err := j.Bounds(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := append([]ingest.Sample(nil), batch...)
+	for i := range out {
+		if out[i].Time.IsZero() || out[i].Time.After(last.Time) {
+			out[i].Time = last.Time
+		}
+	}
+	return out
+}
+
 // tricky is a batch that exercises every field of a Sample.
 func tricky(base time.Time) []ingest.Sample {
 	return []ingest.Sample{

@@ -87,9 +87,11 @@ type Journal struct {
 	kv      jetstream.KeyValue
 	data    jetstream.KeyValue // push charts' data
 	revoked jetstream.KeyValue // revoked embed tokens (revoked.go)
-	keyTTL  bool               // revoked keys get a TTL each (NATS 2.11+)
-	storage jetstream.StorageType
-	limit   int // the most bytes of one message
+	// checkpoints is the object store of the charts' checkpoints (checkpoint.go).
+	checkpoints jetstream.ObjectStore
+	keyTTL      bool // revoked keys get a TTL each (NATS 2.11+)
+	storage     jetstream.StorageType
+	limit       int // the most bytes of one message
 
 	closeOnce sync.Once
 	closeErr  error
@@ -105,6 +107,14 @@ type metrics struct {
 	duplicates  prometheus.Counter
 	unconfirmed prometheus.Counter
 	restarts    prometheus.Counter
+	// badCheckpoints counts checkpoints found unusable (unreadable, or
+	// refused by their decoder).
+	badCheckpoints prometheus.Counter
+	// checkpointWrites, checkpointBytes and checkpointSize are the
+	// checkpoints stored, their bytes, and the size of the last one.
+	checkpointWrites prometheus.Counter
+	checkpointBytes  prometheus.Counter
+	checkpointSize   prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) metrics {
@@ -116,9 +126,15 @@ func newMetrics(reg prometheus.Registerer) metrics {
 		duplicates:  prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_duplicate_requests_total", Help: "Requests whose Idempotency-Key the log had already stored (a client's retry): acknowledged, not stored again."}),
 		unconfirmed: prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_store_unconfirmed_total", Help: "Batches sent to the log whose ack did not come in time (answered 503; they may be stored)."}),
 		restarts:    prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_follow_restarts_total", Help: "Times a supervised follower of the log stopped on an error and started again where its sink was."}),
+		badCheckpoints: prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_checkpoints_unusable_total",
+			Help: "Checkpoints that could not be read or decoded (an older one or the log was read instead)."}),
+		checkpointWrites: prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_checkpoint_writes_total", Help: "Checkpoints of the charts' state stored."}),
+		checkpointBytes:  prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_checkpoint_bytes_total", Help: "Bytes of the checkpoints stored (before the store's compression)."}),
+		checkpointSize:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "dashd_journal_checkpoint_size_bytes", Help: "Size of the last checkpoint stored."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.published, m.failed, m.delivered, m.undecodable, m.duplicates, m.unconfirmed, m.restarts)
+		reg.MustRegister(m.published, m.failed, m.delivered, m.undecodable, m.duplicates, m.unconfirmed, m.restarts, m.badCheckpoints,
+			m.checkpointWrites, m.checkpointBytes, m.checkpointSize)
 	}
 	return m
 }
@@ -252,6 +268,9 @@ func Open(ctx context.Context, cfg Config) (j *Journal, err error) {
 	}
 	if err = whileStarting(ctx, func() error { return j.openRevoked(ctx) }); err != nil {
 		return nil, fmt.Errorf("journal: the bucket %s: %w", RevokedBucketName, err)
+	}
+	if err = whileStarting(ctx, func() error { return j.openCheckpoints(ctx) }); err != nil {
+		return nil, fmt.Errorf("journal: the object store %s: %w", CheckpointBucket, err)
 	}
 	return j, nil
 }

@@ -35,9 +35,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			j := open(t, cfg)
 			base := time.Date(2026, 3, 1, 12, 0, 0, 123456789, time.UTC)
-			a, b := tricky(base), tricky(base.Add(time.Minute))
-			accept(t, j, a)
-			accept(t, j, b)
+			a, b := logged(t, j, tricky(base)), logged(t, j, tricky(base.Add(time.Minute)))
 			if err := sameSamples(append(a, b...), replayAll(t, j)); err != nil {
 				t.Fatal(err)
 			}
@@ -49,8 +47,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	j := open(t, journal.Config{Dir: dir})
-	want := tricky(time.Now())
-	accept(t, j, want)
+	want := logged(t, j, tricky(time.Now()))
 	d := charts.Dashboard{ID: "web.v2", Title: "Web", Charts: []charts.Chart{{ID: "req", Metric: "http_requests", X: "route"}}}
 	if err := j.PutDashboard(ctx, d); err != nil {
 		t.Fatal(err)
@@ -115,8 +112,7 @@ func TestOversizedBatch(t *testing.T) {
 // messages; an overloaded sink is retried, not skipped.
 func TestFollow(t *testing.T) {
 	j := open(t, journal.Config{})
-	old := tricky(time.Now())
-	accept(t, j, old)
+	old := logged(t, j, tricky(time.Now()))
 
 	c := &collector{refuse: 3}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -133,8 +129,7 @@ func TestFollow(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("never caught up")
 	}
-	live := tricky(time.Now())
-	accept(t, j, live)
+	live := logged(t, j, tricky(time.Now()))
 	deadline := time.Now().Add(10 * time.Second)
 	for c.len() < len(old)+len(live) && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
@@ -238,8 +233,7 @@ func startNATS(t *testing.T) *server.Server {
 func TestExternalNATS(t *testing.T) {
 	ns := startNATS(t)
 	j := open(t, journal.Config{URL: ns.ClientURL()})
-	want := tricky(time.Now())
-	accept(t, j, want)
+	want := logged(t, j, tricky(time.Now()))
 	if err := sameSamples(want, replayAll(t, j)); err != nil {
 		t.Fatal(err)
 	}
