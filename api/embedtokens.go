@@ -18,6 +18,9 @@ type mintRequest struct {
 	Chart     string `json:"chart"`
 	Dashboard string `json:"dashboard"`
 	TTL       string `json:"ttl"` // a Go duration; default 24h
+	// Rewind: "" or "on", any moment the log retains; "off", the present
+	// only; a duration ("1h"), at most that far back.
+	Rewind string `json:"rewind"`
 }
 
 // mintResponse is its answer.
@@ -47,7 +50,7 @@ func (a *API) mint(w http.ResponseWriter, r *http.Request) {
 	}
 	var req mintRequest
 	if err := decodeBody(w, r, 64<<10, &req); err != nil {
-		writeError(w, bodyStatus(err), `the body is not {"chart":ID} or {"dashboard":ID} with an optional "ttl":"24h": `+err.Error(), nil)
+		writeError(w, bodyStatus(err), `the body is not {"chart":ID} or {"dashboard":ID} with an optional "ttl":"24h" and "rewind":"off"|"1h": `+err.Error(), nil)
 		return
 	}
 	ttl := DefaultEmbedTTL
@@ -58,6 +61,19 @@ func (a *API) mint(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ttl = d
+	}
+	var reach time.Duration
+	switch req.Rewind {
+	case "", "on":
+	case "off":
+		reach = embed.NoRewind
+	default:
+		d, err := time.ParseDuration(req.Rewind)
+		if err != nil || d <= 0 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf(`rewind %q is not "on", "off" or a positive duration (how far back the token may read, e.g. 1h)`, req.Rewind), nil)
+			return
+		}
+		reach = d
 	}
 	url := ""
 	switch {
@@ -74,7 +90,7 @@ func (a *API) mint(w http.ResponseWriter, r *http.Request) {
 		}
 		url = "/d/" + req.Dashboard
 	}
-	tok, claims, err := a.cfg.Keys.Mint(embed.Scope{Chart: req.Chart, Dashboard: req.Dashboard}, ttl)
+	tok, claims, err := a.cfg.Keys.Mint(embed.Scope{Chart: req.Chart, Dashboard: req.Dashboard, Rewind: reach}, ttl)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "embed: "), nil)
 		return
