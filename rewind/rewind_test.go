@@ -20,8 +20,8 @@ import (
 // clock is an injected clock, set by the test.
 type clock struct{ ns atomic.Int64 }
 
-func (c *clock) now() time.Time    { return time.Unix(0, c.ns.Load()) }
-func (c *clock) set(t time.Time)   { c.ns.Store(t.UnixNano()) }
+func (c *clock) now() time.Time   { return time.Unix(0, c.ns.Load()) }
+func (c *clock) set(t time.Time)  { c.ns.Store(t.UnixNano()) }
 func newClock(t time.Time) *clock { c := &clock{}; c.set(t); return c }
 
 // capture keeps the last frame published per chart.
