@@ -67,6 +67,8 @@ func TestRewindBeyondTheBoundIs429(t *testing.T) {
 	}
 	time.Sleep(10 * time.Millisecond)
 	held := &heldLog{Journal: j, release: make(chan struct{})}
+	release := sync.OnceFunc(func() { close(held.release) })
+	t.Cleanup(release) // before the journal closes, should the test fail early
 	rw := rewind.New(rewind.Config{Log: j, Replay: held, MaxRewinds: 1, RetryAfter: 2 * time.Second})
 	a := api.New(api.Config{Board: board, Streams: hub, Leases: access.NewLeases(), Rewind: rw, Replays: rw})
 	handlers := everyRoute()
@@ -105,7 +107,7 @@ func TestRewindBeyondTheBoundIs429(t *testing.T) {
 		!strings.Contains(body, `"reason":"busy"`) || !strings.Contains(body, `"error":"too many rewinds at once`) {
 		t.Fatalf("another moment beyond the bound: %v %s", resp, body)
 	}
-	close(held.release)
+	release()
 	for range 2 {
 		a := <-first
 		if a.code != http.StatusOK || !strings.Contains(a.body, `"categories":["/a"]`) {
