@@ -68,12 +68,12 @@ func TestRewindBeyondTheBoundIs429(t *testing.T) {
 	time.Sleep(10 * time.Millisecond)
 	held := &heldLog{Journal: j, release: make(chan struct{})}
 	release := sync.OnceFunc(func() { close(held.release) })
-	t.Cleanup(release) // before the journal closes, should the test fail early
 	rw := rewind.New(rewind.Config{Log: j, Replay: held, MaxRewinds: 1, RetryAfter: 2 * time.Second})
 	a := api.New(api.Config{Board: board, Streams: hub, Leases: access.NewLeases(), Rewind: rw, Replays: rw})
 	handlers := everyRoute()
 	maps.Copy(handlers, a.Handlers())
 	srv := newRouter(t, access.Config{Loopback: true}, handlers)
+	t.Cleanup(release) // before the server waits for its requests, should the test fail early
 
 	at := time.Now()
 	get := func(at time.Time) (*http.Response, string) {
