@@ -13,6 +13,7 @@ import (
 	"github.com/dashd/dashd/charts"
 	"github.com/dashd/dashd/embed"
 	"github.com/dashd/dashd/journal"
+	"github.com/dashd/dashd/rewind"
 )
 
 // Board is what the API reads of the charts.
@@ -95,9 +96,11 @@ func (a *API) Handlers() map[string]http.Handler {
 		"PUT /api/v1/charts/{id}/data":      http.HandlerFunc(a.putData),
 		"POST /api/v1/embed-tokens":         http.HandlerFunc(a.mint),
 		"DELETE /api/v1/embed-tokens/{jti}": http.HandlerFunc(a.revoke),
-		"GET /api/v1/stream":                a.stream(a.cfg.Streams.ServeWS),
-		"GET /api/v1/stream/sse":            a.stream(a.cfg.Streams.ServeSSE),
-		"GET /api/v1/log":                   http.HandlerFunc(a.getLog),
+		"GET /api/v1/stream": a.stream(a.cfg.Streams.ServeWS, func(w http.ResponseWriter, r *http.Request, rp *rewind.Replay, speed int, _ []string, lease context.Context) {
+			a.replayWS(w, r, rp, speed, lease)
+		}),
+		"GET /api/v1/stream/sse": a.stream(a.cfg.Streams.ServeSSE, a.replaySSE),
+		"GET /api/v1/log":        http.HandlerFunc(a.getLog),
 	}
 }
 

@@ -122,3 +122,77 @@ func TestRewindBeyondTheBoundIs429(t *testing.T) {
 		t.Errorf("after the bound cleared: %v %s", resp, body)
 	}
 }
+
+// TestReplaysAreBounded: past MaxReplays open, another replay is refused
+// with 429 and Retry-After before its stream starts; once one ends, the
+// place is free.
+func TestReplaysAreBounded(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	j, err := journal.Open(ctx, journal.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { j.Close() })
+	hub := stream.New(stream.Config{})
+	t.Cleanup(hub.Close)
+	board := charts.NewBoard(charts.Config{}, hub)
+	bctx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = board.Run(bctx) })
+	t.Cleanup(func() { stop(); wg.Wait() })
+	if err := board.SetDashboards(ctx, []charts.Dashboard{{ID: "web", Charts: []charts.Chart{
+		{ID: "req", Metric: "req", X: "route", Agg: charts.Sum, Window: charts.Duration(time.Minute)},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Accept(ctx, []ingest.Sample{{Metric: "req", Field: "value", Value: 1, Time: time.Now(), Tags: []ingest.Tag{{Key: "route", Value: "/a"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Now()
+	time.Sleep(time.Second) // a replay at 1× from `from` lasts a second at least
+	rw := rewind.New(rewind.Config{Log: j, Replay: j, MaxReplays: 1})
+	a := api.New(api.Config{Board: board, Streams: hub, Leases: access.NewLeases(), Rewind: rw, Replays: rw})
+	handlers := everyRoute()
+	maps.Copy(handlers, a.Handlers())
+	srv := newRouter(t, access.Config{Loopback: true}, handlers)
+	u := srv.URL + "/api/v1/stream/sse?charts=req&from=" + url.QueryEscape(from.Format(time.RFC3339Nano))
+
+	rctx, cancel := context.WithCancel(ctx)
+	req, _ := http.NewRequestWithContext(rctx, http.MethodGet, u, nil)
+	first, err := http.DefaultClient.Do(req)
+	if err != nil || first.StatusCode != http.StatusOK {
+		t.Fatalf("the first replay: %v %v", err, first)
+	}
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "too many replays") {
+		t.Fatalf("a second replay with one allowed: %d %s", resp.StatusCode, body)
+	}
+	cancel() // the first viewer leaves
+	first.Body.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		rctx, cancel := context.WithCancel(ctx)
+		req, _ := http.NewRequestWithContext(rctx, http.MethodGet, u, nil)
+		resp, err := http.DefaultClient.Do(req)
+		code := 0
+		if err == nil {
+			code = resp.StatusCode
+			cancel()
+			resp.Body.Close()
+		}
+		cancel()
+		if code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the place of a replay whose viewer left was not freed: %d %v", code, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

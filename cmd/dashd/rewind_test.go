@@ -1,13 +1,18 @@
 package main
 
 import (
+	"bufio"
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/dashd/dashd/config"
 )
@@ -283,5 +288,132 @@ func TestMomentSurvivesARestart(t *testing.T) {
 	}
 	if f := frameAt(t, s, "req-by-route", t1); len(f.Categories) != 2 {
 		t.Errorf("at t1: %+v, want /a and /b", f.frame)
+	}
+}
+
+// replayMsg is a message of a replay stream.
+type replayMsg struct {
+	rewound
+	Frames []rewound `json:"frames"`
+}
+
+// TestReplayOverWebSocket: ?from=T&speed=S sends the frames as they were
+// from T on, moving at S× real time, their moments rising, then
+// {"type":"live"} and close 1000 "live".
+func TestReplayOverWebSocket(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	ingestJSON(t, s, `[{"metric":"http_requests","tags":{"route":"/a","status":"200"},"value":2}]`)
+	t0 := between()
+	time.Sleep(700 * time.Millisecond)
+	ingestJSON(t, s, `[{"metric":"http_requests","tags":{"route":"/b","status":"200"},"value":5}]`)
+
+	q := "charts=req-by-route&speed=2&from=" + url.QueryEscape(t0.Format(time.RFC3339Nano))
+	conn, resp, err := websocket.DefaultDialer.Dial("ws://"+s.Addr()+"/api/v1/stream?"+q, nil)
+	if err != nil {
+		t.Fatalf("dial: %v %v", err, resp)
+	}
+	defer conn.Close()
+	var frames []rewound
+	live := false
+	for !live {
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("read before live: %v (%d frames)", err, len(frames))
+		}
+		var m replayMsg
+		if err := json.Unmarshal(msg, &m); err != nil {
+			t.Fatal(err)
+		}
+		switch m.Type {
+		case "frame":
+			frames = append(frames, m.rewound)
+		case "batch":
+			frames = append(frames, m.Frames...)
+		case "live":
+			live = true
+		default:
+			t.Fatalf("unexpected message %s", msg)
+		}
+	}
+	_, _, err = conn.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseNormalClosure || ce.Text != "live" {
+		t.Errorf("after live: %v, want close 1000 live", err)
+	}
+	if len(frames) < 2 {
+		t.Fatalf("%d frames: want the moment at T and later ones", len(frames))
+	}
+	if !frames[0].At.Equal(t0) || len(frames[0].Categories) != 1 {
+		t.Errorf("the first frame: at %s %+v, want %s with /a alone", frames[0].At, frames[0].frame, t0)
+	}
+	last := frames[len(frames)-1]
+	if len(last.Categories) != 2 {
+		t.Errorf("the last replayed frame: %+v, want /a and /b", last.frame)
+	}
+	for i := 1; i < len(frames); i++ {
+		if !frames[i].At.After(frames[i-1].At) || frames[i].Seq <= frames[i-1].Seq {
+			t.Errorf("frame %d: at %s seq %d after at %s seq %d", i, frames[i].At, frames[i].Seq, frames[i-1].At, frames[i-1].Seq)
+		}
+	}
+	// Each replayed frame is the frame of its moment.
+	for _, f := range frames {
+		if got, want := chartData(f.frame), chartData(frameAt(t, s, "req-by-route", f.At).frame); got != want {
+			t.Errorf("replayed at %s: %s, the moment's frame %s", f.At, got, want)
+		}
+	}
+	// A bad speed, a moment in the future: 400 before any upgrade.
+	for _, q := range []string{"charts=req-by-route&speed=3&from=" + url.QueryEscape(t0.Format(time.RFC3339Nano)),
+		"charts=req-by-route&from=" + url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339))} {
+		_, resp, err := websocket.DefaultDialer.Dial("ws://"+s.Addr()+"/api/v1/stream?"+q, nil)
+		if err == nil || resp == nil || resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %v %v, want 400", q, err, resp)
+		}
+	}
+}
+
+// TestReplayOverSSEGoesLive: the SSE replay sends the past frames, then
+// "event: live", then the live stream in the same response.
+func TestReplayOverSSEGoesLive(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	ingestJSON(t, s, `[{"metric":"http_requests","tags":{"route":"/a","status":"200"},"value":2}]`)
+	t0 := between()
+	ingestJSON(t, s, `[{"metric":"http_requests","tags":{"route":"/b","status":"200"},"value":5}]`)
+	req := mustRequest(t, http.MethodGet, s.url+"/api/v1/stream/sse?charts=req-by-route&speed=60&from="+url.QueryEscape(t0.Format(time.RFC3339Nano)), "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := http.DefaultClient.Do(req.WithContext(ctx))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	var events []string
+	event := ""
+	for sc.Scan() {
+		line := sc.Text()
+		if e, ok := strings.CutPrefix(line, "event: "); ok {
+			event = e
+		}
+		if d, ok := strings.CutPrefix(line, "data: "); ok {
+			events = append(events, event+" "+d)
+			if event == "frame" && !strings.Contains(d, `"at"`) {
+				break // the first live frame
+			}
+		}
+	}
+	if len(events) < 3 {
+		t.Fatalf("events: %q", events)
+	}
+	if !strings.HasPrefix(events[1], `frame {"type":"frame","chart":"req-by-route"`) || !strings.Contains(events[1], `"categories":["/a"]`) || !strings.Contains(events[1], `"at":"`) {
+		t.Errorf("the first replayed frame: %s", events[1])
+	}
+	if events[len(events)-2] != `live {"type":"live"}` {
+		t.Errorf("before the live frame: %s", events[len(events)-2])
+	}
+	if l := events[len(events)-1]; !strings.Contains(l, `"categories":["/a","/b"]`) {
+		t.Errorf("the live frame: %s", l)
 	}
 }
