@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/dashd/dashd/charts"
 )
@@ -107,7 +109,7 @@ func Handler(cfg Config) http.Handler {
 	}
 	funcs := template.FuncMap{"static": as.url}
 	for _, name := range []string{pageIndex, pageDashboard, pageEmbed, pageNotFound} {
-		s.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/"+name))
+		s.pages[name] = template.Must(template.New(name).Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/a11y.html", "templates/"+name))
 	}
 
 	mux := http.NewServeMux()
@@ -182,6 +184,13 @@ type chartView struct {
 	Horizontal bool
 	X          string // a tag key, or "time"
 	Unit       string
+	// What dashd-a11y.js needs to describe the chart in words: the series
+	// tag key, the window and bucket in seconds (0: none), and the
+	// thresholds as JSON ([{"value":…,"label":…}] or "").
+	Series     string
+	Window     float64
+	Bucket     float64
+	Thresholds string
 }
 
 func viewOf(c charts.Chart) chartView {
@@ -189,7 +198,21 @@ func viewOf(c charts.Chart) chartView {
 	if typ == "" {
 		typ = string(charts.Grouped)
 	}
-	return chartView{ID: c.ID, Title: titleOr(c.Title, c.ID), Type: typ, Horizontal: c.Horizontal, X: c.X, Unit: c.Unit}
+	v := chartView{ID: c.ID, Title: titleOr(c.Title, c.ID), Type: typ, Horizontal: c.Horizontal, X: c.X, Unit: c.Unit,
+		Series: c.Series, Window: time.Duration(c.Window).Seconds(), Bucket: time.Duration(c.Bucket).Seconds()}
+	if len(c.Thresholds) > 0 {
+		type threshold struct {
+			Value float64 `json:"value"`
+			Label string  `json:"label,omitempty"`
+		}
+		ts := make([]threshold, len(c.Thresholds))
+		for i, t := range c.Thresholds {
+			ts[i] = threshold{t.Value, t.Label}
+		}
+		b, _ := json.Marshal(ts) // floats of a valid definition: finite
+		v.Thresholds = string(b)
+	}
+	return v
 }
 
 func titleOr(title, id string) string {
@@ -254,10 +277,11 @@ func (s *server) render(w http.ResponseWriter, r *http.Request, status int, page
 	h := w.Header()
 	setPageHeaders(h, policy)
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	body := pageBody(h, r, buf.Bytes())
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
-		w.Write(buf.Bytes())
+		w.Write(body)
 	}
 }
 

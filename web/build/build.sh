@@ -44,3 +44,16 @@ gzip -9 -n -c "$static/echarts.min.js" >"$static/echarts.min.js.gz"
 } >"$static/echarts.LICENSE.txt"
 
 ls -l "$static/echarts.min.js" "$static/echarts.min.js.gz"
+
+# axe-core, for the accessibility tests only (cmd/dashd/browser_a11y_test.go
+# injects it into pages in Chromium): a copy beside the tests, so that they
+# need no npm; never embedded in the binary.
+testdata=../../cmd/dashd/testdata
+mkdir -p "$testdata"
+cp node_modules/axe-core/axe.min.js "$testdata/axe.min.js"
+{
+	echo "cmd/dashd/testdata/axe.min.js is axe-core $(node -p 'require("./node_modules/axe-core/package.json").version') (npm), MPL-2.0:"
+	echo
+	cat node_modules/axe-core/LICENSE
+} >"$testdata/axe.LICENSE.txt"
+ls -l "$testdata/axe.min.js"

@@ -89,9 +89,12 @@ var dashdCore = (function () {
   function frameOption(chart, frame) {
     var categories = frame.categories || [];
     var large = categories.length * (frame.series || []).length > LARGE_BARS;
-    var series = (frame.series || []).map(function (s) {
+    var series = (frame.series || []).map(function (s, i) {
       var o = { id: 's:' + s.name, name: s.name, type: 'bar', data: s.data || [] };
       if (chart.type !== 'grouped') o.stack = 'total';
+      // Patterns (dashd-a11y.js, through the painter's patch): one per
+      // series, in palette order; [] turns them off on series drawn before.
+      if (chart.decals) o.itemStyle = { decal: chart.decals.length ? chart.decals[i % chart.decals.length] : 'none' };
       if (large) {
         o.large = true;
         o.largeThreshold = 0;
@@ -303,7 +306,8 @@ var dashdCore = (function () {
   //   onLink      function (state, text, transport): connecting, live,
   //               reconnecting, stale, refused
   // It returns {charts (a Map by id; each chart's view draws it, see
-  // dashdPaint.host), setTheme(name), redraw()}.
+  // dashdPaint.host), setTheme(name), redraw(), pause(), resume(),
+  // paused()}.
   function live(cfg) {
     var paint = cfg.paint;
     var base = cfg.base || '';
@@ -335,6 +339,7 @@ var dashdCore = (function () {
         loading: false,
         pending: null, // the newest accepted frame not drawn yet
         shown: null, // the frame drawn last
+        heldBase: null, // a base option that came while paused
         attempt: 0,
         retry: null,
       };
@@ -374,8 +379,17 @@ var dashdCore = (function () {
       });
     }
 
+    // Pause (WCAG 2.2.2): while paused, the stream goes on and each chart
+    // keeps its newest accepted frame in c.pending, but nothing already
+    // drawn is drawn again with new data (a chart that has drawn nothing
+    // yet still draws its first frame: nothing moves); a base option that
+    // arrives meanwhile (a reconnect) waits in c.heldBase. resume() draws
+    // the newest of each chart at once. See the returned pause/resume/paused.
+    var paused = false;
+
     function draw(c) {
       if (!c.ready || !c.pending) return;
+      if (paused && c.shown) return;
       var f = c.pending;
       c.pending = null;
       c.shown = f;
@@ -405,6 +419,11 @@ var dashdCore = (function () {
         });
       }).then(function (option) {
         c.view.loading(false);
+        if (paused && c.ready) {
+          c.loading = false;
+          c.heldBase = option;
+          return;
+        }
         c.view.base(option);
         c.ready = true;
         c.loading = false;
@@ -566,6 +585,28 @@ var dashdCore = (function () {
         });
         queueDraw();
       },
+      // pause() stops every chart of this live() where it is (WCAG 2.2.2),
+      // resume() draws the newest state of each at once and goes on live,
+      // paused() says which. The stream stays open while paused: each chart
+      // keeps only its newest frame (c.pending; memory stays flat), and
+      // c.shown stays the frame on screen, which is what descriptions and
+      // tables read. Shared by the Pause/Live button (dashd-a11y.js) and
+      // rewind (which pauses, draws frames of its own choosing through
+      // c.view, and resumes to catch up with live).
+      pause: function () { paused = true; },
+      resume: function () {
+        if (!paused) return;
+        paused = false;
+        charts.forEach(function (c) {
+          if (c.heldBase) {
+            c.view.base(c.heldBase);
+            c.heldBase = null;
+            if (!c.pending && c.shown) c.pending = c.shown;
+          }
+        });
+        queueDraw();
+      },
+      paused: function () { return paused; },
     };
   }
 

@@ -8,7 +8,7 @@
  *
  *   the painter  owns the ECharts instances and draws what it is told:
  *                open, base (a chart's option), draw (a frame), loading,
- *                resize, theme, pointer, action, close; it answers option
+ *                resize, theme, pointer, action, patch, close; it answers option
  *                and png. It runs in dashd's paint worker
  *                (/static/paint-worker.js, serve) or, where that cannot be,
  *                in the page.
@@ -72,6 +72,7 @@ var dashdPaint = (function () {
 
     function setBase(c) {
       var d = core.decorate(c.base, c);
+      if (c.patch) Object.assign(d.option, c.patch);
       c.threshold = d.threshold;
       c.animation = d.option.animation !== false;
       c.ec.dispatchAction({ type: 'hideTip' }); // see dashdCore.applyFrame
@@ -97,7 +98,7 @@ var dashdPaint = (function () {
           v: m.v, id: d.id, type: d.type || 'grouped', horizontal: !!d.horizontal, x: d.x || '', unit: d.unit || '',
           timeFormat: core.timeFormat(d.tz), theme: m.theme || 'default',
           el: m.el || null, canvas: m.canvas || null, width: m.width, height: m.height, dpr: m.dpr || 1,
-          ec: null, base: null, frame: null, loading: false,
+          ec: null, base: null, frame: null, loading: false, patch: null, decals: null,
           threshold: null, animation: true, seriesKey: null, drawnAt: null,
         };
         views.set(m.v, c);
@@ -143,6 +144,19 @@ var dashdPaint = (function () {
       },
       action: function (c, m) {
         c.ec.dispatchAction(m.action);
+      },
+      // patch: {option, decals}: top-level keys laid over every base
+      // option of the chart from now on and merged into what is drawn now
+      // (the palette, animation), and the patterns of the series (decals,
+      // see dashdCore.frameOption), as dashd-a11y.js chooses them.
+      patch: function (c, m) {
+        c.patch = m.option || null;
+        c.decals = m.decals || null;
+        if (c.patch) {
+          c.animation = c.patch.animation !== false && !(c.base && c.base.animation === false);
+          c.ec.setOption(c.patch);
+        }
+        if (c.base && c.frame) core.applyFrame(c, c.frame, performance.now());
       },
       // option answers the option drawn now, as data (no formatters), or
       // null before the chart has one.
@@ -331,7 +345,7 @@ var dashdPaint = (function () {
   // opened and used before: what they send waits, in order. open returns
   // a view:
   //   base(option), draw(frame), loading(on), resize(), theme(name),
-  //   action(a), option() → Promise of the option drawn, texts() →
+  //   action(a), patch(option, decals), option() → Promise of the option drawn, texts() →
   //   Promise of the texts on the canvas, png({pixelRatio,
   //   backgroundColor}) → Promise of a data: URL of the chart as a PNG,
   //   close().
@@ -474,6 +488,7 @@ var dashdPaint = (function () {
         },
         theme: function (name) { send({ op: 'theme', v: v, theme: name }); },
         action: function (a) { send({ op: 'action', v: v, action: a }); },
+        patch: function (option, decals) { send({ op: 'patch', v: v, option: option, decals: decals }); },
         option: function () { return ask({ op: 'option', v: v }); },
         texts: function () { return ask({ op: 'texts', v: v }); },
         png: function (opts) {

@@ -132,6 +132,8 @@
     });
 
     lv.charts.forEach(function (c) { c.el.dashdView = c.view; });
+    // Descriptions, keyboard, Pause/Live, palette and patterns: dashd-a11y.js.
+    if (window.dashdA11y) window.dashdA11y.attach(lv);
 
     // ---- theme --------------------------------------------------------------
 
