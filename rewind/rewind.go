@@ -54,7 +54,9 @@ type Config struct {
 	// (default ingest.DefaultMaxFuture): a window at T needs the log from
 	// T − lookback − MaxFuture.
 	MaxFuture time.Duration
-	// MaxRewinds is how many moments may be computed at once (default 4).
+	// MaxRewinds is how many moments may be computed at once (default 2:
+	// on a machine of two cores, live viewers keep one whatever scrubbing
+	// asks for).
 	MaxRewinds int
 	// MaxCells bounds the accumulators the views of the running rewinds
 	// may hold together, reckoned from their definitions (default
@@ -81,7 +83,15 @@ type Rewinder struct {
 	running int // computations running
 	cells   int // cells reserved by them
 	replays int // replay streams open
+
+	// first is the log's first moment, read at most once a boundsTTL
+	// (every request asks for it): the oldest message moves rarely.
+	first   time.Time
+	firstAt time.Time
 }
+
+// boundsTTL is how long the log's first moment is taken as read.
+const boundsTTL = time.Second
 
 // New returns a Rewinder of cfg.
 func New(cfg Config) *Rewinder {
@@ -89,7 +99,7 @@ func New(cfg Config) *Rewinder {
 		cfg.MaxFuture = ingest.DefaultMaxFuture
 	}
 	if cfg.MaxRewinds <= 0 {
-		cfg.MaxRewinds = 4
+		cfg.MaxRewinds = 2
 	}
 	if cfg.MaxCells <= 0 {
 		cfg.MaxCells = 1_000_000
@@ -139,11 +149,21 @@ func (e *RangeError) Error() string {
 // Range is the span of moments that can be shown: from the oldest message
 // the log retains to now.
 func (r *Rewinder) Range(ctx context.Context) (first, now time.Time, err error) {
+	now = r.cfg.Now()
+	r.mu.Lock()
+	first, fresh := r.first, !r.firstAt.IsZero() && now.Sub(r.firstAt) < boundsTTL && now.After(r.firstAt)
+	r.mu.Unlock()
+	if fresh && !first.IsZero() {
+		return first, now, nil
+	}
 	f, _, err := r.cfg.Log.Bounds(ctx)
 	if err != nil {
 		return time.Time{}, time.Time{}, fmt.Errorf("rewind: the log's bounds: %w", err)
 	}
-	return f.Time, r.cfg.Now(), nil
+	r.mu.Lock()
+	r.first, r.firstAt = f.Time, now
+	r.mu.Unlock()
+	return f.Time, now, nil
 }
 
 // Check says whether at can be shown: a *RangeError when it is in the

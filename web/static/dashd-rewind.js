@@ -191,13 +191,19 @@ var dashdRewind = (function () {
       show();
       var mine = ++ask;
       var iso = t.toISOString();
-      lv.charts.forEach(function (c) {
+      lv.charts.forEach(function load(c) {
         var url = core.withToken(base + API + '/charts/' + encodeURIComponent(c.id) + '/frame?at=' + encodeURIComponent(iso), token);
         fetch(url, { headers: { Accept: 'application/json' }, credentials: base ? 'omit' : 'same-origin' }).then(function (res) {
           if (res.ok) return res.json();
+          if (res.status === 429) {
+            // dashd computes a few moments at a time: ask again when told.
+            var wait = Math.min(Number(res.headers.get('Retry-After')) || 1, 10) * 1000;
+            setTimeout(function () { if (mine === ask && mode !== 'live') load(c); }, wait);
+            return null;
+          }
           return res.text().then(function (body) { throw new Error(core.errorText(res.status, body)); });
         }).then(function (f) {
-          if (mine !== ask || mode === 'live') return;
+          if (!f || mine !== ask || mode === 'live') return;
           drawFrame(c, f);
         }).catch(function (err) {
           if (mine === ask) fail('the moment could not be shown (' + String(err && err.message ? err.message : err) + ')');
