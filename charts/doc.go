@@ -23,11 +23,25 @@
 // whatever arrives, and none before its first sample.
 //
 // A chart defined while the Board runs would start empty. When the Board is
-// fed from a log (Config.History, AcceptThrough) it knows the position of
-// the last batch it applied, and fills such a chart from the log up to
+// fed from a log (Config.History, AcceptAt) it knows the Position of the
+// last batch it applied, and fills such a chart from the log up to
 // exactly that position in the background, while later batches reach it
 // live: the chart ends as if it had been defined from the start, on every
 // node alike.
+//
+// Checkpoints: the state of every metric chart at a log position
+// (Board.Checkpoint; the board's goroutine only copies the views, the
+// caller encodes them), versioned and checksummed (Checkpoint.MarshalBinary).
+// A Board started from one (Config.Start) restores each chart whose
+// definition hashes as its state's (Chart.Hash), fills the others from the
+// log through the checkpoint's position, and goes on from that position:
+// its frames are those of a board fed the whole log. A View's state
+// (View.MarshalState, RestoreView) is exact: a restored view builds the
+// same frames as the original for any later samples. RestoreView and
+// Checkpoint.UnmarshalBinary refuse a corrupt or hostile input with an
+// error and allocate no more than its length and the chart limits allow.
+// The journal clamps each sample's time to its log timestamp before the
+// board sees it, so that a view's state is a function of the log.
 //
 // A frame is the full state of a chart's data, so the newest frame always
 // wins and an older one may be skipped; Seq rises with every frame.

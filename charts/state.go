@@ -25,7 +25,7 @@ import (
 //	byte     1 when the slots exist (0: no sample yet)
 //	slots    each of the ring, when they exist: byte 1 when it holds
 //	         cells (0: empty), then varint epoch, uvarint the number of
-//	         cells, varint the smallest sample time among them, and per
+//	         cells; if any, varint the smallest sample time among them, and per
 //	         cell, ascending by (category id, series id): uvarint
 //	         category id, uvarint series id, uvarint value (its float64
 //	         bits byte-reversed, so whole numbers take 2-3 bytes), uvarint
@@ -265,8 +265,8 @@ func (r *stateReader) count(what string, most int, minBytes int) int {
 	return int(n)
 }
 
-// RestoreView makes the view of def, under limits, from a state that
-// MarshalState encoded: the restored view builds the same frames as the
+// RestoreView makes the view of def (normalized and valid, as NewView
+// takes it), under limits, from a state that MarshalState encoded: the restored view builds the same frames as the
 // original would for any later sequence of Add and Frame. def must fold
 // samples as the original's did (Chart.Hash equal; the board checks it),
 // and limits must be the original's. Whatever state holds, a corrupt or
@@ -277,6 +277,9 @@ func (r *stateReader) count(what string, most int, minBytes int) int {
 func RestoreView(def Chart, limits Limits, state []byte) (*View, error) {
 	if def.Metric == "" {
 		return nil, fmt.Errorf("charts: chart %q has no metric: a push chart has no view state to restore", def.ID)
+	}
+	if err := def.Validate(); err != nil {
+		return nil, fmt.Errorf("charts: chart %q is not a normalized, valid definition: %w", def.ID, err)
 	}
 	v := NewView(def, limits)
 	r := &stateReader{b: state, id: def.ID}

@@ -106,6 +106,9 @@ type Checkpoints struct {
 	// Keep is the most checkpoints kept; those older than the log's
 	// retention are removed too.
 	Keep int `yaml:"keep"`
+	// MaxBytes bounds the bytes of the checkpoints kept: past it the
+	// oldest go, whatever Keep says (the newest is always kept).
+	MaxBytes int64 `yaml:"max_bytes"`
 }
 
 // The defaults and bounds of Checkpoints.
@@ -114,6 +117,7 @@ const (
 	DefaultCheckpointKeep     = 1440 // a day at one a minute
 	MinCheckpointInterval     = charts.Duration(time.Second)
 	MaxCheckpointKeep         = 100_000
+	DefaultCheckpointMaxBytes = 1 << 30 // 1 GiB
 )
 
 // MaxReplicas is the most JetStream replicas a stream may have.
@@ -132,6 +136,7 @@ func Default() *File {
 		Checkpoints: Checkpoints{
 			Interval: DefaultCheckpointInterval,
 			Keep:     DefaultCheckpointKeep,
+			MaxBytes: DefaultCheckpointMaxBytes,
 		},
 	}
 }
@@ -275,6 +280,9 @@ func (f *File) validate() []*charts.FieldError {
 	}
 	if k := f.Checkpoints.Keep; k < 1 || k > MaxCheckpointKeep {
 		bad("checkpoints.keep", "%d is out of range (expected 1 to %d)", k, MaxCheckpointKeep)
+	}
+	if f.Checkpoints.MaxBytes < 1<<20 {
+		bad("checkpoints.max_bytes", "%d is too small (expected at least 1048576, 1 MiB; the default is 1073741824, 1 GiB)", f.Checkpoints.MaxBytes)
 	}
 
 	// The board's own rules (each dashboard's Check, ids unique, the limits

@@ -288,6 +288,10 @@ func TestProblems(t *testing.T) {
 			"checkpoints:\n  interval: -1m\n",
 			[]string{`dashd.yaml:2:13: checkpoints.interval: -1m0s is out of range (expected at least 1s, e.g. 1m, or 0 to turn checkpoints off)`},
 		},
+		"checkpoints max_bytes": {
+			"checkpoints:\n  max_bytes: 1000\n",
+			[]string{`dashd.yaml:2:14: checkpoints.max_bytes: 1000 is too small (expected at least 1048576, 1 MiB; the default is 1073741824, 1 GiB)`},
+		},
 		"checkpoints keep": {
 			"checkpoints:\n  keep: 0\n",
 			[]string{`dashd.yaml:2:9: checkpoints.keep: 0 is out of range (expected 1 to 100000)`},

@@ -28,6 +28,7 @@ func (m *Main) openStore() error {
 		URL:        f.NATS.URL,
 		Dir:        f.Data,
 		Replicas:   f.NATS.Replicas,
+		MaxBytes:   m.cfg.LogMaxBytes,
 		Logger:     m.log.With("component", "journal"),
 		Registerer: m.registry,
 	})
@@ -89,8 +90,10 @@ func (m *Main) startStore(ctx context.Context, provisioned []charts.Dashboard) (
 		return fail(err)
 	}
 	since := journal.ReplaySince(ds, time.Now(), maxAge)
+	// From a checkpoint, the log after it; else every window's span.
+	start := m.ckpt.start
 	wg.Go(func() {
-		err := m.store.FollowSupervised(loopCtx, m.board, journal.FollowConfig{Since: since, CaughtUp: func(r journal.ReplayResult) {
+		err := m.store.FollowSupervised(loopCtx, m.board, journal.FollowConfig{Since: since, After: start.Seq, CaughtUp: func(r journal.ReplayResult) {
 			// Ready once the board has taken every replayed batch and had
 			// one frame interval to publish what they changed.
 			for m.board.Stats().Queued > 0 && loopCtx.Err() == nil {
@@ -100,7 +103,12 @@ func (m *Main) startStore(ctx context.Context, provisioned []charts.Dashboard) (
 			// Not once shutdown has begun, whatever began it (ctx, or the
 			// server failing): stopping cancels loopCtx.
 			if ctx.Err() == nil && loopCtx.Err() == nil {
-				m.log.Info("replayed the log", "samples", r.Samples, "messages", r.Messages, "since", since, "took", r.Took.Round(time.Millisecond))
+				if start.Seq != 0 {
+					m.log.Info("started from the checkpoint and replayed the log after it", "checkpoint_seq", start.Seq,
+						"samples", r.Samples, "messages", r.Messages, "took", r.Took.Round(time.Millisecond))
+				} else {
+					m.log.Info("replayed the log", "samples", r.Samples, "messages", r.Messages, "since", since, "took", r.Took.Round(time.Millisecond))
+				}
 				m.ops.replay.Set(r.Took.Seconds())
 				m.ops.replayed.Set(float64(r.Samples))
 				m.ready.Store(true)
@@ -111,7 +119,9 @@ func (m *Main) startStore(ctx context.Context, provisioned []charts.Dashboard) (
 			m.log.Error("the board no longer follows the log (it has stopped): charts stop moving", "err", err)
 		}
 	})
-	return func() { cancel(); wg.Wait() }, nil
+	wg.Go(func() { m.writeCheckpoints(loopCtx) })
+	// The board still runs when stop is called (Run stops it after).
+	return func() { cancel(); wg.Wait(); m.finalCheckpoint() }, nil
 }
 
 // revoke refuses the embed token jti from now on and ends its streams; it

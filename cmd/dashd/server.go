@@ -52,6 +52,10 @@ type Config struct {
 	// Drain bounds how long shutdown waits for requests in flight
 	// (default DefaultDrain); those still running are then cut off.
 	Drain time.Duration
+	// LogMaxBytes caps the log of samples (0: journal.DefaultMaxBytes).
+	// Not a key of the file yet; the restart benchmark needs a log larger
+	// than the default.
+	LogMaxBytes int64
 }
 
 // The defaults of Config.RequestTimeout and Config.Drain.
@@ -103,6 +107,9 @@ type Main struct {
 	generated   string // the generated admin token, "" if configured
 	// ops are the ingest, NATS and replay metrics (metrics.go).
 	ops opsMetrics
+	// ckpt is the checkpoint the board started from and the writer's
+	// state (checkpoint.go).
+	ckpt checkpointState
 	// inflight counts the requests that push data: shutdown waits for
 	// them and refuses later ones, so no sample is accepted once the board
 	// stops.
@@ -150,7 +157,9 @@ func New(cfg Config) (*Main, error) {
 		return nil, err
 	}
 	m.ops.apply = newApplyHistogram()
+	m.registerCheckpointMetrics()
 	m.board = charts.NewBoard(charts.Config{
+		Start:   m.startCheckpoint(), // nil: the board is filled from the log
 		MaxFPS:  float64(f.Stream.MaxFPS),
 		Logger:  m.log.With("component", "board"),
 		History: m.store, // fills a chart defined while running
