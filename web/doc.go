@@ -12,6 +12,12 @@
 // from a definition (titles, ids, units) goes through html/template, and a
 // Content-Security-Policy of 'self' stands behind it.
 //
+// web/static/dashd-a11y.js makes the live charts usable by keyboard and
+// screen reader (docs/accessibility.md): each chart element is a tab stop
+// named by its title and described in words from the frame on screen, with
+// the page-wide Pause/Live control, patterns and palettes. Pages are sent
+// gzipped to clients that accept it.
+//
 // What web needs from the rest of dashd is the Catalog it declares; the
 // handler built by Handler is safe for concurrent use and holds no state
 // that changes after it is built.

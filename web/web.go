@@ -78,7 +78,10 @@ type server struct {
 // (without it they follow the browser's colour scheme, or the choice made
 // with the page's toggle), ?tz=ZONE for the labels of time axes (an IANA
 // name; default the browser's zone), ?kiosk (no chrome, larger type) and
-// ?token=, which the client passes on to the API and the stream. Who may
+// ?token=, which the client passes on to the API and the stream; the
+// client also reads ?patterns=on|off, ?palette=safe|standard and
+// ?announce=on|off (dashd-a11y.js: they win over the choices kept in the
+// browser). Who may
 // read is not decided here: put a gate in front of the handler.
 //
 // It panics if cfg.Catalog is nil or if the embedded files are broken, both

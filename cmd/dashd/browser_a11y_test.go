@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"image/color"
+	"image/png"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -37,6 +41,29 @@ var axeSource = sync.OnceValues(func() (string, error) {
 // axeTags are the rule sets run: WCAG 2.0, 2.1 and 2.2, levels A and AA.
 var axeTags = []string{"wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"}
 
+// axePinned is the version of axe-core that web/build/package-lock.json
+// pins.
+func axePinned(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "web", "build", "package-lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lock struct {
+		Packages map[string]struct {
+			Version string `json:"version"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal(b, &lock); err != nil {
+		t.Fatalf("package-lock.json: %v", err)
+	}
+	v := lock.Packages["node_modules/axe-core"].Version
+	if v == "" {
+		t.Fatal("web/build/package-lock.json pins no axe-core")
+	}
+	return v
+}
+
 type axeViolation struct {
 	ID     string   `json:"id"`
 	Impact string   `json:"impact"`
@@ -54,6 +81,9 @@ func axeViolations(t *testing.T, ctx context.Context) []axeViolation {
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](src+"\n;typeof axe === 'object'")); err != nil {
 		t.Fatalf("inject axe-core: %v", err)
+	}
+	if got, want := eval[string](t, ctx, `axe.version`), axePinned(t); got != want {
+		t.Fatalf("cmd/dashd/testdata/axe.min.js is axe-core %s, web/build/package-lock.json pins %s: run web/build/build.sh", got, want)
 	}
 	tags, _ := json.Marshal(axeTags)
 	return evalAwait[[]axeViolation](t, ctx, `axe.run(document, {runOnly: {type: 'tag', values: `+string(tags)+`}, resultTypes: ['violations']})
@@ -116,6 +146,7 @@ func TestBrowserA11yAxe(t *testing.T) {
 			return true; })()`},
 		{"paused", "/d/web?theme=light", `(function () { document.querySelector('[data-pause]').click(); return true; })()`},
 		{"embed, light", "/embed/req-by-route?theme=light", ""},
+		{"embed, shortcuts open", "/embed/req-by-route?theme=light", `(document.querySelector('details.shortcuts').open = true, true)`},
 		{"embed, dark", "/embed/req-by-route?theme=dark", ""},
 	}
 	for _, p := range pages {
@@ -573,4 +604,98 @@ func TestBrowserA11yAnnouncesThresholdCrossings(t *testing.T) {
 	if got := eval[string](t, ctx, `document.querySelector('[data-a11y-announce]').getAttribute('role')`); got != "status" {
 		t.Errorf("the announcements' region has role %q, want status (polite)", got)
 	}
+}
+
+// srgbLuminance is WCAG's relative luminance of a colour.
+func srgbLuminance(c color.Color) float64 {
+	r, g, b, _ := c.RGBA()
+	lin := func(v uint32) float64 {
+		x := float64(v) / 0xffff
+		if x <= 0.04045 {
+			return x / 12.92
+		}
+		return math.Pow((x+0.055)/1.055, 2.4)
+	}
+	return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
+}
+
+// contrastOf is WCAG's contrast ratio of two colours.
+func contrastOf(a, b color.Color) float64 {
+	la, lb := srgbLuminance(a), srgbLuminance(b)
+	return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+}
+
+// TestBrowserA11yCanvasTextContrast measures the texts ECharts draws on
+// the canvas (axis labels, legend), which axe cannot read: in a
+// screenshot of the chart, the pixel of each text's box that stands out
+// most from the card must reach 4.5:1 (anti-aliasing only lightens the
+// edges of a glyph; its core has the text's colour).
+func TestBrowserA11yCanvasTextContrast(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	a11yData(t, s)
+	ctx := newBrowser(t)
+	for _, theme := range []string{"light", "dark"} {
+		openA11yPage(t, ctx, s.url+"/d/web?theme="+theme, "req-by-route")
+		// Screenshots until every text is on the screen (the worker's
+		// picture reaches the compositor a frame or more after the draw).
+		var best map[int]float64
+		var boxes []textBox
+		for try := 0; ; try++ {
+			boxes = textsOf(t, ctx, "req-by-route")
+			best = canvasTextContrast(t, ctx, boxes)
+			drawn := len(best) > 0
+			for _, c := range best {
+				drawn = drawn && c > 1.2
+			}
+			if drawn {
+				break
+			}
+			if try == 40 {
+				t.Fatalf("%s: the chart's texts never all reached the screen: %v", theme, best)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+		least, leastText := 21.0, ""
+		for i, c := range best {
+			if c < least {
+				least, leastText = c, boxes[i].Text
+			}
+			if c < 4.5 {
+				t.Errorf("%s: the canvas text %q stands out %.2f:1 from the card at best, want 4.5:1", theme, boxes[i].Text, c)
+			}
+		}
+		t.Logf("%s: the canvas text that stands out least is %q, %.2f:1", theme, leastText, least)
+	}
+}
+
+// canvasTextContrast screenshots chart req-by-route and gives, for each
+// non-blank text box (by index), the contrast against the card of the
+// pixel in it that stands out most.
+func canvasTextContrast(t *testing.T, ctx context.Context, boxes []textBox) map[int]float64 {
+	t.Helper()
+	shot, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(`[data-id="req-by-route"]`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := img.Bounds().Min
+	bg := img.At(o.X+2, o.Y+2)
+	out := map[int]float64{}
+	for i, box := range boxes {
+		if strings.TrimSpace(box.Text) == "" {
+			continue
+		}
+		best := 1.0
+		for y := int(box.Y); y <= int(box.Y+box.Height); y++ {
+			for x := int(box.X); x <= int(box.X+box.Width); x++ {
+				best = max(best, contrastOf(img.At(o.X+x, o.Y+y), bg))
+			}
+		}
+		out[i] = best
+	}
+	return out
 }

@@ -449,8 +449,10 @@ var dashdA11y = (function () {
 
     var pauseButton = doc.querySelector('[data-pause]');
     var pauseState = doc.querySelector('[data-pause-state]');
+    var shownPaused = null;
     function showPause() {
       var p = lv.paused();
+      shownPaused = p;
       doc.body.classList.toggle('is-paused', p);
       if (pauseButton) pauseButton.textContent = p ? 'Go live' : 'Pause';
       if (!pauseState) return;
@@ -529,6 +531,8 @@ var dashdA11y = (function () {
 
     function refresh() {
       var t = now();
+      // Another control (rewind) may pause or resume live: show it.
+      if (lv.paused() !== shownPaused) showPause();
       items.forEach(function (k) {
         var f = k.c.shown;
         if (f === k.described || t - k.describedAt < DESCRIBE_EVERY_MS) return;

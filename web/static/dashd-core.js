@@ -421,6 +421,8 @@ var dashdCore = (function () {
         c.view.loading(false);
         if (paused && c.ready) {
           c.loading = false;
+          c.attempt = 0;
+          onError(c, '');
           c.heldBase = option;
           return;
         }

@@ -153,7 +153,7 @@ var dashdPaint = (function () {
         c.patch = m.option || null;
         c.decals = m.decals || null;
         if (c.patch) {
-          c.animation = c.patch.animation !== false && !(c.base && c.base.animation === false);
+          c.animation = c.patch.animation !== false;
           c.ec.setOption(c.patch);
         }
         if (c.base && c.frame) core.applyFrame(c, c.frame, performance.now());
