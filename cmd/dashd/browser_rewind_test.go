@@ -153,4 +153,17 @@ func TestBrowserRewind(t *testing.T) {
 			t.Errorf("%s: the pinned chart changed to %s", page, d)
 		}
 	}
+
+	// P on a chart (dashd-a11y.js) goes live from a pinned moment too: the
+	// live frames come back.
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(s.url+"/d/web?at="+at)); err != nil {
+		t.Fatal(err)
+	}
+	poll(fmt.Sprintf(`%s.then(function (d) { return d === %q; })`, shownData("req-by-route"), want), "the pinned moment, again")
+	eval[bool](t, ctx, `(document.querySelector('[data-chart][data-id="req-by-route"]').focus(), true)`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent("p")); err != nil {
+		t.Fatal(err)
+	}
+	waitForCategory(t, ctx, "req-by-route", "/e")
+	poll(`document.querySelector('[data-pause-state]').textContent === 'live' && location.search.indexOf('at=') < 0`, "live after P")
 }

@@ -297,6 +297,15 @@ var dashdRewind = (function () {
       }, true);
     }
 
+    // Another control (the P key of dashd-a11y.js, say) may resume the live
+    // client while a moment is shown: then the live frames come back.
+    setInterval(function () {
+      if (mode === 'live' || lv.paused()) return;
+      leave();
+      lv.redraw();
+      show();
+    }, 300);
+
     var pinned = parseAt(new URLSearchParams(window.location.search).get('at'));
     refreshBounds().then(function () {
       if (pinned) showMoment(pinned);
