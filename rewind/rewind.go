@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,9 +55,9 @@ type Config struct {
 	// (default ingest.DefaultMaxFuture): a window at T needs the log from
 	// T − lookback − MaxFuture.
 	MaxFuture time.Duration
-	// MaxRewinds is how many moments may be computed at once (default 2:
-	// on a machine of two cores, live viewers keep one whatever scrubbing
-	// asks for).
+	// MaxRewinds is how many moments may be computed at once (default
+	// half the CPUs Go may use, at least one: live viewers and ingest keep
+	// the other half whatever scrubbing asks for).
 	MaxRewinds int
 	// MaxCells bounds the accumulators the views of the running rewinds
 	// may hold together, reckoned from their definitions (default
@@ -99,7 +100,7 @@ func New(cfg Config) *Rewinder {
 		cfg.MaxFuture = ingest.DefaultMaxFuture
 	}
 	if cfg.MaxRewinds <= 0 {
-		cfg.MaxRewinds = 2
+		cfg.MaxRewinds = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	if cfg.MaxCells <= 0 {
 		cfg.MaxCells = 1_000_000
