@@ -33,7 +33,7 @@ var dashdRewind = (function () {
   function parseAt(s) {
     s = String(s || '').trim();
     if (s === '') return null;
-    if (/^[+-]?\d+(\.\d+)?$/.test(s)) {
+    if (/^[+-]?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(s)) {
       var x = Number(s);
       var a = Math.abs(x);
       var ms = a < 1e11 ? x * 1e3 : a < 1e14 ? x : a < 1e17 ? x / 1e3 : x / 1e6;
