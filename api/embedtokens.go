@@ -33,6 +33,24 @@ type mintResponse struct {
 	URL       string    `json:"url"` // the page to frame, relative to dashd
 }
 
+// ParseRewind reads how far back an embed token may rewind (the "rewind" of
+// POST /api/v1/embed-tokens, dashd embed-token --rewind): "" or "on", any
+// moment the log retains (0); "off", the present only (embed.NoRewind); a
+// positive duration, at most that far back.
+func ParseRewind(s string) (time.Duration, error) {
+	switch s {
+	case "", "on":
+		return 0, nil
+	case "off":
+		return embed.NoRewind, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf(`rewind %q is not "on", "off" or a positive duration (how far back the token may read, e.g. 1h)`, s)
+	}
+	return d, nil
+}
+
 // embedTokensOff answers 409 when auth.embed_secret is not set.
 func (a *API) embedTokensOff(w http.ResponseWriter) bool {
 	if a.cfg.Keys != nil {
@@ -62,18 +80,10 @@ func (a *API) mint(w http.ResponseWriter, r *http.Request) {
 		}
 		ttl = d
 	}
-	var reach time.Duration
-	switch req.Rewind {
-	case "", "on":
-	case "off":
-		reach = embed.NoRewind
-	default:
-		d, err := time.ParseDuration(req.Rewind)
-		if err != nil || d <= 0 {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf(`rewind %q is not "on", "off" or a positive duration (how far back the token may read, e.g. 1h)`, req.Rewind), nil)
-			return
-		}
-		reach = d
+	reach, err := ParseRewind(req.Rewind)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), nil)
+		return
 	}
 	url := ""
 	switch {

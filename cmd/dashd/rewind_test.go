@@ -193,6 +193,12 @@ func TestRewindAndEmbedTokens(t *testing.T) {
 		_ = json.Unmarshal([]byte(resp), &m)
 		return m.Token
 	}
+	for _, bad := range []string{`"soon"`, `"-1h"`, `"0s"`, `true`} {
+		code, resp := post(t, s.url+"/api/v1/embed-tokens", "application/json", `{"dashboard":"web","rewind":`+bad+`}`, "Authorization", "Bearer adm1n")
+		if code != http.StatusBadRequest || !strings.Contains(resp, "rewind") {
+			t.Errorf("minting with rewind %s: %d %s, want 400 naming rewind", bad, code, resp)
+		}
+	}
 	anyTok := mint(`{"dashboard":"web"}`)
 	liveTok := mint(`{"dashboard":"web","rewind":"off"}`)
 	nearTok := mint(`{"chart":"req-by-route","rewind":"1s"}`)
