@@ -34,6 +34,7 @@ func (r *Rewinder) Replay(ctx context.Context, set Set, from time.Time) (*Replay
 		return nil, &BusyError{RetryAfter: r.cfg.RetryAfter, What: "replays"}
 	}
 	r.replays++
+	r.met.replays.Inc()
 	r.mu.Unlock()
 	st, err := r.start(ctx, set.Charts, from)
 	if err != nil {
@@ -46,6 +47,7 @@ func (r *Rewinder) Replay(ctx context.Context, set Set, from time.Time) (*Replay
 func (r *Rewinder) release() {
 	r.mu.Lock()
 	r.replays--
+	r.met.replays.Dec()
 	r.mu.Unlock()
 }
 

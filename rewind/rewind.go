@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/dashd/dashd/charts"
 	"github.com/dashd/dashd/ingest"
 )
@@ -71,6 +73,33 @@ type Config struct {
 	Now func() time.Time
 	// Logger; nil discards.
 	Logger *slog.Logger
+	// Registerer gets the dashd_rewind_* metrics; nil registers nowhere.
+	Registerer prometheus.Registerer
+}
+
+// metrics are a Rewinder's counters.
+type metrics struct {
+	moments  *prometheus.CounterVec // by result
+	seconds  prometheus.Histogram
+	replayed prometheus.Counter
+	replays  prometheus.Gauge
+}
+
+func newMetrics(reg prometheus.Registerer) metrics {
+	m := metrics{
+		moments: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dashd_rewind_moments_total",
+			Help: "Past moments asked for, by result: computed, shared (joined one being computed), busy (429), out_of_range (400), cancelled, failed."}, []string{"result"}),
+		seconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "dashd_rewind_moment_seconds",
+			Help: "Time to compute a past moment of a dashboard (checkpoint, replay, frames).", Buckets: prometheus.ExponentialBuckets(0.005, 2, 12)}),
+		replayed: prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_rewind_replayed_samples_total",
+			Help: "Samples read again from the log by rewinds and replays."}),
+		replays: prometheus.NewGauge(prometheus.GaugeOpts{Name: "dashd_rewind_replays",
+			Help: "Replay streams open."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.moments, m.seconds, m.replayed, m.replays)
+	}
+	return m
 }
 
 // Rewinder computes past moments. Make it with New; safe for concurrent
@@ -78,6 +107,7 @@ type Config struct {
 type Rewinder struct {
 	cfg Config
 	log *slog.Logger
+	met metrics
 
 	mu      sync.Mutex
 	flights map[string]*flight
@@ -117,7 +147,7 @@ func New(cfg Config) *Rewinder {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Rewinder{cfg: cfg, log: cfg.Logger, flights: map[string]*flight{}}
+	return &Rewinder{cfg: cfg, log: cfg.Logger, met: newMetrics(cfg.Registerer), flights: map[string]*flight{}}
 }
 
 // BusyError refuses a rewind beyond the bounds: try again after RetryAfter.
@@ -262,7 +292,9 @@ type flight struct {
 // returns a *RangeError for a moment the log cannot show, a *BusyError
 // beyond the bounds, or ctx's error when ctx ends first (the computation
 // is cancelled once no caller waits for it).
-func (r *Rewinder) Moment(ctx context.Context, set Set, at time.Time) (*Moment, error) {
+func (r *Rewinder) Moment(ctx context.Context, set Set, at time.Time) (m *Moment, err error) {
+	shared := false
+	defer func() { r.met.moments.WithLabelValues(resultOf(err, shared)).Inc() }()
 	if err := r.Check(ctx, at); err != nil {
 		return nil, err
 	}
@@ -281,7 +313,11 @@ func (r *Rewinder) Moment(ctx context.Context, set Set, at time.Time) (*Moment, 
 		f = &flight{done: make(chan struct{}), cancel: cancel}
 		r.flights[key] = f
 		go func() {
+			start := time.Now()
 			f.m, f.err = r.compute(cctx, set.Charts, at)
+			if f.err == nil {
+				r.met.seconds.Observe(time.Since(start).Seconds())
+			}
 			cancel()
 			r.mu.Lock()
 			r.running--
@@ -292,6 +328,8 @@ func (r *Rewinder) Moment(ctx context.Context, set Set, at time.Time) (*Moment, 
 			r.mu.Unlock()
 			close(f.done)
 		}()
+	} else {
+		shared = true
 	}
 	f.waiters++
 	r.mu.Unlock()
@@ -436,6 +474,7 @@ func (r *Rewinder) apply(ctx context.Context, views []*charts.View, after, throu
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		r.met.replayed.Add(float64(len(batch)))
 		for i := range batch {
 			s := &batch[i]
 			for _, v := range byMetric[s.Metric] {
@@ -453,6 +492,25 @@ func (r *Rewinder) apply(ctx context.Context, views []*charts.View, after, throu
 		return fmt.Errorf("rewind: read the log: %w", err)
 	}
 	return nil
+}
+
+// resultOf is the label of a moment's result.
+func resultOf(err error, shared bool) string {
+	var re *RangeError
+	switch {
+	case err == nil && shared:
+		return "shared"
+	case err == nil:
+		return "computed"
+	case errors.As(err, &re):
+		return "out_of_range"
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return "cancelled"
+	}
+	if _, busy := IsBusy(err); busy {
+		return "busy"
+	}
+	return "failed"
 }
 
 // IsBusy reports whether err is a *BusyError, and its wait.

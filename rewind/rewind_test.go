@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/dashd/dashd/charts"
 	"github.com/dashd/dashd/ingest"
 	"github.com/dashd/dashd/journal"
@@ -315,7 +317,8 @@ func TestRewindsAreSharedBoundedAndCancelled(t *testing.T) {
 	}
 	clk := newClock(time.Now().Add(time.Second))
 	slow := &slowLog{Journal: j, release: make(chan struct{})}
-	rw := rewind.New(rewind.Config{Log: j, Replay: slow, Now: clk.now, MaxRewinds: 2})
+	reg := prometheus.NewRegistry()
+	rw := rewind.New(rewind.Config{Log: j, Replay: slow, Now: clk.now, MaxRewinds: 2, Registerer: reg})
 	set := rewind.Set{Key: d.ID, Charts: d.Charts}
 	at := clk.now()
 
@@ -372,6 +375,35 @@ func TestRewindsAreSharedBoundedAndCancelled(t *testing.T) {
 		f, _ := r.m.Frame("by-route")
 		frames = append(frames, fmt.Sprint(f.Categories, f.Series))
 	}
+	if frames[0] != frames[1] {
+		t.Errorf("callers of one moment got different frames: %s, %s", frames[0], frames[1])
+	}
+	// The metrics say what happened: two callers joined a computation,
+	// one left, refusals were counted.
+	for result, least := range map[string]float64{"shared": 2, "computed": 2, "cancelled": 1, "busy": 1} {
+		if got := counterOf(reg, "dashd_rewind_moments_total", result); got < least {
+			t.Errorf("dashd_rewind_moments_total{result=%q} = %v, want at least %v", result, got, least)
+		}
+	}
+}
+
+// counterOf is the value of counter name with label result.
+func counterOf(reg *prometheus.Registry, name, result string) float64 {
+	mfs, _ := reg.Gather()
+	v := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "result" && l.GetValue() == result {
+					v = m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return v
 }
 
 // counting is the journal's checkpoints, counting those it hands out.

@@ -25,5 +25,6 @@ func (m *Main) newRewinder() *rewind.Rewinder {
 		// rewind to a replay from the newest one before the moment.
 		Checkpoints: m.store,
 		Logger:      m.log.With("component", "rewind"),
+		Registerer:  m.registry,
 	})
 }
