@@ -167,3 +167,53 @@ func TestBrowserRewind(t *testing.T) {
 	waitForCategory(t, ctx, "req-by-route", "/e")
 	poll(`document.querySelector('[data-pause-state]').textContent === 'live' && location.search.indexOf('at=') < 0`, "live after P")
 }
+
+// TestBrowserElementRewind: <dashd-chart at="T"> on another site's page
+// shows the chart as the API says it was at T, paused while samples
+// arrive; live() shows the newest again; pause() holds the picture.
+func TestBrowserElementRewind(t *testing.T) {
+	t.Parallel()
+	ctx, s, _ := openHostPage(t, "/ok")
+	pollTrue(t, ctx, "the element goes live", `document.getElementById('el').getAttribute('data-state') === 'live'`)
+	ingestJSON(t, s, `[{"metric":"http_requests","tags":{"route":"/a","status":"200"},"value":2}]`)
+	tA := between()
+	ingestJSON(t, s, `[{"metric":"http_requests","tags":{"route":"/b","status":"200"},"value":5}]`)
+	cats := func(cond string) string {
+		return elementCategories + `.then(function (cats) { return ` + cond + `; })`
+	}
+	pollTrue(t, ctx, "the element shows /b live", cats(`cats.indexOf('/b') >= 0`))
+
+	code, body := getAt(t, s, "/api/v1/charts/req-by-route/frame", tA.UTC().Format(time.RFC3339Nano), "Authorization", "Bearer "+testAdminToken)
+	if code != 200 {
+		t.Fatalf("the API at tA: %d %s", code, body)
+	}
+	var f rewound
+	if err := json.Unmarshal([]byte(body), &f); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(f.Categories)
+	eval[bool](t, ctx, fmt.Sprintf(`(document.getElementById('el').setAttribute('at', %q), true)`, tA.UTC().Format(time.RFC3339Nano)))
+	pollTrue(t, ctx, "the element shows the moment", cats(fmt.Sprintf(`JSON.stringify(cats) === %q`, want)))
+	if got := eval[string](t, ctx, `document.getElementById('el').shadowRoot.querySelector('.link').textContent`); !strings.HasPrefix(got, "paused at ") {
+		t.Errorf("the element's state reads %q", got)
+	}
+	ingestJSON(t, s, `[{"metric":"http_requests","tags":{"route":"/c","status":"200"},"value":1}]`)
+	time.Sleep(500 * time.Millisecond)
+	if got := evalAwait[[]string](t, ctx, elementCategories); strings.Join(got, ",") != strings.Join(f.Categories, ",") {
+		t.Errorf("at a moment the element changed to %v", got)
+	}
+	eval[bool](t, ctx, `(document.getElementById('el').live(), true)`)
+	pollTrue(t, ctx, "live again, the element shows /c", cats(`cats.indexOf('/c') >= 0`))
+	if eval[bool](t, ctx, `document.getElementById('el').hasAttribute('at')`) {
+		t.Error("live() kept the at attribute")
+	}
+	// pause() holds the picture; live() shows what came.
+	eval[bool](t, ctx, `(document.getElementById('el').pause(), true)`)
+	ingestJSON(t, s, `[{"metric":"http_requests","tags":{"route":"/d","status":"200"},"value":1}]`)
+	time.Sleep(500 * time.Millisecond)
+	if got := evalAwait[[]string](t, ctx, elementCategories); strings.Contains(strings.Join(got, ","), "/d") {
+		t.Errorf("paused, the element showed /d: %v", got)
+	}
+	eval[bool](t, ctx, `(document.getElementById('el').live(), true)`)
+	pollTrue(t, ctx, "live again, the element shows /d", cats(`cats.indexOf('/d') >= 0`))
+}
