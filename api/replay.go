@@ -214,6 +214,7 @@ func (a *API) replaySSE(w http.ResponseWriter, r *http.Request, rp *rewind.Repla
 	if lease != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithCancel(ctx)
+		defer cancel()
 		defer context.AfterFunc(lease, cancel)()
 	}
 	event := func(name string, msg []byte) error {
