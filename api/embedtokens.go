@@ -18,6 +18,9 @@ type mintRequest struct {
 	Chart     string `json:"chart"`
 	Dashboard string `json:"dashboard"`
 	TTL       string `json:"ttl"` // a Go duration; default 24h
+	// Rewind: "" or "on", any moment the log retains; "off", the present
+	// only; a duration ("1h"), at most that far back.
+	Rewind string `json:"rewind"`
 }
 
 // mintResponse is its answer.
@@ -28,6 +31,24 @@ type mintResponse struct {
 	Dashboard string    `json:"dashboard,omitempty"`
 	Expires   time.Time `json:"expires"`
 	URL       string    `json:"url"` // the page to frame, relative to dashd
+}
+
+// ParseRewind reads how far back an embed token may rewind (the "rewind" of
+// POST /api/v1/embed-tokens, dashd embed-token --rewind): "" or "on", any
+// moment the log retains (0); "off", the present only (embed.NoRewind); a
+// positive duration, at most that far back.
+func ParseRewind(s string) (time.Duration, error) {
+	switch s {
+	case "", "on":
+		return 0, nil
+	case "off":
+		return embed.NoRewind, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf(`rewind %q is not "on", "off" or a positive duration (how far back the token may read, e.g. 1h)`, s)
+	}
+	return d, nil
 }
 
 // embedTokensOff answers 409 when auth.embed_secret is not set.
@@ -47,7 +68,7 @@ func (a *API) mint(w http.ResponseWriter, r *http.Request) {
 	}
 	var req mintRequest
 	if err := decodeBody(w, r, 64<<10, &req); err != nil {
-		writeError(w, bodyStatus(err), `the body is not {"chart":ID} or {"dashboard":ID} with an optional "ttl":"24h": `+err.Error(), nil)
+		writeError(w, bodyStatus(err), `the body is not {"chart":ID} or {"dashboard":ID} with an optional "ttl":"24h" and "rewind":"off"|"1h": `+err.Error(), nil)
 		return
 	}
 	ttl := DefaultEmbedTTL
@@ -58,6 +79,11 @@ func (a *API) mint(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ttl = d
+	}
+	reach, err := ParseRewind(req.Rewind)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), nil)
+		return
 	}
 	url := ""
 	switch {
@@ -74,7 +100,7 @@ func (a *API) mint(w http.ResponseWriter, r *http.Request) {
 		}
 		url = "/d/" + req.Dashboard
 	}
-	tok, claims, err := a.cfg.Keys.Mint(embed.Scope{Chart: req.Chart, Dashboard: req.Dashboard}, ttl)
+	tok, claims, err := a.cfg.Keys.Mint(embed.Scope{Chart: req.Chart, Dashboard: req.Dashboard, Rewind: reach}, ttl)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "embed: "), nil)
 		return

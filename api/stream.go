@@ -8,13 +8,15 @@ import (
 
 	"github.com/dashd/dashd/access"
 	"github.com/dashd/dashd/charts"
+	"github.com/dashd/dashd/rewind"
 )
 
 // stream resolves ?dashboard=ID or ?charts=a,b into topics and hands the
 // request to the transport, with a lease that ends the viewer when the
 // embed token that let it in expires or is revoked. A HEAD request is
-// answered with the headers alone.
-func (a *API) stream(serve func(http.ResponseWriter, *http.Request, []string, context.Context)) http.HandlerFunc {
+// answered with the headers alone. With ?from=T (and ?speed=S) the viewer
+// first gets the transport's replay from T (replay.go).
+func (a *API) stream(serve func(http.ResponseWriter, *http.Request, []string, context.Context), replay func(http.ResponseWriter, *http.Request, *rewind.Replay, int, []string, context.Context)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		topics, err := topicsOf(a.cfg.Board, q.Get("dashboard"), q.Get("charts"))
@@ -26,6 +28,15 @@ func (a *API) stream(serve func(http.ResponseWriter, *http.Request, []string, co
 			w.Header().Set("Cache-Control", "no-store")
 			w.WriteHeader(http.StatusOK)
 			return
+		}
+		if replay != nil {
+			rp, speed, handled := a.startReplay(w, r, topics)
+			if rp != nil {
+				replay(w, r, rp, speed, topics, a.cfg.Leases.Lease(decisionOf(r).Grant))
+			}
+			if handled {
+				return
+			}
 		}
 		serve(w, r, topics, a.cfg.Leases.Lease(decisionOf(r).Grant))
 	}

@@ -22,8 +22,9 @@ func embedToken(args []string, stdout, stderr io.Writer) int {
 	chart := fs.String("chart", "", "the chart the token reads")
 	dashboard := fs.String("dashboard", "", "the dashboard the token reads (instead of --chart)")
 	ttl := fs.Duration("ttl", api.DefaultEmbedTTL, "how long the token is valid")
+	rewind := fs.String("rewind", "on", "how far back the token may show past moments: on (any the log retains), off (live only), or a duration (1h)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: dashd embed-token --config FILE (--chart ID | --dashboard ID) [--ttl 24h]\n\nPrints an embed token: use it as /embed/ID?token=… or <dashd-chart token=\"…\">.\n\n")
+		fmt.Fprintf(stderr, "Usage: dashd embed-token --config FILE (--chart ID | --dashboard ID) [--ttl 24h] [--rewind on|off|1h]\n\nPrints an embed token: use it as /embed/ID?token=… or <dashd-chart token=\"…\">.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -50,7 +51,12 @@ func embedToken(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "dashd embed-token:", err)
 		return 2
 	}
-	tok, claims, err := keys.Mint(embed.Scope{Chart: *chart, Dashboard: *dashboard}, *ttl)
+	reach, err := api.ParseRewind(*rewind)
+	if err != nil {
+		fmt.Fprintln(stderr, "dashd embed-token:", err)
+		return 2
+	}
+	tok, claims, err := keys.Mint(embed.Scope{Chart: *chart, Dashboard: *dashboard, Rewind: reach}, *ttl)
 	if err != nil {
 		fmt.Fprintln(stderr, "dashd embed-token:", strings.TrimPrefix(err.Error(), "embed: "))
 		return 2

@@ -240,6 +240,26 @@
     lv.charts.forEach(function (c) { c.el.dashdView = c.view; });
     // Descriptions, keyboard, Pause/Live, palette and patterns: dashd-a11y.js.
     if (window.dashdA11y) window.dashdA11y.attach(lv);
+    // The time slider, replay and ?at= links: dashd-rewind.js, loaded when
+    // asked for (the Rewind button, or ?at= in the address), so that a
+    // live page's first load stays small.
+    var rewindOpen = document.querySelector('[data-rewind-open]');
+    function loadRewind() {
+      if (window.dashdRewind || rewindOpen.hasAttribute('data-loading')) return;
+      rewindOpen.setAttribute('data-loading', '');
+      var css = document.createElement('link');
+      css.rel = 'stylesheet';
+      css.href = rewindOpen.getAttribute('data-css');
+      document.head.appendChild(css);
+      var js = document.createElement('script');
+      js.src = rewindOpen.getAttribute('data-src');
+      js.onload = function () { window.dashdRewind.attach(lv, { token: token, dashboard: root.getAttribute('data-dashboard') || '', opener: rewindOpen }); };
+      document.head.appendChild(js);
+    }
+    if (rewindOpen) {
+      rewindOpen.addEventListener('click', loadRewind);
+      if (params.has('at')) loadRewind();
+    }
 
     // ---- theme --------------------------------------------------------------
 
