@@ -13,6 +13,10 @@ import (
 	"path"
 	"strconv"
 	"strings"
+
+	"github.com/tdewolff/minify/v2"
+	"github.com/tdewolff/minify/v2/css"
+	"github.com/tdewolff/minify/v2/js"
 )
 
 // asset is one static file, read once from the embedded tree.
@@ -35,6 +39,9 @@ type assets map[string]*asset
 func loadAssets(fsys fs.FS) (assets, error) {
 	out := assets{}
 	gzs := map[string][]byte{}
+	m := minify.New()
+	m.AddFunc("text/javascript", js.Minify)
+	m.AddFunc("text/css", css.Minify)
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -47,11 +54,16 @@ func loadAssets(fsys fs.FS) (assets, error) {
 			gzs[base] = b
 			return nil
 		}
-		sum := sha256.Sum256(b)
 		ctype := mime.TypeByExtension(path.Ext(name))
 		if ctype == "" {
 			ctype = http.DetectContentType(b)
 		}
+		if !strings.HasSuffix(name, ".min.js") { // a bundle is minified already
+			if b, err = minified(m, ctype, b); err != nil {
+				return fmt.Errorf("static/%s: %w", name, err)
+			}
+		}
+		sum := sha256.Sum256(b)
 		out[name] = &asset{
 			body:    b,
 			ctype:   ctype,
@@ -84,6 +96,22 @@ func loadAssets(fsys fs.FS) (assets, error) {
 		}
 	}
 	return out, nil
+}
+
+// minified is b, a script or a style sheet, without its comments and
+// spaces (the sources are written for their readers: about half of them
+// is comments), or b itself for any other type. A dashboard's scripts
+// then fit, with the ECharts bundle, in its first-load budget of 250 KB.
+// The minifier is tdewolff/minify: it keeps the meaning of ES2020.
+func minified(m *minify.M, ctype string, b []byte) ([]byte, error) {
+	mediatype, _, _ := strings.Cut(ctype, ";")
+	switch mediatype {
+	case "text/javascript", "application/javascript":
+		return m.Bytes("text/javascript", b)
+	case "text/css":
+		return m.Bytes("text/css", b)
+	}
+	return b, nil
 }
 
 func compressible(ctype string) bool {
