@@ -28,7 +28,7 @@ func (m *Main) openStore() error {
 		URL:        f.NATS.URL,
 		Dir:        f.Data,
 		Replicas:   f.NATS.Replicas,
-		MaxBytes:   m.cfg.LogMaxBytes,
+		MaxBytes:   f.NATS.MaxBytes,
 		Logger:     m.log.With("component", "journal"),
 		Registerer: m.registry,
 	})
