@@ -279,6 +279,10 @@ func TestProblems(t *testing.T) {
 			"nats:\n  url: localhost:4222\n",
 			[]string{`dashd.yaml:2:8: nats.url: "localhost:4222" is not a NATS URL (expected e.g. nats://127.0.0.1:4222, several joined by commas)`},
 		},
+		"nats max_bytes too small": {
+			"nats:\n  max_bytes: 1000\n",
+			[]string{`dashd.yaml:2:14: nats.max_bytes: 1000 is too small (expected at least 67108864, 64 MiB, or 0 for the default of 1 GiB)`},
+		},
 		"nats replicas out of range": {
 			"nats:\n  url: nats://127.0.0.1:4222\n  replicas: 7\n",
 			[]string{`dashd.yaml:3:13: nats.replicas: 7 is out of range (expected 1 to 5; 3 survives the loss of one NATS server)`},
