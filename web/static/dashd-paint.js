@@ -518,6 +518,7 @@ var dashdPaint = (function () {
         else if (typeof console !== 'undefined') console.error('dashd paint worker:', e.message);
       };
     }
+    h.slot = function (v) { return slots.get(v); };
     h.assign = function (v) {
       slots.set(v, given++ % size);
     };
@@ -580,6 +581,13 @@ var dashdPaint = (function () {
         },
         // draws counts the frames sent to the painter (for tests).
         draws: function () { return draws; },
+        // worker is the index in the pool of the worker that draws it, -1
+        // in the page (for tests).
+        worker: function () {
+          if (!h.inWorker) return -1;
+          var k = h.slot(v);
+          return pool[k] && pool[k].worker ? k : 0;
+        },
         loading: function (on) { send({ op: 'loading', v: v, on: on }); },
         resize: function () {
           send({ op: 'resize', v: v, width: el.clientWidth, height: el.clientHeight, dpr: window.devicePixelRatio || 1 });
