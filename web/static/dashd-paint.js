@@ -363,7 +363,8 @@ var dashdPaint = (function () {
   // opened and used before: what they send waits, in order. open returns
   // a view:
   //   base(option), draw(frame), loading(on), resize(), theme(name),
-  //   draw(frame, still) (still: no animation), draws() (frames sent),
+  //   draw(frame, still, done) (still: no animation; done: called once
+  //   drawn), draws() (frames sent),
   //   action(a), patch(option, decals), option() → Promise of the option drawn, texts() →
   //   Promise of the texts on the canvas, png({pixelRatio,
   //   backgroundColor}) → Promise of a data: URL of the chart as a PNG,
@@ -573,11 +574,15 @@ var dashdPaint = (function () {
       else queue.push({ op: 'open', v: v });
       return {
         base: function (option) { send({ op: 'base', v: v, option: option }); },
-        draw: function (frame, still) {
+        // draw sends a frame; with done, the painter answers once it has
+        // drawn it and done is called then (or when it failed), which is
+        // how live() keeps at most one frame per chart on its way.
+        draw: function (frame, still, done) {
           var m = { op: 'draw', v: v, frame: frame };
           if (still) m.still = true;
           draws++;
-          send(m);
+          if (done) ask(m).then(function () { done(); }, function () { done(); });
+          else send(m);
         },
         // draws counts the frames sent to the painter (for tests).
         draws: function () { return draws; },
