@@ -29,6 +29,7 @@ var dashdCore = (function () {
   var WS_FAILURES_BEFORE_SSE = 3; // handshakes failed in a row, never open
   var STALE_AFTER_MS = 5000; // "reconnecting…" turns into "stale since …"
   var BUSY_MAX_MS = 2000; // the longest wait for the painter to draw a frame
+  var CATCH_UP_MS = 100; // see catchUp in live
   // The number format (dashd-format.js): loaded before this file in pages,
   // the paint worker and /embed.js; required under Node.
   var fmt = typeof dashdFormat !== 'undefined' ? dashdFormat : require('./dashd-format.js');
@@ -488,12 +489,25 @@ var dashdCore = (function () {
       c.busySince = now;
       c.view.draw(f, c.still, function () {
         c.busySince = 0;
-        if (c.pending) queueDraw();
+        if (c.pending) catchUp();
       });
       c.still = false;
       var t = new Date(f.time);
       if (isNaN(t.getTime())) t = new Date();
       onDraw(c, f, t);
+    }
+
+    // catchUp draws the frames that waited for their painter with the
+    // next message's draw, or CATCH_UP_MS from now if none comes: each
+    // answer drawing at once would redraw the page (its "updated" times)
+    // at every animation frame instead of once per message.
+    var catchUpTimer = null;
+    function catchUp() {
+      if (catchUpTimer !== null) return;
+      catchUpTimer = setTimeout(function () {
+        catchUpTimer = null;
+        queueDraw();
+      }, CATCH_UP_MS);
     }
 
     // loadOption draws the chart's base option, retrying with backoff. The
