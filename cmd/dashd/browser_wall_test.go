@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
@@ -170,4 +171,49 @@ func TestBrowserPaintsInAPoolOfWorkers(t *testing.T) {
 	if n != 2 {
 		t.Errorf("%d worker targets in the browser, want 2", n)
 	}
+}
+
+// TestBrowserOneFrameOnItsWayPerChart: frames that come faster than the
+// painter draws them (it is busy drawing large PNGs while 30 frames come,
+// one every 40 ms) are never queued for it: each chart has at most one frame
+// sent and not yet drawn, and the newest is drawn in the end.
+func TestBrowserOneFrameOnItsWayPerChart(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, func(f *config.File) {
+		f.Stream.MaxFPS = config.MaxFPS
+		f.Dashboards = append(f.Dashboards, charts.Dashboard{ID: "wall", Title: "Wall", Charts: []charts.Chart{{ID: "p0", Title: "push 0"}}})
+	})
+	ctx := newBrowser(t)
+	openWall(t, ctx, s)
+	pushFrame(t, s, "p0", 3, "a", "b")
+	pollTrue(t, ctx, "p0 drawn", drawnCats("p0", 3, false))
+	// Count the frames on their way: sent, and not yet answered.
+	eval[bool](t, ctx, `(function () {
+		var v = `+viewOf("p0")+`, draw = v.draw;
+		window.__way = { now: 0, most: 0, sent: 0 };
+		v.draw = function (f, still, done) {
+			__way.now++;
+			__way.sent++;
+			__way.most = Math.max(__way.most, __way.now);
+			return draw.call(v, f, still, function () { __way.now--; if (done) done(); });
+		};
+		return true;
+	})()`)
+	// Keep the painter busy (large PNGs, drawn in the worker) while frames
+	// arrive every 40 ms.
+	eval[bool](t, ctx, `(function () {
+		for (var i = 0; i < 8; i++) `+viewOf("p0")+`.png({ pixelRatio: 6 });
+		return true;
+	})()`)
+	for k := 4; k < 34; k++ {
+		pushFrame(t, s, "p0", 4+k%8, "a", "b")
+		time.Sleep(40 * time.Millisecond)
+	}
+	pushFrame(t, s, "p0", 12, "a", "b")
+	pollTrue(t, ctx, "the newest frame drawn", drawnCats("p0", 12, false))
+	way := eval[map[string]float64](t, ctx, `__way`)
+	if way["most"] != 1 {
+		t.Errorf("at most %v frames on their way to the painter at once (%v sent for 31 pushed); want 1", way["most"], way["sent"])
+	}
+	t.Logf("%v of 31 frames sent to the painter", way["sent"])
 }
