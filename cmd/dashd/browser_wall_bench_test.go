@@ -245,7 +245,8 @@ func wallCPU(b *testing.B, browser context.Context, s *server, pageURL string, n
 	time.Sleep(window)
 	c1, t1 := browserCPU(browser), time.Now()
 	m1, w1 := threadCPU(mains), threadCPU(workers)
-	b.Logf("%s: renderer main threads %.3f cores, dedicated workers %.3f cores", pageURL, wallSum(m0, m1)/t1.Sub(t0).Seconds(), wallSum(w0, w1)/t1.Sub(t0).Seconds())
+	b.Logf("%s: renderer main threads %.3f cores, dedicated workers %.3f cores; by process type %s", pageURL,
+		wallSum(m0, m1)/t1.Sub(t0).Seconds(), wallSum(w0, w1)/t1.Sub(t0).Seconds(), byType(c0, c1, t1.Sub(t0).Seconds()))
 	f1, err := chromedp.Run(ctx, chromedp.Evaluate[float64](count))
 	if err != nil {
 		b.Fatal(err)
@@ -361,4 +362,31 @@ func wallSum(before, now []float64) float64 {
 		}
 	}
 	return sum
+}
+
+// byType is the CPU between two browserCPU readings by process type (the
+// --type= of its command line; "browser" for the root), in cores.
+func byType(before, now map[int]float64, secs float64) string {
+	sum := map[string]float64{}
+	for pid, c := range now {
+		typ := "browser"
+		cmd, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		// Chromium rewrites its command line (one string, spaces).
+		for _, a := range strings.Fields(strings.ReplaceAll(string(cmd), "\x00", " ")) {
+			if t, ok := strings.CutPrefix(a, "--type="); ok {
+				typ = t
+			}
+		}
+		sum[typ] += (c - before[pid]) / secs
+	}
+	keys := make([]string, 0, len(sum))
+	for k := range sum {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var sb strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&sb, "%s %.3f ", k, sum[k])
+	}
+	return strings.TrimSpace(sb.String())
 }
