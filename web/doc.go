@@ -6,9 +6,13 @@
 // Pages carry no data and no inline script: each chart element names its
 // chart in data- attributes, and web/static/dashd.js fetches the chart's
 // option from the API and follows the live stream. The charts are drawn
-// by web/static/dashd-paint.js in a dedicated worker (/static/paint-worker.js,
-// composed here so that it imports the exact versions the page names) on
-// canvases handed to it, or in the page where the browser cannot. Numbers
+// by web/static/dashd-paint.js in dedicated workers (/static/paint-worker.js,
+// composed here so that it imports the exact versions the page names; a
+// pool of one per core less one, at most four, each chart given to one) on
+// canvases handed to them, or in the page where the browser cannot. A
+// chart off screen or in a hidden tab is not drawn until it is shown, and
+// then draws its newest frame at once; each chart has at most one frame on
+// its way to its painter. Numbers
 // are written by web/static/dashd-format.js, the twin of charts/format.go
 // (one table of test vectors, charts/testdata/format.json, holds both to
 // the same answers), with the format the option carries. Every string that comes

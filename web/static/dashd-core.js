@@ -37,6 +37,8 @@ var dashdCore = (function () {
   // connection (a laptop that slept, a NAT that forgot it) never closes by
   // itself.
   var SILENT_RECONNECT_MS = 30000;
+  var BUSY_MAX_MS = 2000; // the longest wait for the painter to draw a frame
+  var CATCH_UP_MS = 100; // see catchUp in live
   // The number format (dashd-format.js): loaded before this file in pages,
   // the paint worker and /embed.js; required under Node.
   var fmt = typeof dashdFormat !== 'undefined' ? dashdFormat : require('./dashd-format.js');
@@ -135,22 +137,39 @@ var dashdCore = (function () {
     return opt;
   }
 
-  // An update is animated for UPDATE_ANIMATION_MS (ECharts' default
-  // animationDurationUpdate, which dashd's options keep): a chart drawn
-  // again sooner than that is drawn without animation. Its bars would only
-  // chase values they never reach, and every animation frame repaints the
-  // whole canvas: at 10 frames a second a 12 × 3 chart cost the main thread
-  // twice as much animated.
-  var UPDATE_ANIMATION_MS = 300;
+  // Animation (issue 17): an update glides only where the eye can follow
+  // it and the cost cannot pile up. Every animation frame repaints the
+  // whole canvas, so 24 charts animating 300 ms twice a second kept a core
+  // busy. An update is animated, for UPDATE_ANIMATION_MS, only when the
+  // chart's previous draw was at least ANIMATE_GAP_MS ago (a chart updated
+  // once a second or faster jumps: its bars would only chase values they
+  // never reach), when the draw is not a catch-up (still: a chart coming
+  // back on screen shows its newest frame at once), and while fewer than
+  // MAX_ANIMATING charts of the same painter are animating (budget).
+  var UPDATE_ANIMATION_MS = 250;
+  var ANIMATE_GAP_MS = 1000;
+  var MAX_ANIMATING = 2;
+
+  // animationBudget is a painter's count of the animations running; one
+  // per painter, handed to every applyFrame of its charts.
+  function animationBudget() { return { ends: [] }; }
 
   // applyFrame draws frame on c (a chart of dashd-paint.js's painter: its
   // ECharts instance c.ec, drawn from its base option) at time now, in ms,
-  // and returns the option it gave setOption.
-  function applyFrame(c, frame, now) {
-    var fast = typeof c.drawnAt === 'number' && now - c.drawnAt < UPDATE_ANIMATION_MS;
+  // and returns the option it gave setOption. still: draw without
+  // animation; budget: the painter's animationBudget, if any.
+  function applyFrame(c, frame, now, still, budget) {
+    var slow = typeof c.drawnAt !== 'number' || now - c.drawnAt >= ANIMATE_GAP_MS;
     c.drawnAt = now;
     var opt = frameOption(c, frame);
-    if (fast) opt.animation = false;
+    var animate = opt.animation && slow && !still;
+    if (animate && budget) {
+      budget.ends = budget.ends.filter(function (t) { return t > now; });
+      animate = budget.ends.length < MAX_ANIMATING;
+      if (animate) budget.ends.push(now + UPDATE_ANIMATION_MS);
+    }
+    opt.animation = animate;
+    if (animate) opt.animationDurationUpdate = UPDATE_ANIMATION_MS;
     var key = opt.series.map(function (s) { return s.id; }).join('\n');
     if (key !== c.seriesKey) {
       // ECharts 6.1 re-shows an axis tooltip from cached series indices
@@ -629,6 +648,9 @@ var dashdCore = (function () {
         pending: null, // the newest accepted frame not drawn yet
         shown: null, // the frame drawn last
         heldBase: null, // a base option that came while paused
+        visible: true, // on screen (or near it), as IntersectionObserver says
+        still: false, // its next draw catches up: no animation
+        busySince: 0, // a frame is on its way to the painter since then (ms)
         attempt: 0,
         retry: null,
       };
@@ -676,16 +698,72 @@ var dashdCore = (function () {
     // the newest of each chart at once. See the returned pause/resume/paused.
     var paused = false;
 
+    // Off screen and hidden tabs (issue 17): a chart scrolled away, or every
+    // chart of a hidden page, keeps only its newest frame in c.pending and
+    // costs nothing (no message to the painter, no setOption, no paint);
+    // when it is shown again it draws that frame at once, without
+    // animation. A browser without IntersectionObserver draws them all.
+    var pageHidden = document.visibilityState === 'hidden';
+    function showing(c) {
+      if (!c.pending) return;
+      c.still = true;
+      queueDraw();
+    }
+    document.addEventListener('visibilitychange', function () {
+      var was = pageHidden;
+      pageHidden = document.visibilityState === 'hidden';
+      if (was && !pageHidden) charts.forEach(showing);
+    });
+    if (window.IntersectionObserver) {
+      var io = new IntersectionObserver(function (entries) {
+        entries.forEach(function (e) {
+          var c = byEl.get(e.target);
+          if (!c) return;
+          var was = c.visible;
+          c.visible = e.isIntersecting;
+          if (!was && c.visible) showing(c);
+        });
+      }, { rootMargin: '64px 0px' });
+      charts.forEach(function (c) { io.observe(c.el); });
+    }
+
     function draw(c) {
       if (!c.ready || !c.pending) return;
       if (paused && c.shown) return;
+      if (pageHidden || !c.visible) return;
+      // Backpressure: one frame per chart on its way to the painter. A
+      // painter slower than the stream (a wall on a small computer) gets
+      // each chart's newest frame when it is free, and the delay from push
+      // to pixel stays bounded (without it, 48 charts at 10 Hz queued up
+      // 3 s of frames in one worker). A painter that never answers is not
+      // waited for more than BUSY_MAX_MS.
+      var now = performance.now();
+      if (c.busySince && now - c.busySince < BUSY_MAX_MS) return;
       var f = c.pending;
       c.pending = null;
       c.shown = f;
-      c.view.draw(f);
+      c.busySince = now;
+      c.view.draw(f, c.still, function () {
+        c.busySince = 0;
+        if (c.pending) catchUp();
+      });
+      c.still = false;
       var t = new Date(f.time);
       if (isNaN(t.getTime())) t = new Date();
       onDraw(c, f, t);
+    }
+
+    // catchUp draws the frames that waited for their painter with the
+    // next message's draw, or CATCH_UP_MS from now if none comes: each
+    // answer drawing at once would redraw the page (its "updated" times)
+    // at every animation frame instead of once per message.
+    var catchUpTimer = null;
+    function catchUp() {
+      if (catchUpTimer !== null) return;
+      catchUpTimer = setTimeout(function () {
+        catchUpTimer = null;
+        queueDraw();
+      }, CATCH_UP_MS);
     }
 
     // loadOption draws the chart's base option, retrying with backoff. The
@@ -972,6 +1050,7 @@ var dashdCore = (function () {
     announcementsOf: announcementsOf,
     frameOption: frameOption,
     applyFrame: applyFrame,
+    animationBudget: animationBudget,
     backoffDelay: backoffDelay,
     axisValue: axisValue,
     tooltipValue: tooltipValue,
