@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bytes"
+	"encoding/json"
 	"unicode/utf8"
 )
 
@@ -352,44 +353,12 @@ func appendInt(b []byte, n int) []byte {
 	return append(b, tmp[i:]...)
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendEscaped appends valid UTF-8 s as the inside of a JSON string,
-// escaped as encoding/json escapes: quote, backslash, control characters,
-// '<', '>', '&', U+2028 and U+2029.
+// appendEscaped appends s as the inside of a JSON string, escaped as
+// encoding/json escapes it ('<', '>', '&', U+2028 and U+2029 included),
+// which is what frames are written with: a delta's inserts then read as
+// the frame's own text. A delta is made once per topic per tick, so the
+// allocation of Marshal does not matter here.
 func appendEscaped(b []byte, s string) []byte {
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			start = i + size
-		}
-		i += size
-	}
-	return append(b, s[start:]...)
+	q, _ := json.Marshal(s) // a string always marshals
+	return append(b, q[1:len(q)-1]...)
 }
