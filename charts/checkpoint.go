@@ -28,7 +28,13 @@ const CheckpointVersion = 1
 type Checkpoint struct {
 	Version int      // encoding version (CheckpointVersion)
 	At      Position // every batch up to and including At.Seq is in it, none after
-	Charts  []ChartState
+	// Taken is the board's clock when the state was copied. A view forgets
+	// what leaves its window as time passes, whether or not the log moves:
+	// the state is what the charts held at Taken, so it can stand for a
+	// moment T only if Taken is not after T (rewind checks it). Zero: not
+	// known.
+	Taken  time.Time
+	Charts []ChartState
 }
 
 // ChartState is one chart's View state in a Checkpoint.
@@ -54,6 +60,7 @@ var (
 //	uint64 little-endian  the length of the whole encoding, checksum included
 //	uvarint               At.Seq
 //	byte, varint          1 and At.Time in Unix ns, or 0 for the zero time
+//	byte, varint          Taken, likewise
 //	uvarint               the number of charts (at most MaxCharts), then per
 //	                      chart, ascending by id: uvarint length and bytes of
 //	                      the id, of the definition hash, of the state
@@ -83,7 +90,7 @@ func (c *Checkpoint) MarshalBinary() ([]byte, error) {
 	}
 	charts := slices.Clone(c.Charts)
 	slices.SortFunc(charts, func(a, b ChartState) int { return cmp.Compare(a.Chart, b.Chart) })
-	size := checkpointHeader + 2*binary.MaxVarintLen64 + 1 + 4
+	size := checkpointHeader + 3*binary.MaxVarintLen64 + 2 + 4
 	for i, ch := range charts {
 		if len(ch.Chart) > maxIDBytes || len(ch.Def) > maxHashBytes {
 			return nil, fmt.Errorf("charts: checkpoint: charts[%d]: an id of %d bytes or a hash of %d (at most %d and %d)", i, len(ch.Chart), len(ch.Def), maxIDBytes, maxHashBytes)
@@ -97,11 +104,13 @@ func (c *Checkpoint) MarshalBinary() ([]byte, error) {
 	copy(b, checkpointMagic)
 	binary.LittleEndian.PutUint32(b[4:], CheckpointVersion)
 	b = binary.AppendUvarint(b, c.At.Seq)
-	if c.At.Time.IsZero() {
-		b = append(b, 0)
-	} else {
-		b = append(b, 1)
-		b = binary.AppendVarint(b, c.At.Time.UnixNano())
+	for _, t := range []time.Time{c.At.Time, c.Taken} {
+		if t.IsZero() {
+			b = append(b, 0)
+		} else {
+			b = append(b, 1)
+			b = binary.AppendVarint(b, t.UnixNano())
+		}
 	}
 	b = binary.AppendUvarint(b, uint64(len(charts)))
 	for _, ch := range charts {
@@ -152,13 +161,15 @@ func (c *Checkpoint) UnmarshalBinary(b []byte) error {
 	var out Checkpoint
 	out.Version = CheckpointVersion
 	out.At.Seq = r.uvarint()
-	switch t := r.byte(); {
-	case r.err != nil:
-	case t == 1:
-		out.At.Time = time.Unix(0, r.varint()).UTC()
-	case t != 0:
-		r.off--
-		r.fail("%d where 0 (no time) or 1 (a time follows) was expected", t)
+	for _, dst := range []*time.Time{&out.At.Time, &out.Taken} {
+		switch t := r.byte(); {
+		case r.err != nil:
+		case t == 1:
+			*dst = time.Unix(0, r.varint()).UTC()
+		case t != 0:
+			r.off--
+			r.fail("%d where 0 (no time) or 1 (a time follows) was expected", t)
+		}
 	}
 	n := r.count("charts", MaxCharts, 3)
 	out.Charts = make([]ChartState, n)
@@ -211,11 +222,11 @@ var ErrNotFromLog = errors.New("charts: the board applied batches that are not i
 // one whose filling failed: it would be wrong forever after. It may be
 // called from any goroutine.
 func (b *Board) Checkpoint(ctx context.Context) (*Checkpoint, error) {
-	snaps, defs, at, err := b.copyStates(ctx)
+	snaps, defs, at, taken, err := b.copyStates(ctx)
 	if err != nil {
 		return nil, err
 	}
-	cp := &Checkpoint{Version: CheckpointVersion, At: at, Charts: make([]ChartState, len(snaps))}
+	cp := &Checkpoint{Version: CheckpointVersion, At: at, Taken: taken, Charts: make([]ChartState, len(snaps))}
 	for i := range snaps {
 		cp.Charts[i] = ChartState{Chart: defs[i].ID, Def: defs[i].Hash(), State: snaps[i].appendTo(nil)}
 	}
@@ -226,18 +237,19 @@ func (b *Board) Checkpoint(ctx context.Context) (*Checkpoint, error) {
 // copyStates is the part of Checkpoint done in the board's goroutine: a
 // copy of the state of every metric view that holds the whole log up to
 // the board's position, and that position.
-func (b *Board) copyStates(ctx context.Context) ([]viewState, []Chart, Position, error) {
+func (b *Board) copyStates(ctx context.Context) ([]viewState, []Chart, Position, time.Time, error) {
 	var (
 		snaps []viewState
 		defs  []Chart
 		at    Position
+		taken time.Time
 		mixed bool
 	)
 	err := b.do(ctx, func(st *boardState) {
 		if mixed = st.unlogged; mixed {
 			return
 		}
-		at = st.at
+		at, taken = st.at, b.cfg.Now()
 		for _, v := range st.views {
 			if _, filling := st.filling[v]; filling || v.def.Metric == "" {
 				continue
@@ -248,9 +260,9 @@ func (b *Board) copyStates(ctx context.Context) ([]viewState, []Chart, Position,
 	})
 	switch {
 	case err != nil:
-		return nil, nil, Position{}, err
+		return nil, nil, Position{}, time.Time{}, err
 	case mixed:
-		return nil, nil, Position{}, ErrNotFromLog
+		return nil, nil, Position{}, time.Time{}, ErrNotFromLog
 	}
-	return snaps, defs, at, nil
+	return snaps, defs, at, taken, nil
 }

@@ -6,7 +6,7 @@ import "context"
 // goroutine (copying every view's state), for the benchmarks, and returns
 // how many cells it copied.
 func CopyStates(ctx context.Context, b *Board) (cells int, err error) {
-	snaps, _, _, err := b.copyStates(ctx)
+	snaps, _, _, _, err := b.copyStates(ctx)
 	for i := range snaps {
 		cells += len(snaps[i].cells)
 	}

@@ -371,6 +371,10 @@ func (r *Rewinder) compute(ctx context.Context, defs []charts.Chart, at time.Tim
 	return m, nil
 }
 
+// maxOlderCheckpoints bounds the checkpoints a rewind reads past those
+// taken after its moment, before it replays from the start instead.
+const maxOlderCheckpoints = 3
+
 // start builds the views of defs' metric charts as of at: from the newest
 // usable checkpoint, else empty, then every batch up to at's position.
 func (r *Rewinder) start(ctx context.Context, defs []charts.Chart, at time.Time) (*state, error) {
@@ -389,6 +393,21 @@ func (r *Rewinder) start(ctx context.Context, defs []charts.Chart, at time.Time)
 			// Slower, not wrong: replay from the start instead.
 			r.log.Warn("rewind: no checkpoint could be read; replaying from the start the windows need", "err", err)
 			cp = nil
+		}
+		// A checkpoint taken after the moment (the log was quiet between
+		// them) holds views that forgot, as time passed, what was still in
+		// their windows at the moment: an older one, or none, stands for it.
+		for tries := 0; cp != nil && cp.Taken.After(at); tries++ {
+			if cp.At.Seq <= 1 || tries == maxOlderCheckpoints {
+				cp = nil
+				break
+			}
+			if cp, err = r.cfg.Checkpoints.CheckpointBefore(ctx, cp.At.Seq-1); err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				cp = nil
+			}
 		}
 	}
 	saved := map[string]charts.ChartState{}

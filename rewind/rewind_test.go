@@ -502,3 +502,59 @@ func TestMomentIsTheSameWithAndWithoutACheckpoint(t *testing.T) {
 		t.Errorf("a redefined chart:\n with a checkpoint %s\n without           %s", ga, gb)
 	}
 }
+
+// TestACheckpointTakenAfterTheMomentIsNotUsed: the log was quiet after a
+// moment, and the checkpoint taken later holds views that forgot, as time
+// passed, what their windows still held at the moment. A rewind to the
+// moment must not start from it (TestClusterRewind saw an empty chart on
+// a restarted node, whose shutdown checkpoint came after the moment).
+func TestACheckpointTakenAfterTheMomentIsNotUsed(t *testing.T) {
+	t.Parallel()
+	j := openJournal(t)
+	d := testDashboard()
+	clk := newClock(time.Now())
+	l := startLive(t, j, d, clk)
+	rng := rand.New(rand.NewPCG(7, 11))
+	ctx := context.Background()
+	now := time.Now()
+	at, frames := l.step(d, batch(rng, 60, now.Add(-3*time.Second), now))
+
+	// Later, with nothing new in the log: every window has moved past the
+	// samples, and the views forget them when they build a frame.
+	// (The board notices a window's move on its next shift tick.)
+	clk.set(at.Add(time.Minute))
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		f, err := l.board.Frame(ctx, "by-route")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shown(t, f) == "[] []" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a minute later the board still shows %s", shown(t, f))
+		}
+	}
+	cp, err := l.board.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cp.Taken.Equal(clk.now()) {
+		t.Fatalf("the checkpoint says it was taken at %s, the board's clock is at %s", cp.Taken, clk.now())
+	}
+	if err := j.PutCheckpoint(ctx, cp); err != nil {
+		t.Fatal(err)
+	}
+
+	rw := rewind.New(rewind.Config{Log: j, Replay: j, Checkpoints: j, Now: clk.now})
+	m, err := rw.Moment(ctx, rewind.Set{Key: d.ID, Charts: d.Charts}, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, live := range frames {
+		f, _ := m.Frame(id)
+		if got := shown(t, f.AppendJSON(nil)); got != live {
+			t.Errorf("chart %s at %s:\n rewound %s\n live    %s", id, at.Format(time.RFC3339Nano), got, live)
+		}
+	}
+}
