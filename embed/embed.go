@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -34,15 +35,21 @@ type Claims struct {
 	Dashboard string `json:"dashboard,omitempty"`
 	IssuedAt  int64  `json:"iat"`
 	Expires   int64  `json:"exp"`
+	// Where are tag filters every read made with the token applies, on top
+	// of each chart's own where (issue 15: one chart, many tenants). The
+	// signature covers them; CheckWhere bounds them.
+	Where map[string]string `json:"where,omitempty"`
 }
 
 // ExpiresAt is the moment the token stops being valid.
 func (c Claims) ExpiresAt() time.Time { return time.Unix(c.Expires, 0) }
 
-// Scope is what a token names: one chart or one dashboard.
+// Scope is what a token names: one chart or one dashboard, and the tag
+// filters its reads are held to (none: the whole chart).
 type Scope struct {
 	Chart     string
 	Dashboard string
+	Where     map[string]string
 }
 
 func (s Scope) String() string {
@@ -122,6 +129,9 @@ func (k *Keys) Mint(scope Scope, ttl time.Duration) (string, Claims, error) {
 	if (scope.Chart == "") == (scope.Dashboard == "") {
 		return "", Claims{}, errors.New("embed: name exactly one chart or one dashboard")
 	}
+	if err := CheckWhere(scope.Where); err != nil {
+		return "", Claims{}, fmt.Errorf("embed: %w", err)
+	}
 	if ttl <= 0 || ttl > MaxTTL {
 		return "", Claims{}, fmt.Errorf("embed: ttl %s is out of range (expected more than 0 and at most %s)", ttl, MaxTTL)
 	}
@@ -134,6 +144,9 @@ func (k *Keys) Mint(scope Scope, ttl time.Duration) (string, Claims, error) {
 		Version: version, ID: hex.EncodeToString(id[:]),
 		Chart: scope.Chart, Dashboard: scope.Dashboard,
 		IssuedAt: now.Unix(), Expires: now.Add(ttl).Unix(),
+	}
+	if len(scope.Where) > 0 {
+		c.Where = maps.Clone(scope.Where)
 	}
 	body, err := json.Marshal(c)
 	if err != nil {
@@ -173,7 +186,7 @@ func (k *Keys) Verify(token string) (Claims, error) {
 	var c Claims
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil || c.Version != version || c.ID == "" || (c.Chart == "") == (c.Dashboard == "") {
+	if err := dec.Decode(&c); err != nil || c.Version != version || c.ID == "" || (c.Chart == "") == (c.Dashboard == "") || CheckWhere(c.Where) != nil {
 		return Claims{}, &Error{Malformed, "its claims are not those of a version 1 embed token"}
 	}
 	if now := k.now(); !now.Before(c.ExpiresAt()) {
