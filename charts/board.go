@@ -48,6 +48,16 @@ type Config struct {
 	// not restore) is filled from History through Start.At.Seq, as a chart
 	// defined later is. Start is not modified.
 	Start *Checkpoint
+	// MaxFilteredViews bounds the filtered views (chart × filter, see
+	// Acquire) held at once (default DefaultMaxFilteredViews).
+	MaxFilteredViews int
+	// FilteredIdle is how long a filtered view nobody reads or watches is
+	// kept (default DefaultFilteredIdle).
+	FilteredIdle time.Duration
+	// Watched, if set, reports whether a topic has viewers now
+	// (stream.Hub.Watched): a filtered view that is watched is never
+	// dropped as idle. Nil: only Acquire's release counts.
+	Watched func(topic string) bool
 }
 
 // History is a log of every batch the board was given, read again to fill
@@ -261,6 +271,12 @@ type boardState struct {
 	start map[string]ChartState
 	// ctx is Run's: backfills end with it.
 	ctx context.Context
+
+	// The filtered views (filtered.go), by topic, and their index by
+	// chart id for apply.
+	filtered  map[string]*filtered
+	fidx      map[string][]*keySet
+	fseqFloor uint64 // the highest seq of a dropped filtered view
 }
 
 // seqMemory is how many chart ids the board remembers the seq of; past
@@ -283,6 +299,8 @@ func (b *Board) Run(ctx context.Context) error {
 		epochs:   map[*View]int64{},
 		filling:  map[*View]struct{}{},
 		ctx:      ctx,
+		filtered: map[string]*filtered{},
+		fidx:     map[string][]*keySet{},
 	}
 	if cp := b.cfg.Start; cp != nil {
 		st.at = cp.At
@@ -346,6 +364,7 @@ func (b *Board) Run(ctx context.Context) error {
 					st.dirty[v] = struct{}{}
 				}
 			}
+			b.tickFiltered(st, now)
 			changed()
 		case <-ctx.Done():
 			b.mu.Lock()
@@ -393,6 +412,9 @@ func (b *Board) apply(st *boardState, pb positioned) {
 			}
 			read = true
 			st.add(v, s, now, &outside, &folded)
+			if sets := st.fidx[v.def.ID]; sets != nil {
+				st.addFiltered(sets, s, now)
+			}
 		}
 		if !read {
 			unread++
@@ -424,7 +446,12 @@ func (b *Board) flush(st *boardState) {
 		return
 	}
 	now := b.cfg.Now()
+	var held []*View
 	for v := range st.dirty {
+		if v.held {
+			held = append(held, v) // published once filled
+			continue
+		}
 		b.build(st, v, now)
 		b.publish(st, v)
 		delete(st.unsent, v) // superseded by the frame just built
@@ -434,6 +461,9 @@ func (b *Board) flush(st *boardState) {
 	}
 	clear(st.dirty)
 	clear(st.unsent)
+	for _, v := range held {
+		st.dirty[v] = struct{}{}
+	}
 	b.pub.Flush()
 }
 
@@ -442,14 +472,16 @@ func (b *Board) flush(st *boardState) {
 func (b *Board) build(st *boardState, v *View, now time.Time) {
 	f := v.Frame(now)
 	st.epochs[v] = v.Epoch(now)
-	st.current[v.def.ID] = f.AppendJSON(make([]byte, 0, 256))
-	st.last[v.def.ID] = f
-	st.seqs[v.def.ID] = f.Seq
+	st.current[v.topicName()] = f.AppendJSON(make([]byte, 0, 256))
+	st.last[v.topicName()] = f
+	if v.topic == "" {
+		st.seqs[v.def.ID] = f.Seq
+	}
 }
 
 // publish hands v's current frame to the publisher; the caller flushes.
 func (b *Board) publish(st *boardState, v *View) {
-	b.pub.Publish(v.def.ID, st.current[v.def.ID])
+	b.pub.Publish(v.topicName(), st.current[v.topicName()])
 	b.frames.Add(1)
 }
 
@@ -460,7 +492,7 @@ func (b *Board) publish(st *boardState, v *View) {
 // MaxFPS allows, sends viewers that same frame (same seq, same bytes), or a
 // newer one. Reads, however many, never make frames reach viewers faster.
 func (b *Board) settle(st *boardState, v *View) {
-	if _, dirty := st.dirty[v]; !dirty && st.current[v.def.ID] != nil {
+	if _, dirty := st.dirty[v]; !dirty && st.current[v.topicName()] != nil {
 		return
 	}
 	b.build(st, v, b.cfg.Now())
@@ -499,7 +531,7 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 			st.filling[v] = struct{}{}
 		}
 		if b.cfg.History != nil {
-			b.backfill(st.ctx, fresh, st.at.Seq)
+			b.backfill(st.ctx, fresh, st.at.Seq, nil)
 		}
 	}
 	for id, old := range st.views {
@@ -533,6 +565,7 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 			st.byMetric[v.def.Metric] = append(st.byMetric[v.def.Metric], v)
 		}
 	}
+	b.rebuildFiltered(st)
 }
 
 // restore makes the view of def from Config.Start's state of it, if the
@@ -566,7 +599,10 @@ func (b *Board) restore(st *boardState, def Chart) (*View, bool) {
 // before its backfill ends is skipped from then on. The views are in
 // st.filling until it ends well (for ever, if it fails): no checkpoint
 // takes a view that lacks part of the log.
-func (b *Board) backfill(ctx context.Context, views []*View, through uint64) {
+//
+// done, if not nil, runs in the board's goroutine when the backfill ends,
+// well or not (unless the board stops first).
+func (b *Board) backfill(ctx context.Context, views []*View, through uint64, done func(*boardState)) {
 	var lookback time.Duration
 	for _, v := range views {
 		l := v.def.Lookback()
@@ -599,7 +635,12 @@ func (b *Board) backfill(ctx context.Context, views []*View, through uint64) {
 				for _, v := range views {
 					delete(st.filling, v)
 				}
+				if done != nil {
+					done(st)
+				}
 			})
+		} else if done != nil {
+			_ = b.do(ctx, done)
 		}
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -615,7 +656,7 @@ func (b *Board) applyTo(st *boardState, views []*View, batch []ingest.Sample) {
 	now := b.cfg.Now()
 	var outside, folded uint64
 	for _, v := range views {
-		if st.views[v.def.ID] != v {
+		if !st.isCurrent(v) {
 			continue // redefined or removed meanwhile
 		}
 		for i := range batch {
