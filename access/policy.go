@@ -166,9 +166,13 @@ func (p *Policy) needToken(r *http.Request, rt Route, tokens [][sha256.Size]byte
 
 // read allows a read: anyone with auth.read: public; else an admin token,
 // or an embed token whose scope covers the target.
+//
+// With auth.read: public, an embed token that verifies and carries tag
+// filters (issue 15) is still a grant: whoever sends one sees only what it
+// filters to, though anyone may read the whole chart without it.
 func (p *Policy) read(r *http.Request, rt Route) Decision {
 	if !p.readToken {
-		return Decision{}
+		return p.publicGrant(r)
 	}
 	tok := readToken(r)
 	if tok != "" && matches(tok, p.admin) {
@@ -201,6 +205,20 @@ func (p *Policy) read(r *http.Request, rt Route) Decision {
 	}
 	if err != nil {
 		return p.tokenRefusal(err)
+	}
+	return Decision{Grant: &claims}
+}
+
+// publicGrant is the grant of a filtered embed token sent to a public
+// read, or no grant.
+func (p *Policy) publicGrant(r *http.Request) Decision {
+	tok := readToken(r)
+	if p.keys == nil || tok == "" {
+		return Decision{}
+	}
+	claims, err := p.keys.Verify(tok)
+	if err != nil || len(claims.Where) == 0 {
+		return Decision{}
 	}
 	return Decision{Grant: &claims}
 }
