@@ -61,6 +61,9 @@ type Config struct {
 	Keys        *embed.Keys
 	Revocations Revocations
 	Logger      *slog.Logger
+	// Filtered serves the reads of embed tokens with tag filters
+	// (tenant.go); nil refuses them.
+	Filtered Filtered
 }
 
 // API holds the handlers of the definitions, embed-token and stream routes.
@@ -206,17 +209,17 @@ func (a *API) getChart(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) getFrame(w http.ResponseWriter, r *http.Request) {
-	a.serveChartBytes(w, r, a.cfg.Board.Frame)
+	a.serveChartBytes(w, r, a.readFor(r, a.cfg.Board.Frame, Filtered.FrameWhere))
 }
 
 func (a *API) getOption(w http.ResponseWriter, r *http.Request) {
-	a.serveChartBytes(w, r, a.cfg.Board.Option)
+	a.serveChartBytes(w, r, a.readFor(r, a.cfg.Board.Option, Filtered.OptionWhere))
 }
 
 func (a *API) serveChartBytes(w http.ResponseWriter, r *http.Request, read func(context.Context, string) ([]byte, error)) {
 	b, err := read(r.Context(), r.PathValue("id"))
 	if err != nil {
-		boardError(w, "chart", err)
+		filterError(w, "chart", err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

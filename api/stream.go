@@ -27,6 +27,21 @@ func (a *API) stream(serve func(http.ResponseWriter, *http.Request, []string, co
 			w.WriteHeader(http.StatusOK)
 			return
 		}
+		if where := whereOf(r); len(where) > 0 {
+			// A token with tag filters sees each chart through them.
+			var release func()
+			if err := a.canFilter(r, "from", "at"); err != nil {
+				filterError(w, "stream", err)
+				return
+			}
+			if topics, release, err = a.filteredTopics(r.Context(), topics, where); err != nil {
+				filterError(w, "chart", err)
+				return
+			}
+			// A WebSocket's serve returns once it is hijacked; the view
+			// then stays while the hub says its topic is watched.
+			defer release()
+		}
 		serve(w, r, topics, a.cfg.Leases.Lease(decisionOf(r).Grant))
 	}
 }

@@ -22,8 +22,13 @@ func embedToken(args []string, stdout, stderr io.Writer) int {
 	chart := fs.String("chart", "", "the chart the token reads")
 	dashboard := fs.String("dashboard", "", "the dashboard the token reads (instead of --chart)")
 	ttl := fs.Duration("ttl", api.DefaultEmbedTTL, "how long the token is valid")
+	var where []string
+	fs.Func("where", "a tag filter every read with the token is held to, tag=value (repeat for several)", func(s string) error {
+		where = append(where, s)
+		return nil
+	})
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: dashd embed-token --config FILE (--chart ID | --dashboard ID) [--ttl 24h]\n\nPrints an embed token: use it as /embed/ID?token=… or <dashd-chart token=\"…\">.\n\n")
+		fmt.Fprintf(stderr, "Usage: dashd embed-token --config FILE (--chart ID | --dashboard ID) [--ttl 24h] [--where tag=value]...\n\nPrints an embed token: use it as /embed/ID?token=… or <dashd-chart token=\"…\">.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -50,7 +55,12 @@ func embedToken(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "dashd embed-token:", err)
 		return 2
 	}
-	tok, claims, err := keys.Mint(embed.Scope{Chart: *chart, Dashboard: *dashboard}, *ttl)
+	filter, err := embed.ParseWhere(where)
+	if err != nil {
+		fmt.Fprintln(stderr, "dashd embed-token: --where:", err)
+		return 2
+	}
+	tok, claims, err := keys.Mint(embed.Scope{Chart: *chart, Dashboard: *dashboard, Where: filter}, *ttl)
 	if err != nil {
 		fmt.Fprintln(stderr, "dashd embed-token:", strings.TrimPrefix(err.Error(), "embed: "))
 		return 2

@@ -56,7 +56,7 @@ func (m *Main) routes() (http.Handler, error) {
 	}
 	a := api.New(api.Config{
 		Board: m.board, Definitions: m.defs, PushData: m.push, Streams: m.hub,
-		Leases: m.leases, Keys: m.keys, Revocations: m.store,
+		Leases: m.leases, Keys: m.keys, Revocations: m.store, Filtered: m.board,
 		Logger: m.log.With("component", "api"),
 	})
 	maps.Copy(h, a.Handlers())

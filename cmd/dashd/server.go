@@ -200,6 +200,9 @@ func New(cfg Config) (*Main, error) {
 		MaxFPS:  float64(f.Stream.MaxFPS),
 		Logger:  m.log.With("component", "board"),
 		History: m.store, // fills a chart defined while running
+		// Filtered views (an embed token's where), kept while watched.
+		MaxFilteredViews: f.Embed.MaxFilteredViews,
+		Watched:          m.hub.Watched,
 		ObserveApply: func(_ int, took time.Duration) {
 			m.ops.apply.Observe(took.Seconds())
 		},
