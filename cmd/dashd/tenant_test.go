@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/dashd/dashd/charts"
+	"github.com/dashd/dashd/config"
+)
+
+// The tenant tag is in every category and series name ("t07-h1",
+// "t07-s"), so a leak shows as a string; each tenant's values are
+// multiples of its own number, so a leaked value shows in a sum.
+var tenantMark = regexp.MustCompile(`t\d\d-`)
+
+const leakTenants = 50
+
+func tenantDashboards() []charts.Dashboard {
+	return []charts.Dashboard{{ID: "saas", Title: "Usage", Charts: []charts.Chart{
+		{ID: "usage", Title: "Usage by host", Type: charts.Stacked, Metric: "usage", X: "host", Series: "status", Agg: charts.Sum, Window: charts.Duration(time.Hour)},
+	}}}
+}
+
+// tenantSamples is a round of samples: two per tenant, worth (i+1) each.
+func tenantSamples(round int) string {
+	var b strings.Builder
+	b.WriteString("[")
+	for i := range leakTenants {
+		for h := range 2 {
+			if b.Len() > 1 {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, `{"metric":"usage","tags":{"tenant":"t%02d","host":"t%02d-h%d","status":"t%02d-s%d"},"value":%d}`, i, i, (round+h)%3, i, h, i+1)
+		}
+	}
+	b.WriteString("]")
+	return b.String()
+}
+
+// checkTenant fails if body (a frame, an option, a page, a stream message)
+// names another tenant than i; if it is a frame with data, it returns the
+// sum of its values.
+func checkTenant(t *testing.T, where string, i int, body string) float64 {
+	t.Helper()
+	own := fmt.Sprintf("t%02d-", i)
+	for _, m := range tenantMark.FindAllString(body, -1) {
+		if m != own {
+			t.Fatalf("LEAK on %s: tenant %d received %q: %.300s", where, i, m, body)
+		}
+	}
+	var f frame
+	if json.Unmarshal([]byte(body), &f) != nil {
+		return 0
+	}
+	sum := 0.0
+	for _, fr := range append([]frame{f}, f.Frames...) {
+		for _, s := range fr.Series {
+			for _, d := range s.Data {
+				if d != nil {
+					sum += *d
+				}
+			}
+		}
+	}
+	return sum
+}
+
+// tenantServer is a node of the leak test: reads need a token.
+func tenantServer(t *testing.T, natsURL string) (*server, func()) {
+	return startStoppable(t, func(f *config.File) {
+		f.NATS.URL = natsURL
+		f.Auth.Read = config.ReadToken
+		f.Auth.EmbedSecret = testEmbedSecret
+		f.Auth.AdminTokens = []string{testAdminToken}
+		f.Dashboards = nil // through the API, so that it can be edited
+	})
+}
+
+// wsTenant reads a filtered WebSocket until a frame sums to want, checking
+// every message on the way.
+func wsTenant(t *testing.T, conn *websocket.Conn, i int, want float64) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_ = conn.SetReadDeadline(deadline)
+		_, msg, err := conn.ReadMessage()
+		if err != nil {
+			t.Fatalf("tenant %d: WebSocket: %v (waiting for a sum of %v)", i, err, want)
+		}
+		if checkTenant(t, "WebSocket", i, string(msg)) == want {
+			return
+		}
+	}
+}
+
+func TestTenantLeak(t *testing.T) {
+	t.Parallel()
+	ns := startNATS(t)
+	a, stopA := tenantServer(t, ns.ClientURL())
+	b, _ := tenantServer(t, ns.ClientURL())
+	put := func(d charts.Dashboard) {
+		t.Helper()
+		def, _ := json.Marshal(d)
+		if code, body := do(t, mustRequest(t, http.MethodPut, a.url+"/api/v1/dashboards/saas", string(def), "Authorization", "Bearer "+testAdminToken)); code != http.StatusOK && code != http.StatusCreated {
+			t.Fatalf("PUT: %d %s", code, body)
+		}
+		want, _ := a.board.Dashboard("saas")
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+			if got, ok := b.board.Dashboard("saas"); ok && got.Version() == want.Version() {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the dashboard never reached node b")
+			}
+		}
+	}
+	put(tenantDashboards()[0])
+	ingest := func(round int) {
+		t.Helper()
+		if code, body := post(t, a.url+"/api/v1/ingest", "application/json", tenantSamples(round)); code != http.StatusOK {
+			t.Fatalf("ingest: %d %s", code, body)
+		}
+	}
+	ingest(0)
+	ingest(1)
+
+	tokens := make([]string, leakTenants)
+	for i := range tokens {
+		code, m, raw := mintAPI(t, a, fmt.Sprintf(`{"chart":"usage","ttl":"1h","where":{"tenant":"t%02d"}}`, i))
+		if code != http.StatusCreated {
+			t.Fatalf("mint: %d %s", code, raw)
+		}
+		tokens[i] = m.Token
+	}
+	dashTok := make([]string, 5)
+	for i := range dashTok {
+		_, m, _ := mintAPI(t, a, fmt.Sprintf(`{"dashboard":"saas","where":{"tenant":"t%02d"}}`, i))
+		dashTok[i] = m.Token
+	}
+	sumAfter := func(i, rounds int) float64 { return float64(2 * (i + 1) * rounds) }
+
+	// Every read path, on the node that took the samples and on another.
+	readAll := func(t *testing.T, s *server, i, rounds int) {
+		tok := tokens[i]
+		want := sumAfter(i, rounds)
+		for _, path := range []string{"/api/v1/charts/usage/frame", "/api/v1/charts/usage/option", "/embed/usage", "/api/v1/charts/usage"} {
+			var code int
+			var body string
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				code, body, _ = getWith(t, s.url+path+"?token="+tok)
+				if code != http.StatusOK {
+					t.Fatalf("tenant %d: GET %s: %d %s", i, path, code, body)
+				}
+				got := checkTenant(t, path, i, body)
+				if !strings.HasSuffix(path, "/frame") || got == want || time.Now().After(deadline) {
+					if strings.HasSuffix(path, "/frame") && got != want {
+						t.Fatalf("tenant %d: frame sums to %v, want %v: %s", i, got, want, body)
+					}
+					break
+				}
+			}
+			if strings.HasSuffix(path, "/option") && !strings.Contains(body, fmt.Sprintf("t%02d-", i)) {
+				t.Fatalf("tenant %d: option without its own data: %.300s", i, body)
+			}
+		}
+		conn, resp, err := websocket.DefaultDialer.Dial("ws://"+s.Addr()+"/api/v1/stream?charts=usage&token="+tok, nil)
+		if err != nil {
+			t.Fatalf("tenant %d: dial: %v %v", i, err, resp)
+		}
+		defer conn.Close()
+		wsTenant(t, conn, i, want)
+
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/api/v1/stream/sse?charts=usage&token="+tok, nil)
+		sse, err := http.DefaultClient.Do(req)
+		if err != nil || sse.StatusCode != http.StatusOK {
+			t.Fatalf("tenant %d: SSE: %v %v", i, err, sse)
+		}
+		defer sse.Body.Close()
+		sc := bufio.NewScanner(sse.Body)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok && checkTenant(t, "SSE", i, data) == want {
+				break
+			}
+		}
+	}
+	check := func(t *testing.T, rounds int, nodes ...*server) {
+		var wg sync.WaitGroup
+		for _, s := range nodes {
+			for i := range leakTenants {
+				wg.Go(func() { readAll(t, s, i, rounds) })
+			}
+		}
+		wg.Wait()
+	}
+	check(t, 2, a, b)
+
+	// A dashboard token with a filter: every chart of the dashboard's
+	// stream is filtered.
+	for i, tok := range dashTok {
+		conn, _, err := websocket.DefaultDialer.Dial("ws://"+b.Addr()+"/api/v1/stream?dashboard=saas&token="+tok, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wsTenant(t, conn, i, sumAfter(i, 2))
+		conn.Close()
+	}
+
+	// Viewers that stay open through an edit of the dashboard and more
+	// samples see only their tenant, before and after.
+	open := make([]*websocket.Conn, 10)
+	for i := range open {
+		conn, _, err := websocket.DefaultDialer.Dial("ws://"+b.Addr()+"/api/v1/stream?charts=usage&token="+tokens[i], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		wsTenant(t, conn, i, sumAfter(i, 2))
+		open[i] = conn
+	}
+	edited := tenantDashboards()
+	edited[0].Charts[0].Type = charts.Grouped
+	edited[0].Charts[0].Title = "Usage, edited"
+	put(edited[0])
+	ingest(2)
+	for i, conn := range open {
+		wsTenant(t, conn, i, sumAfter(i, 3))
+	}
+	check(t, 3, a, b)
+
+	// A restart: the filtered views are made again, from the log.
+	stopA()
+	a2, _ := tenantServer(t, ns.ClientURL())
+	check(t, 3, a2)
+
+	// The filter cannot be edited away, nor rewound around.
+	payload, sig, _ := strings.Cut(tokens[3], ".")
+	raw, _ := base64.RawURLEncoding.DecodeString(payload)
+	forged := base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(raw), `"t03"`, `"t04"`, 1))) + "." + sig
+	if code, body, _ := getWith(t, a2.url+"/api/v1/charts/usage/frame?token="+forged); code != http.StatusUnauthorized {
+		t.Errorf("an edited filter: %d %s, want 401", code, body)
+	}
+	if code, body, _ := getWith(t, a2.url+"/api/v1/charts/usage/frame?at=2026-01-01T00:00:00Z&token="+tokens[3]); code != http.StatusBadRequest || !strings.Contains(body, "at=") {
+		t.Errorf("?at= with a filtered token: %d %s, want 400", code, body)
+	}
+}
