@@ -2,11 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/dashd/dashd/charts"
 	"github.com/dashd/dashd/config"
+	"github.com/dashd/dashd/embed"
 )
 
 // The tenant tag is in every category and series name ("t07-h1",
@@ -254,5 +257,66 @@ func TestTenantLeak(t *testing.T) {
 	}
 	if code, body, _ := getWith(t, a2.url+"/api/v1/charts/usage/frame?at=2026-01-01T00:00:00Z&token="+tokens[3]); code != http.StatusBadRequest || !strings.Contains(body, "at=") {
 		t.Errorf("?at= with a filtered token: %d %s, want 400", code, body)
+	}
+}
+
+// Minting with where, through the API and the command, and the bound on
+// filtered views: a clear 429 with Retry-After.
+func TestTenantMintAndLimit(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, func(f *config.File) {
+		f.Auth.Read = config.ReadToken
+		f.Auth.EmbedSecret = testEmbedSecret
+		f.Auth.AdminTokens = []string{testAdminToken}
+		f.Dashboards = tenantDashboards()
+		f.Embed.MaxFilteredViews = 2
+	})
+	for name, body := range map[string]string{
+		"too many tags": `{"chart":"usage","where":{"a":"1","b":"2","c":"3","d":"4","e":"5"}}`,
+		"empty value":   `{"chart":"usage","where":{"tenant":""}}`,
+		"not strings":   `{"chart":"usage","where":{"tenant":7}}`,
+	} {
+		if code, _, raw := mintAPI(t, s, body); code != http.StatusBadRequest || !strings.Contains(raw, "where") {
+			t.Errorf("%s: %d %s, want 400 naming where", name, code, raw)
+		}
+	}
+	var toks []string
+	for i := range 3 {
+		code, m, raw := mintAPI(t, s, fmt.Sprintf(`{"chart":"usage","where":{"tenant":"t%02d"}}`, i))
+		if code != http.StatusCreated || !strings.Contains(raw, fmt.Sprintf(`"where":{"tenant":"t%02d"}`, i)) {
+			t.Fatalf("mint: %d %s", code, raw)
+		}
+		toks = append(toks, m.Token)
+	}
+	for _, tok := range toks[:2] {
+		if code, body, _ := getWith(t, s.url+"/api/v1/charts/usage/frame?token="+tok); code != http.StatusOK {
+			t.Fatalf("frame: %d %s", code, body)
+		}
+	}
+	code, body, h := getWith(t, s.url+"/api/v1/charts/usage/frame?token="+toks[2])
+	if code != http.StatusTooManyRequests || h.Get("Retry-After") == "" || !strings.Contains(body, "embed.max_filtered_views") {
+		t.Errorf("past the limit: %d %s %v, want 429 with Retry-After naming embed.max_filtered_views", code, body, h)
+	}
+	if _, resp, err := websocket.DefaultDialer.Dial("ws://"+s.Addr()+"/api/v1/stream?charts=usage&token="+toks[2], nil); err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("WebSocket past the limit: %v %v, want 429", err, resp)
+	}
+
+	dir := t.TempDir()
+	cfg := dir + "/dashd.yaml"
+	if err := os.WriteFile(cfg, []byte("auth:\n  embed_secret: "+testEmbedSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"embed-token", "--config", cfg, "--chart", "usage", "--where", "tenant=acme", "--where", "region=eu", "--ttl", "1h"}, noEnv, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	k, _ := embed.New(embed.Config{Secret: testEmbedSecret})
+	c, err := k.Verify(strings.TrimSpace(stdout.String()))
+	if err != nil || c.Where["tenant"] != "acme" || c.Where["region"] != "eu" || len(c.Where) != 2 {
+		t.Errorf("claims %+v, %v", c, err)
+	}
+	stdout.Reset()
+	if code := run(t.Context(), []string{"embed-token", "--config", cfg, "--chart", "usage", "--where", "tenant"}, noEnv, &stdout, &stderr); code != 2 || stdout.Len() > 0 || !strings.Contains(stderr.String(), "key=value") {
+		t.Errorf("--where tenant: exit %d, %q", code, stderr.String())
 	}
 }
