@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 
 	"github.com/dashd/dashd/charts"
@@ -318,5 +319,40 @@ func TestTenantMintAndLimit(t *testing.T) {
 	stdout.Reset()
 	if code := run(t.Context(), []string{"embed-token", "--config", cfg, "--chart", "usage", "--where", "tenant"}, noEnv, &stdout, &stderr); code != 2 || stdout.Len() > 0 || !strings.Contains(stderr.String(), "key=value") {
 		t.Errorf("--where tenant: exit %d, %q", code, stderr.String())
+	}
+}
+
+// A tenant embed on another origin: the host page's <dashd-chart> holds
+// acme's token, its iframe globex's; each draws its tenant's bars live and
+// never the other's.
+func TestBrowserTenantEmbedsOnAnotherOrigin(t *testing.T) {
+	host := newHostPage(t)
+	s := tokenReadServer(t, host.origin)
+	host.serve(t, s.url)
+	_, frameTok, _ := mintAPI(t, s, `{"chart":"req-by-route","where":{"tenant":"globex"}}`)
+	_, elTok, _ := mintAPI(t, s, `{"chart":"req-by-route","where":{"tenant":"acme"}}`)
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(host.origin+"/ok?frame="+frameTok.Token+"&el="+elTok.Token)); err != nil {
+		t.Fatal(err)
+	}
+	fctx := frameContext(t, ctx, s.url)
+	pollTrue(t, ctx, "the element goes live", `document.getElementById('el').getAttribute('data-state') === 'live'`)
+	pollTrue(t, fctx, "the iframe goes live", `document.querySelector('[data-link]').getAttribute('data-state') === 'live'`)
+	for round := range 2 {
+		acme, globex := fmt.Sprintf("/acme-%d", round), fmt.Sprintf("/globex-%d", round)
+		if code, body := post(t, s.url+"/api/v1/ingest", "application/json", fmt.Sprintf(
+			`[{"metric":"http_requests","tags":{"tenant":"acme","route":%q,"status":"200"},"value":2},
+			  {"metric":"http_requests","tags":{"tenant":"globex","route":%q,"status":"500"},"value":3}]`, acme, globex)); code != http.StatusOK {
+			t.Fatalf("ingest: %d %s", code, body)
+		}
+		pollTrue(t, ctx, "the element shows acme's bar", fmt.Sprintf(`%s.then(function (cats) { return cats.indexOf(%q) >= 0; })`, elementCategories, acme))
+		waitForCategory(t, fctx, "req-by-route", globex)
+	}
+	time.Sleep(300 * time.Millisecond) // a frame more, if one were coming
+	if cats := evalAwait[[]string](t, ctx, elementCategories); strings.Contains(strings.Join(cats, " "), "globex") {
+		t.Errorf("LEAK: acme's element shows %q", cats)
+	}
+	if cats := evalAwait[[]string](t, fctx, categoriesOf("req-by-route")); strings.Contains(strings.Join(cats, " "), "acme") {
+		t.Errorf("LEAK: globex's iframe shows %q", cats)
 	}
 }
