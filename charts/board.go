@@ -114,6 +114,10 @@ type Board struct {
 	// repeated counts the samples of log batches at or before the
 	// position already applied, which the board skips.
 	repeated atomic.Uint64
+	// nfiltered is the number of filtered views; refusedViews counts
+	// Acquires refused past Config.MaxFilteredViews.
+	nfiltered    atomic.Int64
+	refusedViews atomic.Uint64
 }
 
 // positioned is a batch and the log position of its last message (the
@@ -878,11 +882,16 @@ type Stats struct {
 	// Repeated counts the samples of log batches at or before the position
 	// the board had applied (or started from), skipped as already applied.
 	Repeated uint64
+	// FilteredViews is the number of filtered views held now;
+	// FilteredRefused counts those refused past Config.MaxFilteredViews.
+	FilteredViews   int
+	FilteredRefused uint64
 }
 
 // Stats reads the board's counters; safe from any goroutine.
 func (b *Board) Stats() Stats {
 	return Stats{Applied: b.applied.Load(), Frames: b.frames.Load(), Queued: len(b.in),
 		Outside: b.outside.Load(), Folded: b.folded.Load(), Unread: b.unread.Load(),
-		Filled: b.filled.Load(), Repeated: b.repeated.Load()}
+		Filled: b.filled.Load(), Repeated: b.repeated.Load(),
+		FilteredViews: int(b.nfiltered.Load()), FilteredRefused: b.refusedViews.Load()}
 }

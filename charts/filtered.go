@@ -246,12 +246,14 @@ func (b *Board) filteredView(st *boardState, id, canon string, where map[string]
 	if len(st.filtered) >= b.maxFiltered() {
 		b.sweep(st, b.cfg.Now(), true)
 		if len(st.filtered) >= b.maxFiltered() {
+			b.refusedViews.Add(1)
 			return nil, &TooManyViewsError{Limit: b.maxFiltered(), RetryAfter: b.nextIdle(st)}
 		}
 	}
 	f := &filtered{chart: id, canon: canon, where: maps.Clone(where)}
 	b.fill(st, f, main.def, max(st.seqs[id], st.fseqFloor))
 	st.filtered[topic] = f
+	b.nfiltered.Store(int64(len(st.filtered)))
 	st.index(f, false)
 	return f, nil
 }
@@ -361,6 +363,7 @@ func (b *Board) drop(st *boardState, topic string, f *filtered) {
 	st.index(f, true)
 	b.forget(st, f.view)
 	delete(st.filtered, topic)
+	b.nfiltered.Store(int64(len(st.filtered)))
 	b.pub.Publish(topic, nil)
 	st.retracted = true
 }

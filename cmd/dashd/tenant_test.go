@@ -301,6 +301,12 @@ func TestTenantMintAndLimit(t *testing.T) {
 	if _, resp, err := websocket.DefaultDialer.Dial("ws://"+s.Addr()+"/api/v1/stream?charts=usage&token="+toks[2], nil); err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("WebSocket past the limit: %v %v, want 429", err, resp)
 	}
+	if st := s.board.Stats(); st.FilteredViews != 2 || st.FilteredRefused != 2 {
+		t.Errorf("stats: %d filtered views, %d refused; want 2 and 2", st.FilteredViews, st.FilteredRefused)
+	}
+	if _, body, _ := getWith(t, s.url+"/metrics"); !strings.Contains(body, "dashd_filtered_views 2") || !strings.Contains(body, "dashd_filtered_views_refused_total 2") {
+		t.Error("/metrics lacks dashd_filtered_views 2 or dashd_filtered_views_refused_total 2")
+	}
 
 	dir := t.TempDir()
 	cfg := dir + "/dashd.yaml"
