@@ -27,14 +27,15 @@ func (a *API) stream(serve func(http.ResponseWriter, *http.Request, []string, co
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		if where := whereOf(r); len(where) > 0 {
-			// A token with tag filters sees each chart through them.
+		if len(whereOf(r)) > 0 || hasVars(r) {
+			// A token with tag filters, or chosen dashboard variables:
+			// each chart is seen through its filter.
 			var release func()
 			if err := a.canFilter(r, "from", "at"); err != nil {
 				filterError(w, "stream", err)
 				return
 			}
-			if topics, release, err = a.filteredTopics(r.Context(), topics, where); err != nil {
+			if topics, release, err = a.filteredTopics(r, topics, q.Get("dashboard")); err != nil {
 				filterError(w, "chart", err)
 				return
 			}

@@ -752,6 +752,7 @@ func cloneDashboards(ds []Dashboard) []Dashboard {
 	for i, d := range ds {
 		out[i] = d
 		out[i].Charts = append([]Chart(nil), d.Charts...)
+		out[i].Variables = append([]Variable(nil), d.Variables...)
 	}
 	return out
 }

@@ -264,7 +264,7 @@ func (b *Board) fill(st *boardState, f *filtered, def Chart, seq uint64) {
 	v := NewView(def, b.cfg.Limits)
 	v.filter, v.topic, v.seq = f.where, FilterTopic(f.chart, f.canon), seq
 	for k, want := range f.where {
-		if got, ok := def.Where[k]; ok && got != want {
+		if got, ok := def.Where[k]; ok && got != want && !strings.HasPrefix(got, "$") {
 			v.never = true
 		}
 	}

@@ -234,6 +234,9 @@ func (v *View) Matches(s *ingest.Sample) bool {
 		return false
 	}
 	for k, want := range v.def.Where {
+		if want != "" && want[0] == '$' {
+			continue // a dashboard variable: unbound, any value (variables.go)
+		}
 		if got, ok := s.Tag(k); !ok || got != want {
 			return false
 		}

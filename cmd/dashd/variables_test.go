@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/dashd/dashd/charts"
+	"github.com/dashd/dashd/config"
+)
+
+// Dashboard variables: ?var-region=… chooses a filtered view of each chart
+// that uses $region, on the frame API and the stream; a token pins it.
+func TestDashboardVariables(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, func(f *config.File) {
+		f.Auth.Read = config.ReadToken
+		f.Auth.EmbedSecret = testEmbedSecret
+		f.Auth.AdminTokens = []string{testAdminToken}
+		f.Dashboards = []charts.Dashboard{{ID: "geo", Variables: []charts.Variable{{Name: "region", Tag: "region"}}, Charts: []charts.Chart{
+			{ID: "by-host", Metric: "cpu", X: "host", Agg: charts.Sum, Window: charts.Duration(time.Hour), Where: map[string]string{"region": "$region"}},
+			{ID: "all-hosts", Metric: "cpu", X: "host", Agg: charts.Sum, Window: charts.Duration(time.Hour)},
+		}}}
+	})
+	if code, body := post(t, s.url+"/api/v1/ingest", "application/json",
+		`[{"metric":"cpu","tags":{"region":"eu","host":"eu-1"},"value":1},{"metric":"cpu","tags":{"region":"us","host":"us-1"},"value":2}]`); code != http.StatusOK {
+		t.Fatalf("ingest: %d %s", code, body)
+	}
+	adm := "&token=" + testAdminToken
+	frameOf := func(chart, query string) (int, string) {
+		code, body, _ := getWith(t, s.url+"/api/v1/charts/"+chart+"/frame?"+query)
+		return code, body
+	}
+	for query, want := range map[string][]string{
+		"x=1":             {"eu-1", "us-1"}, // unbound: every region
+		"var-region=eu":   {"eu-1"},
+		"var-region=us":   {"us-1"},
+		"var-region=mars": {},
+	} {
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			code, body := frameOf("by-host", query+adm)
+			if code != http.StatusOK {
+				t.Fatalf("%s: %d %s", query, code, body)
+			}
+			ok := true
+			for _, h := range []string{"eu-1", "us-1"} {
+				if strings.Contains(body, h) != (strings.Contains(strings.Join(want, " "), h)) {
+					ok = false
+				}
+			}
+			if ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %s, want %v", query, body, want)
+			}
+		}
+	}
+	// A chart that does not use the variable is not filtered by it.
+	if _, body := frameOf("all-hosts", "var-region=eu"+adm); !strings.Contains(body, "us-1") {
+		t.Errorf("all-hosts with var-region=eu: %s", body)
+	}
+	if code, body := frameOf("by-host", "var-zone=eu"+adm); code != http.StatusBadRequest || !strings.Contains(body, "no variable") {
+		t.Errorf("an undeclared variable: %d %s", code, body)
+	}
+
+	// The stream of the dashboard with var-region=eu: by-host shows eu only.
+	conn, _, err := websocket.DefaultDialer.Dial("ws://"+s.Addr()+"/api/v1/stream?dashboard=geo&var-region=eu"+adm, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	v := &viewer{t: t, conn: conn}
+	f := v.until("by-host", func(f frame) bool { return len(f.Categories) > 0 })
+	if fmt.Sprint(f.Categories) != "[eu-1]" {
+		t.Errorf("stream with var-region=eu: %v", f.Categories)
+	}
+
+	// A token that pins region=eu: the variable cannot move it.
+	_, pinned, _ := mintAPI(t, s, `{"dashboard":"geo","where":{"region":"eu"}}`)
+	if code, body := frameOf("by-host", "var-region=us&token="+pinned.Token); code != http.StatusForbidden || !strings.Contains(body, "pins") {
+		t.Errorf("pinned token, var-region=us: %d %s", code, body)
+	}
+	if code, body := frameOf("by-host", "var-region=eu&token="+pinned.Token); code != http.StatusOK || strings.Contains(body, "us-1") {
+		t.Errorf("pinned token, var-region=eu: %d %s", code, body)
+	}
+	if _, resp, err := websocket.DefaultDialer.Dial("ws://"+s.Addr()+"/api/v1/stream?dashboard=geo&var-region=us&token="+pinned.Token, nil); err == nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("pinned token, stream var-region=us: %v", err)
+	}
+}
