@@ -79,7 +79,10 @@ func (a *API) whereFor(r *http.Request, id, dashboard string) (map[string]string
 		if !ok {
 			continue
 		}
-		if len(vals) != 1 || vals[0] == "" || len(vals[0]) > embed.MaxWhereValueLen || embed.CheckWhere(map[string]string{"v": vals[0]}) != nil {
+		if len(vals) == 1 && vals[0] == "" {
+			continue // "all": the variable stays unbound
+		}
+		if len(vals) != 1 || len(vals[0]) > embed.MaxWhereValueLen || embed.CheckWhere(map[string]string{"v": vals[0]}) != nil {
 			return nil, &refusal{http.StatusBadRequest, fmt.Sprintf("?%s= must be given once, 1 to %d printable bytes", k, embed.MaxWhereValueLen)}
 		}
 		vars[name] = vals[0]

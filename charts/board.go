@@ -281,6 +281,12 @@ type boardState struct {
 	filtered  map[string]*filtered
 	fidx      map[string][]*keySet
 	fseqFloor uint64 // the highest seq of a dropped filtered view
+
+	// varTags are, by chart id, the where keys a chart binds to a
+	// dashboard variable; seen, by chart id and key, the values its
+	// samples carried (at most MaxVariableValues each: variables.go).
+	varTags map[string][]string
+	seen    map[string]map[string]map[string]struct{}
 }
 
 // seqMemory is how many chart ids the board remembers the seq of; past
@@ -418,6 +424,9 @@ func (b *Board) apply(st *boardState, pb positioned) {
 			st.add(v, s, now, &outside, &folded)
 			if sets := st.fidx[v.def.ID]; sets != nil {
 				st.addFiltered(sets, s, now)
+			}
+			if tags := st.varTags[v.def.ID]; tags != nil {
+				st.see(v.def.ID, tags, s)
 			}
 		}
 		if !read {
@@ -570,6 +579,7 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 		}
 	}
 	b.rebuildFiltered(st)
+	st.rebuildVars()
 }
 
 // restore makes the view of def from Config.Start's state of it, if the

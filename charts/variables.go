@@ -1,8 +1,13 @@
 package charts
 
 import (
+	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+
+	"github.com/dashd/dashd/ingest"
 )
 
 // Dashboard variables (issue 15): a dashboard declares variables bound to
@@ -99,4 +104,81 @@ func (d *Dashboard) Variable(name string) (Variable, bool) {
 		}
 	}
 	return Variable{}, false
+}
+
+// MaxVariableValues bounds the values the board remembers of each chart's
+// variable tag, and so the choices a dashboard page offers.
+const MaxVariableValues = 100
+
+// rebuildVars follows a change of definitions: which charts bind which
+// tags to variables. The values seen of a chart still bound are kept.
+func (st *boardState) rebuildVars() {
+	st.varTags = map[string][]string{}
+	for id, v := range st.views {
+		for k, val := range v.def.Where {
+			if _, ok := VarRef(val); ok {
+				st.varTags[id] = append(st.varTags[id], k)
+			}
+		}
+	}
+	for id := range st.seen {
+		if st.varTags[id] == nil {
+			delete(st.seen, id)
+		}
+	}
+}
+
+// see records the values s carries for tags, bounded.
+func (st *boardState) see(id string, tags []string, s *ingest.Sample) {
+	if st.seen == nil {
+		st.seen = map[string]map[string]map[string]struct{}{}
+	}
+	byTag := st.seen[id]
+	if byTag == nil {
+		byTag = map[string]map[string]struct{}{}
+		st.seen[id] = byTag
+	}
+	for _, k := range tags {
+		val, ok := s.Tag(k)
+		if !ok {
+			continue
+		}
+		vals := byTag[k]
+		if vals == nil {
+			vals = map[string]struct{}{}
+			byTag[k] = vals
+		}
+		if _, dup := vals[val]; !dup && len(vals) < MaxVariableValues {
+			vals[val] = struct{}{}
+		}
+	}
+}
+
+// VariableValues returns, for each variable of dashboard id, the values
+// its tag has taken in the samples of the charts that use it since the
+// board started (replay included), sorted, at most MaxVariableValues.
+func (b *Board) VariableValues(ctx context.Context, id string) (map[string][]string, error) {
+	d, ok := b.Dashboard(id)
+	if !ok {
+		return nil, ErrNotFound
+	}
+	out := map[string][]string{}
+	err := b.do(ctx, func(st *boardState) {
+		for _, v := range d.Variables {
+			set := map[string]struct{}{}
+			for _, c := range d.Charts {
+				for k, val := range c.Where {
+					if name, ok := VarRef(val); ok && name == v.Name {
+						for x := range st.seen[c.ID][k] {
+							if len(set) < MaxVariableValues {
+								set[x] = struct{}{}
+							}
+						}
+					}
+				}
+			}
+			out[v.Name] = slices.Sorted(maps.Keys(set))
+		}
+	})
+	return out, err
 }

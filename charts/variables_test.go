@@ -63,6 +63,10 @@ func TestVariableChoosesAFilteredView(t *testing.T) {
 			t.Errorf("unbound: %s lacks %s", all, h)
 		}
 	}
+	vals, err := b.VariableValues(ctx, "d")
+	if err != nil || strings.Join(vals["region"], ",") != "t00,t01,t02,t03" {
+		t.Errorf("VariableValues = %v, %v", vals, err)
+	}
 	one, _ := b.FrameWhere(ctx, "c", eu)
 	if !strings.Contains(string(one), "t01-h0") || strings.Contains(string(one), "t00") || strings.Contains(string(one), "t03") {
 		t.Errorf("region t01: %s", one)

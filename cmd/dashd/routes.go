@@ -36,7 +36,7 @@ func (m *Main) routes() (http.Handler, error) {
 	}
 	ingestCfg := ingest.HandlerConfig{Logger: m.log.With("component", "ingest"), Observe: m.ops.observeIngest, Readers: m.board}
 	lineProtocol := ingest.LineProtocolHandler(m.store, ingestCfg)
-	pages := web.Handler(web.Config{Catalog: m.board, Logger: m.log.With("component", "web"), FrameAncestors: f.Embed.AllowedParents})
+	pages := web.Handler(web.Config{Catalog: m.board, Variables: m.board.VariableValues, Logger: m.log.With("component", "web"), FrameAncestors: f.Embed.AllowedParents})
 	h := map[string]http.Handler{
 		"POST /api/v1/ingest":            m.pushing(access.JSON, ingest.JSONHandler(m.store, ingestCfg)),
 		"POST /write":                    m.pushing(access.Influx, lineProtocol),

@@ -80,6 +80,25 @@ func TestDashboardVariables(t *testing.T) {
 		t.Errorf("stream with var-region=eu: %v", f.Categories)
 	}
 
+	// The page offers the values seen, the chosen one selected; a value
+	// is text, never markup.
+	post(t, s.url+"/api/v1/ingest", "application/json", `[{"metric":"cpu","tags":{"region":"<img src=x>","host":"x-1"},"value":1}]`)
+	var code int
+	var page string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if code, page, _ = getWith(t, s.url+"/d/geo?var-region=eu"+adm); strings.Contains(page, "&lt;img") {
+			break
+		}
+	}
+	for _, want := range []string{`<select name="var-region"`, `<option value="eu" selected>eu</option>`, `<option value="us">us</option>`, `&lt;img src=x&gt;`, `name="token" value="` + testAdminToken + `"`} {
+		if code != http.StatusOK || !strings.Contains(page, want) {
+			t.Errorf("page lacks %s (%d)", want, code)
+		}
+	}
+	if strings.Contains(page, "<img src=x>") {
+		t.Error("a tag value became markup on the page")
+	}
+
 	// A token that pins region=eu: the variable cannot move it.
 	_, pinned, _ := mintAPI(t, s, `{"dashboard":"geo","where":{"region":"eu"}}`)
 	if code, body := frameOf("by-host", "var-region=us&token="+pinned.Token); code != http.StatusForbidden || !strings.Contains(body, "pins") {
