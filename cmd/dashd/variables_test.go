@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 
 	"github.com/dashd/dashd/charts"
@@ -109,5 +110,48 @@ func TestDashboardVariables(t *testing.T) {
 	}
 	if _, resp, err := websocket.DefaultDialer.Dial("ws://"+s.Addr()+"/api/v1/stream?dashboard=geo&var-region=us&token="+pinned.Token, nil); err == nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("pinned token, stream var-region=us: %v", err)
+	}
+}
+
+// In a browser: the dashboard page with ?var-region=eu draws eu's bars
+// only; choosing us in the selector and showing it draws us's only.
+func TestBrowserDashboardVariables(t *testing.T) {
+	s := startServer(t, func(f *config.File) {
+		f.Dashboards = []charts.Dashboard{{ID: "geo", Variables: []charts.Variable{{Name: "region", Tag: "region"}}, Charts: []charts.Chart{
+			{ID: "by-host", Metric: "cpu", X: "host", Agg: charts.Sum, Window: charts.Duration(time.Hour), Where: map[string]string{"region": "$region"}},
+		}}}
+	})
+	if code, body := post(t, s.url+"/api/v1/ingest", "application/json",
+		`[{"metric":"cpu","tags":{"region":"eu","host":"eu-1"},"value":1},{"metric":"cpu","tags":{"region":"us","host":"us-1"},"value":2}]`); code != http.StatusOK {
+		t.Fatalf("ingest: %d %s", code, body)
+	}
+	ctx := newBrowser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/geo?var-region=eu")); err != nil {
+		t.Fatal(err)
+	}
+	waitForCategory(t, ctx, "by-host", "eu-1")
+	if cats := evalAwait[[]string](t, ctx, categoriesOf("by-host")); fmt.Sprint(cats) != "[eu-1]" {
+		t.Errorf("region eu shows %v", cats)
+	}
+	pollTrue(t, ctx, "the selector offers us", `!!document.querySelector('select[name="var-region"] option[value="us"]')`)
+	eval[bool](t, ctx, `(function () {
+		var sel = document.querySelector('select[name="var-region"]');
+		sel.value = 'us';
+		sel.form.querySelector('button[type=submit]').click();
+		return true;
+	})()`)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		// The form's GET navigates: evaluations fail until the new page is there.
+		search, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.readyState === 'complete' ? location.search : ''`))
+		if err == nil && strings.Contains(search, "var-region=us") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page never followed ?var-region=us (%q, %v)", search, err)
+		}
+	}
+	waitForCategory(t, ctx, "by-host", "us-1")
+	if cats := evalAwait[[]string](t, ctx, categoriesOf("by-host")); fmt.Sprint(cats) != "[us-1]" {
+		t.Errorf("region us shows %v", cats)
 	}
 }
