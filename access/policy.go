@@ -206,7 +206,24 @@ func (p *Policy) read(r *http.Request, rt Route) Decision {
 	if err != nil {
 		return p.tokenRefusal(err)
 	}
-	return Decision{Grant: &claims}
+	return filteredGrant(r, &claims)
+}
+
+// filteredGrant is the decision for a read granted by claims: a token
+// with tag filters may not rewind (?at=, ?from=), on any route, since a
+// rewound read comes from the log unfiltered. Deciding it here keeps it
+// true whatever handler serves the rewind.
+func filteredGrant(r *http.Request, claims *embed.Claims) Decision {
+	if len(claims.Where) > 0 {
+		q := r.URL.Query()
+		for _, p := range []string{"at", "from"} {
+			if q.Has(p) {
+				return refuse(http.StatusForbidden, "forbidden",
+					fmt.Sprintf("an embed token with tag filters (where) reads the present only: drop ?%s= (rewind reads the whole log, unfiltered)", p))
+			}
+		}
+	}
+	return Decision{Grant: claims}
 }
 
 // publicGrant is the grant of a filtered embed token sent to a public
@@ -220,7 +237,7 @@ func (p *Policy) publicGrant(r *http.Request) Decision {
 	if err != nil || len(claims.Where) == 0 {
 		return Decision{}
 	}
-	return Decision{Grant: &claims}
+	return filteredGrant(r, &claims)
 }
 
 func (p *Policy) tokenRefusal(err error) Decision {

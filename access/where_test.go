@@ -33,6 +33,20 @@ func TestGrantCarriesWhere(t *testing.T) {
 			t.Errorf("%s: %+v, want a grant with where tenant=acme", name, d)
 		}
 	}
+	// Nor may it rewind, whatever handler would serve it.
+	for name, cfg := range map[string]access.Config{
+		"read token": {Loopback: true, ReadToken: true, Keys: keys},
+		"public":     {Loopback: true, Keys: keys},
+	} {
+		p, _ := access.New(cfg)
+		for _, q := range []string{"at=2026-01-01T00:00:00Z", "from=1700000000"} {
+			r := httptest.NewRequest("GET", "http://127.0.0.1/api/v1/charts/sales/frame?"+q+"&token="+tok, nil)
+			r.SetPathValue("id", "sales")
+			if d := p.Decide(r, rt); d.Status != 403 || d.Grant != nil {
+				t.Errorf("%s, %s: %+v, want 403", name, q, d)
+			}
+		}
+	}
 	p, _ := access.New(access.Config{Loopback: true, ReadToken: true, Keys: keys})
 	r := httptest.NewRequest("GET", "http://127.0.0.1/api/v1/charts/sales/frame?token="+tok[:len(tok)-2]+"xx", nil)
 	r.SetPathValue("id", "sales")
