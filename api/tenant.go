@@ -22,6 +22,10 @@ type Filtered interface {
 	Acquire(ctx context.Context, id string, where map[string]string) (topic string, release func(), err error)
 }
 
+// WhereOf is the tag filter of the embed token that let r in (nil:
+// none), for handlers mounted beside the API's (the pages).
+func WhereOf(r *http.Request) map[string]string { return whereOf(r) }
+
 // whereOf is the tag filter of the embed token that let r in (nil: none).
 // Nothing in the request can remove or widen it: it is in the signed
 // claims, and the board ANDs it with the chart's own where.

@@ -24,7 +24,7 @@ func (s *server) variablesOf(r *http.Request, d charts.Dashboard) []variableView
 	}
 	var seen map[string][]string
 	if s.variables != nil {
-		seen, _ = s.variables(r.Context(), d.ID) // none offered if the board is away
+		seen, _ = s.variables(r, d.ID) // none offered if the board is away
 	}
 	out := make([]variableView, 0, len(d.Variables))
 	q := r.URL.Query()

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -44,9 +43,10 @@ type Config struct {
 	// frame-ancestors. Empty, or "*" among them: any page may.
 	FrameAncestors []string
 	// Variables, if set, returns the values seen of each variable of a
-	// dashboard (charts.Board.VariableValues), offered as choices on its
-	// page.
-	Variables func(ctx context.Context, dashboard string) (map[string][]string, error)
+	// dashboard (charts.Board.VariableValues) that the request r may be
+	// offered as choices on the page: none to a reader held to a tag
+	// filter, since the values come from every sample.
+	Variables func(r *http.Request, dashboard string) (map[string][]string, error)
 }
 
 // The pages, each a template file beside layout.html.
@@ -70,7 +70,7 @@ type server struct {
 	// and embed-element.js.
 	embedJS *asset
 	// variables: Config.Variables (nil: none offered).
-	variables func(ctx context.Context, dashboard string) (map[string][]string, error)
+	variables func(r *http.Request, dashboard string) (map[string][]string, error)
 }
 
 // Handler returns the handler of dashd's pages and static files:

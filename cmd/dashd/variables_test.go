@@ -111,6 +111,10 @@ func TestDashboardVariables(t *testing.T) {
 	if _, resp, err := websocket.DefaultDialer.Dial("ws://"+s.Addr()+"/api/v1/stream?dashboard=geo&var-region=us&token="+pinned.Token, nil); err == nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("pinned token, stream var-region=us: %v", err)
 	}
+	// Its page offers no values seen: they come from every sample.
+	if code, page, _ := getWith(t, s.url+"/d/geo?token="+pinned.Token); code != http.StatusOK || strings.Contains(page, `value="us"`) {
+		t.Errorf("the page of a filtered token offers other values (%d): %s", code, page)
+	}
 }
 
 // In a browser: the dashboard page with ?var-region=eu draws eu's bars
