@@ -55,6 +55,9 @@ const (
 	ChartParam
 	// StreamQuery reads ?dashboard=ID or ?charts=a,b.
 	StreamQuery
+	// AnyReader reads nothing of a chart or dashboard (the log's bounds):
+	// any reader may, an admin token or any valid embed token.
+	AnyReader
 )
 
 // Route is one row of the table: a method and a path pattern (net/http's
@@ -110,6 +113,10 @@ func Routes() []Route {
 		// Live.
 		{Method: get, Path: "/api/v1/stream", Class: Read, Target: StreamQuery},
 		{Method: get, Path: "/api/v1/stream/sse", Class: Read, Target: StreamQuery, CrossOrigin: true},
+
+		// Rewind: the span of moments the log can show (frame, option and
+		// the streams take ?at= / ?from= on their own rows).
+		{Method: get, Path: "/api/v1/log", Class: Read, Target: AnyReader, CrossOrigin: true},
 
 		// Pages.
 		{Method: get, Path: "/", Class: Read, Target: Everything},

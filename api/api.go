@@ -13,6 +13,7 @@ import (
 	"github.com/dashd/dashd/charts"
 	"github.com/dashd/dashd/embed"
 	"github.com/dashd/dashd/journal"
+	"github.com/dashd/dashd/rewind"
 )
 
 // Board is what the API reads of the charts.
@@ -51,7 +52,7 @@ type Streams interface {
 }
 
 // Config is what New needs. Keys and Revocations may be nil (embed tokens
-// off); the rest is required.
+// off), and Rewind and Replays (no rewind); the rest is required.
 type Config struct {
 	Board       Board
 	Definitions Definitions
@@ -60,9 +61,13 @@ type Config struct {
 	Leases      *access.Leases
 	Keys        *embed.Keys
 	Revocations Revocations
-	Logger      *slog.Logger
-	// Filtered serves the reads of embed tokens with tag filters
-	// (tenant.go); nil refuses them.
+	// Rewind serves ?at= on frames and options and GET /api/v1/log, and
+	// Replays ?from= on the streams; nil: they answer 501.
+	Rewind  Rewind
+	Replays Replays
+	Logger  *slog.Logger
+	// Filtered serves the reads of embed tokens with tag filters and of
+	// ?var- readers (tenant.go); nil refuses them.
 	Filtered Filtered
 }
 
@@ -94,8 +99,11 @@ func (a *API) Handlers() map[string]http.Handler {
 		"PUT /api/v1/charts/{id}/data":      http.HandlerFunc(a.putData),
 		"POST /api/v1/embed-tokens":         http.HandlerFunc(a.mint),
 		"DELETE /api/v1/embed-tokens/{jti}": http.HandlerFunc(a.revoke),
-		"GET /api/v1/stream":                a.stream(a.cfg.Streams.ServeWS),
-		"GET /api/v1/stream/sse":            a.stream(a.cfg.Streams.ServeSSE),
+		"GET /api/v1/stream": a.stream(a.cfg.Streams.ServeWS, func(w http.ResponseWriter, r *http.Request, rp *rewind.Replay, speed int, _ []string, lease context.Context) {
+			a.replayWS(w, r, rp, speed, lease)
+		}),
+		"GET /api/v1/stream/sse": a.stream(a.cfg.Streams.ServeSSE, a.replaySSE),
+		"GET /api/v1/log":        http.HandlerFunc(a.getLog),
 	}
 }
 
@@ -208,12 +216,40 @@ func (a *API) getChart(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ch)
 }
 
+// getFrame answers the chart's current frame, or with ?at=T the frame it
+// showed at T (see serveRewound).
 func (a *API) getFrame(w http.ResponseWriter, r *http.Request) {
-	a.serveChartBytes(w, r, a.readFor(r, a.cfg.Board.Frame, Filtered.FrameWhere))
+	if a.filteredReader(r) {
+		// A filtered view has no past: readFor refuses ?at= (the access
+		// policy already refused it, 403, for a token with where).
+		a.serveChartBytes(w, r, a.readFor(r, a.cfg.Board.Frame, Filtered.FrameWhere))
+		return
+	}
+	if at, present, handled := a.momentOf(w, r, "at"); handled {
+		return
+	} else if present {
+		a.serveRewound(w, r, at, false)
+		return
+	}
+	a.serveChartBytes(w, r, a.cfg.Board.Frame)
 }
 
+// getOption answers the chart's ECharts option with its current data, or
+// with ?at=T the data it showed at T.
 func (a *API) getOption(w http.ResponseWriter, r *http.Request) {
-	a.serveChartBytes(w, r, a.readFor(r, a.cfg.Board.Option, Filtered.OptionWhere))
+	if a.filteredReader(r) {
+		// A filtered view has no past: readFor refuses ?at= (the access
+		// policy already refused it, 403, for a token with where).
+		a.serveChartBytes(w, r, a.readFor(r, a.cfg.Board.Option, Filtered.OptionWhere))
+		return
+	}
+	if at, present, handled := a.momentOf(w, r, "at"); handled {
+		return
+	} else if present {
+		a.serveRewound(w, r, at, true)
+		return
+	}
+	a.serveChartBytes(w, r, a.cfg.Board.Option)
 }
 
 func (a *API) serveChartBytes(w http.ResponseWriter, r *http.Request, read func(context.Context, string) ([]byte, error)) {

@@ -21,6 +21,9 @@ type mintRequest struct {
 	// Where are tag filters every read with the token is held to
 	// (embed.CheckWhere bounds them).
 	Where map[string]string `json:"where"`
+	// Rewind: "" or "on", any moment the log retains; "off", the present
+	// only; a duration ("1h"), at most that far back.
+	Rewind string `json:"rewind"`
 }
 
 // mintResponse is its answer.
@@ -32,6 +35,24 @@ type mintResponse struct {
 	Where     map[string]string `json:"where,omitempty"`
 	Expires   time.Time         `json:"expires"`
 	URL       string            `json:"url"` // the page to frame, relative to dashd
+}
+
+// ParseRewind reads how far back an embed token may rewind (the "rewind" of
+// POST /api/v1/embed-tokens, dashd embed-token --rewind): "" or "on", any
+// moment the log retains (0); "off", the present only (embed.NoRewind); a
+// positive duration, at most that far back.
+func ParseRewind(s string) (time.Duration, error) {
+	switch s {
+	case "", "on":
+		return 0, nil
+	case "off":
+		return embed.NoRewind, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf(`rewind %q is not "on", "off" or a positive duration (how far back the token may read, e.g. 1h)`, s)
+	}
+	return d, nil
 }
 
 // embedTokensOff answers 409 when auth.embed_secret is not set.
@@ -51,7 +72,7 @@ func (a *API) mint(w http.ResponseWriter, r *http.Request) {
 	}
 	var req mintRequest
 	if err := decodeBody(w, r, 64<<10, &req); err != nil {
-		writeError(w, bodyStatus(err), `the body is not {"chart":ID} or {"dashboard":ID} with an optional "ttl":"24h" and "where":{"tag":"value"}: `+err.Error(), nil)
+		writeError(w, bodyStatus(err), `the body is not {"chart":ID} or {"dashboard":ID} with an optional "ttl":"24h", "where":{"tag":"value"} and "rewind":"off"|"1h": `+err.Error(), nil)
 		return
 	}
 	ttl := DefaultEmbedTTL
@@ -62,6 +83,11 @@ func (a *API) mint(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ttl = d
+	}
+	reach, err := ParseRewind(req.Rewind)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), nil)
+		return
 	}
 	url := ""
 	switch {
@@ -78,12 +104,12 @@ func (a *API) mint(w http.ResponseWriter, r *http.Request) {
 		}
 		url = "/d/" + req.Dashboard
 	}
-	tok, claims, err := a.cfg.Keys.Mint(embed.Scope{Chart: req.Chart, Dashboard: req.Dashboard, Where: req.Where}, ttl)
+	tok, claims, err := a.cfg.Keys.Mint(embed.Scope{Chart: req.Chart, Dashboard: req.Dashboard, Where: req.Where, Rewind: reach}, ttl)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "embed: "), nil)
 		return
 	}
-	a.log.Info("embed token minted", "jti", claims.ID, "chart", claims.Chart, "dashboard", claims.Dashboard, "where", claims.Where, "expires", claims.ExpiresAt())
+	a.log.Info("embed token minted", "jti", claims.ID, "chart", claims.Chart, "dashboard", claims.Dashboard, "where", claims.Where, "rewind", claims.Rewind, "expires", claims.ExpiresAt())
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, mintResponse{
 		Token: tok, ID: claims.ID, Chart: claims.Chart, Dashboard: claims.Dashboard, Where: claims.Where,

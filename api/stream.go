@@ -8,13 +8,15 @@ import (
 
 	"github.com/dashd/dashd/access"
 	"github.com/dashd/dashd/charts"
+	"github.com/dashd/dashd/rewind"
 )
 
 // stream resolves ?dashboard=ID or ?charts=a,b into topics and hands the
 // request to the transport, with a lease that ends the viewer when the
 // embed token that let it in expires or is revoked. A HEAD request is
-// answered with the headers alone.
-func (a *API) stream(serve func(http.ResponseWriter, *http.Request, []string, context.Context)) http.HandlerFunc {
+// answered with the headers alone. With ?from=T (and ?speed=S) the viewer
+// first gets the transport's replay from T (replay.go).
+func (a *API) stream(serve func(http.ResponseWriter, *http.Request, []string, context.Context), replay func(http.ResponseWriter, *http.Request, *rewind.Replay, int, []string, context.Context)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		topics, err := topicsOf(a.cfg.Board, q.Get("dashboard"), q.Get("charts"))
@@ -27,9 +29,11 @@ func (a *API) stream(serve func(http.ResponseWriter, *http.Request, []string, co
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		if len(whereOf(r)) > 0 || hasVars(r) {
+		if a.filteredReader(r) {
 			// A token with tag filters, or chosen dashboard variables:
-			// each chart is seen through its filter.
+			// each chart is seen through its filter. A filtered view has no
+			// past, so ?from= and ?at= are refused (the access policy
+			// already refused them, 403, for a token with where).
 			var release func()
 			if err := a.canFilter(r, "from", "at"); err != nil {
 				filterError(w, "stream", err)
@@ -42,6 +46,14 @@ func (a *API) stream(serve func(http.ResponseWriter, *http.Request, []string, co
 			// A WebSocket's serve returns once it is hijacked; the view
 			// then stays while the hub says its topic is watched.
 			defer release()
+		} else if replay != nil {
+			rp, speed, handled := a.startReplay(w, r, topics)
+			if rp != nil {
+				replay(w, r, rp, speed, topics, a.cfg.Leases.Lease(decisionOf(r).Grant))
+			}
+			if handled {
+				return
+			}
 		}
 		serve(w, r, topics, a.cfg.Leases.Lease(decisionOf(r).Grant))
 	}

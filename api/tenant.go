@@ -41,7 +41,7 @@ func whereOf(r *http.Request) map[string]string {
 // closed when the API has no Filtered: the read it returns then answers
 // a *refusal.
 func (a *API) readFor(r *http.Request, read func(context.Context, string) ([]byte, error), filtered func(Filtered, context.Context, string, map[string]string) ([]byte, error)) func(context.Context, string) ([]byte, error) {
-	if len(whereOf(r)) == 0 && !hasVars(r) {
+	if !a.filteredReader(r) {
 		return read
 	}
 	if err := a.canFilter(r, "at"); err != nil {
@@ -54,6 +54,12 @@ func (a *API) readFor(r *http.Request, read func(context.Context, string) ([]byt
 		}
 		return filtered(a.cfg.Filtered, ctx, id, where)
 	}
+}
+
+// filteredReader reports whether r reads through a filtered view: its
+// embed token carries where, or it chooses a variable's value.
+func (a *API) filteredReader(r *http.Request) bool {
+	return len(whereOf(r)) > 0 || hasVars(r)
 }
 
 // varPrefix starts the query parameters that choose a dashboard

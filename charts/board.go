@@ -111,6 +111,8 @@ type Board struct {
 	folded  atomic.Uint64 // (sample, chart) pairs folded into Other by the limits
 	unread  atomic.Uint64 // samples that no chart reads
 	filled  atomic.Uint64 // samples read again from History into new charts
+	// filling counts the backfills running now (see Stats.Filling).
+	filling atomic.Int64
 	// repeated counts the samples of log batches at or before the
 	// position already applied, which the board skips.
 	repeated atomic.Uint64
@@ -634,7 +636,9 @@ func (b *Board) backfill(ctx context.Context, views []*View, through uint64, don
 	for i, v := range views {
 		ids[i] = v.def.ID
 	}
+	b.filling.Add(1)
 	b.backfills.Go(func() {
+		defer b.filling.Add(-1)
 		start := time.Now()
 		var samples int
 		err := b.cfg.History.ReplayThrough(ctx, since, through, func(batch []ingest.Sample, pos Position) error {
@@ -890,6 +894,11 @@ type Stats struct {
 	Folded  uint64 // samples folded into "other" by a chart's cardinality limits
 	Unread  uint64 // samples that no chart reads
 	Filled  uint64 // samples read again from History into charts defined while running
+	// Filling is how many fills from History run now: charts defined
+	// while the board runs, or changed since the checkpoint it started
+	// from, that do not yet show what the log holds. A node is not ready
+	// while it is above 0 after its start.
+	Filling int
 	// Repeated counts the samples of log batches at or before the position
 	// the board had applied (or started from), skipped as already applied.
 	Repeated uint64
@@ -903,6 +912,6 @@ type Stats struct {
 func (b *Board) Stats() Stats {
 	return Stats{Applied: b.applied.Load(), Frames: b.frames.Load(), Queued: len(b.in),
 		Outside: b.outside.Load(), Folded: b.folded.Load(), Unread: b.unread.Load(),
-		Filled: b.filled.Load(), Repeated: b.repeated.Load(),
+		Filled: b.filled.Load(), Filling: int(b.filling.Load()), Repeated: b.repeated.Load(),
 		FilteredViews: int(b.nfiltered.Load()), FilteredRefused: b.refusedViews.Load()}
 }

@@ -542,3 +542,26 @@ func TestCheckpointsUnderIngestHoldExactlyTheirPosition(t *testing.T) {
 		return seqs
 	}())
 }
+
+// Stats.Filling counts the fills from History that run: a node started
+// from a checkpoint is ready only once the charts that changed since are
+// filled (cmd/dashd waits for Filling to reach 0).
+func TestStatsCountTheFillsRunning(t *testing.T) {
+	t.Parallel()
+	l := ckptLog(20)
+	clock := &testClock{now: t0}
+	before := startCkptBoard(t, charts.Config{Now: clock.Now}, ckptDash)
+	feed(t, before, clock, l, 0, 20)
+	cp, err := before.Checkpoint(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := &memLog{batches: l.batches, gate: make(chan struct{})}
+	after := startCkptBoard(t, charts.Config{Now: clock.Now, Start: cp, History: log}, ckptDashAfter())
+	waitFor(t, "a fill begun", func() bool { return after.Stats().Filling == 1 })
+	close(log.gate)
+	waitFor(t, "the fill done", func() bool { return after.Stats().Filling == 0 })
+	if got := after.Stats().Filled; got == 0 {
+		t.Fatal("Filling went to 0 without a sample filled")
+	}
+}

@@ -110,6 +110,8 @@ type Chart struct {
 	// omitted when zero, so definitions without one keep their Version.
 	Format     Format      `json:"format,omitzero" yaml:"format,omitempty"`
 	Thresholds []Threshold `json:"thresholds,omitempty" yaml:"thresholds,omitempty"`
+	Width      int         `json:"width,omitempty" yaml:"width,omitempty"`   // grid columns spanned on a page, 1..3; 0: one
+	Height     int         `json:"height,omitempty" yaml:"height,omitempty"` // the chart's height on a page in CSS px; 0: the page's default
 }
 
 // Lookback is how far back in time the chart's data reaches: its window (a
@@ -282,6 +284,15 @@ func (c *Chart) Validate() error {
 		bad("window", "must not be negative")
 	}
 	c.validateFormat(bad)
+	// Its place on a page: a page's grid has at most maxWidth columns (a
+	// chart wider than the columns the screen allows spans them all).
+	const maxWidth, minHeight, maxHeight = 3, 120, 2000
+	if c.Width < 0 || c.Width > maxWidth {
+		bad("width", "%d is out of range (expected 1 to %d grid columns; 0 or none is one)", c.Width, maxWidth)
+	}
+	if c.Height != 0 && (c.Height < minHeight || c.Height > maxHeight) {
+		bad("height", "%d is out of range (expected %d to %d CSS pixels; 0 or none is the page's default)", c.Height, minHeight, maxHeight)
+	}
 	if c.Metric == "" {
 		// A push chart: its data is set through the API, so nothing that
 		// reads samples may be set.

@@ -16,6 +16,11 @@ type Frame struct {
 	Time       time.Time
 	Categories []string
 	Series     []FrameSeries
+	// Totals is, on a percent chart, each category's total before it was
+	// normalised to 100 % (NaN where it has none): a share times its
+	// total is the count behind it. Nil on other charts. Encoded as
+	// "totals" only when set (clients ignore fields they do not know).
+	Totals []float64
 }
 
 // FrameSeries is one series of a frame: a value per category, NaN where the
@@ -32,6 +37,8 @@ func (f *Frame) MarshalJSON() ([]byte, error) { return f.AppendJSON(nil), nil }
 //
 //	{"type":"frame","chart":"ID","seq":N,"time":"RFC3339Nano",
 //	 "categories":["…"],"series":[{"name":"…","data":[1.5,null]}]}
+//
+// and, on a percent chart, "totals":[…] after "series" (see Totals).
 //
 // Strings are escaped as encoding/json escapes them, '<', '>' and '&'
 // included, so a frame is safe to place inside an HTML page too.
@@ -65,7 +72,18 @@ func (f *Frame) AppendJSON(b []byte) []byte {
 		}
 		b = append(b, "]}"...)
 	}
-	return append(b, "]}"...)
+	b = append(b, ']')
+	if f.Totals != nil {
+		b = append(b, `,"totals":[`...)
+		for j, v := range f.Totals {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = appendFloat(b, v)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
 }
 
 // appendFloat writes v as a JSON number, or null for NaN and ±Inf (which

@@ -390,7 +390,7 @@ func (v *View) Frame(now time.Time) Frame {
 				for i, s := range v.push.Series {
 					f.Series[i] = FrameSeries{Name: s.Name, Data: slices.Clone(s.Data)}
 				}
-				toPercent(f.Series)
+				f.Totals = toPercent(f.Series)
 			}
 		}
 		return f
@@ -403,7 +403,7 @@ func (v *View) Frame(now time.Time) Frame {
 		v.tagFrame(&f, now, nowEpoch)
 	}
 	if v.def.Type == Percent {
-		toPercent(f.Series)
+		f.Totals = toPercent(f.Series)
 	}
 	return f
 }
@@ -738,17 +738,24 @@ func otherLastBy(a, b string, order func(a, b string) int) int {
 	return order(a, b)
 }
 
-// toPercent normalises each category to 100 % across the series.
-func toPercent(series []FrameSeries) {
+// toPercent normalises each category to 100 % across the series, and
+// returns each category's total before (of the absolute values; NaN where
+// none), so that a tooltip can show the counts behind the shares.
+func toPercent(series []FrameSeries) []float64 {
 	if len(series) == 0 {
-		return
+		return nil
 	}
+	totals := make([]float64, len(series[0].Data))
 	for i := range series[0].Data {
 		total := 0.0
 		for _, s := range series {
 			if x := s.Data[i]; !math.IsNaN(x) {
 				total += math.Abs(x)
 			}
+		}
+		totals[i] = total
+		if total == 0 {
+			totals[i] = math.NaN()
 		}
 		for _, s := range series {
 			if total == 0 || math.IsNaN(s.Data[i]) {
@@ -758,4 +765,5 @@ func toPercent(series []FrameSeries) {
 			s.Data[i] = s.Data[i] / total * 100
 		}
 	}
+	return totals
 }

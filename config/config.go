@@ -98,7 +98,17 @@ type NATS struct {
 	// cluster, 1 to 5 (0 means 1). Three survive the loss of one server.
 	// The embedded server is alone, so it needs nats.url.
 	Replicas int `yaml:"replicas"`
+	// MaxBytes caps the log of samples, in bytes (0: the default, 1 GiB);
+	// past it the oldest samples go first, even inside a chart's window.
+	// At about 14 bytes a sample, 1 GiB holds some 75 million samples: two
+	// hours at 10,000 samples a second. Applied at start, also to a log
+	// that exists.
+	MaxBytes int64 `yaml:"max_bytes"`
 }
+
+// MinLogBytes is the smallest nats.max_bytes: one request's worth of
+// messages with room to spare.
+const MinLogBytes = 64 << 20
 
 // Checkpoints says how often the charts' state is checkpointed, so that a
 // restart replays only the log after the newest checkpoint, and how many
@@ -283,6 +293,10 @@ func (f *File) validate() []*charts.FieldError {
 		bad("nats.replicas", "%d is out of range (expected 1 to %d; 3 survives the loss of one NATS server)", r, MaxReplicas)
 	case r > 1 && f.NATS.URL == "":
 		bad("nats.replicas", "is %d but the embedded NATS is a single server (expected nats.url pointing at a NATS cluster, or replicas 1)", r)
+	}
+
+	if b := f.NATS.MaxBytes; b != 0 && b < MinLogBytes {
+		bad("nats.max_bytes", "%d is too small (expected at least %d, 64 MiB, or 0 for the default of 1 GiB)", b, MinLogBytes)
 	}
 
 	if iv := f.Checkpoints.Interval; iv < 0 || (iv > 0 && iv < MinCheckpointInterval) {

@@ -182,7 +182,7 @@ func TestProblems(t *testing.T) {
 		},
 		"unknown chart key": {
 			chart("        id: c", "        metric: m", "        x: route", "        windw: 5m"),
-			[]string{`dashd.yaml:7:9: dashboards[0].charts[0].windw: unknown key (expected one of id, title, type, horizontal, metric, field, where, x, bucket, series, agg, window, top, sort, histogram, unit, format, thresholds; did you mean window?)`},
+			[]string{`dashd.yaml:7:9: dashboards[0].charts[0].windw: unknown key (expected one of id, title, type, horizontal, metric, field, where, x, bucket, series, agg, window, top, sort, histogram, unit, format, thresholds, width, height; did you mean window?)`},
 		},
 		"bad number format": {
 			chart("        id: c", "        metric: m", "        x: route", "        format: {decimals: 12, prefix: $, sign: x}"),
@@ -278,6 +278,10 @@ func TestProblems(t *testing.T) {
 		"nats url": {
 			"nats:\n  url: localhost:4222\n",
 			[]string{`dashd.yaml:2:8: nats.url: "localhost:4222" is not a NATS URL (expected e.g. nats://127.0.0.1:4222, several joined by commas)`},
+		},
+		"nats max_bytes too small": {
+			"nats:\n  max_bytes: 1000\n",
+			[]string{`dashd.yaml:2:14: nats.max_bytes: 1000 is too small (expected at least 67108864, 64 MiB, or 0 for the default of 1 GiB)`},
 		},
 		"nats replicas out of range": {
 			"nats:\n  url: nats://127.0.0.1:4222\n  replicas: 7\n",
@@ -426,7 +430,7 @@ func TestProblems(t *testing.T) {
 				`dashd.yaml:3:12: stream.max_fps: 0 is out of range (expected 1 to 60 frames per chart per second)`,
 				`dashd.yaml:7:9: dashboards[0].charts[0].x: is missing (expected a tag key for the categories, or "time" with a bucket)`,
 				`dashd.yaml:9:14: dashboards[0].charts[0].agg: "median" is not an aggregation (expected sum, count, avg, min, max, last or rate)`,
-				`dashd.yaml:10:9: dashboards[0].charts[0].windw: unknown key (expected one of id, title, type, horizontal, metric, field, where, x, bucket, series, agg, window, top, sort, histogram, unit, format, thresholds; did you mean window?)`,
+				`dashd.yaml:10:9: dashboards[0].charts[0].windw: unknown key (expected one of id, title, type, horizontal, metric, field, where, x, bucket, series, agg, window, top, sort, histogram, unit, format, thresholds, width, height; did you mean window?)`,
 				`dashd.yaml:11:17: dashboards[0].charts[0].bucket: "5x" is not a duration (expected e.g. 10s, 5m, 1h)`,
 				`dashd.yaml:12:12: log_level: "loud" is not a log level (expected debug, info, warn or error)`,
 			},

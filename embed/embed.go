@@ -39,17 +39,42 @@ type Claims struct {
 	// of each chart's own where (issue 15: one chart, many tenants). The
 	// signature covers them; CheckWhere bounds them.
 	Where map[string]string `json:"where,omitempty"`
+	// Rewind bounds reading past moments (rewind): absent or 0, any
+	// moment the log retains; -1, none (live only); N > 0, at most N
+	// seconds back from now.
+	Rewind int64 `json:"rewind,omitempty"`
+}
+
+// NoRewind is Scope.Rewind for a token that reads the present only.
+const NoRewind time.Duration = -1
+
+// Reach says how far back into the past the token reads at now: ok is
+// false when it reads the present only; a zero earliest means any moment
+// the log retains.
+func (c Claims) Reach(now time.Time) (earliest time.Time, ok bool) {
+	switch {
+	case c.Rewind < 0:
+		return time.Time{}, false
+	case c.Rewind == 0:
+		return time.Time{}, true
+	}
+	return now.Add(-time.Duration(c.Rewind) * time.Second), true
 }
 
 // ExpiresAt is the moment the token stops being valid.
 func (c Claims) ExpiresAt() time.Time { return time.Unix(c.Expires, 0) }
 
-// Scope is what a token names: one chart or one dashboard, and the tag
-// filters its reads are held to (none: the whole chart).
+// Scope is what a token names: one chart or one dashboard, the tag filters
+// its reads are held to (none: the whole chart), and how far back it may
+// rewind them.
 type Scope struct {
 	Chart     string
 	Dashboard string
 	Where     map[string]string
+	// Rewind: 0, any moment the log retains; NoRewind (or any negative),
+	// the present only; positive, at most that far back (whole seconds,
+	// rounded up).
+	Rewind time.Duration
 }
 
 func (s Scope) String() string {
@@ -148,6 +173,12 @@ func (k *Keys) Mint(scope Scope, ttl time.Duration) (string, Claims, error) {
 	if len(scope.Where) > 0 {
 		c.Where = maps.Clone(scope.Where)
 	}
+	switch {
+	case scope.Rewind < 0:
+		c.Rewind = -1
+	case scope.Rewind > 0:
+		c.Rewind = int64((scope.Rewind + time.Second - 1) / time.Second)
+	}
 	body, err := json.Marshal(c)
 	if err != nil {
 		return "", Claims{}, err
@@ -186,7 +217,7 @@ func (k *Keys) Verify(token string) (Claims, error) {
 	var c Claims
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil || c.Version != version || c.ID == "" || (c.Chart == "") == (c.Dashboard == "") || CheckWhere(c.Where) != nil {
+	if err := dec.Decode(&c); err != nil || c.Version != version || c.ID == "" || (c.Chart == "") == (c.Dashboard == "") || CheckWhere(c.Where) != nil || c.Rewind < -1 {
 		return Claims{}, &Error{Malformed, "its claims are not those of a version 1 embed token"}
 	}
 	if now := k.now(); !now.Before(c.ExpiresAt()) {

@@ -410,3 +410,29 @@ func TestIdempotencyKeyOversizedBatch(t *testing.T) {
 		t.Fatalf("with another key the log holds %d samples, want %d", n, 2*len(batch))
 	}
 }
+
+// The cap of the log (nats.max_bytes) is applied at every start, also to a
+// log that exists: an operator who raises it for a longer window gets it
+// without deleting the data.
+func TestMaxBytesIsAppliedToAnExistingLog(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := context.Background()
+	for _, want := range []int64{128 << 20, 256 << 20, journal.DefaultMaxBytes} {
+		cfg := journal.Config{Dir: dir, MaxBytes: want}
+		if want == journal.DefaultMaxBytes {
+			cfg.MaxBytes = 0 // the default
+		}
+		j := open(t, cfg)
+		st, err := j.State(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.MaxBytes != want {
+			t.Fatalf("opened with MaxBytes %d: the stream caps the log at %d", cfg.MaxBytes, st.MaxBytes)
+		}
+		if err := j.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

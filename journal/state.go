@@ -9,9 +9,11 @@ import (
 // its own; while it is down, Accept fails and followers wait).
 func (j *Journal) Connected() bool { return j.nc != nil && j.nc.IsConnected() }
 
-// LogState is the size of the log of samples as JetStream reports it.
+// LogState is the size of the log of samples as JetStream reports it,
+// and the most it may hold (Config.MaxBytes, as the stream has it).
 type LogState struct {
 	Messages, Bytes uint64
+	MaxBytes        int64
 }
 
 // State asks JetStream how large the log is.
@@ -20,5 +22,5 @@ func (j *Journal) State(ctx context.Context) (LogState, error) {
 	if err != nil {
 		return LogState{}, fmt.Errorf("journal: read the stream: %w", err)
 	}
-	return LogState{Messages: info.State.Msgs, Bytes: info.State.Bytes}, nil
+	return LogState{Messages: info.State.Msgs, Bytes: info.State.Bytes, MaxBytes: info.Config.MaxBytes}, nil
 }

@@ -108,7 +108,7 @@ func (h *Hub) upgradeError(w http.ResponseWriter, r *http.Request, status int, r
 	// gorilla sets Sec-WebSocket-Version on version errors; keep its headers.
 	h.refuse(w, r, refusal{
 		status: status, reason: reasonOther,
-		body: fmt.Sprintf("WebSocket handshake failed: %v\n", reason),
+		body: "WebSocket handshake failed: " + upgradeHint(reason.Error()) + "\n",
 	})
 }
 

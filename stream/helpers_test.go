@@ -40,6 +40,11 @@ func newEnvServer(t testing.TB, cfg stream.Config, tune func(*httptest.Server)) 
 	t.Helper()
 	e := &env{reg: prometheus.NewRegistry(), log: &syncBuffer{}}
 	cfg.Registerer = e.reg
+	if cfg.HeartbeatEvery == 0 {
+		// No heartbeats among the frames a test expects: tests of the
+		// heartbeat run its ticks with stream.Beat.
+		cfg.HeartbeatEvery = -1
+	}
 	cfg.Logger = slog.New(slog.NewTextHandler(e.log, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	e.hub = stream.New(cfg)
 	mux := http.NewServeMux()

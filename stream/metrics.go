@@ -23,6 +23,7 @@ type metrics struct {
 	stuckWS, stuckSSE     prometheus.Counter
 	sentWS, sentSSE       prometheus.Counter
 	batches               prometheus.Counter
+	deltas                prometheus.Counter
 	overflows             prometheus.Counter
 	leaseEndsWS           prometheus.Counter
 	leaseEndsSSE          prometheus.Counter
@@ -53,9 +54,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "dashd_stream_batches_encoded_total",
 		Help: "Batch payloads built: one per group and tick, plus one per snapshot and per drain of a busy viewer.",
 	})
+	deltas := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "dashd_stream_deltas_encoded_total",
+		Help: "Delta frames made: at most one per topic and tick, for topics that viewers with ?delta=1 read.",
+	})
 	overflows := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "dashd_stream_buffer_overflows_total",
-		Help: "Messages melody dropped because a session's buffer was full. Always 0 unless stream has a bug.",
+		Help: "Messages dropped because a WebSocket session's queue was full. Always 0 unless stream has a bug.",
 	})
 	leaseEnds := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "dashd_stream_lease_ends_total",
@@ -65,7 +70,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		refusals.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(viewers, refusals, conflated, stuck, sent, batches, overflows, leaseEnds)
+		reg.MustRegister(viewers, refusals, conflated, stuck, sent, batches, deltas, overflows, leaseEnds)
 	}
 	return &metrics{
 		viewersWS:  viewers.WithLabelValues("ws"),
@@ -77,6 +82,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		sentWS:     sent.WithLabelValues("ws"),
 		sentSSE:    sent.WithLabelValues("sse"),
 		batches:    batches,
+		deltas:     deltas,
 		overflows:  overflows,
 
 		leaseEndsWS:  leaseEnds.WithLabelValues("ws"),

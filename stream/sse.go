@@ -50,26 +50,26 @@ func (h *Hub) ServeSSE(w http.ResponseWriter, r *http.Request, topics []string, 
 	}
 	h.conns.Add(1)
 	defer h.conns.Done()
-	h.join(v, names, key)
+	g := h.join(v, names, key)
+	h.mu.Unlock()
 	v.spare = make([][]byte, len(names))
 	v.spareN = make([]uint64, len(names))
 	snap := make([][]byte, len(names))
 	snapN := make([]uint64, len(names))
-	for i, t := range v.g.topics {
-		if t.cur != nil && !(hasLast && t.name == lastTopic && t.n == lastN) {
-			snap[i], snapN[i] = t.cur, t.n
+	for i, name := range g.names {
+		if g.cur[i] != nil && !(hasLast && name == lastTopic && g.curN[i] == lastN) {
+			snap[i], snapN[i] = g.cur[i], g.curN[i]
 		}
 	}
 	v.mu.Lock()
 	v.conflate(snap, snapN, time.Now())
+	v.active = v.npending > 0 // the snapshot is data: no heartbeat this tick
 	v.mu.Unlock()
-	h.mu.Unlock()
+	g.sh.mu.Unlock()
 	h.met.viewersSSE.Inc()
 	defer func() {
 		v.stop()
-		h.mu.Lock()
 		h.leave(v)
-		h.mu.Unlock()
 		h.met.viewersSSE.Dec()
 	}()
 
@@ -167,9 +167,17 @@ func (v *viewer) appendEvents(buf []byte) ([]byte, int) {
 	v.pendingN, v.spareN = v.spareN, v.pendingN
 	v.npending = 0
 	msgs, ns, names := v.spare, v.spareN, v.g.names
+	hb := v.beat
+	v.beat = nil
 	v.mu.Unlock()
 
 	n := 0
+	if hb != nil {
+		n++
+		buf = append(buf, "event: heartbeat\n"...)
+		buf = appendData(buf, hb)
+		buf = append(buf, '\n')
+	}
 	for i, m := range msgs {
 		if m == nil {
 			continue

@@ -9,21 +9,20 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
-	"github.com/olahol/melody"
 )
 
 // viewer is one open stream, WebSocket (ws set) or SSE (wake set).
 //
-// Lock order: Hub.mu, then viewer.mu. melody calls wsSent and wsError
-// without holding either, and wsError takes neither (melody may call it
-// from inside Session.Write).
+// Lock order: Hub.mu, then its shard's mu, then viewer.mu. The session's
+// writer goroutine takes none of them but viewer.mu (in sent).
 type viewer struct {
 	h      *Hub
-	ws     *melody.Session // its Request is dropped once connected
-	wake   chan struct{}   // SSE: pending data to write; capacity 1
-	remote string          // the peer's address, for logs
+	ws     *wsConn       // nil for SSE
+	wake   chan struct{} // SSE: pending data to write; capacity 1
+	remote string        // the peer's address, for logs
+	delta  bool          // ws: takes delta frames (?delta=1)
 
-	// Guarded by Hub.mu.
+	// Guarded by the group's shard mu.
 	g    *group
 	slot int // index in g.members; -1 once left
 
@@ -33,26 +32,36 @@ type viewer struct {
 	gone      bool      // closing: deliver nothing more
 	busy      bool      // ws: a data message is queued or being written
 	armed     bool      // ws: timer runs (placed here, it fits in padding)
+	active    bool      // data was sent since the last heartbeat tick
 	since     time.Time // ws: when the oldest undelivered data was queued
 	pending   [][]byte  // newest undelivered message by topic index; nil until needed
 	pendingN  []uint64  // their ids (SSE)
 	npending  int
 	pendSince time.Time
+	beat      []byte   // SSE: a heartbeat to send, nil if none
 	spare     [][]byte // SSE: the other half of the double buffer
 	spareN    []uint64
 	timer     *time.Timer // ws: stuck check
 	leaseStop func() bool // ws: releases the lease's AfterFunc; nil without a lease
 }
 
-// deliver hands the group's tick to v. Hub.mu held.
+// deliver hands the group's tick to v. The shard's mu held.
 func (v *viewer) deliver(g *group, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.gone {
 		return
 	}
+	v.active = true
 	if v.ws != nil && !v.busy {
-		v.write(g.tickPayload(v.h.met), now)
+		// Not busy: v has every frame of the group's topics up to the
+		// previous tick, the ones deltas are made against. A busy viewer
+		// gets its conflated frames whole.
+		if v.delta {
+			v.write(g.tickDeltaPayload(v.h.met), now)
+		} else {
+			v.write(g.tickPayload(v.h.met), now)
+		}
 		return
 	}
 	v.conflate(g.frames, g.ns, now)
@@ -82,16 +91,21 @@ func (v *viewer) conflate(frames [][]byte, ns []uint64, now time.Time) {
 		v.pendingN[i] = ns[i]
 	}
 	if v.wake != nil && v.npending > 0 {
-		select {
-		case v.wake <- struct{}{}:
-		default:
-		}
+		v.wakeUp()
+	}
+}
+
+// wakeUp tells an SSE viewer's handler that there is something to write.
+func (v *viewer) wakeUp() {
+	select {
+	case v.wake <- struct{}{}:
+	default:
 	}
 }
 
 // write queues msg on the WebSocket session; it becomes v's one message in
 // flight. queued is when its oldest data was first queued. v.mu held.
-func (v *viewer) write(msg []byte, queued time.Time) {
+func (v *viewer) write(msg *prepared, queued time.Time) {
 	v.busy = true
 	v.since = queued
 	if !v.armed {
@@ -102,13 +116,13 @@ func (v *viewer) write(msg []byte, queued time.Time) {
 			v.timer.Reset(v.h.cfg.StuckAfter)
 		}
 	}
-	// Never blocks: melody's buffer holds more than the one message in
-	// flight. An error means the session is closing; wsDisconnect follows.
-	_ = v.ws.Write(msg)
+	// Never blocks: the session's queue holds more than the one message
+	// in flight. A full queue is a bug, counted.
+	v.ws.send(wsOut{pm: msg})
 }
 
-// sent is called when melody has written v's message in flight: what
-// was conflated meanwhile leaves as one message.
+// sent is called by the session's writer when v's message in flight has
+// been written: what was conflated meanwhile leaves as one message.
 func (v *viewer) sent() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -133,7 +147,8 @@ func (v *viewer) sent() {
 	}
 	clear(v.pending)
 	v.npending = 0
-	v.write(msg, v.pendSince)
+	v.active = true
+	v.write(prepare(msg), v.pendSince)
 }
 
 // checkStuck runs on v's timer: a WebSocket viewer whose data stayed
@@ -165,8 +180,8 @@ func (v *viewer) checkStuck() {
 	}
 	// Queued behind the write in flight: a viewer that wakes up before
 	// WriteWait reads its data, then this close.
-	_ = v.ws.CloseWithMsg(websocket.FormatCloseMessage(websocket.CloseTryAgainLater,
-		"too slow: data undelivered for "+age.Round(time.Second).String()+"; reconnect"))
+	v.ws.send(wsOut{close: websocket.FormatCloseMessage(websocket.CloseTryAgainLater,
+		"too slow: data undelivered for "+age.Round(time.Second).String()+"; reconnect")})
 }
 
 // leaseEnded runs, on a goroutine of context.AfterFunc's, when the lease
@@ -189,7 +204,7 @@ func (h *Hub) leaseEndWS(v *viewer, lease context.Context) {
 	reason := closeReason(context.Cause(lease))
 	h.met.leaseEndsWS.Inc()
 	h.log.Debug("stream: lease ended, closing with 1008", "transport", "ws", "remote", v.remote, "reason", reason)
-	_ = v.ws.CloseWithMsg(websocket.FormatCloseMessage(websocket.ClosePolicyViolation, reason))
+	v.ws.send(wsOut{close: websocket.FormatCloseMessage(websocket.ClosePolicyViolation, reason)})
 }
 
 // maxCloseReason is what a close frame holds besides its status: control
@@ -209,6 +224,15 @@ func closeReason(err error) string {
 		i--
 	}
 	return s[:i]
+}
+
+// closeWith queues a close frame with payload msg behind what is in
+// flight, and delivers nothing more. For WebSocket viewers.
+func (v *viewer) closeWith(msg []byte) {
+	v.mu.Lock()
+	v.goneLocked()
+	v.mu.Unlock()
+	v.ws.send(wsOut{close: msg})
 }
 
 // stop ends deliveries to v, and releases its lease.

@@ -1,19 +1,17 @@
 package stream
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/olahol/melody"
 )
-
-const viewerKey = "dashd.stream.viewer"
 
 // ServeWS checks the WebSocket handshake (refusing it with a status and a
 // body that says why), upgrades, and streams topics to the connection: first
@@ -22,10 +20,15 @@ const viewerKey = "dashd.stream.viewer"
 // and authorises it.
 //
 // ServeWS returns once the connection is upgraded (or refused); the session
-// lives on in a goroutine of its own until the connection ends, and Close
+// lives on in goroutines of its own until the connection ends, and Close
 // waits for it. The caller must not touch w after ServeWS returns (an
 // upgraded connection is hijacked anyway), and r's context is cancelled
 // when the caller returns: nothing of a live session depends on it.
+//
+// When the client offers permessage-deflate (browsers do), it is
+// negotiated, and each message is compressed once for all the viewers it
+// goes to. A request with ?delta=1 gets delta frames (see makeDelta)
+// where they are shorter; without it, the frames as published.
 //
 // lease bounds the session's life (an embed token's expiry or
 // revocation): once it is done, nothing more is delivered and the
@@ -61,169 +64,180 @@ func (h *Hub) ServeWS(w http.ResponseWriter, r *http.Request, topics []string, l
 	}
 	h.conns.Add(1)
 	h.mu.Unlock()
-
-	// melody runs the session's read loop on the goroutine that calls
-	// HandleRequest. Run on this one, it would keep net/http's connection
-	// alive for the viewer's life: its 4 KiB bufio reader and writer and
-	// the deep stack of the handler chain (about 12 KiB per idle viewer).
-	// So melody runs on a fresh goroutine, and this handler returns as soon
-	// as the connection is hijacked: net/http then forgets the connection
-	// and its serve goroutine ends. Until the hijack, melody may answer on
-	// w (a refused upgrade), so the handler waits for that too.
-	v := &viewer{h: h, slot: -1, remote: r.RemoteAddr}
-	keys := map[string]any{viewerKey: &wsJoin{v: v, names: names, key: key, lease: lease}}
-	signal := make(chan wsResult, 1)
-	go h.runSession(&hijackWriter{w: w, signal: signal}, r, keys)
-	out := <-signal
-	switch {
-	case out.hijacked:
-	case out.panicked != nil:
-		// As if it had happened here: the router's recovery answers it.
-		panic(out.panicked)
-	case errors.Is(out.err, melody.ErrClosed):
-		h.refuse(w, r, closedRefusal())
-	}
-	// Other errors were answered by upgradeError.
-}
-
-// wsResult tells ServeWS that its session's goroutine hijacked the
-// connection, or else how it ended.
-type wsResult struct {
-	hijacked bool
-	err      error
-	panicked any
-}
-
-// runSession is the goroutine of one WebSocket session: the upgrade, then
-// melody's read loop until the connection ends.
-func (h *Hub) runSession(hw *hijackWriter, r *http.Request, keys map[string]any) {
-	defer h.conns.Done()
-	remote := r.RemoteAddr
-	var out wsResult
+	upgraded := false
 	defer func() {
-		if p := recover(); p != nil {
-			out.panicked = p
-			if hw.hijacked {
-				// Nobody else will report it: net/http has let go.
-				h.log.Error("stream: bug: panic in a WebSocket session", "panic", p,
-					"remote", remote, "stack", string(debug.Stack()))
-			}
-		}
-		if !hw.hijacked {
-			hw.signal <- out
+		if !upgraded { // refused inside the upgrade, or a panic: no session
+			h.conns.Done()
 		}
 	}()
-	out.err = h.m.HandleRequestWithKeys(hw, r, keys)
-}
 
-// hijackWriter is the ResponseWriter melody gets: it tells ServeWS when
-// gorilla has hijacked the connection, so that the handler can return.
-// After the hijack it no longer reaches the caller's writer, which the
-// router may reuse for another request once the handler has returned.
-// Only the session's goroutine uses it.
-type hijackWriter struct {
-	w        http.ResponseWriter // nil after the hijack
-	signal   chan<- wsResult     // to ServeWS, once; nil after the hijack
-	hijacked bool
-}
-
-func (hw *hijackWriter) Header() http.Header {
-	if hw.hijacked {
-		return http.Header{}
-	}
-	return hw.w.Header()
-}
-
-func (hw *hijackWriter) Write(p []byte) (int, error) {
-	if hw.hijacked {
-		return 0, http.ErrHijacked
-	}
-	return hw.w.Write(p)
-}
-
-func (hw *hijackWriter) WriteHeader(status int) {
-	if !hw.hijacked {
-		hw.w.WriteHeader(status)
-	}
-}
-
-// Hijack hijacks the caller's connection and lets ServeWS return.
-func (hw *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if hw.hijacked {
-		return nil, nil, http.ErrHijacked
-	}
-	hj, ok := hw.w.(http.Hijacker)
-	if !ok {
-		return nil, nil, errors.New("the server's ResponseWriter cannot be hijacked (HTTP/2 or a wrapper); WebSocket needs HTTP/1.1")
-	}
-	c, brw, err := hj.Hijack()
+	// The upgrade runs here; the session's read loop and writer run on
+	// goroutines of their own, and this handler returns once the
+	// connection is hijacked: net/http then forgets the connection, its
+	// 4 KiB bufio reader and writer and the deep stack of the handler
+	// chain (about 12 KiB per idle viewer), and its serve goroutine ends.
+	c, err := h.up.Upgrade(w, r, nil)
 	if err != nil {
-		return nil, nil, err
+		return // answered by upgradeError
 	}
-	hw.hijacked = true
-	hw.signal <- wsResult{hijacked: true}
-	hw.w, hw.signal = nil, nil
-	return c, brw, nil
+	upgraded = true
+	v := &viewer{h: h, slot: -1, remote: r.RemoteAddr, delta: r.URL.Query().Get("delta") == "1"}
+	go h.runSession(v, c, names, key, lease)
 }
 
-// wsJoin carries a viewer and its subscription to wsConnect, in the
-// session's Keys, which wsConnect then drops.
-type wsJoin struct {
-	v     *viewer
-	names []string
-	key   string
-	lease context.Context // nil: none
+// wsOut is one message for a session's writer: data, or a close frame's
+// payload (the last message).
+type wsOut struct {
+	pm    *prepared
+	close []byte
 }
 
-// viewerOf returns the viewer of a session, nil before wsConnect and
-// after wsDisconnect.
-func (h *Hub) viewerOf(s *melody.Session) *viewer {
-	v, _ := h.sessions.Load(s)
-	vv, _ := v.(*viewer)
-	return vv
+// wsConn is the write side of one WebSocket session: a queue drained by
+// one writer goroutine, the connection's only writer (gorilla allows one),
+// which also sends the pings.
+type wsConn struct {
+	h    *Hub
+	c    *websocket.Conn
+	out  chan wsOut    // capacity wsQueue
+	quit chan struct{} // closed when the session ends
+	once sync.Once
+}
+
+// wsQueue bounds a session's queue. A viewer has at most one data message
+// in flight, plus a heartbeat and a close or two: a full queue is a bug,
+// counted in dashd_stream_buffer_overflows_total.
+const wsQueue = 4
+
+// send queues m without blocking. After the session ended it is dropped.
+func (ws *wsConn) send(m wsOut) {
+	select {
+	case <-ws.quit:
+		return
+	default:
+	}
+	select {
+	case ws.out <- m:
+	default:
+		ws.h.met.overflows.Inc()
+		ws.h.log.Error("stream: bug: session queue full, message dropped", "remote", ws.c.RemoteAddr().String())
+	}
+}
+
+// end stops the writer; idempotent.
+func (ws *wsConn) end() { ws.once.Do(func() { close(ws.quit) }) }
+
+// runSession is the life of one upgraded WebSocket session on its own
+// goroutine: connect, then the read loop until the connection ends.
+func (h *Hub) runSession(v *viewer, c *websocket.Conn, names []string, key string, lease context.Context) {
+	defer h.conns.Done()
+	defer func() {
+		if p := recover(); p != nil {
+			// Nobody else will report it: net/http has let go.
+			h.log.Error("stream: bug: panic in a WebSocket session", "panic", p,
+				"remote", v.remote, "stack", string(debug.Stack()))
+			_ = c.Close()
+		}
+	}()
+	v.ws = &wsConn{h: h, c: c, out: make(chan wsOut, wsQueue), quit: make(chan struct{})}
+	writerDone := make(chan struct{})
+	go func() {
+		defer close(writerDone)
+		h.writeLoop(v)
+	}()
+	joined := h.wsConnect(v, names, key, lease)
+
+	// Viewers send nothing meaningful; anything large is abuse (gorilla
+	// closes with 1009). Pongs keep the read deadline moving.
+	c.SetReadLimit(maxInbound)
+	_ = c.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
+	c.SetPongHandler(func(string) error {
+		return c.SetReadDeadline(time.Now().Add(h.cfg.PongWait))
+	})
+	for {
+		if _, _, err := c.NextReader(); err != nil {
+			h.wsError(v, err)
+			break
+		}
+	}
+	v.ws.end()
+	<-writerDone
+	if joined {
+		h.wsDisconnect(v)
+	}
+}
+
+// maxInbound is the largest message a viewer may send.
+const maxInbound = 512
+
+// writeLoop is the session's writer: queued messages in order, and a ping
+// every PingPeriod. It closes the connection when it ends: after a close
+// frame, a failed write, or when the session ends.
+func (h *Hub) writeLoop(v *viewer) {
+	ws := v.ws
+	defer ws.c.Close()
+	ping := time.NewTicker(h.cfg.PingPeriod)
+	defer ping.Stop()
+	for {
+		select {
+		case m := <-ws.out:
+			deadline := time.Now().Add(h.cfg.WriteWait)
+			if m.close != nil {
+				_ = ws.c.WriteControl(websocket.CloseMessage, m.close, deadline)
+				return
+			}
+			_ = ws.c.SetWriteDeadline(deadline)
+			// Without compression negotiated, this changes nothing.
+			ws.c.EnableWriteCompression(m.pm.compress)
+			if err := ws.c.WritePreparedMessage(m.pm.pm); err != nil {
+				h.wsError(v, err)
+				return
+			}
+			v.sent()
+			h.met.sentWS.Inc() // after sent: a test that sees it sees v idle
+		case <-ping.C:
+			if err := ws.c.WriteControl(websocket.PingMessage, nil, time.Now().Add(h.cfg.WriteWait)); err != nil {
+				h.wsError(v, err)
+				return
+			}
+		case <-ws.quit:
+			return
+		}
+	}
 }
 
 // wsConnect subscribes a new session and queues its snapshot, under the
-// same lock as Flush: a tick is either in the snapshot or delivered live
-// after it, never both, never neither.
-func (h *Hub) wsConnect(s *melody.Session) {
-	j := s.Keys[viewerKey].(*wsJoin)
-	v, names, key, lease := j.v, j.names, j.key, j.lease
+// same lock as Flush hands a tick to the group: a tick is either in the
+// snapshot or delivered live after it, never both, never neither. It
+// reports whether the viewer joined.
+func (h *Hub) wsConnect(v *viewer, names []string, key string, lease context.Context) bool {
 	if lease != nil && lease.Done() == nil {
 		lease = nil // never done: nothing to watch
 	}
-	v.ws = s
-	// Kept, the handshake request (its headers, URL and context: about 1.5
-	// KiB) and the Keys map (about 340 bytes) would stay for the viewer's
-	// life. Nothing reads them after this: melody does not, and stream
-	// finds the viewer in h.sessions and its address in v.remote. (A
-	// write timeout reported after wsDisconnect, when the read side
-	// failed first, is then not counted as stuck: the peer was gone.)
-	s.Request, s.Keys = nil, nil
-	h.sessions.Store(s, v)
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		_ = s.CloseWithMsg(websocket.FormatCloseMessage(websocket.CloseGoingAway, "server going away"))
-		return
+		v.ws.send(wsOut{close: websocket.FormatCloseMessage(websocket.CloseGoingAway, "server going away")})
+		return false
 	}
 	if lease != nil && lease.Err() != nil {
 		// Ended before it began: no snapshot, the close says why.
 		h.mu.Unlock()
 		h.leaseEndWS(v, lease)
-		return
+		return false
 	}
-	h.join(v, names, key)
-	if snap := v.g.snapshot(h.met); snap != nil {
+	g := h.join(v, names, key)
+	h.mu.Unlock()
+	if snap := g.snapshot(h.met); snap != nil {
 		v.mu.Lock()
+		v.active = true
 		v.write(snap, time.Now())
 		v.mu.Unlock()
 	}
-	h.mu.Unlock()
+	g.sh.mu.Unlock()
 	if lease != nil {
-		// wsDisconnect, which releases it, runs after this returns (melody
-		// calls both on the session's goroutine); f may run at once, on a
-		// goroutine of its own, if the lease ended meanwhile.
+		// wsDisconnect, which releases it, runs after this returns (both
+		// on the session's goroutine); f may run at once, on a goroutine
+		// of its own, if the lease ended meanwhile.
 		stop := context.AfterFunc(lease, func() { v.leaseEnded(lease) })
 		v.mu.Lock()
 		v.leaseStop = stop
@@ -231,52 +245,34 @@ func (h *Hub) wsConnect(s *melody.Session) {
 	}
 	h.met.viewersWS.Inc()
 	h.log.Debug("stream: viewer connected", "transport", "ws", "remote", v.remote, "topics", len(names))
+	return true
 }
 
-func (h *Hub) wsDisconnect(s *melody.Session) {
-	vv, _ := h.sessions.LoadAndDelete(s)
-	v, _ := vv.(*viewer)
-	if v == nil {
-		return // not connected (melody always calls wsConnect first)
-	}
+func (h *Hub) wsDisconnect(v *viewer) {
 	v.stop()
-	h.mu.Lock()
-	joined := v.slot >= 0
 	h.leave(v)
-	h.mu.Unlock()
-	if joined {
-		h.met.viewersWS.Dec()
-	}
+	h.met.viewersWS.Dec()
 	h.log.Debug("stream: viewer disconnected", "transport", "ws", "remote", v.remote)
 }
 
-func (h *Hub) wsSent(s *melody.Session, _ []byte) {
-	h.met.sentWS.Inc()
-	if v := h.viewerOf(s); v != nil {
-		v.sent()
-	}
-}
-
-// wsError must not take Hub.mu or viewer.mu: melody calls it from inside
-// Session.Write, which stream calls holding them.
-func (h *Hub) wsError(s *melody.Session, err error) {
-	v := h.viewerOf(s) // nil while melody closes a session not yet connected
-	remote := ""
-	if v != nil {
-		remote = v.remote
-	}
-	if errors.Is(err, melody.ErrMessageBufferFull) {
-		h.met.overflows.Inc()
-		h.log.Error("stream: bug: melody session buffer full, message dropped", "remote", remote)
-		return
-	}
+// wsError reports how a session's read or write ended. It takes no lock
+// of the Hub's.
+func (h *Hub) wsError(v *viewer, err error) {
 	var ne *net.OpError
 	if errors.As(err, &ne) && ne.Op == "write" && ne.Timeout() {
-		if v != nil && v.stuck.CompareAndSwap(false, true) {
+		if v.stuck.CompareAndSwap(false, true) {
 			h.met.stuckWS.Inc()
-			h.log.Warn("stream: write timed out, viewer disconnected", "remote", remote, "write_wait", h.cfg.WriteWait)
+			h.log.Warn("stream: write timed out, viewer disconnected", "remote", v.remote, "write_wait", h.cfg.WriteWait)
 		}
 		return
 	}
-	h.log.Debug("stream: session ended", "remote", remote, "err", err)
+	h.log.Debug("stream: session ended", "remote", v.remote, "err", err)
+}
+
+// upgradeHint adds what to do to gorilla's reason for a failed upgrade.
+func upgradeHint(reason string) string {
+	if strings.Contains(reason, "hijack") {
+		return reason + " (the server's ResponseWriter cannot be hijacked: HTTP/2 or a wrapper; WebSocket needs HTTP/1.1)"
+	}
+	return reason
 }

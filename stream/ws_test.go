@@ -183,6 +183,12 @@ func TestGroupSharesOneBatch(t *testing.T) {
 // the server's writes soon block.
 func slowDial(t *testing.T, e *env, topics string) *websocket.Conn {
 	t.Helper()
+	return slowDialURL(t, e.wsURL(topics))
+}
+
+// slowDialURL is slowDial of a stream URL.
+func slowDialURL(t *testing.T, url string) *websocket.Conn {
+	t.Helper()
 	nd := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
 		var serr error
 		err := rc.Control(func(fd uintptr) {
@@ -191,7 +197,7 @@ func slowDial(t *testing.T, e *env, topics string) *websocket.Conn {
 		return errors.Join(err, serr)
 	}}
 	d := websocket.Dialer{NetDialContext: nd.DialContext}
-	c, _, err := d.Dial(e.wsURL(topics), nil)
+	c, _, err := d.Dial(url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

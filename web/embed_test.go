@@ -25,7 +25,14 @@ func TestEmbedScript(t *testing.T) {
 		t.Errorf("Cache-Control = %q: the URL is fixed, so it must be revalidated", cc)
 	}
 	urls := staticURLs(t, srv)
-	for _, want := range []string{"customElements.define('dashd-chart'", "function live(cfg)", "function painter(echarts, post)",
+	// It is the served (minified) scripts, whole, in one scope.
+	for _, name := range []string{"dashd-format.js", "dashd-delta.js", "dashd-core.js", "dashd-paint.js", "embed-element.js"} {
+		body := get(t, srv.URL+"/static/"+name).body
+		if len(body) < 1000 || !strings.Contains(res.body, body) {
+			t.Errorf("/embed.js lacks /static/%s (%d bytes) whole", name, len(body))
+		}
+	}
+	for _, want := range []string{`customElements.define("dashd-chart"`,
 		`var ECHARTS_PATH = "` + urls["echarts.min.js"] + `"`, `var PAINT_WORKER_PATH = "` + urls["paint-worker.js"] + `"`,
 		`var PAINT_IMPORTS = ["` + urls["echarts.min.js"] + `","` + urls["dashd-format.js"] + `","` + urls["dashd-core.js"] + `","` + urls["dashd-paint.js"] + `"]`} {
 		if !strings.Contains(res.body, want) {
@@ -117,6 +124,23 @@ func TestKioskTimeZoneAndChartActions(t *testing.T) {
 			if c, _ := attr(n, "class"); c != "embed" {
 				t.Errorf("body class without ?kiosk = %q", c)
 			}
+		}
+	}
+}
+
+// Scripts and style sheets are served without their comments: the sources
+// are written to be read, and a dashboard's first load has a budget.
+func TestStaticScriptsAreMinified(t *testing.T) {
+	t.Parallel()
+	srv := newServer(t)
+	for _, name := range []string{"dashd-core.js", "dashd-a11y.js", "dashd.css"} {
+		src, err := os.ReadFile(filepath.Join("static", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := get(t, srv.URL+"/static/"+name).body
+		if len(served) == 0 || len(served) > len(src)*3/4 {
+			t.Errorf("/static/%s: %d bytes served of a %d-byte source", name, len(served), len(src))
 		}
 	}
 }

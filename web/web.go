@@ -201,6 +201,9 @@ type chartView struct {
 	Window     float64
 	Bucket     float64
 	Thresholds string
+
+	place
+	empty
 }
 
 func viewOf(c charts.Chart) chartView {
@@ -209,7 +212,8 @@ func viewOf(c charts.Chart) chartView {
 		typ = string(charts.Grouped)
 	}
 	v := chartView{ID: c.ID, Title: titleOr(c.Title, c.ID), Type: typ, Horizontal: c.Horizontal, X: c.X, Unit: c.Unit,
-		Series: c.Series, Window: time.Duration(c.Window).Seconds(), Bucket: time.Duration(c.Bucket).Seconds()}
+		Series: c.Series,
+		place:  placeOf(c), empty: emptyOf(c), Window: time.Duration(c.Window).Seconds(), Bucket: time.Duration(c.Bucket).Seconds()}
 	if len(c.Thresholds) > 0 {
 		type threshold struct {
 			Value float64 `json:"value"`
@@ -258,7 +262,12 @@ func (s *server) embed(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("chart")
 	c, ok := s.catalog.Chart(id)
 	if !ok {
-		s.notFound(w, r, "There is no chart with the id "+strconv.Quote(id)+".")
+		// Framed like the chart would be, so that an iframe of a chart
+		// id mistyped says so instead of staying blank.
+		s.render(w, r, http.StatusNotFound, pageNotFound, s.embedPolicy, struct {
+			layout
+			Message string
+		}{layoutOf(r, "Not found", "notfound embed", false), "There is no chart with the id " + strconv.Quote(id) + "."})
 		return
 	}
 	v := viewOf(c)

@@ -648,11 +648,14 @@ func TestClientScript(t *testing.T) {
 		{"--check", "static/dashd.js"},
 		{"--check", "static/dashd-format.js"},
 		{"--check", "static/dashd-core.js"},
+		{"--check", "static/dashd-delta.js"},
 		{"--check", "static/dashd-paint.js"},
 		{"--check", "static/embed-element.js"},
 		{"--check", "static/theme.js"},
 		{"--test", "build/dashd.test.js"},
 		{"--test", "build/format.test.js"},
+		{"--test", "build/delta.test.js"},
+		{"--test", "build/dashd-read.test.js"},
 	} {
 		out, err := exec.Command(node, args...).CombinedOutput()
 		if err != nil {

@@ -132,7 +132,7 @@ func TestBrowserLargeChartUpdates(t *testing.T) {
 		t.Errorf("%v img elements in the page: a series name became markup", n)
 	}
 
-	time.Sleep(time.Second) // the next frame is not a fast one
+	time.Sleep(1200 * time.Millisecond) // the next frame is not a fast one
 	pushFrame(t, s, "big", 5, "a", "b")
 	pollTrue(t, ctx, "5 categories", categoriesWhere("big", `cats.length === 5`))
 	d = drawnOf(t, ctx, "big")
@@ -165,7 +165,7 @@ func TestBrowserLargeChartUpdates(t *testing.T) {
 }
 
 // TestBrowserFastUpdatesAreNotAnimated calls dashdCore.applyFrame with
-// chosen times: a chart drawn again within 300 ms is not animated, one
+// chosen times: a chart drawn again within 1 s is not animated, one
 // drawn later is, as its base option says; a large one never is.
 func TestBrowserFastUpdatesAreNotAnimated(t *testing.T) {
 	s := startServer(t, nil)
@@ -198,7 +198,7 @@ func TestBrowserFastUpdatesAreNotAnimated(t *testing.T) {
 			draw(frame(12, 3), 1000);
 			draw(frame(12, 3), 1100);
 			draw(frame(12, 2), 1250);
-			draw(frame(12, 2), 1600);
+			draw(frame(12, 2), 2300);
 			draw(frame(50, 10), 5000);
 			draw(frame(50, 10), 9000);
 			c.animation = false; // a base option without animation

@@ -28,7 +28,7 @@ func (m *Main) openStore() error {
 		URL:        f.NATS.URL,
 		Dir:        f.Data,
 		Replicas:   f.NATS.Replicas,
-		MaxBytes:   m.cfg.LogMaxBytes,
+		MaxBytes:   f.NATS.MaxBytes,
 		Logger:     m.log.With("component", "journal"),
 		Registerer: m.registry,
 	})
@@ -94,9 +94,11 @@ func (m *Main) startStore(ctx context.Context, provisioned []charts.Dashboard) (
 	start := m.ckpt.start
 	wg.Go(func() {
 		err := m.store.FollowSupervised(loopCtx, m.board, journal.FollowConfig{Since: since, After: start.Seq, CaughtUp: func(r journal.ReplayResult) {
-			// Ready once the board has taken every replayed batch and had
-			// one frame interval to publish what they changed.
-			for m.board.Stats().Queued > 0 && loopCtx.Err() == nil {
+			// Ready once the board has taken every replayed batch, filled
+			// every chart that changed since the checkpoint it started
+			// from, and had one frame interval to publish what they
+			// changed.
+			for st := m.board.Stats(); (st.Queued > 0 || st.Filling > 0) && loopCtx.Err() == nil; st = m.board.Stats() {
 				time.Sleep(time.Millisecond)
 			}
 			time.Sleep(time.Second/time.Duration(max(m.cfg.File.Stream.MaxFPS, 1)) + 10*time.Millisecond)

@@ -132,8 +132,9 @@ func startTimed(b *testing.B, dir string, interval time.Duration, final bool) (*
 	f.Data = dir
 	f.Dashboards = restartDashboards
 	f.Checkpoints.Interval = charts.Duration(interval)
+	f.NATS.MaxBytes = restartBytes
 	begin := time.Now()
-	m, err := New(Config{File: f, LogMaxBytes: restartBytes})
+	m, err := New(Config{File: f})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -54,9 +54,11 @@ func (m *Main) routes() (http.Handler, error) {
 		"GET /healthz":          http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) }),
 		"GET /readyz":           http.HandlerFunc(m.serveReady),
 	}
+	rw := m.newRewinder() // rewind.go
 	a := api.New(api.Config{
 		Board: m.board, Definitions: m.defs, PushData: m.push, Streams: m.hub,
 		Leases: m.leases, Keys: m.keys, Revocations: m.store, Filtered: m.board,
+		Rewind: rw, Replays: rw,
 		Logger: m.log.With("component", "api"),
 	})
 	maps.Copy(h, a.Handlers())

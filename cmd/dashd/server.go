@@ -53,11 +53,6 @@ type Config struct {
 	// Drain bounds how long shutdown waits for requests in flight
 	// (default DefaultDrain); those still running are then cut off.
 	Drain time.Duration
-	// LogMaxBytes caps the log of samples (0: journal.DefaultMaxBytes).
-	// Not a key of the file yet; the restart benchmark needs a log larger
-	// than the default.
-	LogMaxBytes int64
-
 	// ShutdownDelay is how long shutdown keeps serving after it began,
 	// /readyz answering 503 ("shutting down") and new streams refused,
 	// before it stops accepting connections (--shutdown-delay; 0: at

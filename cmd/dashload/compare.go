@@ -226,6 +226,13 @@ func printComparison(w io.Writer, sc scenario, d, r *result) {
 	row("viewers dropped", float64(d.Dropped), float64(r.Dropped), num)
 	row("chart updates/s", d.UpdatesPerSec, r.UpdatesPerSec, num)
 	row("messages/s", d.MessagesPerSec, r.MessagesPerSec, num)
+	perUpd := func(res *result) float64 {
+		if res.WireUpdates == 0 {
+			return math.NaN()
+		}
+		return float64(res.WireBytes) / float64(res.WireUpdates)
+	}
+	row("bytes on the wire per update", perUpd(d), perUpd(r), num)
 	row("samples accepted/s", d.SamplesPerSec, r.SamplesPerSec, num)
 	row("latency p50", float64(d.P50), float64(r.P50), ms)
 	row("latency p90", float64(d.P90), float64(r.P90), ms)

@@ -42,6 +42,10 @@ type bodyShape struct {
 	categories int // data categories per chart
 	series     int // series per chart
 	batch      int // samples per push, probes included (at least charts)
+	// rotate: each push starts where the previous one stopped in the
+	// cells (category × series) of a chart, so that a push smaller than
+	// the charts changes a few cells while the charts keep every cell.
+	rotate bool
 }
 
 // catNames and seriesNames name the data categories and series.
@@ -56,9 +60,13 @@ func (b bodyShape) samples(dst []sample, seq uint64, cats, series []string) []sa
 	for c := 0; c < b.charts; c++ {
 		dst = append(dst, sample{chart: c, cat: probeCategory, s: series[0], value: float64(seq)})
 	}
+	perChart := (b.batch - b.charts + b.charts - 1) / b.charts
 	for j := 0; j < b.batch-b.charts; j++ {
 		c := j % b.charts
 		k := j / b.charts
+		if b.rotate {
+			k += int(seq) * perChart
+		}
 		dst = append(dst, sample{
 			chart: c,
 			cat:   cats[k%len(cats)],

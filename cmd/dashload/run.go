@@ -26,8 +26,12 @@ import (
 type scenario struct {
 	target     string // http://127.0.0.1:PORT
 	dashboard  string
-	viewers    int // WebSocket viewers
-	sse        int // SSE viewers
+	dashboards int  // dashboards with the same charts; viewers spread over them
+	compress   bool // offer permessage-deflate, as browsers do
+	delta      bool // ask for delta frames (?delta=1) and rebuild them
+	rotate     bool // pushes rotate over the cells (bodyShape.rotate)
+	viewers    int  // WebSocket viewers
+	sse        int  // SSE viewers
 	charts     int
 	categories int
 	series     int
@@ -61,9 +65,13 @@ func (sc *scenario) addFlags(fs *flag.FlagSet, withTarget bool) {
 		fs.StringVar(&sc.target, "target", "http://127.0.0.1:8080", "`URL` of the server under load (only http://127.0.0.1:PORT)")
 	}
 	fs.StringVar(&sc.dashboard, "dashboard", "dashload", "`ID` of the dashboard dashload defines and streams")
+	fs.IntVar(&sc.dashboards, "dashboards", 1, "dashboards of --charts charts each (chart ids are unique across dashboards: dashboard d has dashload-(d×charts) …); viewers spread over them round-robin; with more than one their ids are ID-0 … ID-(N-1)")
+	fs.BoolVar(&sc.compress, "compress", true, "WebSocket viewers offer permessage-deflate, as browsers do (--compress=false: they do not)")
+	fs.BoolVar(&sc.delta, "delta", false, "WebSocket viewers ask for delta frames (?delta=1) and rebuild them, as dashd-delta.js does")
+	fs.BoolVar(&sc.rotate, "rotate", false, "each push continues over a chart's cells (categories × series) where the previous stopped: a --batch smaller than the cells changes a few of them per push while every cell stays filled (agg last, no window)")
 	fs.IntVar(&sc.viewers, "viewers", 100, "WebSocket viewers (`N`)")
 	fs.IntVar(&sc.sse, "sse", 0, "Server-Sent Events viewers (`M`), besides the WebSocket ones")
-	fs.IntVar(&sc.charts, "charts", 1, "charts on the dashboard; each push updates every one")
+	fs.IntVar(&sc.charts, "charts", 1, "charts on each dashboard; each push updates every chart of every dashboard")
 	fs.IntVar(&sc.categories, "categories", 10, "data categories per chart (tag cat), besides the probe")
 	fs.IntVar(&sc.series, "series", 1, "series per chart (tag s)")
 	fs.Float64Var(&sc.pushRate, "push-rate", 5, "pushes (HTTP requests) per `second`; 0 pushes as fast as the pushers can")
@@ -111,7 +119,10 @@ func (sc *scenario) check() error {
 	if sc.batch > 1_000_000 {
 		bad("--batch %d is too large (at most 1,000,000)", sc.batch)
 	}
-	sc.batch = max(sc.batch, sc.charts)
+	if sc.charts*sc.dashboards > 10_000 {
+		bad("--charts × --dashboards is %d; at most 10,000", sc.charts*sc.dashboards)
+	}
+	sc.batch = max(sc.batch, sc.totalCharts())
 	if _, _, ok := ingestFormat(sc.format); !ok {
 		bad("--format %q is not one of json, lp, prom", sc.format)
 	}
@@ -132,6 +143,12 @@ func (sc *scenario) check() error {
 	}
 	if sc.maxPushes < 1 || sc.maxPushes > 50_000_000 {
 		bad("--max-pushes %d is out of range (1 to 50,000,000)", sc.maxPushes)
+	}
+	if sc.dashboards == 0 {
+		sc.dashboards = 1
+	}
+	if sc.dashboards < 1 || sc.dashboards > 1000 {
+		bad("--dashboards %d is out of range (1 to 1000)", sc.dashboards)
 	}
 	if !idPattern(sc.dashboard) {
 		bad("--dashboard %q is not a valid id (letters, digits, '_', '.', '-')", sc.dashboard)
@@ -177,6 +194,10 @@ type result struct {
 	Pushes           uint64
 	PushesFailed     uint64
 	SamplesPerSec    float64
+	WireBytes        uint64 // read from the WebSocket viewers' sockets while pushing
+	WireUpdates      uint64 // chart updates the WebSocket viewers got meanwhile
+	Compressed       int64  // WebSocket viewers with permessage-deflate negotiated
+	Delta            bool   // delta frames asked for
 	UpdatesPerSec    float64
 	MessagesPerSec   float64
 	LatencyCount     uint64
@@ -216,8 +237,10 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
 
 	if !sc.noSetup {
-		if err := putDashboard(ctx, client, target, sc); err != nil {
-			return nil, err
+		for d, id := range sc.dashboardIDs() {
+			if err := putDashboard(ctx, client, target, sc, id, d*sc.charts); err != nil {
+				return nil, err
+			}
 		}
 	}
 
@@ -266,8 +289,19 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	viewCtx, stopViewers := context.WithCancel(ctx)
 	defer stopViewers()
 	var viewersDone sync.WaitGroup
-	wsURL := "ws" + strings.TrimPrefix(target, "http") + "/api/v1/stream?dashboard=" + url.QueryEscape(sc.dashboard)
-	sseURL := target + "/api/v1/stream/sse?dashboard=" + url.QueryEscape(sc.dashboard)
+	dialer.EnableCompression = sc.compress
+	ids := sc.dashboardIDs()
+	wsURL := func(i int) string {
+		u := "ws" + strings.TrimPrefix(target, "http") + "/api/v1/stream?dashboard=" + url.QueryEscape(ids[i%len(ids)])
+		if sc.delta {
+			u += "&delta=1"
+		}
+		return u
+	}
+	sseURL := func(i int) string {
+		return target + "/api/v1/stream/sse?dashboard=" + url.QueryEscape(ids[i%len(ids)])
+	}
+	res.Delta = sc.delta
 
 	total := sc.viewers + sc.sse
 	fmt.Fprintf(logw, "dashload: connecting %d WebSocket and %d SSE viewers to %s\n", sc.viewers, sc.sse, target)
@@ -290,17 +324,23 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		}
 		attempted.Add(1)
 		viewersDone.Add(1)
-		tr := newProbeTracker(sc.charts, &st.shards[i%numShards], sent, base)
+		tr := newProbeTracker(sc.totalCharts(), &st.shards[i%numShards], sent, base)
 		connected := sync.OnceFunc(func() { <-slots; attempted.Done() })
 		if i < sc.viewers {
+			tr.ws = true
+			if sc.delta {
+				tr.dd = &deltaDecoder{texts: map[string][]byte{}}
+			}
+			u := wsURL(i)
 			go func() {
 				defer viewersDone.Done()
-				wsViewer(viewCtx, dialer, wsURL, tr, st, pool, connected)
+				wsViewer(viewCtx, dialer, u, tr, st, pool, connected)
 			}()
 		} else {
+			u := sseURL(i)
 			go func() {
 				defer viewersDone.Done()
-				sseViewer(viewCtx, sseClient, sseURL, tr, st, connected)
+				sseViewer(viewCtx, sseClient, u, tr, st, connected)
 			}()
 		}
 	}
@@ -322,6 +362,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 
 	ps := &pushStats{}
 	m0, u0 := st.counts()
+	wb0, wu0 := st.wire()
 	srvCPU0, srvErr := cpuTime(pid)
 	toolCPU0, _ := cpuTime(os.Getpid())
 	busy0, busyErr := machineBusy()
@@ -333,7 +374,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		fmt.Fprintf(logw, "dashload: pushing for %s\n", sc.duration)
 		path, _, _ := ingestFormat(sc.format)
 		p := &pusher{client: client, url: target + path, format: sc.format, token: sc.token,
-			shape: bodyShape{charts: sc.charts, categories: sc.categories, series: sc.series, batch: sc.batch},
+			shape: bodyShape{charts: sc.totalCharts(), categories: sc.categories, series: sc.series, batch: sc.batch, rotate: sc.rotate},
 			sent:  sent, base: base, stats: ps}
 		pushCtx, stopPush := context.WithTimeout(ctx, sc.duration)
 		p.run(pushCtx, sc.pushRate, sc.pushers)
@@ -341,6 +382,9 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	}
 	res.PushWindow = time.Since(pushStart)
 	m1, u1 := st.counts()
+	wb1, wu1 := st.wire()
+	res.WireBytes, res.WireUpdates = wb1-wb0, wu1-wu0
+	res.Compressed = st.compressed.Load()
 	res.ServerCPU = math.NaN()
 	if srvCPU1, err := cpuTime(pid); err == nil && srvErr == nil && pid > 0 {
 		res.ServerCPU = (srvCPU1 - srvCPU0).Seconds() / res.PushWindow.Seconds()
@@ -408,14 +452,31 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	}
 }
 
-// dashboardJSON is the definition dashload PUTs: charts dashload-0…
-// reading metric dashload where chart=<n>, categories from tag cat, series
-// from tag s, agg last, no window.
-func dashboardJSON(sc scenario) []byte {
+// totalCharts is the charts of all the dashboards.
+func (sc scenario) totalCharts() int { return sc.charts * max(sc.dashboards, 1) }
+
+// dashboardIDs are the ids of the dashboards dashload defines: --dashboard,
+// or ID-0 … ID-(N-1) with --dashboards N > 1.
+func (sc scenario) dashboardIDs() []string {
+	if sc.dashboards <= 1 {
+		return []string{sc.dashboard}
+	}
+	ids := make([]string, sc.dashboards)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%s-%d", sc.dashboard, i)
+	}
+	return ids
+}
+
+// dashboardJSON is the definition dashload PUTs as dashboard id: charts
+// dashload-FIRST … dashload-(FIRST+charts-1) (dashboard d of --dashboards
+// starts at d×charts), each reading metric dashload where chart=<n>,
+// categories from tag cat, series from tag s, agg last, no window.
+func dashboardJSON(sc scenario, id string, first int) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, `{"id":%q,"title":"dashload","charts":[`, sc.dashboard)
-	for i := 0; i < sc.charts; i++ {
-		if i > 0 {
+	fmt.Fprintf(&b, `{"id":%q,"title":"dashload","charts":[`, id)
+	for i := first; i < first+sc.charts; i++ {
+		if i > first {
 			b.WriteByte(',')
 		}
 		fmt.Fprintf(&b, `{"id":"%s%d","title":"dashload %d","metric":%q,"where":{"chart":"%d"},"x":"cat","series":"s","agg":"last"}`,
@@ -425,9 +486,9 @@ func dashboardJSON(sc scenario) []byte {
 	return b.Bytes()
 }
 
-func putDashboard(ctx context.Context, client *http.Client, target string, sc scenario) error {
-	u := target + "/api/v1/dashboards/" + url.PathEscape(sc.dashboard)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(dashboardJSON(sc)))
+func putDashboard(ctx context.Context, client *http.Client, target string, sc scenario, id string, first int) error {
+	u := target + "/api/v1/dashboards/" + url.PathEscape(id)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, u, bytes.NewReader(dashboardJSON(sc, id, first)))
 	if err != nil {
 		return err
 	}
@@ -461,6 +522,8 @@ func (res *result) print(w io.Writer) {
 	fmt.Fprintf(w, "samples accepted/s:    %.0f\n", res.SamplesPerSec)
 	fmt.Fprintf(w, "chart updates/s:       %.0f (frames received by all viewers; a frame in a batch counts once)\n", res.UpdatesPerSec)
 	fmt.Fprintf(w, "messages/s:            %.0f\n", res.MessagesPerSec)
+	fmt.Fprintf(w, "bytes on the wire:     %s per chart update (WebSocket: %s read from the sockets while pushing, as sent, over %d updates); permessage-deflate negotiated by %d of %d; delta frames %s\n",
+		perUpdate(res), mib(res.WireBytes), res.WireUpdates, res.Compressed, res.ConnectedWS, map[bool]string{true: "asked for", false: "not asked for"}[res.Delta])
 	fmt.Fprintf(w, "latency POST→viewer:   p50 %s  p90 %s  p99 %s  max %s  mean %s  (%d probes timed)\n",
 		fmtDur(res.P50), fmtDur(res.P90), fmtDur(res.P99), fmtDur(res.Max), fmtDur(res.Mean), res.LatencyCount)
 	if res.ServerPID > 0 {
@@ -482,6 +545,14 @@ func (res *result) print(w io.Writer) {
 	if res.FirstViewerError != "" {
 		fmt.Fprintf(w, "first viewer error:    %s\n", res.FirstViewerError)
 	}
+}
+
+// perUpdate is the WebSocket bytes on the wire per chart update.
+func perUpdate(res *result) string {
+	if res.WireUpdates == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f B", float64(res.WireBytes)/float64(res.WireUpdates))
 }
 
 func fmtDur(d time.Duration) string {

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +26,8 @@ type shard struct {
 	messages atomic.Uint64
 	updates  atomic.Uint64 // frames, each frame of a batch counted once
 	lat      histogram
+	wire     atomic.Uint64 // bytes read from WebSocket viewers' sockets
+	wsUpd    atomic.Uint64 // updates WebSocket viewers got
 	_        [64]byte
 }
 
@@ -33,6 +37,7 @@ type viewerStats struct {
 	connectedWS   atomic.Int64
 	connectedSSE  atomic.Int64
 	connectFailed atomic.Int64
+	compressed    atomic.Int64 // WebSocket viewers with permessage-deflate
 	dropped       atomic.Int64 // ended by the server or an error before the run ended
 	firstErr      atomic.Pointer[string]
 }
@@ -43,6 +48,16 @@ func (s *viewerStats) counts() (messages, updates uint64) {
 		updates += s.shards[i].updates.Load()
 	}
 	return messages, updates
+}
+
+// wire returns the bytes read from WebSocket sockets and the updates
+// WebSocket viewers got.
+func (s *viewerStats) wire() (bytes, updates uint64) {
+	for i := range s.shards {
+		bytes += s.shards[i].wire.Load()
+		updates += s.shards[i].wsUpd.Load()
+	}
+	return bytes, updates
 }
 
 func (s *viewerStats) latencies() *latencies {
@@ -84,6 +99,9 @@ type probeTracker struct {
 	sent []atomic.Int64
 	base time.Time
 	now  time.Duration
+	ws   bool          // a WebSocket viewer's
+	dd   *deltaDecoder // with --delta
+	full []byte        // scratch of dd
 }
 
 func newProbeTracker(charts int, sh *shard, sent []atomic.Int64, base time.Time) *probeTracker {
@@ -114,11 +132,23 @@ func (t *probeTracker) message(msg []byte) {
 	n := scanMessage(msg, t.frame)
 	t.sh.messages.Add(1)
 	t.sh.updates.Add(uint64(n))
+	if t.ws {
+		t.sh.wsUpd.Add(uint64(n))
+	}
 }
 
 // wsViewer reads one WebSocket stream until ctx ends.
 func wsViewer(ctx context.Context, d *websocket.Dialer, url string, tr *probeTracker, st *viewerStats, pool *bufPool, connected func()) {
-	conn, resp, err := d.DialContext(ctx, url, nil)
+	// Count what the socket carries: compressed where negotiated.
+	cd := *d
+	cd.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.NetDialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{Conn: c, n: &tr.sh.wire}, nil
+	}
+	conn, resp, err := cd.DialContext(ctx, url, nil)
 	if err != nil {
 		st.connectFailed.Add(1)
 		if ctx.Err() == nil {
@@ -133,6 +163,9 @@ func wsViewer(ctx context.Context, d *websocket.Dialer, url string, tr *probeTra
 		return
 	}
 	st.connectedWS.Add(1)
+	if strings.Contains(resp.Header.Get("Sec-WebSocket-Extensions"), "permessage-deflate") {
+		st.compressed.Add(1)
+	}
 	connected()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
@@ -149,7 +182,12 @@ func wsViewer(ctx context.Context, d *websocket.Dialer, url string, tr *probeTra
 		buf := pool.get()
 		b, err := readInto(*buf, r)
 		*buf = b
-		if err == nil {
+		if err == nil && tr.dd != nil {
+			tr.full, err = tr.dd.expand(tr.full[:0], b)
+			if err == nil {
+				tr.message(tr.full)
+			}
+		} else if err == nil {
 			tr.message(b)
 		}
 		pool.put(buf)
@@ -161,6 +199,18 @@ func wsViewer(ctx context.Context, d *websocket.Dialer, url string, tr *probeTra
 			return
 		}
 	}
+}
+
+// countingConn counts the bytes read from a socket.
+type countingConn struct {
+	net.Conn
+	n *atomic.Uint64
+}
+
+func (c countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(uint64(n))
+	return n, err
 }
 
 // readInto reads r to its end into b[:0], growing it as needed.

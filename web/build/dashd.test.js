@@ -45,8 +45,11 @@ test('frameOption keys series by id and keeps the threshold', () => {
   assert.deepEqual(grouped.series, [
     { id: 's:x', name: 'x', type: 'bar', data: [1, null] },
     { id: 's:t', name: 't', type: 'bar', data: [2, 3] },
-  ]);
-  assert.deepEqual(grouped.legend, { show: true });
+  ], "within the theme's palette the option's colours apply (so a palette chosen on the page does)");
+  const many = Array.from({ length: 24 }, (_, i) => ({ name: 's' + i, data: [i] }));
+  const colours = d.frameOption(chart(), { categories: ['a'], series: many }).series.map((s) => s.itemStyle && s.itemStyle.color);
+  assert.equal(new Set(colours).size, 24, 'past the palette every series has a colour of its own: ' + colours.join(' '));
+  assert.deepEqual(grouped.legend, { show: true, type: 'scroll' });
 
   const threshold = { id: 't', type: 'bar', markLine: { data: [{ yAxis: 5 }] } };
   const stacked = d.frameOption(chart({ type: 'percent', horizontal: true, threshold }), { categories: ['a'], series: [{ name: 'x', data: [1] }] });
@@ -54,7 +57,7 @@ test('frameOption keys series by id and keeps the threshold', () => {
   assert.equal(stacked.xAxis, undefined);
   assert.equal(stacked.series[0].stack, 'total');
   assert.equal(stacked.series[1], threshold);
-  assert.deepEqual(stacked.legend, { show: false }, 'the threshold is no series of the legend');
+  assert.deepEqual(stacked.legend, { show: false, type: 'scroll' }, 'the threshold is no series of the legend');
 
   const empty = d.frameOption(chart(), {});
   assert.deepEqual(empty.series, []);

@@ -27,7 +27,18 @@ var dashdCore = (function () {
   var BACKOFF_CAP_MS = 30000;
   var BACKOFF_FLOOR_MS = 100;
   var WS_FAILURES_BEFORE_SSE = 3; // handshakes failed in a row, never open
-  var STALE_AFTER_MS = 5000; // "reconnecting…" turns into "stale since …"
+  var STALE_AFTER_MS = 5000; // "reconnecting…" turns into "stale · N s ago"
+  // The server sends a frame or a heartbeat at least every 2 s on an open
+  // link (stream.Config.HeartbeatEvery): three periods without either and the
+  // link is taken for silent (a frozen server, a half-open connection),
+  // and the badge turns stale though the socket looks open.
+  var SILENT_AFTER_MS = 6000;
+  // A link silent this long is closed and opened again: a half-open TCP
+  // connection (a laptop that slept, a NAT that forgot it) never closes by
+  // itself.
+  var SILENT_RECONNECT_MS = 30000;
+  var BUSY_MAX_MS = 2000; // the longest wait for the painter to draw a frame
+  var CATCH_UP_MS = 100; // see catchUp in live
   // The number format (dashd-format.js): loaded before this file in pages,
   // the paint worker and /embed.js; required under Node.
   var fmt = typeof dashdFormat !== 'undefined' ? dashdFormat : require('./dashd-format.js');
@@ -92,12 +103,25 @@ var dashdCore = (function () {
   function frameOption(chart, frame) {
     var categories = frame.categories || [];
     var large = categories.length * (frame.series || []).length > LARGE_BARS;
+    // Past the theme's palette, colours would repeat inside a stack: each
+    // series then gets its own. Up to it the option's palette is used, so
+    // that the palette chosen on the page (dashd-a11y.js) applies.
+    var nSeries = (frame.series || []).length;
+    var colours = nSeries > BASE_PALETTE.length ? palette(nSeries) : null;
+    // The still-filling last bucket of a time axis is drawn lighter.
+    var partial = chart.x === 'time' && !large && isPartial(frame, bucketOf(categories));
     var series = (frame.series || []).map(function (s, i) {
-      var o = { id: 's:' + s.name, name: s.name, type: 'bar', data: s.data || [] };
+      var data = s.data || [];
+      if (partial && data.length === categories.length) {
+        data = data.slice();
+        data[data.length - 1] = { value: data[data.length - 1], itemStyle: { opacity: PARTIAL_OPACITY } };
+      }
+      var o = { id: 's:' + s.name, name: s.name, type: 'bar', data: data };
+      if (colours) o.itemStyle = { color: colours[i] };
       if (chart.type !== 'grouped') o.stack = 'total';
       // Patterns (dashd-a11y.js, through the painter's patch): one per
       // series, in palette order; [] turns them off on series drawn before.
-      if (chart.decals) o.itemStyle = { decal: chart.decals.length ? chart.decals[i % chart.decals.length] : 'none' };
+      if (chart.decals) o.itemStyle = Object.assign({}, o.itemStyle, { decal: chart.decals.length ? chart.decals[i % chart.decals.length] : 'none' });
       if (large) {
         o.large = true;
         o.largeThreshold = 0;
@@ -106,27 +130,46 @@ var dashdCore = (function () {
     });
     var n = series.length;
     if (chart.threshold) series.push(chart.threshold);
-    var opt = { series: series, legend: { show: n > 1 }, animation: !large && chart.animation !== false };
+    // A page draws its own legend (chart.htmlLegend): one that scrolls
+    // and is reached by keyboard.
+    var opt = { series: series, legend: { show: n > 1 && !chart.htmlLegend, type: 'scroll' }, animation: !large && chart.animation !== false };
     opt[categoryAxis(chart)] = { data: categories };
     return opt;
   }
 
-  // An update is animated for UPDATE_ANIMATION_MS (ECharts' default
-  // animationDurationUpdate, which dashd's options keep): a chart drawn
-  // again sooner than that is drawn without animation. Its bars would only
-  // chase values they never reach, and every animation frame repaints the
-  // whole canvas: at 10 frames a second a 12 × 3 chart cost the main thread
-  // twice as much animated.
-  var UPDATE_ANIMATION_MS = 300;
+  // Animation (issue 17): an update glides only where the eye can follow
+  // it and the cost cannot pile up. Every animation frame repaints the
+  // whole canvas, so 24 charts animating 300 ms twice a second kept a core
+  // busy. An update is animated, for UPDATE_ANIMATION_MS, only when the
+  // chart's previous draw was at least ANIMATE_GAP_MS ago (a chart updated
+  // once a second or faster jumps: its bars would only chase values they
+  // never reach), when the draw is not a catch-up (still: a chart coming
+  // back on screen shows its newest frame at once), and while fewer than
+  // MAX_ANIMATING charts of the same painter are animating (budget).
+  var UPDATE_ANIMATION_MS = 250;
+  var ANIMATE_GAP_MS = 1000;
+  var MAX_ANIMATING = 2;
+
+  // animationBudget is a painter's count of the animations running; one
+  // per painter, handed to every applyFrame of its charts.
+  function animationBudget() { return { ends: [] }; }
 
   // applyFrame draws frame on c (a chart of dashd-paint.js's painter: its
   // ECharts instance c.ec, drawn from its base option) at time now, in ms,
-  // and returns the option it gave setOption.
-  function applyFrame(c, frame, now) {
-    var fast = typeof c.drawnAt === 'number' && now - c.drawnAt < UPDATE_ANIMATION_MS;
+  // and returns the option it gave setOption. still: draw without
+  // animation; budget: the painter's animationBudget, if any.
+  function applyFrame(c, frame, now, still, budget) {
+    var slow = typeof c.drawnAt !== 'number' || now - c.drawnAt >= ANIMATE_GAP_MS;
     c.drawnAt = now;
     var opt = frameOption(c, frame);
-    if (fast) opt.animation = false;
+    var animate = opt.animation && slow && !still;
+    if (animate && budget) {
+      budget.ends = budget.ends.filter(function (t) { return t > now; });
+      animate = budget.ends.length < MAX_ANIMATING;
+      if (animate) budget.ends.push(now + UPDATE_ANIMATION_MS);
+    }
+    opt.animation = animate;
+    if (animate) opt.animationDurationUpdate = UPDATE_ANIMATION_MS;
     var key = opt.series.map(function (s) { return s.id; }).join('\n');
     if (key !== c.seriesKey) {
       // ECharts 6.1 re-shows an axis tooltip from cached series indices
@@ -195,6 +238,15 @@ var dashdCore = (function () {
   }
 
   function pad2(n) { return n < 10 ? '0' + n : String(n); }
+
+  // ageText says how long ago something was, ms milliseconds: "12 s ago",
+  // "3 min ago", "2 h ago".
+  function ageText(ms) {
+    var s = Math.max(0, Math.floor(ms / 1000));
+    if (s < 60) return s + ' s ago';
+    if (s < 3600) return Math.floor(s / 60) + ' min ago';
+    return Math.floor(s / 3600) + ' h ago';
+  }
 
   // clock is HH:MM:SS of d in local time.
   function clock(d) {
@@ -272,7 +324,224 @@ var dashdCore = (function () {
       s.markLine = ml;
       threshold = s;
     });
+    readingAids(option, chart);
     return { option: option, threshold: threshold };
+  }
+
+  // ---- reading aids (issue 19) ------------------------------------------------
+
+  // escapeRich makes s safe as text inside ECharts rich text, where
+  // "{name|text}" is markup: a zero-width space after every "{" keeps a
+  // route like /api/{customerId|x}/orders from being read as a style,
+  // while it looks the same. Every user text that goes through a
+  // formatter goes through it.
+  function escapeRich(s) {
+    return String(s).replace(/\{/g, '{\u200b');
+  }
+
+  // The first colours are ECharts' own; past them, colours are made so
+  // that none repeats within a chart (a stack of 24 series has 24): hues
+  // a golden angle apart, in three lightnesses.
+  var BASE_PALETTE = ['#5070dd', '#b6d634', '#505372', '#ff994d', '#0ca8df', '#ffd10a', '#fb628b', '#785db0', '#3fbe95'];
+  function palette(n) {
+    if (n <= BASE_PALETTE.length) return BASE_PALETTE.slice(0, Math.max(n, 0));
+    var out = [];
+    for (var i = 0; i < n; i++) {
+      var hue = Math.round((i * 137.508) % 360);
+      var light = [52, 38, 66][i % 3];
+      out.push('hsl(' + hue + ', ' + (i % 2 ? 62 : 72) + '%, ' + light + '%)');
+    }
+    return out;
+  }
+
+  // TIME_STEPS are the tick intervals of a time axis, in seconds: round
+  // clock times, so that the charts of a dashboard tick together.
+  var TIME_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+
+  // timeStep is the tick interval, in seconds, of a time axis of n buckets
+  // of bucket seconds: the smallest round step that is a whole number of
+  // buckets and gives at most about maxTicks labels.
+  function timeStep(bucket, n, maxTicks) {
+    var want = (bucket * n) / (maxTicks || 7);
+    for (var i = 0; i < TIME_STEPS.length; i++) {
+      var st = TIME_STEPS[i];
+      if (st >= want && st >= bucket && st % bucket === 0) return st;
+    }
+    // A bucket that divides no round step (7 s): whole buckets.
+    return Math.max(1, Math.ceil(want / bucket)) * bucket;
+  }
+
+  // bucketOf is the bucket of time categories, in seconds (the smallest
+  // gap between neighbours), or 0 when they are not times.
+  function bucketOf(categories) {
+    var best = 0;
+    for (var i = 1; i < categories.length; i++) {
+      var d = (Date.parse(categories[i]) - Date.parse(categories[i - 1])) / 1000;
+      if (isFinite(d) && d > 0 && (best === 0 || d < best)) best = d;
+    }
+    return best;
+  }
+
+  // secondsOfDay reads "HH:MM:SS" (a timeLabel) as seconds since midnight
+  // in the zone it was written in, or -1.
+  function secondsOfDay(label) {
+    var m = /^(\d\d):(\d\d):(\d\d)$/.exec(label);
+    return m ? (+m[1]) * 3600 + (+m[2]) * 60 + (+m[3]) : -1;
+  }
+
+  // onTick says whether time category v falls on a tick of step seconds,
+  // as a clock in the chart's zone (fmt) reads it: ticks at :00, :05, …
+  // on every chart of the page alike.
+  function onTick(v, step, fmt) {
+    var sec = secondsOfDay(timeLabel(v, fmt));
+    if (sec < 0) return false;
+    return sec % step === 0;
+  }
+
+  // isPartial says whether the last bucket of frame is still filling: it
+  // ends after the frame's time.
+  function isPartial(frame, bucket) {
+    var cats = (frame && frame.categories) || [];
+    if (!bucket || cats.length === 0) return false;
+    var start = Date.parse(cats[cats.length - 1]);
+    var at = Date.parse(frame.time);
+    return isFinite(start) && isFinite(at) && at < start + bucket * 1000;
+  }
+
+  // PARTIAL_OPACITY draws the still-filling bucket lighter than the others.
+  var PARTIAL_OPACITY = 0.4;
+
+  // bucketRange is "12:00:00 – 12:00:10" for a bucket starting at v.
+  function bucketRange(v, bucket, fmt) {
+    var start = Date.parse(v);
+    if (!bucket || !isFinite(start)) return timeLabel(v, fmt);
+    return timeLabel(v, fmt) + ' – ' + timeLabel(new Date(start + bucket * 1000).toISOString(), fmt);
+  }
+
+  // isEmptyFrame says whether frame has nothing to draw: no category, or
+  // no value in any series.
+  function isEmptyFrame(frame) {
+    if (!frame || !frame.categories || frame.categories.length === 0) return true;
+    return !(frame.series || []).some(function (s) {
+      return (s.data || []).some(function (x) { return typeof x === 'number' && isFinite(x); });
+    });
+  }
+
+  // MAX_TIP_ROWS is the most series rows a tooltip shows at once; more
+  // scroll (the wheel over the chart moves chart.tipOffset).
+  var MAX_TIP_ROWS = 12;
+  // TIP_GAP parts a row's name from its value: an empty rich-text token of
+  // a fixed width (tooltip.textStyle.rich.g), so that each is a text of
+  // its own on the canvas. A user text never goes inside a token: a "}"
+  // in it would end the token early.
+  var TIP_GAP = '{g|}';
+
+  // tipText is the tooltip of an axis (params: ECharts' formatter
+  // argument) on chart, as ECharts rich text, every user text escaped:
+  // the category (a time bucket as its range, "partial" while it fills),
+  // one row per series (a single series named by the chart's title, not
+  // its metric), up to MAX_TIP_ROWS from chart.tipOffset with a line that
+  // says how many more, and the stack's total on a stacked chart.
+  function tipText(params, chart) {
+    var ps = (Array.isArray(params) ? params : [params]).filter(function (p) { return p && p.seriesId !== 't'; });
+    if (ps.length === 0) return '';
+    var frame = chart.frame || null;
+    var head = ps[0].axisValue !== undefined ? ps[0].axisValue : ps[0].name;
+    var lines = [];
+    if (chart.x === 'time') {
+      var bucket = frame ? bucketOf(frame.categories || []) : 0;
+      var title = bucketRange(head, bucket, chart.timeFormat);
+      var cats = (frame && frame.categories) || [];
+      if (ps[0].dataIndex === cats.length - 1 && isPartial(frame, bucket)) title += ' (partial: still filling)';
+      lines.push(escapeRich(title));
+    } else {
+      lines.push(escapeRich(head));
+    }
+    var single = ps.length === 1 && (!chart.metric || ps[0].seriesName === chart.metric);
+    var rows = ps;
+    if (!single && chart.type !== 'grouped') rows = ps.slice().reverse(); // the top of the stack first
+    var offset = Math.max(0, Math.min(chart.tipOffset || 0, rows.length - MAX_TIP_ROWS));
+    chart.tipOffset = offset;
+    chart.tipRows = rows.length;
+    if (offset > 0) lines.push('↑ ' + offset + ' more');
+    // A percent chart's frame carries each category's total: the count
+    // behind a share is the share of it, written in the chart's unit.
+    var totals = chart.type === 'percent' && frame && Array.isArray(frame.totals) ? frame.totals : null;
+    var catTotal = totals ? totals[ps[0].dataIndex] : null;
+    var counted = typeof catTotal === 'number' && isFinite(catTotal);
+    var countOf = function (share) {
+      if (!counted || typeof share !== 'number' || !isFinite(share)) return '';
+      return ' (' + tooltipValue(share / 100 * catTotal, { type: 'grouped', unit: chart.unit || '' }) + ')';
+    };
+    rows.slice(offset, offset + MAX_TIP_ROWS).forEach(function (p) {
+      var name = single ? (chart.title || p.seriesName) : p.seriesName;
+      var v = Array.isArray(p.value) ? p.value[p.value.length - 1] : (p.value && typeof p.value === 'object' ? p.value.value : p.value);
+      // ECharts' marker ends in spaces, which would be part of the name's text.
+      var marker = String(p.marker || '').replace(/\s+$/, '');
+      lines.push(marker + (marker ? '{s|}' : '') + escapeRich(name) + TIP_GAP + tooltipValue(v, chart) + countOf(v));
+    });
+    var below = rows.length - offset - MAX_TIP_ROWS;
+    if (below > 0) lines.push('↓ ' + below + ' more (scroll)');
+    if (!single && chart.type === 'stacked') {
+      var total = 0;
+      var any = false;
+      ps.forEach(function (p) {
+        var v = p.value && typeof p.value === 'object' && !Array.isArray(p.value) ? p.value.value : p.value;
+        if (typeof v === 'number' && isFinite(v)) { total += v; any = true; }
+      });
+      lines.push('Total' + TIP_GAP + (any ? tooltipValue(total, chart) : '–'));
+    }
+    if (!single && counted) lines.push('Total' + TIP_GAP + tooltipValue(catTotal, { type: 'grouped', unit: chart.unit || '' }));
+    return lines.join('\n');
+  }
+
+  // readingAids adds to a decorated option what issue 19 asks of every
+  // chart: the tooltip above, the ticks of a time axis (round steps, the
+  // same on every chart; none at the first bar, beside the value axis'
+  // "0"), and text scaled to chart.fontSize (kiosk) when set.
+  function readingAids(option, chart) {
+    var tipStyle = Object.assign({}, option.tooltip && option.tooltip.textStyle);
+    tipStyle.rich = Object.assign({}, tipStyle.rich, { g: { width: 14 }, s: { width: 4 } });
+    option.tooltip = Object.assign({}, option.tooltip, {
+      formatter: function (params) { return tipText(params, chart); },
+      textStyle: tipStyle,
+    });
+    if (chart.x === 'time') {
+      option[categoryAxis(chart)] = asArray(option[categoryAxis(chart)]).map(function (a) {
+        var o = Object.assign({}, a);
+        var shown = function (index, value) {
+          if (index === 0) return false;
+          var cats = (chart.frame && chart.frame.categories) || [];
+          var step = timeStep(bucketOf(cats) || 1, cats.length || 1, chart.fontSize ? 6 : 7);
+          return onTick(value, step, chart.timeFormat || null);
+        };
+        o.axisLabel = Object.assign({}, o.axisLabel, { interval: shown, hideOverlap: true });
+        o.axisTick = Object.assign({}, o.axisTick, { interval: shown, alignWithLabel: true });
+        return o;
+      });
+    }
+    if (chart.x !== 'time') {
+      // Category names are user text: shown as they are, never as rich
+      // text markup ("/api/{v|x}/items" would be cut into styled pieces).
+      option[categoryAxis(chart)] = asArray(option[categoryAxis(chart)]).map(function (a) {
+        if (a.axisLabel && a.axisLabel.formatter) return a; // the option's own
+        return Object.assign({}, a, { axisLabel: Object.assign({}, a.axisLabel, { formatter: function (v) { return escapeRich(v); } }) });
+      });
+    }
+    if (chart.fontSize) {
+      var px = chart.fontSize;
+      option.textStyle = Object.assign({}, option.textStyle, { fontSize: px });
+      ['xAxis', 'yAxis'].forEach(function (k) {
+        option[k] = asArray(option[k]).map(function (a) {
+          return Object.assign({}, a, { axisLabel: Object.assign({}, a.axisLabel, { fontSize: px }) });
+        });
+      });
+      option.tooltip.textStyle = Object.assign({}, option.tooltip.textStyle, { fontSize: px });
+      option.legend = asArray(option.legend).map(function (l) {
+        return Object.assign({}, l, { textStyle: Object.assign({}, l.textStyle, { fontSize: px }) });
+      });
+    }
+    return option;
   }
 
   // withToken adds ?token= to a URL of dashd.
@@ -332,7 +601,9 @@ var dashdCore = (function () {
   //   base        dashd's origin ("" for the page's own)
   //   token       an embed (or admin) token, or ""
   //   dashboard   the dashboard followed, or "" to follow cfg.charts by id
-  //   charts      [{id, type, horizontal, x, unit, el, tz}]
+  //   charts      [{id, type, horizontal, x, unit, el, tz, title, metric,
+  //               htmlLegend (the page draws the legend), fontSize (px of
+  //               the chart's text, 0 for ECharts' own)}]
   //   theme       the ECharts theme name: "dark" or "default"
   //   onDraw      function (chart, frame, time): after a frame is drawn
   //   onError     function (chart, text): text "" clears it
@@ -363,6 +634,10 @@ var dashdCore = (function () {
         x: d.x || '',
         unit: d.unit || '',
         tz: d.tz || '',
+        title: d.title || '',
+        metric: d.metric || '',
+        htmlLegend: !!d.htmlLegend,
+        fontSize: d.fontSize || 0,
         timeFormat: timeFormat(d.tz),
         el: d.el,
         view: null,
@@ -373,6 +648,9 @@ var dashdCore = (function () {
         pending: null, // the newest accepted frame not drawn yet
         shown: null, // the frame drawn last
         heldBase: null, // a base option that came while paused
+        visible: true, // on screen (or near it), as IntersectionObserver says
+        still: false, // its next draw catches up: no animation
+        busySince: 0, // a frame is on its way to the painter since then (ms)
         attempt: 0,
         retry: null,
       };
@@ -420,16 +698,72 @@ var dashdCore = (function () {
     // the newest of each chart at once. See the returned pause/resume/paused.
     var paused = false;
 
+    // Off screen and hidden tabs (issue 17): a chart scrolled away, or every
+    // chart of a hidden page, keeps only its newest frame in c.pending and
+    // costs nothing (no message to the painter, no setOption, no paint);
+    // when it is shown again it draws that frame at once, without
+    // animation. A browser without IntersectionObserver draws them all.
+    var pageHidden = document.visibilityState === 'hidden';
+    function showing(c) {
+      if (!c.pending) return;
+      c.still = true;
+      queueDraw();
+    }
+    document.addEventListener('visibilitychange', function () {
+      var was = pageHidden;
+      pageHidden = document.visibilityState === 'hidden';
+      if (was && !pageHidden) charts.forEach(showing);
+    });
+    if (window.IntersectionObserver) {
+      var io = new IntersectionObserver(function (entries) {
+        entries.forEach(function (e) {
+          var c = byEl.get(e.target);
+          if (!c) return;
+          var was = c.visible;
+          c.visible = e.isIntersecting;
+          if (!was && c.visible) showing(c);
+        });
+      }, { rootMargin: '64px 0px' });
+      charts.forEach(function (c) { io.observe(c.el); });
+    }
+
     function draw(c) {
       if (!c.ready || !c.pending) return;
       if (paused && c.shown) return;
+      if (pageHidden || !c.visible) return;
+      // Backpressure: one frame per chart on its way to the painter. A
+      // painter slower than the stream (a wall on a small computer) gets
+      // each chart's newest frame when it is free, and the delay from push
+      // to pixel stays bounded (without it, 48 charts at 10 Hz queued up
+      // 3 s of frames in one worker). A painter that never answers is not
+      // waited for more than BUSY_MAX_MS.
+      var now = performance.now();
+      if (c.busySince && now - c.busySince < BUSY_MAX_MS) return;
       var f = c.pending;
       c.pending = null;
       c.shown = f;
-      c.view.draw(f);
+      c.busySince = now;
+      c.view.draw(f, c.still, function () {
+        c.busySince = 0;
+        if (c.pending) catchUp();
+      });
+      c.still = false;
       var t = new Date(f.time);
       if (isNaN(t.getTime())) t = new Date();
       onDraw(c, f, t);
+    }
+
+    // catchUp draws the frames that waited for their painter with the
+    // next message's draw, or CATCH_UP_MS from now if none comes: each
+    // answer drawing at once would redraw the page (its "updated" times)
+    // at every animation frame instead of once per message.
+    var catchUpTimer = null;
+    function catchUp() {
+      if (catchUpTimer !== null) return;
+      catchUpTimer = setTimeout(function () {
+        catchUpTimer = null;
+        queueDraw();
+      }, CATCH_UP_MS);
     }
 
     // loadOption draws the chart's base option, retrying with backoff. The
@@ -477,11 +811,18 @@ var dashdCore = (function () {
       });
     }
 
-    function onMessage(text) {
+    // Delta frames (dashd-delta.js, where loaded): asked for on the
+    // WebSocket only; decode() hands back the frames they rebuild.
+    var delta = typeof dashdDelta !== 'undefined' && dashdDelta ? new dashdDelta.Decoder() : null;
+
+    function onMessage(text, ws) {
       var msg;
+      heard();
       try {
-        msg = JSON.parse(text);
+        msg = delta && ws ? delta.decode(text) : JSON.parse(text);
       } catch (e) {
+        // A delta that does not apply: reconnect for a whole snapshot.
+        if (e && e.resync && ws && conn === ws) ws.close();
         return;
       }
       framesOf(msg).forEach(function (f) {
@@ -506,8 +847,54 @@ var dashdCore = (function () {
     var staleTimer = null;
     var downSince = null;
     var conn = null;
+    // What was last heard of the server (a frame, a heartbeat, any
+    // message, or the link opening), in ms since the epoch; the stale
+    // badge counts its age.
+    var lastHeard = null;
+    var silenceTimer = null;
+    var ageTimer = null;
+    var silent = false;
 
     function setLink(state, text) { onLink(state, text, transport); }
+
+    // showStale shows the badge stale with the age of what was last
+    // heard, and keeps the age current.
+    function showStale() {
+      var since = lastHeard !== null ? lastHeard : (downSince ? downSince.getTime() : Date.now());
+      setLink('stale', 'stale · ' + ageText(Date.now() - since));
+      if (ageTimer === null) ageTimer = setInterval(showStale, 1000);
+    }
+    function stopStale() {
+      clearInterval(ageTimer);
+      ageTimer = null;
+    }
+
+    // heard notes that the server spoke: the link is live again if it was
+    // silent, and the silence is counted from now.
+    function heard() {
+      lastHeard = Date.now();
+      clearTimeout(silenceTimer);
+      silenceTimer = setTimeout(onSilence, SILENT_AFTER_MS);
+      if (silent) {
+        silent = false;
+        stopStale();
+        setLink('live', 'live');
+      }
+    }
+
+    function onSilence() {
+      if (!conn) return;
+      silent = true;
+      showStale();
+      silenceTimer = setTimeout(function () {
+        // Still nothing: open the link again (see SILENT_RECONNECT_MS).
+        var c = conn;
+        if (!c || !silent) return;
+        conn = null;
+        c.close();
+        dropped(false);
+      }, SILENT_RECONNECT_MS - SILENT_AFTER_MS);
+    }
 
     function opened() {
       var reconnect = everOpened;
@@ -516,6 +903,9 @@ var dashdCore = (function () {
       attempt = 0;
       downSince = null;
       clearTimeout(staleTimer);
+      stopStale();
+      silent = false;
+      heard();
       charts.forEach(function (c) {
         c.resync = true;
         // After a break the definition may have changed too (a restart).
@@ -525,12 +915,16 @@ var dashdCore = (function () {
     }
 
     function markDown() {
+      clearTimeout(silenceTimer);
       if (downSince !== null) return;
       downSince = new Date();
       clearTimeout(staleTimer);
-      staleTimer = setTimeout(function () {
-        setLink('stale', 'stale since ' + clock(downSince));
-      }, STALE_AFTER_MS);
+      if (silent) {
+        // Stale already, and stays so with its age.
+        silent = false;
+        return;
+      }
+      staleTimer = setTimeout(showStale, STALE_AFTER_MS);
       setLink('reconnecting', 'reconnecting…');
     }
 
@@ -552,6 +946,8 @@ var dashdCore = (function () {
       conn = null;
       clearTimeout(retryTimer);
       clearTimeout(staleTimer);
+      clearTimeout(silenceTimer);
+      stopStale();
       retryTimer = null;
       setLink('refused', reason || 'the server ended the stream');
     }
@@ -560,11 +956,12 @@ var dashdCore = (function () {
       retryTimer = null;
       if (conn) return;
       if (transport === 'WebSocket') {
-        var ws = new WebSocket(withToken(wsURL(loc, API + '/stream?' + query), token));
+        var ws = new WebSocket(withToken(wsURL(loc, API + '/stream?' + query + (delta ? '&delta=1' : '')), token));
+        if (delta) delta.reset(); // deltas refer to this connection's frames only
         var open = false;
         conn = ws;
         ws.onopen = function () { open = true; opened(); };
-        ws.onmessage = function (e) { if (typeof e.data === 'string') onMessage(e.data); };
+        ws.onmessage = function (e) { if (typeof e.data === 'string') onMessage(e.data, ws); };
         ws.onclose = function (e) {
           if (conn !== ws) return;
           if (e.code === 1008) ended(e.reason); // policy: do not retry
@@ -578,6 +975,7 @@ var dashdCore = (function () {
       conn = es;
       es.addEventListener('open', function () { wasOpen = true; opened(); });
       es.addEventListener('frame', function (e) { onMessage(e.data); });
+      es.addEventListener('heartbeat', function () { if (conn === es) heard(); });
       es.addEventListener('end', function (e) {
         if (conn !== es) return;
         es.close();
@@ -653,12 +1051,24 @@ var dashdCore = (function () {
     announcementsOf: announcementsOf,
     frameOption: frameOption,
     applyFrame: applyFrame,
+    animationBudget: animationBudget,
     backoffDelay: backoffDelay,
     axisValue: axisValue,
     tooltipValue: tooltipValue,
     timeFormat: timeFormat,
     timeLabel: timeLabel,
     clock: clock,
+    ageText: ageText,
+    escapeRich: escapeRich,
+    palette: palette,
+    timeStep: timeStep,
+    bucketOf: bucketOf,
+    onTick: onTick,
+    isPartial: isPartial,
+    bucketRange: bucketRange,
+    isEmptyFrame: isEmptyFrame,
+    tipText: tipText,
+    MAX_TIP_ROWS: MAX_TIP_ROWS,
     decorate: decorate,
     withToken: withToken,
     streamQuery: streamQuery,

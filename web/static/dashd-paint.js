@@ -27,8 +27,11 @@
  * from there: a <dashd-chart> on another site draws in its page). The
  * painter is the same code either way.
  *
- * Concurrency: a page runs one host per live() and the worker one painter;
- * both are single-threaded, and messages between them keep their order.
+ * Concurrency: a page runs one host per live(), and the host a pool of
+ * paint workers, one painter each (issue 17: a wall's drawing spreads over
+ * the cores); every view belongs to one worker for its life. All are
+ * single-threaded, and messages between the host and a worker keep their
+ * order.
  */
 var dashdPaint = (function () {
   'use strict';
@@ -42,6 +45,7 @@ var dashdPaint = (function () {
   // (answers, cursors) through post. It returns {handle(message)}.
   function painter(echarts, post) {
     var views = new Map(); // view number → chart state (see open)
+    var budget = core.animationBudget(); // animations running, see applyFrame
 
     // start makes c's ECharts instance, and draws on it what c holds.
     function start(c) {
@@ -65,6 +69,18 @@ var dashdPaint = (function () {
           post({ op: 'cursor', v: c.v, cursor: want });
         };
       }
+      // A tooltip of more series than it shows scrolls with the wheel
+      // (see dashdCore.tipText); it starts at the top each time it opens.
+      var zr = c.ec.getZr();
+      zr.on('mousewheel', function (e) {
+        if (!c.tipRows || c.tipRows <= core.MAX_TIP_ROWS) return;
+        c.tipOffset = (c.tipOffset || 0) + (e.wheelDelta < 0 ? 3 : -3);
+        c.ec.dispatchAction({ type: 'showTip', x: e.offsetX, y: e.offsetY });
+      });
+      zr.on('globalout', function () {
+        c.tipOffset = 0;
+        c.tipRows = 0;
+      });
       if (c.base) setBase(c);
       if (c.base && c.frame) core.applyFrame(c, c.frame, performance.now());
       if (c.loading) c.ec.showLoading({ text: '' });
@@ -89,13 +105,16 @@ var dashdPaint = (function () {
     }
 
     var ops = {
-      // open: {v, chart: {id, type, horizontal, x, unit, tz}, theme, and
+      // open: {v, chart: {id, type, horizontal, x, unit, tz, title, metric,
+      // htmlLegend, fontSize}, theme, and
       // either el (in the page) or canvas, width, height, dpr (in the
       // worker)}.
       open: function (m) {
         var d = m.chart || {};
         var c = {
           v: m.v, id: d.id, type: d.type || 'grouped', horizontal: !!d.horizontal, x: d.x || '', unit: d.unit || '',
+          title: d.title || '', metric: d.metric || '', htmlLegend: !!d.htmlLegend, fontSize: d.fontSize || 0,
+          tipOffset: 0, tipRows: 0, tipScrolls: false,
           timeFormat: core.timeFormat(d.tz), theme: m.theme || 'default',
           el: m.el || null, canvas: m.canvas || null, width: m.width, height: m.height, dpr: m.dpr || 1,
           ec: null, base: null, frame: null, loading: false, patch: null, decals: null,
@@ -108,9 +127,11 @@ var dashdPaint = (function () {
         c.base = m.option;
         setBase(c);
       },
+      // draw: {frame, still}: still draws it without animation (a chart
+      // shown again catches up at once).
       draw: function (c, m) {
         c.frame = m.frame;
-        if (c.base) core.applyFrame(c, m.frame, performance.now());
+        if (c.base) core.applyFrame(c, m.frame, performance.now(), !!m.still, budget);
       },
       loading: function (c, m) {
         c.loading = !!m.on;
@@ -139,8 +160,24 @@ var dashdPaint = (function () {
         c.theme = m.theme;
         c.ec.setTheme(m.theme);
       },
+      // font: {px}: the size of the chart's text (kiosk follows the
+      // screen's height), 0 for ECharts' own.
+      font: function (c, m) {
+        if (c.fontSize === m.px) return;
+        c.fontSize = m.px;
+        if (!c.base) return;
+        setBase(c);
+        if (c.frame) core.applyFrame(c, c.frame, performance.now());
+      },
       pointer: function (c, m) {
         c.ec.getZr().handler.dispatch(m.type, pointerEvent(m));
+        // Tell the page whether the wheel now scrolls a tooltip (then it
+        // does not scroll the page too).
+        var scrolls = c.tipRows > core.MAX_TIP_ROWS;
+        if (scrolls !== c.tipScrolls) {
+          c.tipScrolls = scrolls;
+          post({ op: 'tipscroll', v: c.v, on: scrolls });
+        }
       },
       action: function (c, m) {
         c.ec.dispatchAction(m.action);
@@ -288,6 +325,15 @@ var dashdPaint = (function () {
     });
   }
 
+  // poolSize is how many paint workers a host may start: cfg.workers, or
+  // one per core the browser reports less one for the page (at least one,
+  // at most MAX_WORKERS: each holds its own ECharts, about 10 MB).
+  var MAX_WORKERS = 4;
+  function poolSize(cfg) {
+    var n = cfg.workers || ((typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2) - 1;
+    return Math.max(1, Math.min(MAX_WORKERS, n));
+  }
+
   // canPaintInWorker says whether this browser can hand a canvas to a
   // worker.
   function canPaintInWorker() {
@@ -339,12 +385,17 @@ var dashdPaint = (function () {
   // It draws in a worker where the browser has OffscreenCanvas and the
   // worker loads, else in the page (a worker that fails to load, say
   // forbidden by the page's Content-Security-Policy, falls back to it).
-  // It returns {inWorker, ready, open(el, chart, theme)}: ready is a
+  //   workers       how many paint workers it may start (default: see
+  //                 poolSize)
+  // It returns {inWorker, ready, open(el, chart, theme), workers() (how
+  // many started), sent() (messages sent to each)}: ready is a
   // Promise that settles once the painter is chosen and can draw (inWorker
   // says which), or cannot start (its error says why). Views may be
   // opened and used before: what they send waits, in order. open returns
   // a view:
-  //   base(option), draw(frame), loading(on), resize(), theme(name),
+  //   base(option), draw(frame), loading(on), resize(), theme(name), font(px),
+  //   draw(frame, still, done) (still: no animation; done: called once
+  //   drawn), draws() (frames sent),
   //   action(a), patch(option, decals), option() → Promise of the option drawn, texts() →
   //   Promise of the texts on the canvas, png({pixelRatio,
   //   backgroundColor}) → Promise of a data: URL of the chart as a PNG,
@@ -367,6 +418,11 @@ var dashdPaint = (function () {
         if (!a) return;
         if ('error' in m) a.reject(new Error(m.error));
         else a.resolve(m.value);
+        return;
+      }
+      if (m.op === 'tipscroll') {
+        var tv = views.get(m.v);
+        if (tv) tv.tipScrolls = !!m.on;
         return;
       }
       if (m.op === 'cursor') {
@@ -401,13 +457,15 @@ var dashdPaint = (function () {
       m.dpr = window.devicePixelRatio || 1;
       deliver(m, [m.canvas]);
       Object.keys(POINTER_EVENTS).forEach(function (type) {
-        // Passive: the page scrolls over a chart as over anything else.
+        // Passive: the page scrolls over a chart as over anything else,
+        // but for the wheel over a tooltip that scrolls (tipscroll).
         canvas.addEventListener(type, function (e) {
+          if (type === 'wheel' && view.tipScrolls) e.preventDefault();
           deliver({
             op: 'pointer', v: v, type: POINTER_EVENTS[type], x: e.offsetX, y: e.offsetY,
             delta: type === 'wheel' ? -e.deltaY / 120 : 0, which: e.which, button: e.button,
           });
-        }, { passive: true });
+        }, { passive: type !== 'wheel' });
       });
     }
 
@@ -436,15 +494,85 @@ var dashdPaint = (function () {
       });
     }
 
+    // The pool (issue 17): up to poolSize(cfg) paint workers, so that a
+    // wall's drawing spreads over the cores the browser has. Each view is
+    // given to one worker when it is opened, in turn (evenly, and for good:
+    // its canvas lives there), and every message about it goes there, so
+    // each worker speaks the one-painter protocol unchanged. The first
+    // worker decides between worker and page (see above); the others start
+    // with the first view given to them, and one that cannot start hands
+    // what waited for it to the first.
+    var size = poolSize(cfg);
+    var pool = []; // index → {worker, queue (until it is ready), sent} or {alias: 0}
+    var slots = new Map(); // view number → pool index
+    var given = 0;
+    h.workers = function () { return pool.filter(function (p) { return p.worker; }).length; };
+    h.sent = function () { return pool.map(function (p) { return p.worker ? p.sent : 0; }); };
+
+    function member(k) {
+      if (!pool[k]) spawn(k);
+      return pool[k].worker ? pool[k] : pool[0];
+    }
+    function post(p, m, transfer) {
+      if (p.queue) {
+        p.queue.push([m, transfer]);
+        return;
+      }
+      p.sent++;
+      p.worker.postMessage(m, transfer || []);
+    }
+    function toPool(m, transfer) {
+      var k = slots.has(m.v) ? slots.get(m.v) : 0;
+      post(member(k), m, transfer);
+    }
+    function fail(k) {
+      var q = pool[k].queue || [];
+      pool[k].worker.terminate();
+      pool[k] = { alias: 0 };
+      q.forEach(function (x) { post(pool[0], x[0], x[1]); });
+    }
+    function spawn(k) {
+      var w = startWorker(cfg);
+      if (!w) {
+        pool[k] = { alias: 0 };
+        return;
+      }
+      var p = { worker: w, queue: [], sent: 0 };
+      pool[k] = p;
+      w.onmessage = function (e) {
+        if (e.data && e.data.op === 'ready' && p.queue) {
+          var q = p.queue;
+          p.queue = null;
+          q.forEach(function (x) { post(p, x[0], x[1]); });
+          return;
+        }
+        if (e.data && e.data.op === 'unable' && p.queue) {
+          fail(k);
+          return;
+        }
+        receive(e.data);
+      };
+      w.onerror = function (e) {
+        if (p.queue) fail(k);
+        else if (typeof console !== 'undefined') console.error('dashd paint worker:', e.message);
+      };
+    }
+    h.slot = function (v) { return slots.get(v); };
+    h.assign = function (v) {
+      slots.set(v, given++ % size);
+    };
+
     var worker = startWorker(cfg);
     if (worker) {
+      pool[0] = { worker: worker, queue: null, sent: 0 };
       worker.onmessage = function (e) {
         if (e.data && e.data.op === 'ready' && !deliver) {
-          choose(true, function (m, transfer) { worker.postMessage(m, transfer || []); });
+          choose(true, toPool);
           return;
         }
         if (e.data && e.data.op === 'unable' && !deliver) {
           worker.terminate();
+          pool = [];
           inPage();
           return;
         }
@@ -457,6 +585,7 @@ var dashdPaint = (function () {
         }
         // It did not load: nothing was handed to it yet.
         worker.terminate();
+        pool = [];
         inPage();
       };
     } else {
@@ -473,20 +602,44 @@ var dashdPaint = (function () {
 
     function open(el, chart, theme) {
       var v = ++nextView;
+      var draws = 0;
+      h.assign(v);
       views.set(v, {
         el: el, theme: theme, canvas: null,
-        chart: { id: chart.id, type: chart.type, horizontal: chart.horizontal, x: chart.x, unit: chart.unit, tz: chart.tz || '' },
+        chart: {
+          id: chart.id, type: chart.type, horizontal: chart.horizontal, x: chart.x, unit: chart.unit, tz: chart.tz || '',
+          title: chart.title || '', metric: chart.metric || '', htmlLegend: !!chart.htmlLegend, fontSize: chart.fontSize || 0,
+        },
       });
       if (deliver) openIn(v);
       else queue.push({ op: 'open', v: v });
       return {
         base: function (option) { send({ op: 'base', v: v, option: option }); },
-        draw: function (frame) { send({ op: 'draw', v: v, frame: frame }); },
+        // draw sends a frame; with done, the painter answers once it has
+        // drawn it and done is called then (or when it failed), which is
+        // how live() keeps at most one frame per chart on its way.
+        draw: function (frame, still, done) {
+          var m = { op: 'draw', v: v, frame: frame };
+          if (still) m.still = true;
+          draws++;
+          if (done) ask(m).then(function () { done(); }, function () { done(); });
+          else send(m);
+        },
+        // draws counts the frames sent to the painter (for tests).
+        draws: function () { return draws; },
+        // worker is the index in the pool of the worker that draws it, -1
+        // in the page (for tests).
+        worker: function () {
+          if (!h.inWorker) return -1;
+          var k = h.slot(v);
+          return pool[k] && pool[k].worker ? k : 0;
+        },
         loading: function (on) { send({ op: 'loading', v: v, on: on }); },
         resize: function () {
           send({ op: 'resize', v: v, width: el.clientWidth, height: el.clientHeight, dpr: window.devicePixelRatio || 1 });
         },
         theme: function (name) { send({ op: 'theme', v: v, theme: name }); },
+        font: function (px) { send({ op: 'font', v: v, px: px }); },
         action: function (a) { send({ op: 'action', v: v, action: a }); },
         patch: function (option, decals) { send({ op: 'patch', v: v, option: option, decals: decals }); },
         option: function () { return ask({ op: 'option', v: v }); },

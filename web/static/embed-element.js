@@ -6,6 +6,10 @@
  *   <script src="https://dashd.example/embed.js" async></script>
  *   <dashd-chart chart="req-by-route" token="…" theme="dark" tz="UTC"></dashd-chart>
  *
+ * at="T" (RFC 3339, or a Unix number in s or ms) shows the chart as it was
+ * at T, paused (GET …/frame?at=T); removing it goes live. pause() holds
+ * the picture while samples arrive, live() shows the newest (and drops at).
+ *
  * Everything is fetched from the origin /embed.js came from (known from
  * document.currentScript): the chart's definition and option, ECharts, the
  * stream. That origin must list the host page's origin in
@@ -51,12 +55,25 @@ var STYLE = [
   '.link[data-state="stale"] { color: var(--bad); }',
   '.chart { flex: 1 1 auto; min-height: 0; width: 100%; }',
   '.error { margin: 4px 0 0; font-size: 12px; color: var(--bad); }',
+  '.error.empty { color: var(--muted); }',
+  'h2 { min-width: 0; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }',
 ].join('\n');
 
 function attr(el, name) { return el.getAttribute(name) || ''; }
 
+// unreachableText explains a request to dashd that failed without an
+// answer the page may read ("Failed to fetch"): most often dashd answers
+// but without CORS for this page, because the page's origin is not in its
+// embed.allowed_parents (the chart API and the stream both follow that
+// setting; stream.allowed_origins adds origins for the stream alone).
+function unreachableText(err) {
+  var here = location.origin && location.origin !== 'null' ? location.origin : 'this page';
+  return 'dashd at ' + origin + ' did not let ' + here + ' read the chart (' + String(err && err.message ? err.message : err) +
+    '): add ' + here + ' to embed.allowed_parents in dashd\'s configuration, or check that dashd is running';
+}
+
 class DashdChart extends HTMLElement {
-  static get observedAttributes() { return ['chart', 'token', 'theme', 'tz']; }
+  static get observedAttributes() { return ['chart', 'token', 'theme', 'tz', 'at']; }
 
   constructor() {
     super();
@@ -95,6 +112,76 @@ class DashdChart extends HTMLElement {
 
   attributeChangedCallback(name, old, value) {
     if (name === 'theme' && this._live && old !== value) this._applyTheme();
+    if (name === 'at' && this._live && old !== value) this._at();
+  }
+
+  // pause holds the chart's picture while samples keep arriving (WCAG
+  // 2.2.2); live shows the newest again, leaving a past moment (at).
+  pause() {
+    if (!this._live) return;
+    this._live.pause();
+    this._link.textContent = 'paused';
+    this._link.setAttribute('data-state', 'paused');
+  }
+
+  live() {
+    if (this.hasAttribute('at')) {
+      this.removeAttribute('at'); // attributeChangedCallback goes live
+      return;
+    }
+    if (!this._live) return;
+    var c = this._live.charts.values().next().value;
+    if (c && c.rewound) {
+      c.rewound = false;
+      if (!c.pending) c.pending = c.liveShown || c.shown;
+    }
+    this._live.resume();
+    this._live.redraw();
+    this._link.textContent = 'live';
+    this._link.setAttribute('data-state', 'live');
+  }
+
+  // _at shows the moment of the at attribute, or goes live without one.
+  _at() {
+    var self = this;
+    var raw = attr(this, 'at').trim();
+    if (!raw) {
+      this.live();
+      return;
+    }
+    var n = Number(raw);
+    var t = new Date(raw !== '' && isFinite(n) ? (Math.abs(n) < 1e11 ? n * 1000 : n) : raw);
+    if (isNaN(t.getTime())) {
+      this._fail('dashd-chart: at="' + raw + '" is not a time (RFC 3339, or a Unix number)');
+      return;
+    }
+    var c = this._live.charts.values().next().value;
+    this._live.pause();
+    var ask = this._ask = (this._ask || 0) + 1;
+    fetch(dashdCore.withToken(origin + '/api/v1/charts/' + encodeURIComponent(c.id) + '/frame?at=' + encodeURIComponent(t.toISOString()), attr(this, 'token')), {
+      headers: { Accept: 'application/json' },
+      credentials: 'omit',
+    }).then(function (res) {
+      if (res.ok) return res.json();
+      return res.text().then(function (body) { throw new Error(dashdCore.errorText(res.status, body)); });
+    }).then(function (f) {
+      if (ask !== self._ask || !self.hasAttribute('at')) return;
+      if (!c.rewound) {
+        c.liveShown = c.shown;
+        c.rewound = true;
+      }
+      c.shown = f;
+      (function draw() {
+        if (c.shown !== f) return;
+        if (c.ready) c.view.draw(f);
+        else setTimeout(draw, 50);
+      })();
+      self._fail('');
+      self._link.textContent = 'paused at ' + dashdCore.clock(t);
+      self._link.setAttribute('data-state', 'paused');
+    }).catch(function (err) {
+      if (ask === self._ask) self._fail('the moment could not be shown (' + String(err && err.message ? err.message : err) + ')');
+    });
   }
 
   // getOption resolves to the ECharts option drawn now (a copy, as data:
@@ -137,6 +224,9 @@ class DashdChart extends HTMLElement {
     var def = fetch(dashdCore.withToken(origin + '/api/v1/charts/' + encodeURIComponent(id), token), {
       headers: { Accept: 'application/json' },
       credentials: 'omit',
+    }).catch(function (err) {
+      // No answer the page may read: a TypeError, whatever the cause.
+      throw new Error(unreachableText(err));
     }).then(function (res) {
       if (res.ok) return res.json();
       return res.text().then(function (body) {
@@ -155,20 +245,36 @@ class DashdChart extends HTMLElement {
         token: token,
         charts: [{
           id: c.id, el: self._chart, type: c.type, horizontal: c.horizontal, x: c.x, unit: c.unit,
-          tz: attr(self, 'tz'),
+          tz: attr(self, 'tz'), title: c.title || c.id, metric: c.metric || '',
         }],
         theme: self._dark() ? 'dark' : 'default',
         onLink: function (state, text) {
+          if (self._live && self._live.paused() && state === 'live') return; // keeps "paused"
           self._link.textContent = text;
           self._link.setAttribute('data-state', state);
           self.setAttribute('data-state', state);
         },
         onDraw: function (ch, frame, t) {
-          self._updated.textContent = dashdCore.clock(t);
+          if (dashdCore.isEmptyFrame(frame)) {
+            // Nothing drawn: no "updated" time, and what is missing.
+            self._updated.textContent = '';
+            self._updated.removeAttribute('title');
+            self._fail(c.metric ? 'No samples of ' + c.metric + ' in this chart\'s window yet' : 'No data yet');
+            self._error.classList.add('empty');
+            return;
+          }
+          if (self._error.classList.contains('empty')) {
+            self._error.classList.remove('empty');
+            self._fail('');
+          }
+          // In the zone of the tz attribute, as the axis is.
+          var zone = dashdCore.timeFormat(attr(self, 'tz'));
+          self._updated.textContent = zone ? dashdCore.timeLabel(t.toISOString(), zone) : dashdCore.clock(t);
           self._updated.setAttribute('title', 'updated ' + t.toISOString());
         },
         onError: function (ch, text) { self._fail(text); },
       });
+      if (self.hasAttribute('at')) self._at();
       if (!attr(self, 'theme') && window.matchMedia) {
         var mq = window.matchMedia('(prefers-color-scheme: dark)');
         if (mq.addEventListener) mq.addEventListener('change', function () { self._applyTheme(); });
