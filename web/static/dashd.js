@@ -468,6 +468,10 @@
       var line = document.createElement('code');
       line.className = 'curl';
       line.textContent = curl;
+      // It scrolls sideways when long: reachable by keyboard (WCAG 2.1.1).
+      line.tabIndex = 0;
+      line.setAttribute('role', 'group');
+      line.setAttribute('aria-label', 'Command that sends a sample');
       var copy = document.createElement('button');
       copy.type = 'button';
       copy.className = 'ghost';
