@@ -166,9 +166,13 @@ func (p *Policy) needToken(r *http.Request, rt Route, tokens [][sha256.Size]byte
 
 // read allows a read: anyone with auth.read: public; else an admin token,
 // or an embed token whose scope covers the target.
+//
+// With auth.read: public, an embed token that verifies and carries tag
+// filters (issue 15) is still a grant: whoever sends one sees only what it
+// filters to, though anyone may read the whole chart without it.
 func (p *Policy) read(r *http.Request, rt Route) Decision {
 	if !p.readToken {
-		return Decision{}
+		return p.publicGrant(r)
 	}
 	tok := readToken(r)
 	if tok != "" && matches(tok, p.admin) {
@@ -202,7 +206,38 @@ func (p *Policy) read(r *http.Request, rt Route) Decision {
 	if err != nil {
 		return p.tokenRefusal(err)
 	}
-	return Decision{Grant: &claims}
+	return filteredGrant(r, &claims)
+}
+
+// filteredGrant is the decision for a read granted by claims: a token
+// with tag filters may not rewind (?at=, ?from=), on any route, since a
+// rewound read comes from the log unfiltered. Deciding it here keeps it
+// true whatever handler serves the rewind.
+func filteredGrant(r *http.Request, claims *embed.Claims) Decision {
+	if len(claims.Where) > 0 {
+		q := r.URL.Query()
+		for _, p := range []string{"at", "from"} {
+			if q.Has(p) {
+				return refuse(http.StatusForbidden, "forbidden",
+					fmt.Sprintf("an embed token with tag filters (where) reads the present only: drop ?%s= (rewind reads the whole log, unfiltered)", p))
+			}
+		}
+	}
+	return Decision{Grant: claims}
+}
+
+// publicGrant is the grant of a filtered embed token sent to a public
+// read, or no grant.
+func (p *Policy) publicGrant(r *http.Request) Decision {
+	tok := readToken(r)
+	if p.keys == nil || tok == "" {
+		return Decision{}
+	}
+	claims, err := p.keys.Verify(tok)
+	if err != nil || len(claims.Where) == 0 {
+		return Decision{}
+	}
+	return filteredGrant(r, &claims)
 }
 
 func (p *Policy) tokenRefusal(err error) Decision {

@@ -66,6 +66,9 @@ type Config struct {
 	Rewind  Rewind
 	Replays Replays
 	Logger  *slog.Logger
+	// Filtered serves the reads of embed tokens with tag filters and of
+	// ?var- readers (tenant.go); nil refuses them.
+	Filtered Filtered
 }
 
 // API holds the handlers of the definitions, embed-token and stream routes.
@@ -216,6 +219,12 @@ func (a *API) getChart(w http.ResponseWriter, r *http.Request) {
 // getFrame answers the chart's current frame, or with ?at=T the frame it
 // showed at T (see serveRewound).
 func (a *API) getFrame(w http.ResponseWriter, r *http.Request) {
+	if a.filteredReader(r) {
+		// A filtered view has no past: readFor refuses ?at= (the access
+		// policy already refused it, 403, for a token with where).
+		a.serveChartBytes(w, r, a.readFor(r, a.cfg.Board.Frame, Filtered.FrameWhere))
+		return
+	}
 	if at, present, handled := a.momentOf(w, r, "at"); handled {
 		return
 	} else if present {
@@ -228,6 +237,12 @@ func (a *API) getFrame(w http.ResponseWriter, r *http.Request) {
 // getOption answers the chart's ECharts option with its current data, or
 // with ?at=T the data it showed at T.
 func (a *API) getOption(w http.ResponseWriter, r *http.Request) {
+	if a.filteredReader(r) {
+		// A filtered view has no past: readFor refuses ?at= (the access
+		// policy already refused it, 403, for a token with where).
+		a.serveChartBytes(w, r, a.readFor(r, a.cfg.Board.Option, Filtered.OptionWhere))
+		return
+	}
 	if at, present, handled := a.momentOf(w, r, "at"); handled {
 		return
 	} else if present {
@@ -240,7 +255,7 @@ func (a *API) getOption(w http.ResponseWriter, r *http.Request) {
 func (a *API) serveChartBytes(w http.ResponseWriter, r *http.Request, read func(context.Context, string) ([]byte, error)) {
 	b, err := read(r.Context(), r.PathValue("id"))
 	if err != nil {
-		boardError(w, "chart", err)
+		filterError(w, "chart", err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")

@@ -18,6 +18,9 @@ type mintRequest struct {
 	Chart     string `json:"chart"`
 	Dashboard string `json:"dashboard"`
 	TTL       string `json:"ttl"` // a Go duration; default 24h
+	// Where are tag filters every read with the token is held to
+	// (embed.CheckWhere bounds them).
+	Where map[string]string `json:"where"`
 	// Rewind: "" or "on", any moment the log retains; "off", the present
 	// only; a duration ("1h"), at most that far back.
 	Rewind string `json:"rewind"`
@@ -25,12 +28,13 @@ type mintRequest struct {
 
 // mintResponse is its answer.
 type mintResponse struct {
-	Token     string    `json:"token"`
-	ID        string    `json:"jti"`
-	Chart     string    `json:"chart,omitempty"`
-	Dashboard string    `json:"dashboard,omitempty"`
-	Expires   time.Time `json:"expires"`
-	URL       string    `json:"url"` // the page to frame, relative to dashd
+	Token     string            `json:"token"`
+	ID        string            `json:"jti"`
+	Chart     string            `json:"chart,omitempty"`
+	Dashboard string            `json:"dashboard,omitempty"`
+	Where     map[string]string `json:"where,omitempty"`
+	Expires   time.Time         `json:"expires"`
+	URL       string            `json:"url"` // the page to frame, relative to dashd
 }
 
 // ParseRewind reads how far back an embed token may rewind (the "rewind" of
@@ -68,7 +72,7 @@ func (a *API) mint(w http.ResponseWriter, r *http.Request) {
 	}
 	var req mintRequest
 	if err := decodeBody(w, r, 64<<10, &req); err != nil {
-		writeError(w, bodyStatus(err), `the body is not {"chart":ID} or {"dashboard":ID} with an optional "ttl":"24h" and "rewind":"off"|"1h": `+err.Error(), nil)
+		writeError(w, bodyStatus(err), `the body is not {"chart":ID} or {"dashboard":ID} with an optional "ttl":"24h", "where":{"tag":"value"} and "rewind":"off"|"1h": `+err.Error(), nil)
 		return
 	}
 	ttl := DefaultEmbedTTL
@@ -100,15 +104,15 @@ func (a *API) mint(w http.ResponseWriter, r *http.Request) {
 		}
 		url = "/d/" + req.Dashboard
 	}
-	tok, claims, err := a.cfg.Keys.Mint(embed.Scope{Chart: req.Chart, Dashboard: req.Dashboard, Rewind: reach}, ttl)
+	tok, claims, err := a.cfg.Keys.Mint(embed.Scope{Chart: req.Chart, Dashboard: req.Dashboard, Where: req.Where, Rewind: reach}, ttl)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, strings.TrimPrefix(err.Error(), "embed: "), nil)
 		return
 	}
-	a.log.Info("embed token minted", "jti", claims.ID, "chart", claims.Chart, "dashboard", claims.Dashboard, "expires", claims.ExpiresAt())
+	a.log.Info("embed token minted", "jti", claims.ID, "chart", claims.Chart, "dashboard", claims.Dashboard, "where", claims.Where, "rewind", claims.Rewind, "expires", claims.ExpiresAt())
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusCreated, mintResponse{
-		Token: tok, ID: claims.ID, Chart: claims.Chart, Dashboard: claims.Dashboard,
+		Token: tok, ID: claims.ID, Chart: claims.Chart, Dashboard: claims.Dashboard, Where: claims.Where,
 		Expires: claims.ExpiresAt().UTC(), URL: url + "?token=" + tok,
 	})
 }

@@ -29,7 +29,24 @@ func (a *API) stream(serve func(http.ResponseWriter, *http.Request, []string, co
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		if replay != nil {
+		if a.filteredReader(r) {
+			// A token with tag filters, or chosen dashboard variables:
+			// each chart is seen through its filter. A filtered view has no
+			// past, so ?from= and ?at= are refused (the access policy
+			// already refused them, 403, for a token with where).
+			var release func()
+			if err := a.canFilter(r, "from", "at"); err != nil {
+				filterError(w, "stream", err)
+				return
+			}
+			if topics, release, err = a.filteredTopics(r, topics, q.Get("dashboard")); err != nil {
+				filterError(w, "chart", err)
+				return
+			}
+			// A WebSocket's serve returns once it is hijacked; the view
+			// then stays while the hub says its topic is watched.
+			defer release()
+		} else if replay != nil {
 			rp, speed, handled := a.startReplay(w, r, topics)
 			if rp != nil {
 				replay(w, r, rp, speed, topics, a.cfg.Leases.Lease(decisionOf(r).Grant))

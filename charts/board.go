@@ -48,6 +48,16 @@ type Config struct {
 	// not restore) is filled from History through Start.At.Seq, as a chart
 	// defined later is. Start is not modified.
 	Start *Checkpoint
+	// MaxFilteredViews bounds the filtered views (chart × filter, see
+	// Acquire) held at once (default DefaultMaxFilteredViews).
+	MaxFilteredViews int
+	// FilteredIdle is how long a filtered view nobody reads or watches is
+	// kept (default DefaultFilteredIdle).
+	FilteredIdle time.Duration
+	// Watched, if set, reports whether a topic has viewers now
+	// (stream.Hub.Watched): a filtered view that is watched is never
+	// dropped as idle. Nil: only Acquire's release counts.
+	Watched func(topic string) bool
 }
 
 // History is a log of every batch the board was given, read again to fill
@@ -106,6 +116,10 @@ type Board struct {
 	// repeated counts the samples of log batches at or before the
 	// position already applied, which the board skips.
 	repeated atomic.Uint64
+	// nfiltered is the number of filtered views; refusedViews counts
+	// Acquires refused past Config.MaxFilteredViews.
+	nfiltered    atomic.Int64
+	refusedViews atomic.Uint64
 }
 
 // positioned is a batch and the log position of its last message (the
@@ -263,6 +277,18 @@ type boardState struct {
 	start map[string]ChartState
 	// ctx is Run's: backfills end with it.
 	ctx context.Context
+
+	// The filtered views (filtered.go), by topic, and their index by
+	// chart id for apply.
+	filtered  map[string]*filtered
+	fidx      map[string][]*keySet
+	fseqFloor uint64 // the highest seq of a dropped filtered view
+
+	// varTags are, by chart id, the where keys a chart binds to a
+	// dashboard variable; seen, by chart id and key, the values its
+	// samples carried (at most MaxVariableValues each: variables.go).
+	varTags map[string][]string
+	seen    map[string]map[string]map[string]struct{}
 }
 
 // seqMemory is how many chart ids the board remembers the seq of; past
@@ -285,6 +311,8 @@ func (b *Board) Run(ctx context.Context) error {
 		epochs:   map[*View]int64{},
 		filling:  map[*View]struct{}{},
 		ctx:      ctx,
+		filtered: map[string]*filtered{},
+		fidx:     map[string][]*keySet{},
 	}
 	if cp := b.cfg.Start; cp != nil {
 		st.at = cp.At
@@ -348,6 +376,7 @@ func (b *Board) Run(ctx context.Context) error {
 					st.dirty[v] = struct{}{}
 				}
 			}
+			b.tickFiltered(st, now)
 			changed()
 		case <-ctx.Done():
 			b.mu.Lock()
@@ -395,6 +424,12 @@ func (b *Board) apply(st *boardState, pb positioned) {
 			}
 			read = true
 			st.add(v, s, now, &outside, &folded)
+			if sets := st.fidx[v.def.ID]; sets != nil {
+				st.addFiltered(sets, s, now)
+			}
+			if tags := st.varTags[v.def.ID]; tags != nil {
+				st.see(v.def.ID, tags, s)
+			}
 		}
 		if !read {
 			unread++
@@ -426,7 +461,12 @@ func (b *Board) flush(st *boardState) {
 		return
 	}
 	now := b.cfg.Now()
+	var held []*View
 	for v := range st.dirty {
+		if v.held {
+			held = append(held, v) // published once filled
+			continue
+		}
 		b.build(st, v, now)
 		b.publish(st, v)
 		delete(st.unsent, v) // superseded by the frame just built
@@ -436,6 +476,9 @@ func (b *Board) flush(st *boardState) {
 	}
 	clear(st.dirty)
 	clear(st.unsent)
+	for _, v := range held {
+		st.dirty[v] = struct{}{}
+	}
 	b.pub.Flush()
 }
 
@@ -444,14 +487,16 @@ func (b *Board) flush(st *boardState) {
 func (b *Board) build(st *boardState, v *View, now time.Time) {
 	f := v.Frame(now)
 	st.epochs[v] = v.Epoch(now)
-	st.current[v.def.ID] = f.AppendJSON(make([]byte, 0, 256))
-	st.last[v.def.ID] = f
-	st.seqs[v.def.ID] = f.Seq
+	st.current[v.topicName()] = f.AppendJSON(make([]byte, 0, 256))
+	st.last[v.topicName()] = f
+	if v.topic == "" {
+		st.seqs[v.def.ID] = f.Seq
+	}
 }
 
 // publish hands v's current frame to the publisher; the caller flushes.
 func (b *Board) publish(st *boardState, v *View) {
-	b.pub.Publish(v.def.ID, st.current[v.def.ID])
+	b.pub.Publish(v.topicName(), st.current[v.topicName()])
 	b.frames.Add(1)
 }
 
@@ -462,7 +507,7 @@ func (b *Board) publish(st *boardState, v *View) {
 // MaxFPS allows, sends viewers that same frame (same seq, same bytes), or a
 // newer one. Reads, however many, never make frames reach viewers faster.
 func (b *Board) settle(st *boardState, v *View) {
-	if _, dirty := st.dirty[v]; !dirty && st.current[v.def.ID] != nil {
+	if _, dirty := st.dirty[v]; !dirty && st.current[v.topicName()] != nil {
 		return
 	}
 	b.build(st, v, b.cfg.Now())
@@ -501,7 +546,7 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 			st.filling[v] = struct{}{}
 		}
 		if b.cfg.History != nil {
-			b.backfill(st.ctx, fresh, st.at.Seq)
+			b.backfill(st.ctx, fresh, st.at.Seq, nil)
 		}
 	}
 	for id, old := range st.views {
@@ -535,6 +580,8 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 			st.byMetric[v.def.Metric] = append(st.byMetric[v.def.Metric], v)
 		}
 	}
+	b.rebuildFiltered(st)
+	st.rebuildVars()
 }
 
 // restore makes the view of def from Config.Start's state of it, if the
@@ -568,7 +615,10 @@ func (b *Board) restore(st *boardState, def Chart) (*View, bool) {
 // before its backfill ends is skipped from then on. The views are in
 // st.filling until it ends well (for ever, if it fails): no checkpoint
 // takes a view that lacks part of the log.
-func (b *Board) backfill(ctx context.Context, views []*View, through uint64) {
+//
+// done, if not nil, runs in the board's goroutine when the backfill ends,
+// well or not (unless the board stops first).
+func (b *Board) backfill(ctx context.Context, views []*View, through uint64, done func(*boardState)) {
 	var lookback time.Duration
 	for _, v := range views {
 		l := v.def.Lookback()
@@ -603,7 +653,12 @@ func (b *Board) backfill(ctx context.Context, views []*View, through uint64) {
 				for _, v := range views {
 					delete(st.filling, v)
 				}
+				if done != nil {
+					done(st)
+				}
 			})
+		} else if done != nil {
+			_ = b.do(ctx, done)
 		}
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -619,7 +674,7 @@ func (b *Board) applyTo(st *boardState, views []*View, batch []ingest.Sample) {
 	now := b.cfg.Now()
 	var outside, folded uint64
 	for _, v := range views {
-		if st.views[v.def.ID] != v {
+		if !st.isCurrent(v) {
 			continue // redefined or removed meanwhile
 		}
 		for i := range batch {
@@ -711,6 +766,7 @@ func cloneDashboards(ds []Dashboard) []Dashboard {
 	for i, d := range ds {
 		out[i] = d
 		out[i].Charts = append([]Chart(nil), d.Charts...)
+		out[i].Variables = append([]Variable(nil), d.Variables...)
 	}
 	return out
 }
@@ -846,11 +902,16 @@ type Stats struct {
 	// Repeated counts the samples of log batches at or before the position
 	// the board had applied (or started from), skipped as already applied.
 	Repeated uint64
+	// FilteredViews is the number of filtered views held now;
+	// FilteredRefused counts those refused past Config.MaxFilteredViews.
+	FilteredViews   int
+	FilteredRefused uint64
 }
 
 // Stats reads the board's counters; safe from any goroutine.
 func (b *Board) Stats() Stats {
 	return Stats{Applied: b.applied.Load(), Frames: b.frames.Load(), Queued: len(b.in),
 		Outside: b.outside.Load(), Folded: b.folded.Load(), Unread: b.unread.Load(),
-		Filled: b.filled.Load(), Filling: int(b.filling.Load()), Repeated: b.repeated.Load()}
+		Filled: b.filled.Load(), Filling: int(b.filling.Load()), Repeated: b.repeated.Load(),
+		FilteredViews: int(b.nfiltered.Load()), FilteredRefused: b.refusedViews.Load()}
 }

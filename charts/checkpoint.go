@@ -250,6 +250,9 @@ func (b *Board) copyStates(ctx context.Context) ([]viewState, []Chart, Position,
 			return
 		}
 		at, taken = st.at, b.cfg.Now()
+		// st.views only: filtered views (filtered.go) are not in
+		// checkpoints. They are made on demand and filled from the log
+		// when first read, so a restarted board makes them again, complete.
 		for _, v := range st.views {
 			if _, filling := st.filling[v]; filling || v.def.Metric == "" {
 				continue

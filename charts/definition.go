@@ -136,6 +136,8 @@ type Dashboard struct {
 	ID     string  `json:"id" yaml:"id"`
 	Title  string  `json:"title,omitempty" yaml:"title,omitempty"`
 	Charts []Chart `json:"charts" yaml:"charts"`
+	// Variables are tag keys a viewer chooses a value of (variables.go).
+	Variables []Variable `json:"variables,omitempty" yaml:"variables,omitempty"`
 }
 
 // Version names the content of d: two dashboards have the same version
@@ -399,6 +401,7 @@ func (d *Dashboard) Check() error {
 		}
 		seen[c.ID] = i
 	}
+	errs = append(errs, d.checkVariables()...)
 	return errors.Join(errs...)
 }
 

@@ -187,6 +187,16 @@ type View struct {
 	folded   uint64 // samples folded into Other by the limits
 	outside  uint64 // samples older than the window when they arrived
 	newestAt int64  // epoch of the newest slot written
+
+	// A filtered view (filtered.go) also holds every sample to filter, and
+	// is published on topic; never says the filter contradicts the chart's
+	// own where (or the chart is a push chart), so it matches nothing.
+	filter map[string]string
+	never  bool
+	topic  string
+	// held: a filtered view still being filled from the log; its frames
+	// are not published until it is complete.
+	held bool
 }
 
 // NewView makes the state of a normalized, valid chart.
@@ -224,11 +234,31 @@ func (v *View) Matches(s *ingest.Sample) bool {
 		return false
 	}
 	for k, want := range v.def.Where {
+		if want != "" && want[0] == '$' {
+			continue // a dashboard variable: unbound, any value (variables.go)
+		}
+		if got, ok := s.Tag(k); !ok || got != want {
+			return false
+		}
+	}
+	if v.never {
+		return false
+	}
+	for k, want := range v.filter {
 		if got, ok := s.Tag(k); !ok || got != want {
 			return false
 		}
 	}
 	return true
+}
+
+// topicName is the topic v's frames are published on: the chart id, or a
+// filtered view's own topic.
+func (v *View) topicName() string {
+	if v.topic != "" {
+		return v.topic
+	}
+	return v.def.ID
 }
 
 // epoch is the slot number of t.

@@ -85,6 +85,10 @@ type Embed struct {
 	AllowedParents []string `yaml:"allowed_parents"`
 	// Revoked lists the ids (jti) of embed tokens refused from start on.
 	Revoked []string `yaml:"revoked"`
+	// MaxFilteredViews bounds the filtered views (chart × an embed
+	// token's where) held at once; past it a new filter is refused with
+	// 429. 0 means charts.DefaultMaxFilteredViews.
+	MaxFilteredViews int `yaml:"max_filtered_views"`
 }
 
 // NATS says where an external NATS is; an empty URL means the embedded server.
@@ -120,6 +124,9 @@ type Checkpoints struct {
 	// oldest go, whatever Keep says (the newest is always kept).
 	MaxBytes int64 `yaml:"max_bytes"`
 }
+
+// MaxFilteredViews is the most embed.max_filtered_views may be.
+const MaxFilteredViews = 1_000_000
 
 // The defaults and bounds of Checkpoints.
 const (
@@ -267,6 +274,9 @@ func (f *File) validate() []*charts.FieldError {
 		if msg := checkOrigin(o); msg != "" {
 			bad(fmt.Sprintf("embed.allowed_parents[%d]", i), "%s, or * for any", msg)
 		}
+	}
+	if n := f.Embed.MaxFilteredViews; n < 0 || n > MaxFilteredViews {
+		bad("embed.max_filtered_views", "is %d (expected 0 for the default %d, or 1 to %d)", n, charts.DefaultMaxFilteredViews, MaxFilteredViews)
 	}
 	for i, id := range f.Embed.Revoked {
 		if strings.TrimSpace(id) == "" {

@@ -325,7 +325,7 @@ func TestProblems(t *testing.T) {
 		},
 		"embed unknown key": {
 			"embed:\n  parents: []\n",
-			[]string{`dashd.yaml:2:3: embed.parents: unknown key (expected one of allowed_parents, revoked)`},
+			[]string{`dashd.yaml:2:3: embed.parents: unknown key (expected one of allowed_parents, revoked, max_filtered_views)`},
 		},
 		"short embed secret": {
 			"auth:\n  embed_secret: abc\n",

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,10 @@ type Claims struct {
 	Dashboard string `json:"dashboard,omitempty"`
 	IssuedAt  int64  `json:"iat"`
 	Expires   int64  `json:"exp"`
+	// Where are tag filters every read made with the token applies, on top
+	// of each chart's own where (issue 15: one chart, many tenants). The
+	// signature covers them; CheckWhere bounds them.
+	Where map[string]string `json:"where,omitempty"`
 	// Rewind bounds reading past moments (rewind): absent or 0, any
 	// moment the log retains; -1, none (live only); N > 0, at most N
 	// seconds back from now.
@@ -59,11 +64,13 @@ func (c Claims) Reach(now time.Time) (earliest time.Time, ok bool) {
 // ExpiresAt is the moment the token stops being valid.
 func (c Claims) ExpiresAt() time.Time { return time.Unix(c.Expires, 0) }
 
-// Scope is what a token names: one chart or one dashboard, and how far
-// back it may rewind them.
+// Scope is what a token names: one chart or one dashboard, the tag filters
+// its reads are held to (none: the whole chart), and how far back it may
+// rewind them.
 type Scope struct {
 	Chart     string
 	Dashboard string
+	Where     map[string]string
 	// Rewind: 0, any moment the log retains; NoRewind (or any negative),
 	// the present only; positive, at most that far back (whole seconds,
 	// rounded up).
@@ -147,6 +154,9 @@ func (k *Keys) Mint(scope Scope, ttl time.Duration) (string, Claims, error) {
 	if (scope.Chart == "") == (scope.Dashboard == "") {
 		return "", Claims{}, errors.New("embed: name exactly one chart or one dashboard")
 	}
+	if err := CheckWhere(scope.Where); err != nil {
+		return "", Claims{}, fmt.Errorf("embed: %w", err)
+	}
 	if ttl <= 0 || ttl > MaxTTL {
 		return "", Claims{}, fmt.Errorf("embed: ttl %s is out of range (expected more than 0 and at most %s)", ttl, MaxTTL)
 	}
@@ -159,6 +169,9 @@ func (k *Keys) Mint(scope Scope, ttl time.Duration) (string, Claims, error) {
 		Version: version, ID: hex.EncodeToString(id[:]),
 		Chart: scope.Chart, Dashboard: scope.Dashboard,
 		IssuedAt: now.Unix(), Expires: now.Add(ttl).Unix(),
+	}
+	if len(scope.Where) > 0 {
+		c.Where = maps.Clone(scope.Where)
 	}
 	switch {
 	case scope.Rewind < 0:
@@ -204,7 +217,7 @@ func (k *Keys) Verify(token string) (Claims, error) {
 	var c Claims
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil || c.Version != version || c.ID == "" || (c.Chart == "") == (c.Dashboard == "") || c.Rewind < -1 {
+	if err := dec.Decode(&c); err != nil || c.Version != version || c.ID == "" || (c.Chart == "") == (c.Dashboard == "") || CheckWhere(c.Where) != nil || c.Rewind < -1 {
 		return Claims{}, &Error{Malformed, "its claims are not those of a version 1 embed token"}
 	}
 	if now := k.now(); !now.Before(c.ExpiresAt()) {

@@ -3,6 +3,7 @@ package embed_test
 import (
 	"encoding/base64"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -50,7 +51,7 @@ func TestMintThenVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != claims || got.Chart != "req" || got.Expires-got.IssuedAt != 3600 || got.ID == "" {
+	if !reflect.DeepEqual(got, claims) || got.Chart != "req" || got.Expires-got.IssuedAt != 3600 || got.ID == "" {
 		t.Errorf("claims = %+v, minted %+v", got, claims)
 	}
 	if strings.ContainsAny(tok, "+/= ") {

@@ -42,6 +42,11 @@ type Config struct {
 	// (the setting embed.allowed_parents): its Content-Security-Policy
 	// frame-ancestors. Empty, or "*" among them: any page may.
 	FrameAncestors []string
+	// Variables, if set, returns the values seen of each variable of a
+	// dashboard (charts.Board.VariableValues) that the request r may be
+	// offered as choices on the page: none to a reader held to a tag
+	// filter, since the values come from every sample.
+	Variables func(r *http.Request, dashboard string) (map[string][]string, error)
 }
 
 // The pages, each a template file beside layout.html.
@@ -64,6 +69,8 @@ type server struct {
 	// embedJS is /embed.js, composed from dashd-core.js, dashd-paint.js
 	// and embed-element.js.
 	embedJS *asset
+	// variables: Config.Variables (nil: none offered).
+	variables func(r *http.Request, dashboard string) (map[string][]string, error)
 }
 
 // Handler returns the handler of dashd's pages and static files:
@@ -106,7 +113,7 @@ func Handler(cfg Config) http.Handler {
 		panic(fmt.Sprintf("web: embedded static files: %v", err))
 	}
 	s := &server{catalog: cfg.Catalog, log: log, assets: as, pages: map[string]*template.Template{},
-		embedPolicy: embedPolicy(cfg.FrameAncestors)}
+		embedPolicy: embedPolicy(cfg.FrameAncestors), variables: cfg.Variables}
 	if s.embedJS, err = embedScript(as); err != nil {
 		panic(fmt.Sprintf("web: embedded static files: %v", err))
 	}
@@ -242,11 +249,13 @@ func (s *server) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	s.render(w, r, http.StatusOK, pageDashboard, "", struct {
 		layout
-		ID      string
-		Version string // of the definition drawn; the client redraws on another
-		TZ      string
-		Charts  []chartView
-	}{layoutOf(r, titleOr(d.Title, d.ID), "dashboard", true), d.ID, d.Version(), tzOf(r), views})
+		ID        string
+		Version   string // of the definition drawn; the client redraws on another
+		TZ        string
+		Charts    []chartView
+		Variables []variableView
+		Token     string
+	}{layoutOf(r, titleOr(d.Title, d.ID), "dashboard", true), d.ID, d.Version(), tzOf(r), views, s.variablesOf(r, d), r.URL.Query().Get("token")})
 }
 
 func (s *server) embed(w http.ResponseWriter, r *http.Request) {

@@ -22,9 +22,14 @@ func embedToken(args []string, stdout, stderr io.Writer) int {
 	chart := fs.String("chart", "", "the chart the token reads")
 	dashboard := fs.String("dashboard", "", "the dashboard the token reads (instead of --chart)")
 	ttl := fs.Duration("ttl", api.DefaultEmbedTTL, "how long the token is valid")
+	var where []string
+	fs.Func("where", "a tag filter every read with the token is held to, tag=value (repeat for several)", func(s string) error {
+		where = append(where, s)
+		return nil
+	})
 	rewind := fs.String("rewind", "on", "how far back the token may show past moments: on (any the log retains), off (live only), or a duration (1h)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: dashd embed-token --config FILE (--chart ID | --dashboard ID) [--ttl 24h] [--rewind on|off|1h]\n\nPrints an embed token: use it as /embed/ID?token=… or <dashd-chart token=\"…\">.\n\n")
+		fmt.Fprintf(stderr, "Usage: dashd embed-token --config FILE (--chart ID | --dashboard ID) [--ttl 24h] [--where tag=value]... [--rewind on|off|1h]\n\nPrints an embed token: use it as /embed/ID?token=… or <dashd-chart token=\"…\">.\n\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -51,12 +56,17 @@ func embedToken(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "dashd embed-token:", err)
 		return 2
 	}
+	filter, err := embed.ParseWhere(where)
+	if err != nil {
+		fmt.Fprintln(stderr, "dashd embed-token: --where:", err)
+		return 2
+	}
 	reach, err := api.ParseRewind(*rewind)
 	if err != nil {
 		fmt.Fprintln(stderr, "dashd embed-token:", err)
 		return 2
 	}
-	tok, claims, err := keys.Mint(embed.Scope{Chart: *chart, Dashboard: *dashboard, Rewind: reach}, *ttl)
+	tok, claims, err := keys.Mint(embed.Scope{Chart: *chart, Dashboard: *dashboard, Where: filter, Rewind: reach}, *ttl)
 	if err != nil {
 		fmt.Fprintln(stderr, "dashd embed-token:", strings.TrimPrefix(err.Error(), "embed: "))
 		return 2

@@ -36,7 +36,7 @@ func (m *Main) routes() (http.Handler, error) {
 	}
 	ingestCfg := ingest.HandlerConfig{Logger: m.log.With("component", "ingest"), Observe: m.ops.observeIngest, Readers: m.board}
 	lineProtocol := ingest.LineProtocolHandler(m.store, ingestCfg)
-	pages := web.Handler(web.Config{Catalog: m.board, Logger: m.log.With("component", "web"), FrameAncestors: f.Embed.AllowedParents})
+	pages := web.Handler(web.Config{Catalog: m.board, Variables: m.variableValues, Logger: m.log.With("component", "web"), FrameAncestors: f.Embed.AllowedParents})
 	h := map[string]http.Handler{
 		"POST /api/v1/ingest":            m.pushing(access.JSON, ingest.JSONHandler(m.store, ingestCfg)),
 		"POST /write":                    m.pushing(access.Influx, lineProtocol),
@@ -57,7 +57,7 @@ func (m *Main) routes() (http.Handler, error) {
 	rw := m.newRewinder() // rewind.go
 	a := api.New(api.Config{
 		Board: m.board, Definitions: m.defs, PushData: m.push, Streams: m.hub,
-		Leases: m.leases, Keys: m.keys, Revocations: m.store,
+		Leases: m.leases, Keys: m.keys, Revocations: m.store, Filtered: m.board,
 		Rewind: rw, Replays: rw,
 		Logger: m.log.With("component", "api"),
 	})
@@ -190,4 +190,14 @@ func (g *inflight) close() <-chan struct{} {
 	done := make(chan struct{})
 	go func() { g.wg.Wait(); close(done) }()
 	return done
+}
+
+// variableValues are the values a dashboard page offers for its
+// variables: those seen in every sample, so none to a reader whose embed
+// token holds it to a tag filter (they would name other tenants).
+func (m *Main) variableValues(r *http.Request, dashboard string) (map[string][]string, error) {
+	if len(api.WhereOf(r)) > 0 {
+		return nil, nil
+	}
+	return m.board.VariableValues(r.Context(), dashboard)
 }

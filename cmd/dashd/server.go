@@ -195,6 +195,9 @@ func New(cfg Config) (*Main, error) {
 		MaxFPS:  float64(f.Stream.MaxFPS),
 		Logger:  m.log.With("component", "board"),
 		History: m.store, // fills a chart defined while running
+		// Filtered views (an embed token's where), kept while watched.
+		MaxFilteredViews: f.Embed.MaxFilteredViews,
+		Watched:          m.hub.Watched,
 		ObserveApply: func(_ int, took time.Duration) {
 			m.ops.apply.Observe(took.Seconds())
 		},
@@ -458,5 +461,9 @@ func (m *Main) registerBoardMetrics() {
 			stats(func(s charts.Stats) float64 { return float64(s.Unread) })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "dashd_board_samples_backfilled_total", Help: "Samples read again from the log to fill charts defined while dashd runs."},
 			stats(func(s charts.Stats) float64 { return float64(s.Filled) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "dashd_filtered_views", Help: "Filtered views (a chart seen through an embed token's where) held now; bounded by embed.max_filtered_views."},
+			stats(func(s charts.Stats) float64 { return float64(s.FilteredViews) })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "dashd_filtered_views_refused_total", Help: "Reads refused with 429 because embed.max_filtered_views filtered views were held."},
+			stats(func(s charts.Stats) float64 { return float64(s.FilteredRefused) })),
 	)
 }

@@ -837,7 +837,8 @@ var dashdCore = (function () {
 
     // ---- the link: WebSocket, or SSE where WebSocket never opens -------------
 
-    var query = streamQuery(cfg.dashboard, Array.from(charts.keys()));
+    // cfg.vars: the dashboard variables chosen (?var-NAME=value), passed on.
+    var query = streamQuery(cfg.dashboard, Array.from(charts.keys())) + (cfg.vars || '');
     var transport = 'WebSocket';
     var everOpened = false;
     var wsFailures = 0;

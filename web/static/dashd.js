@@ -97,6 +97,12 @@
     var html = document.documentElement;
     var params = new URLSearchParams(location.search);
     var token = params.get('token') || '';
+    // The dashboard variables chosen in the URL (?var-region=eu) go to the
+    // stream, which serves each chart through them.
+    var vars = '';
+    params.forEach(function (value, key) {
+      if (key.indexOf('var-') === 0) vars += '&' + encodeURIComponent(key) + '=' + encodeURIComponent(value);
+    });
     var tz = root.getAttribute('data-tz') || '';
     var dark = window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
 
@@ -177,6 +183,7 @@
     var lv = core.live({
       paint: paint,
       token: token,
+      vars: vars,
       dashboard: root.getAttribute('data-dashboard') || '',
       charts: defs,
       theme: echartsTheme(),

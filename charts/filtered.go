@@ -1,0 +1,464 @@
+package charts
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dashd/dashd/ingest"
+)
+
+// Filtered views (issue 15: one chart, many tenants).
+//
+// A filtered view is the state of one chart seen through a tag filter
+// (an embed token's where): it reads only the samples that match both the
+// chart's own where and the filter. It is made in the board's goroutine
+// when its first reader arrives (Acquire), keyed by the chart id and the
+// canonical filter, filled from Config.History so that it is complete at
+// once (its frames are held back until then), shared by every reader of
+// the same filter, published on a topic of its own (FilterTopic), rebuilt
+// (and filled again) when the chart is redefined, dropped when the chart
+// is, and dropped when nobody has read or watched it for
+// Config.FilteredIdle. At most Config.MaxFilteredViews exist at once.
+//
+// A filter that names a tag the chart's where fixes to another value
+// makes a view that matches nothing: a filter only ever narrows. A push
+// chart's data carries no tags, so its filtered views are empty too.
+//
+// Filtered views are not in checkpoints (Board.Checkpoint).
+
+// DefaultMaxFilteredViews and DefaultFilteredIdle are the defaults of
+// Config.MaxFilteredViews and Config.FilteredIdle.
+const (
+	DefaultMaxFilteredViews = 1000
+	DefaultFilteredIdle     = 2 * time.Minute
+)
+
+// MaxFilterKeys bounds the tags of one filter; CanonicalFilter refuses more.
+const MaxFilterKeys = 8
+
+// TooManyViewsError refuses a filtered view past Config.MaxFilteredViews.
+type TooManyViewsError struct {
+	Limit      int
+	RetryAfter time.Duration // when the first idle view may be dropped
+}
+
+func (e *TooManyViewsError) Error() string {
+	return fmt.Sprintf("this server holds %d filtered views (embed.max_filtered_views), the most it may: try again in %s, or raise the limit", e.Limit, e.RetryAfter.Round(time.Second))
+}
+
+// filtered is one filtered view and its readers. Owned by Run's goroutine.
+type filtered struct {
+	chart string
+	canon string // CanonicalFilter of where
+	where map[string]string
+	view  *View
+	ready chan struct{} // closed once view is filled from the log
+	refs  int           // Acquires not yet released
+	used  time.Time     // the last Acquire or release, or the last time it was watched
+}
+
+// keySet indexes the filtered views of one chart that filter on the same
+// tag keys, by their values joined with NUL (filter values hold no
+// control characters, so the join is unambiguous).
+type keySet struct {
+	keys  []string
+	views map[string]*View
+}
+
+// CanonicalFilter is the one spelling of where (sorted keys, JSON), and
+// an error if where has more than MaxFilterKeys tags or an empty key or
+// value.
+func CanonicalFilter(where map[string]string) (string, error) {
+	if len(where) > MaxFilterKeys {
+		return "", fmt.Errorf("a filter has %d tags, at most %d", len(where), MaxFilterKeys)
+	}
+	keys := slices.Sorted(maps.Keys(where))
+	pairs := make([][2]string, len(keys))
+	for i, k := range keys {
+		if k == "" || where[k] == "" || strings.ContainsRune(where[k], 0) {
+			return "", fmt.Errorf("a filter has an empty tag key or value, or a NUL")
+		}
+		pairs[i] = [2]string{k, where[k]}
+	}
+	b, err := json.Marshal(pairs)
+	return string(b), err
+}
+
+// FilterTopic is the topic the frames of chart id seen through the filter
+// whose CanonicalFilter is canon are published on. Chart ids cannot start
+// with '@', so it is no chart's topic.
+func FilterTopic(id, canon string) string {
+	sum := sha256.Sum256([]byte(id + "\x00" + canon))
+	return "@where:" + id + ":" + hex.EncodeToString(sum[:16])
+}
+
+// Acquire returns the topic of chart id seen through where, making its
+// filtered view if need be and waiting until it is filled from the log,
+// and a release to call once the reader is gone (the view is then kept
+// for Config.FilteredIdle, or while Config.Watched says the topic has
+// viewers). An empty where is the chart's own topic. Errors: ErrNotFound,
+// *TooManyViewsError, a bad filter, or ctx's.
+func (b *Board) Acquire(ctx context.Context, id string, where map[string]string) (string, func(), error) {
+	if _, ok := b.Chart(id); !ok {
+		return "", nil, ErrNotFound
+	}
+	if len(where) == 0 {
+		return id, func() {}, nil
+	}
+	canon, err := CanonicalFilter(where)
+	if err != nil {
+		return "", nil, &FieldError{Field: "where", Message: err.Error()}
+	}
+	topic := FilterTopic(id, canon)
+	var (
+		ready chan struct{}
+		ferr  error
+	)
+	err = b.do(ctx, func(st *boardState) {
+		f, e := b.filteredView(st, id, canon, where, topic)
+		if ferr = e; e == nil {
+			f.refs++
+			f.used = b.cfg.Now()
+			ready = f.ready
+		}
+	})
+	if err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	release := func() {
+		_ = b.do(context.Background(), func(st *boardState) {
+			if f := st.filtered[topic]; f != nil && f.refs > 0 {
+				f.refs--
+				f.used = b.cfg.Now()
+			}
+		})
+	}
+	select {
+	case <-ready:
+		return topic, release, nil
+	case <-ctx.Done():
+		release()
+		return "", nil, ctx.Err()
+	}
+}
+
+// FrameWhere is Frame for chart id seen through where (Frame itself when
+// where is empty).
+func (b *Board) FrameWhere(ctx context.Context, id string, where map[string]string) ([]byte, error) {
+	if len(where) == 0 {
+		return b.Frame(ctx, id)
+	}
+	topic, release, err := b.Acquire(ctx, id, where)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	var msg []byte
+	err = b.do(ctx, func(st *boardState) {
+		if f := st.filtered[topic]; f != nil {
+			b.settle(st, f.view)
+			msg = st.current[topic]
+		}
+	})
+	if err == nil && msg == nil {
+		err = ErrNotFound
+	}
+	return msg, err
+}
+
+// OptionWhere is Option for chart id seen through where (Option itself
+// when where is empty).
+func (b *Board) OptionWhere(ctx context.Context, id string, where map[string]string) ([]byte, error) {
+	if len(where) == 0 {
+		return b.Option(ctx, id)
+	}
+	topic, release, err := b.Acquire(ctx, id, where)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	var (
+		def   Chart
+		f     Frame
+		found bool
+	)
+	err = b.do(ctx, func(st *boardState) {
+		fv := st.filtered[topic]
+		if found = fv != nil; found {
+			b.settle(st, fv.view)
+			def, f = fv.view.def, st.last[topic]
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, ErrNotFound
+	}
+	return Option(def, f)
+}
+
+// FilteredViews is the number of filtered views held now.
+func (b *Board) FilteredViews(ctx context.Context) (int, error) {
+	var n int
+	err := b.do(ctx, func(st *boardState) { n = len(st.filtered) })
+	return n, err
+}
+
+func (b *Board) maxFiltered() int {
+	if b.cfg.MaxFilteredViews > 0 {
+		return b.cfg.MaxFilteredViews
+	}
+	return DefaultMaxFilteredViews
+}
+
+func (b *Board) filteredIdle() time.Duration {
+	if b.cfg.FilteredIdle > 0 {
+		return b.cfg.FilteredIdle
+	}
+	return DefaultFilteredIdle
+}
+
+// filteredView returns the filtered view of topic, made now if there is
+// none and the limit allows.
+func (b *Board) filteredView(st *boardState, id, canon string, where map[string]string, topic string) (*filtered, error) {
+	if f := st.filtered[topic]; f != nil {
+		if f.canon != canon || f.chart != id {
+			return nil, fmt.Errorf("charts: filter topic collision on %s", topic) // 2^-128: never
+		}
+		return f, nil
+	}
+	main := st.views[id]
+	if main == nil {
+		return nil, ErrNotFound
+	}
+	if len(st.filtered) >= b.maxFiltered() {
+		b.sweep(st, b.cfg.Now(), true)
+		if len(st.filtered) >= b.maxFiltered() {
+			b.refusedViews.Add(1)
+			return nil, &TooManyViewsError{Limit: b.maxFiltered(), RetryAfter: b.nextIdle(st)}
+		}
+	}
+	f := &filtered{chart: id, canon: canon, where: maps.Clone(where)}
+	b.fill(st, f, main.def, max(st.seqs[id], st.fseqFloor))
+	st.filtered[topic] = f
+	b.nfiltered.Store(int64(len(st.filtered)))
+	st.index(f, false)
+	return f, nil
+}
+
+// fill gives f a new view of def, seq going on from seq, filled from
+// History (if the board is fed from one) before its frames go out.
+func (b *Board) fill(st *boardState, f *filtered, def Chart, seq uint64) {
+	v := NewView(def, b.cfg.Limits)
+	v.filter, v.topic, v.seq = f.where, FilterTopic(f.chart, f.canon), seq
+	for k, want := range f.where {
+		if got, ok := def.Where[k]; ok && got != want && !strings.HasPrefix(got, "$") {
+			v.never = true
+		}
+	}
+	if def.Metric == "" {
+		v.never = true // a push chart's data has no tags
+	}
+	f.view = v
+	f.ready = make(chan struct{})
+	st.dirty[v] = struct{}{}
+	if v.never || st.at.Seq == 0 || b.cfg.History == nil {
+		close(f.ready)
+		return
+	}
+	v.held = true
+	ready := f.ready
+	b.backfill(st.ctx, []*View{v}, st.at.Seq, func(st *boardState) {
+		v.held = false
+		close(ready)
+		if st.isCurrent(v) {
+			st.dirty[v] = struct{}{}
+		}
+	})
+}
+
+// rebuildFiltered follows a change of definitions: the filtered views of
+// a removed chart are dropped, those of a redefined chart made again.
+func (b *Board) rebuildFiltered(st *boardState) {
+	for topic, f := range st.filtered {
+		main := st.views[f.chart]
+		if main == nil {
+			b.drop(st, topic, f)
+			continue
+		}
+		if reflect.DeepEqual(f.view.def, main.def) {
+			continue
+		}
+		old := f.view
+		st.index(f, true)
+		b.forget(st, old)
+		b.fill(st, f, main.def, old.seq)
+		st.index(f, false)
+	}
+}
+
+// tickFiltered marks filtered views whose window moved, and drops the
+// idle ones.
+func (b *Board) tickFiltered(st *boardState, now time.Time) {
+	for _, f := range st.filtered {
+		if v := f.view; v.Windowed() && v.Epoch(now) != st.epochs[v] {
+			st.dirty[v] = struct{}{}
+		}
+	}
+	b.sweep(st, now, false)
+	if st.retracted {
+		b.pub.Flush()
+		st.retracted = false
+	}
+}
+
+// sweep drops the filtered views that nobody has read for FilteredIdle
+// and that have no viewers (Config.Watched). With force (the limit is
+// reached) a view idle for a tenth of that goes too.
+func (b *Board) sweep(st *boardState, now time.Time, force bool) {
+	idle := b.filteredIdle()
+	if force {
+		idle /= 10
+	}
+	for topic, f := range st.filtered {
+		if f.refs > 0 || now.Sub(f.used) < idle {
+			continue
+		}
+		if b.cfg.Watched != nil && b.cfg.Watched(topic) {
+			f.used = now
+			continue
+		}
+		b.drop(st, topic, f)
+	}
+}
+
+// nextIdle is how long until the first unused filtered view may be
+// dropped (the Retry-After of a refusal).
+func (b *Board) nextIdle(st *boardState) time.Duration {
+	now, idle := b.cfg.Now(), b.filteredIdle()
+	next := idle
+	for _, f := range st.filtered {
+		if f.refs == 0 {
+			next = min(next, max(f.used.Add(idle/10).Sub(now), time.Second))
+		}
+	}
+	return next
+}
+
+// drop forgets a filtered view and retracts its topic.
+func (b *Board) drop(st *boardState, topic string, f *filtered) {
+	st.fseqFloor = max(st.fseqFloor, f.view.seq)
+	st.index(f, true)
+	b.forget(st, f.view)
+	delete(st.filtered, topic)
+	b.nfiltered.Store(int64(len(st.filtered)))
+	b.pub.Publish(topic, nil)
+	st.retracted = true
+}
+
+// forget removes v from the board's bookkeeping.
+func (b *Board) forget(st *boardState, v *View) {
+	delete(st.dirty, v)
+	delete(st.unsent, v)
+	delete(st.epochs, v)
+	delete(st.filling, v)
+	delete(st.current, v.topic)
+	delete(st.last, v.topic)
+}
+
+// isCurrent reports whether v is a view the board holds now.
+func (st *boardState) isCurrent(v *View) bool {
+	if v.topic == "" {
+		return st.views[v.def.ID] == v
+	}
+	f := st.filtered[v.topic]
+	return f != nil && f.view == v
+}
+
+// index adds f's view to the index of its chart's filtered views (a view
+// that matches nothing is left out), or with remove takes it out: one map
+// write, so that making n views costs n, not n².
+func (st *boardState) index(f *filtered, remove bool) {
+	if f.view.never && !remove {
+		return
+	}
+	keys := slices.Sorted(maps.Keys(f.where))
+	vals := make([]string, len(keys))
+	for j, k := range keys {
+		vals[j] = f.where[k]
+	}
+	key := strings.Join(vals, "\x00")
+	sets := st.fidx[f.chart]
+	i := slices.IndexFunc(sets, func(s *keySet) bool { return slices.Equal(s.keys, keys) })
+	if remove {
+		if i >= 0 && sets[i].views[key] == f.view {
+			delete(sets[i].views, key)
+			if len(sets[i].views) == 0 {
+				sets = slices.Delete(sets, i, i+1)
+			}
+		}
+		if len(sets) == 0 {
+			delete(st.fidx, f.chart)
+		} else {
+			st.fidx[f.chart] = sets
+		}
+		return
+	}
+	if i < 0 {
+		sets = append(sets, &keySet{keys: keys, views: map[string]*View{}})
+		i = len(sets) - 1
+	}
+	sets[i].views[key] = f.view
+	st.fidx[f.chart] = sets
+}
+
+// addFiltered adds s, which the chart of sets matches, to its filtered
+// views that match it: one map look-up per set of filter keys, however
+// many views there are.
+func (st *boardState) addFiltered(sets []*keySet, s *ingest.Sample, now time.Time) {
+	var outside, folded uint64 // counted once, by the chart's own view
+	var buf []byte
+	for _, set := range sets {
+		var v *View
+		if len(set.keys) == 1 {
+			val, ok := s.Tag(set.keys[0])
+			if !ok {
+				continue
+			}
+			v = set.views[val]
+		} else {
+			buf = buf[:0]
+			ok := true
+			for j, k := range set.keys {
+				val, has := s.Tag(k)
+				if !has {
+					ok = false
+					break
+				}
+				if j > 0 {
+					buf = append(buf, 0)
+				}
+				buf = append(buf, val...)
+			}
+			if !ok {
+				continue
+			}
+			v = set.views[string(buf)]
+		}
+		if v != nil && v.Matches(s) {
+			st.add(v, s, now, &outside, &folded)
+		}
+	}
+}
