@@ -219,37 +219,33 @@ func (a *API) getChart(w http.ResponseWriter, r *http.Request) {
 // getFrame answers the chart's current frame, or with ?at=T the frame it
 // showed at T (see serveRewound).
 func (a *API) getFrame(w http.ResponseWriter, r *http.Request) {
-	if a.filteredReader(r) {
-		// A filtered view has no past: readFor refuses ?at= (the access
-		// policy already refused it, 403, for a token with where).
-		a.serveChartBytes(w, r, a.readFor(r, a.cfg.Board.Frame, Filtered.FrameWhere))
-		return
-	}
-	if at, present, handled := a.momentOf(w, r, "at"); handled {
-		return
-	} else if present {
-		a.serveRewound(w, r, at, false)
-		return
-	}
-	a.serveChartBytes(w, r, a.cfg.Board.Frame)
+	a.serveRead(w, r, a.cfg.Board.Frame, Filtered.FrameWhere, false)
 }
 
 // getOption answers the chart's ECharts option with its current data, or
 // with ?at=T the data it showed at T.
 func (a *API) getOption(w http.ResponseWriter, r *http.Request) {
+	a.serveRead(w, r, a.cfg.Board.Option, Filtered.OptionWhere, true)
+}
+
+// serveRead answers a read of a chart: for a filtered reader (a token with
+// where, or ?var-) its filtered view's bytes, else with ?at=T what the
+// chart showed at T (as an option if option is set), else read's.
+func (a *API) serveRead(w http.ResponseWriter, r *http.Request, read func(context.Context, string) ([]byte, error),
+	filtered func(Filtered, context.Context, string, map[string]string) ([]byte, error), option bool) {
 	if a.filteredReader(r) {
 		// A filtered view has no past: readFor refuses ?at= (the access
 		// policy already refused it, 403, for a token with where).
-		a.serveChartBytes(w, r, a.readFor(r, a.cfg.Board.Option, Filtered.OptionWhere))
+		a.serveChartBytes(w, r, a.readFor(r, read, filtered))
 		return
 	}
 	if at, present, handled := a.momentOf(w, r, "at"); handled {
 		return
 	} else if present {
-		a.serveRewound(w, r, at, true)
+		a.serveRewound(w, r, at, option)
 		return
 	}
-	a.serveChartBytes(w, r, a.cfg.Board.Option)
+	a.serveChartBytes(w, r, read)
 }
 
 func (a *API) serveChartBytes(w http.ResponseWriter, r *http.Request, read func(context.Context, string) ([]byte, error)) {
