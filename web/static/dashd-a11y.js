@@ -455,7 +455,7 @@ var dashdA11y = (function () {
       shownPaused = p;
       doc.body.classList.toggle('is-paused', p);
       if (pauseButton) pauseButton.textContent = p ? 'Go live' : 'Pause';
-      if (!pauseState) return;
+      if (!pauseState || pauseState.hasAttribute('data-rewind')) return; // dashd-rewind.js says it
       if (!p) {
         pauseState.textContent = 'live';
         return;

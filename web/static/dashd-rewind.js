@@ -121,7 +121,12 @@ var dashdRewind = (function () {
 
     function show() {
       var text = stateText(mode, at, speed.value, core.clock);
-      if (pauseState) pauseState.textContent = text;
+      if (pauseState) {
+        pauseState.textContent = text;
+        // While rewind shows a moment, the state is rewind's to say
+        // (dashd-a11y.js leaves it alone; it would name the live time).
+        pauseState.toggleAttribute('data-rewind', mode !== 'live');
+      }
       if (pauseButton) pauseButton.textContent = mode === 'live' ? 'Pause' : 'Go live';
       doc.body.classList.toggle('is-paused', mode !== 'live');
       bar.setAttribute('data-mode', mode);
