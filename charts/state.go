@@ -228,19 +228,10 @@ func (r *stateReader) uvarint() uint64 {
 	return x
 }
 
+// varint reads a zig-zag signed number, as binary.AppendVarint wrote it.
 func (r *stateReader) varint() int64 {
-	if r.err != nil {
-		return 0
-	}
-	x, n := binary.Varint(r.b[r.off:])
-	switch {
-	case n == 0:
-		r.fail("truncated: %d bytes, more expected", len(r.b))
-	case n < 0:
-		r.fail("a number that does not fit in 64 bits")
-	}
-	r.off += max(n, 0)
-	return x
+	u := r.uvarint()
+	return int64(u>>1) ^ -int64(u&1)
 }
 
 // count reads a count of things, each taking at least minBytes of what is
