@@ -17,7 +17,7 @@ func TestHeartbeatOwedWhileAMessageIsInFlight(t *testing.T) {
 		pending bool // a frame conflated while the message was in flight
 		want    []string
 	}{
-		"idle: the heartbeat follows": {want: []string{"snapshot", "heartbeat"}},
+		"idle: the heartbeat follows":   {want: []string{"snapshot", "heartbeat"}},
 		"data pending: it goes instead": {pending: true, want: []string{"snapshot", "frame"}},
 	}
 	for name, tc := range tests {
