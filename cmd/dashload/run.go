@@ -50,6 +50,7 @@ type scenario struct {
 	noSetup    bool
 	dial       int // concurrent connection attempts
 	maxPushes  int
+	sample     int // WebSocket viewers that decode and time; the others count (raw.go). 0: all
 }
 
 // Bounds on a scenario, so that every run ends by itself.
@@ -89,6 +90,7 @@ func (sc *scenario) addFlags(fs *flag.FlagSet, withTarget bool) {
 	fs.BoolVar(&sc.noSetup, "no-setup", false, "do not PUT the dashboard (it exists already)")
 	fs.IntVar(&sc.dial, "dial", 64, "concurrent connection attempts at most")
 	fs.IntVar(&sc.maxPushes, "max-pushes", 2_000_000, "pushes at most, whatever the rate and duration")
+	fs.IntVar(&sc.sample, "sample", 250, "WebSocket viewers (`N`, spread over the dashboards and the connection order) that decode every message and time the probes; the others only count bytes and messages, so that dashload stays cheap beside the server it measures (0: every viewer decodes)")
 }
 
 // check validates the scenario and fills what follows from other fields.
@@ -144,6 +146,9 @@ func (sc *scenario) check() error {
 	if sc.maxPushes < 1 || sc.maxPushes > 50_000_000 {
 		bad("--max-pushes %d is out of range (1 to 50,000,000)", sc.maxPushes)
 	}
+	if sc.sample < 0 {
+		bad("--sample %d must not be negative (0: every viewer decodes)", sc.sample)
+	}
 	if sc.dashboards == 0 {
 		sc.dashboards = 1
 	}
@@ -194,10 +199,15 @@ type result struct {
 	Pushes           uint64
 	PushesFailed     uint64
 	SamplesPerSec    float64
-	WireBytes        uint64 // read from the WebSocket viewers' sockets while pushing
-	WireUpdates      uint64 // chart updates the WebSocket viewers got meanwhile
-	Compressed       int64  // WebSocket viewers with permessage-deflate negotiated
-	Delta            bool   // delta frames asked for
+	WireBytes        uint64  // read from the WebSocket viewers' sockets while pushing
+	WireUpdates      uint64  // chart updates the WebSocket viewers got meanwhile
+	Sampled          int64   // WebSocket viewers that decoded (the others counted)
+	Counted          int64   // WebSocket viewers that only counted bytes and messages
+	FramesPerMessage float64 // of the decoding WebSocket viewers; estimates the counting viewers' updates
+	Updates          float64 // chart updates delivered while pushing (counting viewers' estimated)
+	CountedBytes     uint64  // read by the counting viewers while pushing
+	Compressed       int64   // WebSocket viewers with permessage-deflate negotiated
+	Delta            bool    // delta frames asked for
 	UpdatesPerSec    float64
 	MessagesPerSec   float64
 	LatencyCount     uint64
@@ -326,7 +336,16 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		viewersDone.Add(1)
 		tr := newProbeTracker(sc.totalCharts(), &st.shards[i%numShards], sent, base)
 		connected := sync.OnceFunc(func() { <-slots; attempted.Done() })
-		if i < sc.viewers {
+		if i < sc.viewers && !sampled(i, sc.viewers, sc.dashboards, sc.sample) {
+			res.Counted++
+			u := wsURL(i)
+			cs := &st.counting[i%numShards]
+			go func() {
+				defer viewersDone.Done()
+				countingViewer(viewCtx, dialer.NetDialContext, u, sc.compress, cs, st, connected)
+			}()
+		} else if i < sc.viewers {
+			res.Sampled++
 			tr.ws = true
 			if sc.delta {
 				tr.dd = &deltaDecoder{texts: map[string][]byte{}}
@@ -363,6 +382,8 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	ps := &pushStats{}
 	m0, u0 := st.counts()
 	wb0, wu0 := st.wire()
+	wm0 := st.wsMessages()
+	cm0, cb0 := st.counted()
 	srvCPU0, srvErr := cpuTime(pid)
 	toolCPU0, _ := cpuTime(os.Getpid())
 	busy0, busyErr := machineBusy()
@@ -383,6 +404,8 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	res.PushWindow = time.Since(pushStart)
 	m1, u1 := st.counts()
 	wb1, wu1 := st.wire()
+	wm1 := st.wsMessages()
+	cm1, cb1 := st.counted()
 	res.WireBytes, res.WireUpdates = wb1-wb0, wu1-wu0
 	res.Compressed = st.compressed.Load()
 	res.ServerCPU = math.NaN()
@@ -408,8 +431,14 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	res.ConnectFailed, res.Dropped = st.connectFailed.Load(), st.dropped.Load()
 	res.Pushes, res.PushesFailed = ps.ok.Load(), ps.failed.Load()
 	res.SamplesPerSec = float64(ps.samples.Load()) / secs
-	res.UpdatesPerSec = float64(u1-u0) / secs
-	res.MessagesPerSec = float64(m1-m0) / secs
+	res.Updates = float64(u1 - u0)
+	if wm1 > wm0 {
+		res.FramesPerMessage = float64(wu1-wu0) / float64(wm1-wm0)
+	}
+	res.Updates += float64(cm1-cm0) * res.FramesPerMessage
+	res.CountedBytes = cb1 - cb0
+	res.UpdatesPerSec = res.Updates / secs
+	res.MessagesPerSec = float64(m1-m0+cm1-cm0) / secs
 	lat := st.latencies()
 	res.LatencyCount = lat.n
 	res.P50, res.P90, res.P99 = lat.percentile(0.50), lat.percentile(0.90), lat.percentile(0.99)
@@ -521,6 +550,10 @@ func (res *result) print(w io.Writer) {
 	fmt.Fprintf(w, "pushes:                %d answered 2xx, %d failed (%.1f/s)\n", res.Pushes, res.PushesFailed, float64(res.Pushes)/res.PushWindow.Seconds())
 	fmt.Fprintf(w, "samples accepted/s:    %.0f\n", res.SamplesPerSec)
 	fmt.Fprintf(w, "chart updates/s:       %.0f (frames received by all viewers; a frame in a batch counts once)\n", res.UpdatesPerSec)
+	if res.Counted > 0 {
+		fmt.Fprintf(w, "sampled viewers:       %d WebSocket viewers decoded and timed; %d counted bytes and messages only (%s read), their updates estimated at %.2f frames per message as the sample got\n",
+			res.Sampled, res.Counted, mib(res.CountedBytes), res.FramesPerMessage)
+	}
 	fmt.Fprintf(w, "messages/s:            %.0f\n", res.MessagesPerSec)
 	fmt.Fprintf(w, "bytes on the wire:     %s per chart update (WebSocket: %s read from the sockets while pushing, as sent, over %d updates); permessage-deflate negotiated by %d of %d; delta frames %s\n",
 		perUpdate(res), mib(res.WireBytes), res.WireUpdates, res.Compressed, res.ConnectedWS, map[bool]string{true: "asked for", false: "not asked for"}[res.Delta])
@@ -530,9 +563,9 @@ func (res *result) print(w io.Writer) {
 		fmt.Fprintf(w, "server RSS (pid %d):  %s before viewers, %s connected, %s at the end\n",
 			res.ServerPID, mib(res.RSSBefore), mib(res.RSSConnected), mib(res.RSSEnd))
 		fmt.Fprintf(w, "server RSS per viewer: %s\n", kib(res.RSSPerViewer))
-		fmt.Fprintf(w, "server CPU:            %.2f cores on average while pushing\n", res.ServerCPU)
+		fmt.Fprintf(w, "server CPU:            %.2f cores on average while pushing; %s per chart update delivered\n", res.ServerCPU, perUpdateCPU(res.ServerCPU, res))
 	}
-	fmt.Fprintf(w, "dashload CPU:          %.2f cores on average while pushing (of %d on this machine)\n", res.ToolCPU, runtime.NumCPU())
+	fmt.Fprintf(w, "dashload CPU:          %.2f cores on average while pushing (of %d on this machine); %s per chart update received\n", res.ToolCPU, runtime.NumCPU(), perUpdateCPU(res.ToolCPU, res))
 	if !math.IsNaN(res.OtherCPU) {
 		fmt.Fprintf(w, "other processes' CPU:  %.2f cores meanwhile (not dashload, not the server)\n", res.OtherCPU)
 	}
@@ -545,6 +578,15 @@ func (res *result) print(w io.Writer) {
 	if res.FirstViewerError != "" {
 		fmt.Fprintf(w, "first viewer error:    %s\n", res.FirstViewerError)
 	}
+}
+
+// perUpdateCPU is cores (CPU-seconds per second of the window) per chart
+// update delivered, as a duration of CPU.
+func perUpdateCPU(cores float64, res *result) string {
+	if math.IsNaN(cores) || res.Updates <= 0 {
+		return "n/a"
+	}
+	return fmtDur(time.Duration(cores * res.PushWindow.Seconds() / res.Updates * float64(time.Second)))
 }
 
 // perUpdate is the WebSocket bytes on the wire per chart update.
