@@ -201,3 +201,52 @@ func sampled(i, viewers, dashboards, sample int) bool {
 	every := max(rounds/want, 1)
 	return (i/dashboards)%every == 0
 }
+
+// arrivals keeps, for each push, when the sample first and last received
+// its probe (nanoseconds since base, +1; 0: not yet). They split the
+// latency into the pipeline (POST to the first viewer: ingest, log, board,
+// the first write) and the fan-out (first to last viewer: one tick's
+// writes to every viewer, and the viewers' reads), which grows with the
+// viewers while the pipeline does not.
+type arrivals struct {
+	first, last []atomic.Int64
+}
+
+func newArrivals(n int) *arrivals {
+	return &arrivals{first: make([]atomic.Int64, n), last: make([]atomic.Int64, n)}
+}
+
+// note records that probe seq arrived at now (since base).
+func (a *arrivals) note(seq uint64, now time.Duration) {
+	if a == nil || seq >= uint64(len(a.first)) {
+		return
+	}
+	v := int64(now) + 1
+	for f := &a.first[seq]; ; {
+		old := f.Load()
+		if (old != 0 && old <= v) || f.CompareAndSwap(old, v) {
+			break
+		}
+	}
+	for l := &a.last[seq]; ; {
+		old := l.Load()
+		if old >= v || l.CompareAndSwap(old, v) {
+			break
+		}
+	}
+}
+
+// split returns the pipeline and fan-out latencies of every push that
+// was sent and received.
+func (a *arrivals) split(sent []atomic.Int64) (pipeline, fanout *latencies) {
+	var p, f histogram
+	for seq := range a.first {
+		s, first, last := sent[seq].Load(), a.first[seq].Load(), a.last[seq].Load()
+		if s == 0 || first == 0 {
+			continue
+		}
+		p.record(time.Duration(first - s))
+		f.record(time.Duration(last - first))
+	}
+	return merge([]*histogram{&p}), merge([]*histogram{&f})
+}

@@ -146,6 +146,9 @@ func TestRunWithASample(t *testing.T) {
 	if share := res.MessagesPerSec * res.PushWindow.Seconds(); share <= 0 {
 		t.Fatalf("no messages")
 	}
+	if res.PipeP50 <= 0 || res.PipeP99 > res.Max || res.FanoutP99 > res.Max {
+		t.Fatalf("pipeline p50 %v p99 %v, fan-out p99 %v, max %v: not a split of the latency", res.PipeP50, res.PipeP99, res.FanoutP99, res.Max)
+	}
 	if !strings.Contains(out.String(), "sampled viewers:") {
 		t.Fatalf("output lacks the sample line")
 	}

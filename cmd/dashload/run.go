@@ -212,18 +212,22 @@ type result struct {
 	MessagesPerSec   float64
 	LatencyCount     uint64
 	P50, P90, P99    time.Duration
-	Max, Mean        time.Duration
-	ServerPID        int
-	RSSBefore        uint64
-	RSSConnected     uint64
-	RSSEnd           uint64
-	RSSPerViewer     float64 // bytes; NaN if not measured
-	RSSNote          string
-	ServerCPU        float64 // cores the server used on average while pushing; NaN if not measured
-	ToolCPU          float64 // cores dashload used on average while pushing
-	OtherCPU         float64 // cores every other process used meanwhile; NaN if not measured
-	FirstPushError   string
-	FirstViewerError string
+	// Of each push: POST to its first receipt by any sampled viewer, and
+	// first to last receipt (arrivals).
+	PipeP50, PipeP99     time.Duration
+	FanoutP50, FanoutP99 time.Duration
+	Max, Mean            time.Duration
+	ServerPID            int
+	RSSBefore            uint64
+	RSSConnected         uint64
+	RSSEnd               uint64
+	RSSPerViewer         float64 // bytes; NaN if not measured
+	RSSNote              string
+	ServerCPU            float64 // cores the server used on average while pushing; NaN if not measured
+	ToolCPU              float64 // cores dashload used on average while pushing
+	OtherCPU             float64 // cores every other process used meanwhile; NaN if not measured
+	FirstPushError       string
+	FirstViewerError     string
 }
 
 // runScenario drives the target: define the dashboard, connect the
@@ -279,6 +283,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 
 	base := time.Now()
 	sent := make([]atomic.Int64, pushCount(sc)+1)
+	arr := newArrivals(len(sent))
 	st := &viewerStats{}
 	pool := &bufPool{}
 	dialer := &websocket.Dialer{
@@ -335,6 +340,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		attempted.Add(1)
 		viewersDone.Add(1)
 		tr := newProbeTracker(sc.totalCharts(), &st.shards[i%numShards], sent, base)
+		tr.arr = arr
 		connected := sync.OnceFunc(func() { <-slots; attempted.Done() })
 		if i < sc.viewers && !sampled(i, sc.viewers, sc.dashboards, sc.sample) {
 			res.Counted++
@@ -443,6 +449,9 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	res.LatencyCount = lat.n
 	res.P50, res.P90, res.P99 = lat.percentile(0.50), lat.percentile(0.90), lat.percentile(0.99)
 	res.Max, res.Mean = time.Duration(lat.max)*time.Microsecond, lat.mean()
+	pipe, fan := arr.split(sent)
+	res.PipeP50, res.PipeP99 = pipe.percentile(0.50), pipe.percentile(0.99)
+	res.FanoutP50, res.FanoutP99 = fan.percentile(0.50), fan.percentile(0.99)
 	if e := ps.firstErr.Load(); e != nil {
 		res.FirstPushError = *e
 	}
@@ -559,6 +568,8 @@ func (res *result) print(w io.Writer) {
 		perUpdate(res), mib(res.WireBytes), res.WireUpdates, res.Compressed, res.ConnectedWS, map[bool]string{true: "asked for", false: "not asked for"}[res.Delta])
 	fmt.Fprintf(w, "latency POST→viewer:   p50 %s  p90 %s  p99 %s  max %s  mean %s  (%d probes timed)\n",
 		fmtDur(res.P50), fmtDur(res.P90), fmtDur(res.P99), fmtDur(res.Max), fmtDur(res.Mean), res.LatencyCount)
+	fmt.Fprintf(w, "latency made of:       pipeline (POST→first viewer) p50 %s p99 %s; fan-out (first→last viewer of a push) p50 %s p99 %s\n",
+		fmtDur(res.PipeP50), fmtDur(res.PipeP99), fmtDur(res.FanoutP50), fmtDur(res.FanoutP99))
 	if res.ServerPID > 0 {
 		fmt.Fprintf(w, "server RSS (pid %d):  %s before viewers, %s connected, %s at the end\n",
 			res.ServerPID, mib(res.RSSBefore), mib(res.RSSConnected), mib(res.RSSEnd))
@@ -586,7 +597,7 @@ func perUpdateCPU(cores float64, res *result) string {
 	if math.IsNaN(cores) || res.Updates <= 0 {
 		return "n/a"
 	}
-	return fmtDur(time.Duration(cores * res.PushWindow.Seconds() / res.Updates * float64(time.Second)))
+	return fmt.Sprintf("%.2fµs", cores*res.PushWindow.Seconds()/res.Updates*1e6)
 }
 
 // perUpdate is the WebSocket bytes on the wire per chart update.

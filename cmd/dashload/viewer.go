@@ -120,6 +120,7 @@ type probeTracker struct {
 	base time.Time
 	now  time.Duration
 	ws   bool          // a WebSocket viewer's
+	arr  *arrivals     // first and last receipt of each probe; nil: not kept
 	dd   *deltaDecoder // with --delta
 	full []byte        // scratch of dd
 }
@@ -143,6 +144,7 @@ func (t *probeTracker) frame(fi frameInfo) {
 	}
 	if at := t.sent[fi.probe].Load(); at > 0 {
 		t.sh.lat.record(t.now - time.Duration(at-1))
+		t.arr.note(fi.probe, t.now)
 	}
 }
 
