@@ -17,7 +17,13 @@ import "time"
 // The Hub's one heartbeat goroutine drives it, not a timer per viewer: a
 // tick encodes the message once (and, for WebSocket, frames and compresses
 // it once for all viewers), then visits the viewers one shard at a time.
-// A WebSocket viewer with a message in flight is skipped: it is not idle.
+// A WebSocket viewer idle since the last tick but with a message still in
+// flight (queued before that tick; the writer has not reported it written,
+// though the client may already have read it) owes a heartbeat: it leaves
+// right after that message (viewer.sent), unless data does. Skipping such
+// a viewer lost the heartbeat of that tick, so a client that read the
+// message before the writer said so saw no heartbeat for two intervals
+// (the cause of TestCompressionEveryMessage's rare timeout).
 
 // heartbeatLoop runs the ticks until Close.
 func (h *Hub) heartbeatLoop() {
@@ -76,7 +82,9 @@ func (v *viewer) heartbeat(b *beat) {
 		return
 	}
 	if v.ws != nil {
-		if !v.busy {
+		if v.busy {
+			v.owed = b.prepared()
+		} else {
 			v.write(b.prepared(), b.now)
 		}
 		return

@@ -33,6 +33,7 @@ type viewer struct {
 	busy      bool      // ws: a data message is queued or being written
 	armed     bool      // ws: timer runs (placed here, it fits in padding)
 	active    bool      // data was sent since the last heartbeat tick
+	owed      *prepared // ws: a heartbeat due while busy, sent after the message in flight
 	since     time.Time // ws: when the oldest undelivered data was queued
 	pending   [][]byte  // newest undelivered message by topic index; nil until needed
 	pendingN  []uint64  // their ids (SSE)
@@ -130,9 +131,17 @@ func (v *viewer) sent() {
 		return
 	}
 	if v.npending == 0 {
+		if b := v.owed; b != nil {
+			// A heartbeat tick found v busy and idle since the last:
+			// the heartbeat follows the message in flight now.
+			v.owed = nil
+			v.write(b, time.Now())
+			return
+		}
 		v.busy = false
 		return
 	}
+	v.owed = nil // data follows: it tells the client as much as a heartbeat
 	var msg []byte
 	if v.npending == 1 {
 		for _, f := range v.pending {
@@ -254,6 +263,7 @@ func (v *viewer) stop() {
 // more is delivered to it. Needs v.mu.
 func (v *viewer) goneLocked() {
 	v.gone = true
+	v.owed = nil
 	clear(v.pending)
 	v.npending = 0
 }

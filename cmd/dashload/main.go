@@ -121,6 +121,16 @@ How it measures:
   connect and --settle after: the difference divided by the viewers is the
   RSS per viewer.
 
+  With more WebSocket viewers than --sample (250), only a sample decodes:
+  whole rounds of one viewer per dashboard, spread through the connection
+  order. The other viewers count bytes and messages without inflating or
+  parsing anything, so that dashload takes little of the CPU it shares
+  with the server. Latency, bytes per update and frames per message come
+  from the sample; the counting viewers' updates are their messages times
+  the sample's frames per message. Each push's latency is also split into
+  the pipeline (POST to the first sampled viewer's receipt) and the
+  fan-out (first to last sampled viewer).
+
   The open-files limit of dashload is raised to its hard limit at start
   (it says so); the server needs its own (ulimit -n before starting it).
   Only http://127.0.0.1:PORT targets are accepted.

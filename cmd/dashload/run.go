@@ -50,6 +50,7 @@ type scenario struct {
 	noSetup    bool
 	dial       int // concurrent connection attempts
 	maxPushes  int
+	sample     int // WebSocket viewers that decode and time; the others count (raw.go). 0: all
 }
 
 // Bounds on a scenario, so that every run ends by itself.
@@ -89,6 +90,7 @@ func (sc *scenario) addFlags(fs *flag.FlagSet, withTarget bool) {
 	fs.BoolVar(&sc.noSetup, "no-setup", false, "do not PUT the dashboard (it exists already)")
 	fs.IntVar(&sc.dial, "dial", 64, "concurrent connection attempts at most")
 	fs.IntVar(&sc.maxPushes, "max-pushes", 2_000_000, "pushes at most, whatever the rate and duration")
+	fs.IntVar(&sc.sample, "sample", 250, "WebSocket viewers (`N`, spread over the dashboards and the connection order) that decode every message and time the probes; the others only count bytes and messages, so that dashload stays cheap beside the server it measures (0: every viewer decodes)")
 }
 
 // check validates the scenario and fills what follows from other fields.
@@ -144,6 +146,9 @@ func (sc *scenario) check() error {
 	if sc.maxPushes < 1 || sc.maxPushes > 50_000_000 {
 		bad("--max-pushes %d is out of range (1 to 50,000,000)", sc.maxPushes)
 	}
+	if sc.sample < 0 {
+		bad("--sample %d must not be negative (0: every viewer decodes)", sc.sample)
+	}
 	if sc.dashboards == 0 {
 		sc.dashboards = 1
 	}
@@ -194,26 +199,35 @@ type result struct {
 	Pushes           uint64
 	PushesFailed     uint64
 	SamplesPerSec    float64
-	WireBytes        uint64 // read from the WebSocket viewers' sockets while pushing
-	WireUpdates      uint64 // chart updates the WebSocket viewers got meanwhile
-	Compressed       int64  // WebSocket viewers with permessage-deflate negotiated
-	Delta            bool   // delta frames asked for
+	WireBytes        uint64  // read from the WebSocket viewers' sockets while pushing
+	WireUpdates      uint64  // chart updates the WebSocket viewers got meanwhile
+	Sampled          int64   // WebSocket viewers that decoded (the others counted)
+	Counted          int64   // WebSocket viewers that only counted bytes and messages
+	FramesPerMessage float64 // of the decoding WebSocket viewers; estimates the counting viewers' updates
+	Updates          float64 // chart updates delivered while pushing (counting viewers' estimated)
+	CountedBytes     uint64  // read by the counting viewers while pushing
+	Compressed       int64   // WebSocket viewers with permessage-deflate negotiated
+	Delta            bool    // delta frames asked for
 	UpdatesPerSec    float64
 	MessagesPerSec   float64
 	LatencyCount     uint64
 	P50, P90, P99    time.Duration
-	Max, Mean        time.Duration
-	ServerPID        int
-	RSSBefore        uint64
-	RSSConnected     uint64
-	RSSEnd           uint64
-	RSSPerViewer     float64 // bytes; NaN if not measured
-	RSSNote          string
-	ServerCPU        float64 // cores the server used on average while pushing; NaN if not measured
-	ToolCPU          float64 // cores dashload used on average while pushing
-	OtherCPU         float64 // cores every other process used meanwhile; NaN if not measured
-	FirstPushError   string
-	FirstViewerError string
+	// Of each push: POST to its first receipt by any sampled viewer, and
+	// first to last receipt (arrivals).
+	PipeP50, PipeP99     time.Duration
+	FanoutP50, FanoutP99 time.Duration
+	Max, Mean            time.Duration
+	ServerPID            int
+	RSSBefore            uint64
+	RSSConnected         uint64
+	RSSEnd               uint64
+	RSSPerViewer         float64 // bytes; NaN if not measured
+	RSSNote              string
+	ServerCPU            float64 // cores the server used on average while pushing; NaN if not measured
+	ToolCPU              float64 // cores dashload used on average while pushing
+	OtherCPU             float64 // cores every other process used meanwhile; NaN if not measured
+	FirstPushError       string
+	FirstViewerError     string
 }
 
 // runScenario drives the target: define the dashboard, connect the
@@ -269,6 +283,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 
 	base := time.Now()
 	sent := make([]atomic.Int64, pushCount(sc)+1)
+	arr := newArrivals(len(sent))
 	st := &viewerStats{}
 	pool := &bufPool{}
 	dialer := &websocket.Dialer{
@@ -325,8 +340,18 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		attempted.Add(1)
 		viewersDone.Add(1)
 		tr := newProbeTracker(sc.totalCharts(), &st.shards[i%numShards], sent, base)
+		tr.arr = arr
 		connected := sync.OnceFunc(func() { <-slots; attempted.Done() })
-		if i < sc.viewers {
+		if i < sc.viewers && !sampled(i, sc.viewers, sc.dashboards, sc.sample) {
+			res.Counted++
+			u := wsURL(i)
+			cs := &st.counting[i%numShards]
+			go func() {
+				defer viewersDone.Done()
+				countingViewer(viewCtx, dialer.NetDialContext, u, sc.compress, cs, st, connected)
+			}()
+		} else if i < sc.viewers {
+			res.Sampled++
 			tr.ws = true
 			if sc.delta {
 				tr.dd = &deltaDecoder{texts: map[string][]byte{}}
@@ -363,6 +388,8 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	ps := &pushStats{}
 	m0, u0 := st.counts()
 	wb0, wu0 := st.wire()
+	wm0 := st.wsMessages()
+	cm0, cb0 := st.counted()
 	srvCPU0, srvErr := cpuTime(pid)
 	toolCPU0, _ := cpuTime(os.Getpid())
 	busy0, busyErr := machineBusy()
@@ -383,6 +410,8 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	res.PushWindow = time.Since(pushStart)
 	m1, u1 := st.counts()
 	wb1, wu1 := st.wire()
+	wm1 := st.wsMessages()
+	cm1, cb1 := st.counted()
 	res.WireBytes, res.WireUpdates = wb1-wb0, wu1-wu0
 	res.Compressed = st.compressed.Load()
 	res.ServerCPU = math.NaN()
@@ -408,12 +437,21 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	res.ConnectFailed, res.Dropped = st.connectFailed.Load(), st.dropped.Load()
 	res.Pushes, res.PushesFailed = ps.ok.Load(), ps.failed.Load()
 	res.SamplesPerSec = float64(ps.samples.Load()) / secs
-	res.UpdatesPerSec = float64(u1-u0) / secs
-	res.MessagesPerSec = float64(m1-m0) / secs
+	res.Updates = float64(u1 - u0)
+	if wm1 > wm0 {
+		res.FramesPerMessage = float64(wu1-wu0) / float64(wm1-wm0)
+	}
+	res.Updates += float64(cm1-cm0) * res.FramesPerMessage
+	res.CountedBytes = cb1 - cb0
+	res.UpdatesPerSec = res.Updates / secs
+	res.MessagesPerSec = float64(m1-m0+cm1-cm0) / secs
 	lat := st.latencies()
 	res.LatencyCount = lat.n
 	res.P50, res.P90, res.P99 = lat.percentile(0.50), lat.percentile(0.90), lat.percentile(0.99)
 	res.Max, res.Mean = time.Duration(lat.max)*time.Microsecond, lat.mean()
+	pipe, fan := arr.split(sent)
+	res.PipeP50, res.PipeP99 = pipe.percentile(0.50), pipe.percentile(0.99)
+	res.FanoutP50, res.FanoutP99 = fan.percentile(0.50), fan.percentile(0.99)
 	if e := ps.firstErr.Load(); e != nil {
 		res.FirstPushError = *e
 	}
@@ -521,18 +559,24 @@ func (res *result) print(w io.Writer) {
 	fmt.Fprintf(w, "pushes:                %d answered 2xx, %d failed (%.1f/s)\n", res.Pushes, res.PushesFailed, float64(res.Pushes)/res.PushWindow.Seconds())
 	fmt.Fprintf(w, "samples accepted/s:    %.0f\n", res.SamplesPerSec)
 	fmt.Fprintf(w, "chart updates/s:       %.0f (frames received by all viewers; a frame in a batch counts once)\n", res.UpdatesPerSec)
+	if res.Counted > 0 {
+		fmt.Fprintf(w, "sampled viewers:       %d WebSocket viewers decoded and timed; %d counted bytes and messages only (%s read), their updates estimated at %.2f frames per message as the sample got\n",
+			res.Sampled, res.Counted, mib(res.CountedBytes), res.FramesPerMessage)
+	}
 	fmt.Fprintf(w, "messages/s:            %.0f\n", res.MessagesPerSec)
 	fmt.Fprintf(w, "bytes on the wire:     %s per chart update (WebSocket: %s read from the sockets while pushing, as sent, over %d updates); permessage-deflate negotiated by %d of %d; delta frames %s\n",
 		perUpdate(res), mib(res.WireBytes), res.WireUpdates, res.Compressed, res.ConnectedWS, map[bool]string{true: "asked for", false: "not asked for"}[res.Delta])
 	fmt.Fprintf(w, "latency POST→viewer:   p50 %s  p90 %s  p99 %s  max %s  mean %s  (%d probes timed)\n",
 		fmtDur(res.P50), fmtDur(res.P90), fmtDur(res.P99), fmtDur(res.Max), fmtDur(res.Mean), res.LatencyCount)
+	fmt.Fprintf(w, "latency made of:       pipeline (POST→first viewer) p50 %s p99 %s; fan-out (first→last viewer of a push) p50 %s p99 %s\n",
+		fmtDur(res.PipeP50), fmtDur(res.PipeP99), fmtDur(res.FanoutP50), fmtDur(res.FanoutP99))
 	if res.ServerPID > 0 {
 		fmt.Fprintf(w, "server RSS (pid %d):  %s before viewers, %s connected, %s at the end\n",
 			res.ServerPID, mib(res.RSSBefore), mib(res.RSSConnected), mib(res.RSSEnd))
 		fmt.Fprintf(w, "server RSS per viewer: %s\n", kib(res.RSSPerViewer))
-		fmt.Fprintf(w, "server CPU:            %.2f cores on average while pushing\n", res.ServerCPU)
+		fmt.Fprintf(w, "server CPU:            %.2f cores on average while pushing; %s per chart update delivered\n", res.ServerCPU, perUpdateCPU(res.ServerCPU, res))
 	}
-	fmt.Fprintf(w, "dashload CPU:          %.2f cores on average while pushing (of %d on this machine)\n", res.ToolCPU, runtime.NumCPU())
+	fmt.Fprintf(w, "dashload CPU:          %.2f cores on average while pushing (of %d on this machine); %s per chart update received\n", res.ToolCPU, runtime.NumCPU(), perUpdateCPU(res.ToolCPU, res))
 	if !math.IsNaN(res.OtherCPU) {
 		fmt.Fprintf(w, "other processes' CPU:  %.2f cores meanwhile (not dashload, not the server)\n", res.OtherCPU)
 	}
@@ -545,6 +589,15 @@ func (res *result) print(w io.Writer) {
 	if res.FirstViewerError != "" {
 		fmt.Fprintf(w, "first viewer error:    %s\n", res.FirstViewerError)
 	}
+}
+
+// perUpdateCPU is cores (CPU-seconds per second of the window) per chart
+// update delivered, as a duration of CPU.
+func perUpdateCPU(cores float64, res *result) string {
+	if math.IsNaN(cores) || res.Updates <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2fµs", cores*res.PushWindow.Seconds()/res.Updates*1e6)
 }
 
 // perUpdate is the WebSocket bytes on the wire per chart update.

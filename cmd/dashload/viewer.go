@@ -28,12 +28,14 @@ type shard struct {
 	lat      histogram
 	wire     atomic.Uint64 // bytes read from WebSocket viewers' sockets
 	wsUpd    atomic.Uint64 // updates WebSocket viewers got
+	wsMsgs   atomic.Uint64 // messages WebSocket viewers got
 	_        [64]byte
 }
 
 // viewerStats is what every viewer adds to.
 type viewerStats struct {
 	shards        [numShards]shard
+	counting      [numShards]countStats // the counting viewers' (raw.go)
 	connectedWS   atomic.Int64
 	connectedSSE  atomic.Int64
 	connectFailed atomic.Int64
@@ -58,6 +60,24 @@ func (s *viewerStats) wire() (bytes, updates uint64) {
 		updates += s.shards[i].wsUpd.Load()
 	}
 	return bytes, updates
+}
+
+// wsMessages is the messages the decoding WebSocket viewers got.
+func (s *viewerStats) wsMessages() (n uint64) {
+	for i := range s.shards {
+		n += s.shards[i].wsMsgs.Load()
+	}
+	return n
+}
+
+// counted returns the messages and the bytes on the wire of the counting
+// viewers.
+func (s *viewerStats) counted() (messages, bytes uint64) {
+	for i := range s.counting {
+		messages += s.counting[i].messages.Load()
+		bytes += s.counting[i].wire.Load()
+	}
+	return messages, bytes
 }
 
 func (s *viewerStats) latencies() *latencies {
@@ -100,6 +120,7 @@ type probeTracker struct {
 	base time.Time
 	now  time.Duration
 	ws   bool          // a WebSocket viewer's
+	arr  *arrivals     // first and last receipt of each probe; nil: not kept
 	dd   *deltaDecoder // with --delta
 	full []byte        // scratch of dd
 }
@@ -123,6 +144,7 @@ func (t *probeTracker) frame(fi frameInfo) {
 	}
 	if at := t.sent[fi.probe].Load(); at > 0 {
 		t.sh.lat.record(t.now - time.Duration(at-1))
+		t.arr.note(fi.probe, t.now)
 	}
 }
 
@@ -134,6 +156,7 @@ func (t *probeTracker) message(msg []byte) {
 	t.sh.updates.Add(uint64(n))
 	if t.ws {
 		t.sh.wsUpd.Add(uint64(n))
+		t.sh.wsMsgs.Add(1)
 	}
 }
 
