@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	vmprompb "github.com/VictoriaMetrics/VictoriaMetrics/lib/prompb"
 	"github.com/klauspost/compress/snappy"
 	writev2 "github.com/prometheus/client_golang/exp/api/remote/genproto/v2"
 	"github.com/prometheus/prometheus/prompb"
@@ -60,6 +61,13 @@ func (m RemoteWriteMessage) String() string {
 // series in the request (not of a sample) and a message that names the
 // series and the label at fault. The error is a *DecodeError.
 func DecodeRemoteWrite(body []byte, msg RemoteWriteMessage, opt DecodeOptions) (samples []Sample, noValue int, err error) {
+	return decodeRemoteWrite(body, msg, opt, true)
+}
+
+// decodeRemoteWrite is DecodeRemoteWrite; fast false makes 1.0 take
+// prompb's path always, so that a test can hold the two paths' answers
+// side by side.
+func decodeRemoteWrite(body []byte, msg RemoteWriteMessage, opt DecodeOptions, fast bool) (samples []Sample, noValue int, err error) {
 	ck := newChecker(opt)
 	ps := problems{format: "remote write"}
 	n, err := snappy.DecodedLen(body)
@@ -79,7 +87,7 @@ func DecodeRemoteWrite(body []byte, msg RemoteWriteMessage, opt DecodeOptions) (
 	if msg != RemoteWriteV1 && msg != RemoteWriteV2 {
 		return nil, 0, fmt.Errorf("ingest: unknown remote-write message %v", msg)
 	}
-	total, p, tooLarge := scanRemoteWrite(raw, msg, &ck.lim)
+	total, plain, p, tooLarge := scanRemoteWrite(raw, msg, &ck.lim)
 	if p != nil {
 		return nil, 0, &DecodeError{Format: ps.format, TooLarge: tooLarge, Problems: []Problem{*p}}
 	}
@@ -89,7 +97,9 @@ func DecodeRemoteWrite(body []byte, msg RemoteWriteMessage, opt DecodeOptions) (
 	d := rwDecoder{ck: ck, ps: &ps, done: opt.Done}
 	switch msg {
 	case RemoteWriteV1:
-		d.v1(raw, total)
+		if !fast || !plain || !d.v1Fast(raw, total) {
+			d.v1(raw, total)
+		}
 	case RemoteWriteV2:
 		var req writev2.Request
 		if err := req.UnmarshalVT(raw); err != nil {
@@ -136,6 +146,117 @@ type rwDecoder struct {
 	arena   []Tag   // the tags of the samples, series after series
 	refs    []int   // 2.0: the symbols of d.tags' keys and values; 1.0: -1
 	sym     []uint8 // 2.0: per symbol, what it was checked as (symbolBad)
+}
+
+// v1Fast decodes a prometheus.WriteRequest with VictoriaMetrics' lib/prompb
+// (easyproto underneath): one pass, no allocation once its pooled
+// unmarshaler has grown, every label a string that points into raw. Those
+// strings must not outlive the call (the samples go to the log and the
+// board, and would keep the whole body alive), so each distinct string is
+// copied once per request: intern turns it into a symbol, as 2.0's symbol
+// table does, and the checks of a symbol run once per request
+// (symbolBad). It reports false, having produced nothing, when the library
+// refuses the body; v1 then decodes it again with prompb, which says which
+// series is wrong. The caller takes this path only for a plain request
+// (scanRemoteWrite), where both libraries see the same series at the same
+// indices.
+func (d *rwDecoder) v1Fast(raw []byte, total int) bool {
+	wru := vmprompb.GetWriteRequestUnmarshaler()
+	defer vmprompb.PutWriteRequestUnmarshaler(wru)
+	wr, err := wru.UnmarshalProtobuf(raw)
+	if err != nil {
+		return false
+	}
+	d.out = make([]Sample, 0, total)
+	in := rwSymbols{index: make(map[string]int32, 256), syms: make([]string, 0, 256)}
+	var last []vmprompb.Label // the labels of the previous series
+	var lastRefs []int32      // and their symbols: name, value, name, value, …
+	for i := range wr.Timeseries {
+		if i&stopEvery == stopEvery && stopped(d.done) {
+			d.stopped = true
+			return true
+		}
+		if d.ps.full() {
+			d.ps.trunc = true
+			return true
+		}
+		ts := &wr.Timeseries[i]
+		name, hasName, nameRef := "", false, -1
+		d.refs = d.refs[:0]
+		at := d.reserve(len(ts.Labels))
+		if n := 2 * len(ts.Labels); n > len(lastRefs) {
+			lastRefs = append(lastRefs, make([]int32, n-len(lastRefs))...)
+		}
+		for j, l := range ts.Labels {
+			// The series of a batch mostly share their label names and
+			// many values, in the same places: comparing with the previous
+			// series' label costs less than a look-up. (Symbols are kept as
+			// numbers: a slice of strings written per label would cost a
+			// write barrier each while the GC runs.)
+			var k, v rwSymbol
+			if r := lastRefs[2*j]; j < len(last) && r >= 0 && last[j].Name == l.Name {
+				k = rwSymbol{in.syms[r], r}
+			} else {
+				k = in.intern(l.Name)
+			}
+			if r := lastRefs[2*j+1]; j < len(last) && r >= 0 && last[j].Value == l.Value {
+				v = rwSymbol{in.syms[r], r}
+			} else {
+				v = in.intern(l.Value)
+			}
+			lastRefs[2*j], lastRefs[2*j+1] = k.ref, v.ref // read above for the previous series
+			if k.s == "__name__" {
+				name, hasName, nameRef = v.s, true, int(v.ref)
+				continue
+			}
+			d.arena = append(d.arena, Tag{Key: k.s, Value: v.s})
+			d.refs = append(d.refs, int(k.ref), int(v.ref))
+		}
+		last = ts.Labels
+		if n := len(in.syms); n > len(d.sym) {
+			d.sym = append(d.sym, make([]uint8, n-len(d.sym))...)
+		}
+		tags, ok := d.series(i, at, name, hasName, nameRef, 0)
+		if !ok {
+			continue
+		}
+		for _, s := range ts.Samples {
+			d.sample(i, name, tags, s.Value, s.Timestamp)
+		}
+	}
+	return true
+}
+
+// rwSymbols gives each distinct string of one request a copy of its own,
+// so that nothing decoded keeps the request's body alive, and a symbol
+// under which symbolBad remembers its checks. Its map is keyed by the
+// copies. It holds at most maxInterned strings, so that a request of
+// unique strings costs a copy each and no more (their symbol is -1: they
+// are checked each time they are met).
+type rwSymbols struct {
+	index map[string]int32 // keyed by the copies
+	syms  []string         // by symbol: the copies
+}
+
+// rwSymbol is a string of the request copied out of the body, and its
+// symbol (-1: none).
+type rwSymbol struct {
+	s   string
+	ref int32
+}
+
+func (in *rwSymbols) intern(s string) rwSymbol {
+	if r, ok := in.index[s]; ok {
+		return rwSymbol{s: in.syms[r], ref: r} // never s: it points into the body
+	}
+	c := strings.Clone(s)
+	if len(in.syms) >= maxInterned {
+		return rwSymbol{s: c, ref: -1}
+	}
+	r := int32(len(in.syms))
+	in.index[c] = r
+	in.syms = append(in.syms, c)
+	return rwSymbol{s: c, ref: r}
 }
 
 // v1 decodes a prometheus.WriteRequest one series at a time: protowire

@@ -31,13 +31,23 @@ type rwScan struct {
 	memory  int64 // bytes, estimated
 	series  int
 	problem *Problem
+	// odd is set by a 1.0 request that the zero-copy decoder would read
+	// differently from prompb: a top-level field other than timeseries and
+	// metadata, a series without samples (dropped there, so that the
+	// indices of the series after it move) or with native histograms
+	// (turned into _bucket series there). Such a request takes prompb's
+	// path, which says where it is wrong.
+	odd bool
 }
 
 // scanRemoteWrite counts the samples of a request and returns a problem
 // for one the decoder must refuse before a library decodes it, and whether
 // it is too large (413). A body that is not valid protobuf passes: the
 // decoder says what is wrong.
-func scanRemoteWrite(raw []byte, msg RemoteWriteMessage, lim *Limits) (samples int, p *Problem, tooLarge bool) {
+//
+// plain is true for a 1.0 request that rwDecoder.v1Fast reads exactly as
+// prompb would (see rwScan.odd).
+func scanRemoteWrite(raw []byte, msg RemoteWriteMessage, lim *Limits) (samples int, plain bool, p *Problem, tooLarge bool) {
 	s := rwScan{lim: lim}
 	var err error
 	if msg == RemoteWriteV2 {
@@ -47,15 +57,15 @@ func scanRemoteWrite(raw []byte, msg RemoteWriteMessage, lim *Limits) (samples i
 	}
 	switch {
 	case err != nil:
-		return 0, nil, false
+		return 0, false, nil, false
 	case s.problem != nil:
-		return 0, s.problem, false
+		return 0, false, s.problem, false
 	case lim.MaxSamples > 0 && s.samples > lim.MaxSamples:
-		return 0, &Problem{Index: lim.MaxSamples, Message: fmt.Sprintf("more than %d samples in one request; split it into smaller requests", lim.MaxSamples)}, true
+		return 0, false, &Problem{Index: lim.MaxSamples, Message: fmt.Sprintf("more than %d samples in one request; split it into smaller requests", lim.MaxSamples)}, true
 	case s.memory > rwMemoryFactor*lim.MaxBodyBytes:
-		return 0, &Problem{Index: -1, Message: fmt.Sprintf("decoding the request would take about %d MB, more than %d times the body limit of %d bytes: it holds many empty or tiny elements; send smaller batches", s.memory>>20, rwMemoryFactor, lim.MaxBodyBytes)}, true
+		return 0, false, &Problem{Index: -1, Message: fmt.Sprintf("decoding the request would take about %d MB, more than %d times the body limit of %d bytes: it holds many empty or tiny elements; send smaller batches", s.memory>>20, rwMemoryFactor, lim.MaxBodyBytes)}, true
 	}
-	return s.samples, nil, false
+	return s.samples, msg == RemoteWriteV1 && !s.odd, nil, false
 }
 
 // eachField calls f for each field of the message in b, with the payload
@@ -103,24 +113,32 @@ func (s *rwScan) v1Request(num protowire.Number, typ protowire.Type, v []byte) {
 	switch {
 	case num == 1 && typ == protowire.BytesType: // timeseries
 		s.memory += 2 * v1SeriesSize
-		labels := 0
+		labels, before := 0, s.samples
 		eachField(v, func(num protowire.Number, typ protowire.Type, v []byte) {
 			switch num {
 			case 1: // labels
 				labels++
 				s.memory += 2*v1LabelSize + int64(len(v))
+				s.valid(v)
 			case 2: // samples
 				s.samples++
 				s.memory += 2 * v1SampleSize
+				s.valid(v)
 			case 3: // exemplars
 				s.memory += nested(unsafe.Sizeof(prompb.Exemplar{}), v)
 			case 4: // histograms
 				s.memory += nested(unsafe.Sizeof(prompb.Histogram{}), v)
+				s.odd = true
 			}
 		})
+		if s.samples == before {
+			s.odd = true
+		}
 		s.labels(labels)
 	case num == 3: // metadata
 		s.memory += nested(unsafe.Sizeof(prompb.MetricMetadata{}), v)
+	default:
+		s.odd = true
 	}
 }
 
@@ -157,6 +175,57 @@ func (s *rwScan) v2Request(num protowire.Number, typ protowire.Type, v []byte) {
 			}
 		})
 		s.labels(refs / 2)
+	}
+}
+
+// valid sets odd unless v, a label or a sample, is made of fields that
+// both libraries read alike: one-byte tags of field numbers 1 to 15 and
+// wire types varint (of at most 9 bytes), fixed64, length-delimited or
+// fixed32. easyproto, under the zero-copy decoder, skips a field numbered
+// 0 where prompb refuses the body; anything unusual takes prompb's path.
+// It is written out rather than built on eachField because it runs for
+// every label and sample: with a callback it cost a sixth of the decode.
+func (s *rwScan) valid(v []byte) {
+	for len(v) > 0 && !s.odd {
+		t := v[0]
+		if t >= 0x80 || t>>3 == 0 {
+			s.odd = true
+			return
+		}
+		v = v[1:]
+		switch t & 7 {
+		case 0: // varint
+			n := 0
+			for n < len(v) && n < 9 && v[n] >= 0x80 {
+				n++
+			}
+			if n >= len(v) || v[n] >= 0x80 {
+				s.odd = true
+				return
+			}
+			v = v[n+1:]
+		case 1: // fixed64
+			if len(v) < 8 {
+				s.odd = true
+				return
+			}
+			v = v[8:]
+		case 2: // length-delimited
+			l, n := protowire.ConsumeVarint(v)
+			if n < 0 || l > uint64(len(v)-n) {
+				s.odd = true
+				return
+			}
+			v = v[n+int(l):]
+		case 5: // fixed32
+			if len(v) < 4 {
+				s.odd = true
+				return
+			}
+			v = v[4:]
+		default:
+			s.odd = true
+		}
 	}
 }
 

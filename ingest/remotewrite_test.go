@@ -9,12 +9,14 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	vmprompb "github.com/VictoriaMetrics/VictoriaMetrics/lib/prompb"
 	"github.com/klauspost/compress/snappy"
 	writev2 "github.com/prometheus/client_golang/exp/api/remote/genproto/v2"
 	"github.com/prometheus/prometheus/model/value"
@@ -269,6 +271,10 @@ func FuzzRemoteWrite(f *testing.F) {
 	for _, ts := range [][]prompb.TimeSeries{
 		{rwSeries([]string{"__name__", "m", "route", "/a"}, 1, ms, 2, ms+1)},
 		{rwSeries([]string{"__name__", "h_bucket", "le", "1.0"}, 3, ms), rwSeries([]string{"job", "x"}, math.NaN(), ms)},
+		// Series without samples, or with a bad name, between good ones;
+		// labels repeated from one series to the next, then changed.
+		{rwSeries([]string{"__name__", "m", "a", "1"}), rwSeries([]string{"__name__", "m", "a", "1"}, 1, ms), rwSeries([]string{"__name__", "m", "a", "2", "b", ""}, 2, ms), rwSeries([]string{"__name__", "1m"}, 3, ms)},
+		rwBenchSeries(3),
 	} {
 		for _, body := range [][]byte{rwV1(f, ts...), rwV2(f, ts...)} {
 			raw, err := snappy.Decode(nil, body)
@@ -290,6 +296,15 @@ func FuzzRemoteWrite(f *testing.F) {
 			checkResult(t, samples, err)
 			if err != nil && noValue != 0 {
 				t.Fatalf("noValue %d with an error", noValue)
+			}
+			if !v2 {
+				// 1.0 has two paths (VictoriaMetrics' zero-copy decoder, and
+				// prompb where that one reads a request differently or
+				// refuses it): they must answer alike.
+				want, wantNoValue, wantErr := ingest.DecodeRemoteWriteWithPrompb(body, opt)
+				if fmt.Sprint(err) != fmt.Sprint(wantErr) || noValue != wantNoValue || !reflect.DeepEqual(samples, want) {
+					t.Fatalf("the decoders differ:\nfast:   %d samples (%d no value), %v\nprompb: %d samples (%d no value), %v\nfast %+v\nprompb %+v", len(samples), noValue, err, len(want), wantNoValue, wantErr, samples, want)
+				}
 			}
 		}
 	})
@@ -368,6 +383,23 @@ func BenchmarkDecodeRemoteWrite(b *testing.B) {
 				}
 			}
 			return make([]ingest.Sample, len(series)), nil
+		})
+	})
+	// VictoriaMetrics' zero-copy decoder alone (what DecodeRemoteWrite
+	// uses for 1.0 now): strings point into the body, nothing is copied.
+	b.Run("v1-vm-library-only", func(b *testing.B) {
+		body := rwV1(b, series...)
+		cpu := cpuTime()
+		defer reportPerCPU(b, cpu, len(series))
+		benchDecode(b, body, func(p []byte) ([]ingest.Sample, error) {
+			raw, err := snappy.Decode(nil, p)
+			if err != nil {
+				return nil, err
+			}
+			wru := vmprompb.GetWriteRequestUnmarshaler()
+			defer vmprompb.PutWriteRequestUnmarshaler(wru)
+			_, err = wru.UnmarshalProtobuf(raw)
+			return make([]ingest.Sample, len(series)), err
 		})
 	})
 	b.Run("v2-library-only", func(b *testing.B) {
