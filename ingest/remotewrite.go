@@ -169,8 +169,23 @@ func (d *rwDecoder) v1Fast(raw []byte, total int) bool {
 	}
 	d.out = make([]Sample, 0, total)
 	in := rwSymbols{index: make(map[string]int32, 256), syms: make([]string, 0, 256)}
-	var last []vmprompb.Label // the labels of the previous series
-	var lastRefs []int32      // and their symbols: name, value, name, value, …
+	// recent holds the strings met last, by a hash of three of their
+	// bytes: most label names and values of a batch recur, and a hit
+	// (one comparison) costs a fraction of a map look-up. It lives on
+	// the stack, so that storing into it is not a write barrier.
+	var recent [256]rwSymbol
+	lookup := func(s string) rwSymbol {
+		h := 0
+		if n := len(s); n > 0 {
+			h = (n*131 + int(s[n-1])*31 + int(s[n/2])) & 255
+		}
+		if c := recent[h]; c.s == s && c.ref >= 0 && len(s) > 0 {
+			return c
+		}
+		sym := in.intern(s)
+		recent[h] = sym
+		return sym
+	}
 	for i := range wr.Timeseries {
 		if i&stopEvery == stopEvery && stopped(d.done) {
 			d.stopped = true
@@ -184,27 +199,8 @@ func (d *rwDecoder) v1Fast(raw []byte, total int) bool {
 		name, hasName, nameRef := "", false, -1
 		d.refs = d.refs[:0]
 		at := d.reserve(len(ts.Labels))
-		if n := 2 * len(ts.Labels); n > len(lastRefs) {
-			lastRefs = append(lastRefs, make([]int32, n-len(lastRefs))...)
-		}
-		for j, l := range ts.Labels {
-			// The series of a batch mostly share their label names and
-			// many values, in the same places: comparing with the previous
-			// series' label costs less than a look-up. (Symbols are kept as
-			// numbers: a slice of strings written per label would cost a
-			// write barrier each while the GC runs.)
-			var k, v rwSymbol
-			if r := lastRefs[2*j]; j < len(last) && r >= 0 && last[j].Name == l.Name {
-				k = rwSymbol{in.syms[r], r}
-			} else {
-				k = in.intern(l.Name)
-			}
-			if r := lastRefs[2*j+1]; j < len(last) && r >= 0 && last[j].Value == l.Value {
-				v = rwSymbol{in.syms[r], r}
-			} else {
-				v = in.intern(l.Value)
-			}
-			lastRefs[2*j], lastRefs[2*j+1] = k.ref, v.ref // read above for the previous series
+		for _, l := range ts.Labels {
+			k, v := lookup(l.Name), lookup(l.Value)
 			if k.s == "__name__" {
 				name, hasName, nameRef = v.s, true, int(v.ref)
 				continue
@@ -212,7 +208,6 @@ func (d *rwDecoder) v1Fast(raw []byte, total int) bool {
 			d.arena = append(d.arena, Tag{Key: k.s, Value: v.s})
 			d.refs = append(d.refs, int(k.ref), int(v.ref))
 		}
-		last = ts.Labels
 		if n := len(in.syms); n > len(d.sym) {
 			d.sym = append(d.sym, make([]uint8, n-len(d.sym))...)
 		}

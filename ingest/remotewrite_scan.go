@@ -114,23 +114,50 @@ func (s *rwScan) v1Request(num protowire.Number, typ protowire.Type, v []byte) {
 	case num == 1 && typ == protowire.BytesType: // timeseries
 		s.memory += 2 * v1SeriesSize
 		labels, before := 0, s.samples
-		eachField(v, func(num protowire.Number, typ protowire.Type, v []byte) {
+		// Written out rather than with eachField: this loop runs for every
+		// label and sample, where a callback cost a tenth of the decode.
+		for b := v; len(b) > 0; {
+			var num protowire.Number
+			var typ protowire.Type
+			var p []byte
+			if len(b) >= 2 && (b[0] == 0x0a || b[0] == 0x12) && b[1] < 0x80 && int(b[1]) <= len(b)-2 {
+				// labels (1) and samples (2) shorter than 128 bytes: the usual
+				num, typ, p, b = protowire.Number(b[0]>>3), protowire.BytesType, b[2:2+b[1]], b[2+b[1]:]
+			} else {
+				var n int
+				num, typ, n = protowire.ConsumeTag(b)
+				if n < 0 {
+					s.odd = true
+					break
+				}
+				b = b[n:]
+				if typ == protowire.BytesType {
+					p, n = protowire.ConsumeBytes(b)
+				} else {
+					n = protowire.ConsumeFieldValue(num, typ, b)
+				}
+				if n < 0 {
+					s.odd = true
+					break
+				}
+				b = b[n:]
+			}
 			switch num {
 			case 1: // labels
 				labels++
-				s.memory += 2*v1LabelSize + int64(len(v))
-				s.valid(v)
+				s.memory += 2*v1LabelSize + int64(len(p))
+				s.valid(p)
 			case 2: // samples
 				s.samples++
 				s.memory += 2 * v1SampleSize
-				s.valid(v)
+				s.valid(p)
 			case 3: // exemplars
-				s.memory += nested(unsafe.Sizeof(prompb.Exemplar{}), v)
+				s.memory += nested(unsafe.Sizeof(prompb.Exemplar{}), p)
 			case 4: // histograms
-				s.memory += nested(unsafe.Sizeof(prompb.Histogram{}), v)
+				s.memory += nested(unsafe.Sizeof(prompb.Histogram{}), p)
 				s.odd = true
 			}
-		})
+		}
 		if s.samples == before {
 			s.odd = true
 		}
