@@ -114,23 +114,38 @@ func protoCost(b []byte, schema *protoMsg) int64 {
 
 func protoWalk(b []byte, s *protoMsg, depth int, cost *int64) {
 	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return
-		}
-		b = b[n:]
-		if typ != protowire.BytesType {
-			if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+		var num protowire.Number
+		var v []byte
+		if len(b) >= 2 && b[0]&7 == 2 && b[0] >= 8 && b[0] < 0x80 && b[1] < 0x80 {
+			// A message or string of field 1 to 15 shorter than 128 bytes
+			// (most of an OTLP body: attributes, their keys and values,
+			// points), read without protowire's general path.
+			l := int(b[1])
+			if l > len(b)-2 {
+				return
+			}
+			num, v, b = protowire.Number(b[0]>>3), b[2:2+l], b[2+l:]
+		} else {
+			var typ protowire.Type
+			var n int
+			num, typ, n = protowire.ConsumeTag(b)
+			if n < 0 {
 				return
 			}
 			b = b[n:]
-			continue
+			if typ != protowire.BytesType {
+				if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+					return
+				}
+				b = b[n:]
+				continue
+			}
+			v, n = protowire.ConsumeBytes(b)
+			if n < 0 {
+				return
+			}
+			b = b[n:]
 		}
-		v, n := protowire.ConsumeBytes(b)
-		if n < 0 {
-			return
-		}
-		b = b[n:]
 		if num >= protoMaxField {
 			continue
 		}
