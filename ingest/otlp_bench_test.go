@@ -87,56 +87,54 @@ func BenchmarkOTLPDecodeAndApply(b *testing.B) {
 		temp pmetric.AggregationTemporality
 	}{{"cumulative", pmetric.AggregationTemporalityCumulative}, {"delta", pmetric.AggregationTemporalityDelta}} {
 		b.Run(tc.name, func(b *testing.B) {
-			{
-				bodies := otlpBenchBodies(b, 64, tc.temp)
-				board := charts.NewBoard(charts.Config{MaxFPS: 10, QueueLen: 64}, discardPublisher{})
-				ctx, cancel := context.WithCancel(context.Background())
-				done := make(chan error)
-				go func() { done <- board.Run(ctx) }()
-				b.Cleanup(func() { cancel(); <-done })
-				if err := board.SetDashboards(context.Background(), []charts.Dashboard{otlpBenchDashboard}); err != nil {
+			bodies := otlpBenchBodies(b, 64, tc.temp)
+			board := charts.NewBoard(charts.Config{MaxFPS: 10, QueueLen: 64}, discardPublisher{})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error)
+			go func() { done <- board.Run(ctx) }()
+			b.Cleanup(func() { cancel(); <-done })
+			if err := board.SetDashboards(context.Background(), []charts.Dashboard{otlpBenchDashboard}); err != nil {
+				b.Fatal(err)
+			}
+			opt := ingest.DecodeOptions{}
+			var cum *ingest.Cumulative
+			var samples uint64
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := cpuTime()
+			for i := 0; i < b.N; i++ {
+				if i%len(bodies) == 0 {
+					cum = ingest.NewCumulative(ingest.CumulativeConfig{})
+				}
+				opt.Now = time.Now()
+				batch, err := ingest.DecodeOTLP(bodies[i%len(bodies)], ingest.OTLPProtobuf, opt)
+				if err != nil {
 					b.Fatal(err)
 				}
-				opt := ingest.DecodeOptions{}
-				var cum *ingest.Cumulative
-				var samples uint64
-				b.ReportAllocs()
-				b.ResetTimer()
-				cpu := cpuTime()
-				for i := 0; i < b.N; i++ {
-					if i%len(bodies) == 0 {
-						cum = ingest.NewCumulative(ingest.CumulativeConfig{})
+				out := batch.Samples
+				if len(batch.Cumulative) > 0 {
+					out, _ = cum.Increases(batch.Cumulative, opt.Now, out)
+				}
+				if len(out) != 1000 {
+					b.Fatalf("%d samples from 1,000 points", len(out))
+				}
+				samples += uint64(len(out))
+				for {
+					err = board.Accept(ctx, out)
+					if err == nil {
+						break
 					}
-					opt.Now = time.Now()
-					batch, err := ingest.DecodeOTLP(bodies[i%len(bodies)], ingest.OTLPProtobuf, opt)
-					if err != nil {
+					if _, overloaded := err.(*ingest.OverloadError); !overloaded {
 						b.Fatal(err)
 					}
-					out := batch.Samples
-					if len(batch.Cumulative) > 0 {
-						out, _ = cum.Increases(batch.Cumulative, opt.Now, out)
-					}
-					if len(out) != 1000 {
-						b.Fatalf("%d samples from 1,000 points", len(out))
-					}
-					samples += uint64(len(out))
-					for {
-						err = board.Accept(ctx, out)
-						if err == nil {
-							break
-						}
-						if _, overloaded := err.(*ingest.OverloadError); !overloaded {
-							b.Fatal(err)
-						}
-					}
 				}
-				for board.Stats().Applied < samples {
-					time.Sleep(50 * time.Microsecond)
-				}
-				b.StopTimer()
-				b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "points/s")
-				reportPointsPerCPU(b, cpu, 1000)
 			}
+			for board.Stats().Applied < samples {
+				time.Sleep(50 * time.Microsecond)
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "points/s")
+			reportPointsPerCPU(b, cpu, 1000)
 		})
 	}
 }
@@ -146,17 +144,15 @@ func BenchmarkOTLPDecodeAndApply(b *testing.B) {
 func BenchmarkDecodeOTLP(b *testing.B) {
 	bodies := otlpBenchBodies(b, 8, pmetric.AggregationTemporalityDelta)
 	b.Run("decode", func(b *testing.B) {
-		{
-			b.ReportAllocs()
-			cpu := cpuTime()
-			for i := 0; i < b.N; i++ {
-				if _, err := ingest.DecodeOTLP(bodies[i%len(bodies)], ingest.OTLPProtobuf, ingest.DecodeOptions{}); err != nil {
-					b.Fatal(err)
-				}
+		b.ReportAllocs()
+		cpu := cpuTime()
+		for i := 0; i < b.N; i++ {
+			if _, err := ingest.DecodeOTLP(bodies[i%len(bodies)], ingest.OTLPProtobuf, ingest.DecodeOptions{}); err != nil {
+				b.Fatal(err)
 			}
-			b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "points/s")
-			reportPointsPerCPU(b, cpu, 1000)
 		}
+		b.ReportMetric(float64(b.N)*1000/b.Elapsed().Seconds(), "points/s")
+		reportPointsPerCPU(b, cpu, 1000)
 	})
 	b.Run("pdata-only", func(b *testing.B) {
 		withPooling(b, func(b *testing.B) {

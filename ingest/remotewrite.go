@@ -20,7 +20,9 @@ type RemoteWriteMessage int
 
 const (
 	// RemoteWriteV1 is prometheus.WriteRequest (remote write 1.0), decoded
-	// with github.com/prometheus/prometheus/prompb.
+	// with github.com/VictoriaMetrics/VictoriaMetrics/lib/prompb (zero-copy,
+	// on easyproto), or with github.com/prometheus/prometheus/prompb for a
+	// request the two would read differently or that is not valid.
 	RemoteWriteV1 RemoteWriteMessage = iota + 1
 	// RemoteWriteV2 is io.prometheus.write.v2.Request (remote write 2.0),
 	// decoded with github.com/prometheus/client_golang/exp's generated types.
