@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	vmprompb "github.com/VictoriaMetrics/VictoriaMetrics/lib/prompb"
+	"github.com/VictoriaMetrics/easyproto"
 	"github.com/klauspost/compress/snappy"
 	writev2 "github.com/prometheus/client_golang/exp/api/remote/genproto/v2"
 	"github.com/prometheus/prometheus/prompb"
@@ -19,10 +19,10 @@ import (
 type RemoteWriteMessage int
 
 const (
-	// RemoteWriteV1 is prometheus.WriteRequest (remote write 1.0), decoded
-	// with github.com/VictoriaMetrics/VictoriaMetrics/lib/prompb (zero-copy,
-	// on easyproto), or with github.com/prometheus/prometheus/prompb for a
-	// request the two would read differently or that is not valid.
+	// RemoteWriteV1 is prometheus.WriteRequest (remote write 1.0), read
+	// with github.com/VictoriaMetrics/easyproto (zero-copy), or decoded
+	// with github.com/prometheus/prometheus/prompb for a request the two
+	// would read differently or that is not valid.
 	RemoteWriteV1 RemoteWriteMessage = iota + 1
 	// RemoteWriteV2 is io.prometheus.write.v2.Request (remote write 2.0),
 	// decoded with github.com/prometheus/client_golang/exp's generated types.
@@ -150,25 +150,27 @@ type rwDecoder struct {
 	sym     []uint8 // 2.0: per symbol, what it was checked as (symbolBad)
 }
 
-// v1Fast decodes a prometheus.WriteRequest with VictoriaMetrics' lib/prompb
-// (easyproto underneath): one pass, no allocation once its pooled
-// unmarshaler has grown, every label a string that points into raw. Those
-// strings must not outlive the call (the samples go to the log and the
-// board, and would keep the whole body alive), so each distinct string is
-// copied once per request: intern turns it into a symbol, as 2.0's symbol
-// table does, and the checks of a symbol run once per request
-// (symbolBad). It reports false, having produced nothing, when the library
-// refuses the body; v1 then decodes it again with prompb, which says which
-// series is wrong. The caller takes this path only for a plain request
-// (scanRemoteWrite), where both libraries see the same series at the same
-// indices.
+// v1Fast decodes a prometheus.WriteRequest with easyproto
+// (github.com/VictoriaMetrics/easyproto, the reader under VictoriaMetrics'
+// own remote-write decoder): one pass, no allocation of its own, every
+// label a string that points into raw. Those strings must not outlive the
+// call (the samples go to the log and the board, and would keep the whole
+// body alive), so each distinct string is copied once per request:
+// rwSymbols turns it into a symbol, as 2.0's symbol table does, and the
+// checks of a symbol run once per request (symbolBad).
+//
+// The caller takes this path only for a plain request (scanRemoteWrite:
+// only series with samples, no exemplars or native histograms, nothing
+// unusual in labels and samples), whose series prompb would read alike.
+// Where easyproto still refuses something, v1Fast undoes what it did and
+// reports false; v1 then decodes the body with prompb, which says where it
+// is wrong. FuzzRemoteWrite holds the two paths' answers side by side.
+//
+// (VictoriaMetrics' lib/prompb does the same decoding, but importing it
+// brings its lib/logger, lib/memory, lib/cgroup and lib/fasttime, whose
+// init functions start a goroutine, may change GOMAXPROCS and add about
+// fifteen flags to flag.CommandLine.)
 func (d *rwDecoder) v1Fast(raw []byte, total int) bool {
-	wru := vmprompb.GetWriteRequestUnmarshaler()
-	defer vmprompb.PutWriteRequestUnmarshaler(wru)
-	wr, err := wru.UnmarshalProtobuf(raw)
-	if err != nil {
-		return false
-	}
 	d.out = make([]Sample, 0, total)
 	in := rwSymbols{index: make(map[string]int32, 256), syms: make([]string, 0, 256)}
 	// recent holds the strings met last, by a hash of three of their
@@ -188,7 +190,26 @@ func (d *rwDecoder) v1Fast(raw []byte, total int) bool {
 		recent[h] = sym
 		return sym
 	}
-	for i := range wr.Timeseries {
+	undo := func() bool {
+		d.out, d.arena, d.noValue, d.stopped = nil, nil, 0, false
+		d.ps.list, d.ps.trunc = d.ps.list[:0], false
+		return false
+	}
+	var samples []rwPoint // of the series being read, reused
+	var fc easyproto.FieldContext
+	i := 0
+	for src := raw; len(src) > 0; {
+		var err error
+		if src, err = fc.NextField(src); err != nil {
+			return undo()
+		}
+		if fc.FieldNum != 1 { // metadata (3): the scan let nothing else through
+			continue
+		}
+		series, ok := fc.MessageData()
+		if !ok {
+			return undo()
+		}
 		if i&stopEvery == stopEvery && stopped(d.done) {
 			d.stopped = true
 			return true
@@ -197,31 +218,116 @@ func (d *rwDecoder) v1Fast(raw []byte, total int) bool {
 			d.ps.trunc = true
 			return true
 		}
-		ts := &wr.Timeseries[i]
 		name, hasName, nameRef := "", false, -1
 		d.refs = d.refs[:0]
-		at := d.reserve(len(ts.Labels))
-		for _, l := range ts.Labels {
-			k, v := lookup(l.Name), lookup(l.Value)
-			if k.s == "__name__" {
-				name, hasName, nameRef = v.s, true, int(v.ref)
-				continue
+		samples = samples[:0]
+		at := d.reserve(8)
+		for series := series; len(series) > 0; {
+			if series, err = fc.NextField(series); err != nil {
+				return undo()
 			}
-			d.arena = append(d.arena, Tag{Key: k.s, Value: v.s})
-			d.refs = append(d.refs, int(k.ref), int(v.ref))
+			switch fc.FieldNum {
+			case 1: // labels
+				b, ok := fc.MessageData()
+				if !ok {
+					return undo()
+				}
+				k, v, ok := rwLabel(b)
+				if !ok {
+					return undo()
+				}
+				ks, vs := lookup(k), lookup(v)
+				if ks.s == "__name__" {
+					name, hasName, nameRef = vs.s, true, int(vs.ref)
+					continue
+				}
+				if len(d.arena) == cap(d.arena) {
+					// More labels than reserved: move this series' tags
+					// to a chunk of their own.
+					n := len(d.arena) - at
+					grown := make([]Tag, n, max(2048, 2*n))
+					copy(grown, d.arena[at:])
+					d.arena, at = grown, 0
+				}
+				d.arena = append(d.arena, Tag{Key: ks.s, Value: vs.s})
+				d.refs = append(d.refs, int(ks.ref), int(vs.ref))
+			case 2: // samples
+				b, ok := fc.MessageData()
+				if !ok {
+					return undo()
+				}
+				p, ok := rwSample(b)
+				if !ok {
+					return undo()
+				}
+				samples = append(samples, p)
+			}
 		}
 		if n := len(in.syms); n > len(d.sym) {
 			d.sym = append(d.sym, make([]uint8, n-len(d.sym))...)
 		}
 		tags, ok := d.series(i, at, name, hasName, nameRef, 0)
+		i++
 		if !ok {
 			continue
 		}
-		for _, s := range ts.Samples {
-			d.sample(i, name, tags, s.Value, s.Timestamp)
+		for _, p := range samples {
+			d.sample(i-1, name, tags, p.v, p.ms)
 		}
 	}
 	return true
+}
+
+// rwPoint is a sample of a remote write 1.0 series.
+type rwPoint struct {
+	v  float64
+	ms int64
+}
+
+// rwLabel reads a prometheus.Label (name = 1, value = 2, strings); its
+// strings point into b.
+func rwLabel(b []byte) (name, value string, ok bool) {
+	var fc easyproto.FieldContext
+	for len(b) > 0 {
+		var err error
+		if b, err = fc.NextField(b); err != nil {
+			return "", "", false
+		}
+		switch fc.FieldNum {
+		case 1:
+			if name, ok = fc.String(); !ok {
+				return "", "", false
+			}
+		case 2:
+			if value, ok = fc.String(); !ok {
+				return "", "", false
+			}
+		}
+	}
+	return name, value, true
+}
+
+// rwSample reads a prometheus.Sample (value = 1, double; timestamp = 2,
+// int64 ms).
+func rwSample(b []byte) (p rwPoint, ok bool) {
+	var fc easyproto.FieldContext
+	for len(b) > 0 {
+		var err error
+		if b, err = fc.NextField(b); err != nil {
+			return p, false
+		}
+		switch fc.FieldNum {
+		case 1:
+			if p.v, ok = fc.Double(); !ok {
+				return p, false
+			}
+		case 2:
+			if p.ms, ok = fc.Int64(); !ok {
+				return p, false
+			}
+		}
+	}
+	return p, true
 }
 
 // rwSymbols gives each distinct string of one request a copy of its own,

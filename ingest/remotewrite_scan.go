@@ -31,12 +31,12 @@ type rwScan struct {
 	memory  int64 // bytes, estimated
 	series  int
 	problem *Problem
-	// odd is set by a 1.0 request that the zero-copy decoder would read
+	// odd is set by a 1.0 request that the zero-copy decoder might read
 	// differently from prompb: a top-level field other than timeseries and
-	// metadata, a series without samples (dropped there, so that the
-	// indices of the series after it move) or with native histograms
-	// (turned into _bucket series there). Such a request takes prompb's
-	// path, which says where it is wrong.
+	// metadata, a series with exemplars or native histograms (prompb checks
+	// them; dashd refuses the latter), or without samples, or a label or
+	// sample with an unusual field. Such a request takes prompb's path,
+	// which says where it is wrong.
 	odd bool
 }
 
@@ -151,8 +151,9 @@ func (s *rwScan) v1Request(num protowire.Number, typ protowire.Type, v []byte) {
 				s.samples++
 				s.memory += 2 * v1SampleSize
 				s.valid(p)
-			case 3: // exemplars
+			case 3: // exemplars: prompb checks them, easyproto would skip them
 				s.memory += nested(unsafe.Sizeof(prompb.Exemplar{}), p)
+				s.odd = true
 			case 4: // histograms
 				s.memory += nested(unsafe.Sizeof(prompb.Histogram{}), p)
 				s.odd = true
