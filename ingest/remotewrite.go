@@ -3,6 +3,7 @@ package ingest
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
@@ -173,21 +174,31 @@ type rwDecoder struct {
 func (d *rwDecoder) v1Fast(raw []byte, total int) bool {
 	d.out = make([]Sample, 0, total)
 	in := rwSymbols{index: make(map[string]int32, 256), syms: make([]string, 0, 256)}
-	// recent holds the strings met last, by a hash of three of their
-	// bytes: most label names and values of a batch recur, and a hit
-	// (one comparison) costs a fraction of a map look-up. It lives on
-	// the stack, so that storing into it is not a write barrier.
-	var recent [256]rwSymbol
+	// recent holds the strings met last, two per hash of their first
+	// and last 8 bytes (the newer first): most label names and values of
+	// a batch recur, and a hit (a comparison or two) costs a fraction of
+	// a map look-up. It lives on the stack, so that storing into it is
+	// not a write barrier.
+	var recent [1024]rwSymbol
 	lookup := func(s string) rwSymbol {
-		h := 0
-		if n := len(s); n > 0 {
-			h = (n*131 + int(s[n-1])*31 + int(s[n/2])) & 255
+		h := uint64(len(s))
+		if n := len(s); n >= 8 {
+			h ^= le64(s[:8]) ^ bits.RotateLeft64(le64(s[n-8:]), 31)
+		} else {
+			for i := 0; i < n; i++ {
+				h = h<<8 | uint64(s[i])
+			}
 		}
+		h = (h ^ h>>32) * 0x9E3779B97F4A7C15 >> 55 << 1 // the top 9 bits: 512 pairs
 		if c := recent[h]; c.s == s && c.ref >= 0 && len(s) > 0 {
 			return c
 		}
+		if c := recent[h+1]; c.s == s && c.ref >= 0 && len(s) > 0 {
+			recent[h], recent[h+1] = c, recent[h]
+			return c
+		}
 		sym := in.intern(s)
-		recent[h] = sym
+		recent[h], recent[h+1] = sym, recent[h]
 		return sym
 	}
 	undo := func() bool {
@@ -276,6 +287,13 @@ func (d *rwDecoder) v1Fast(raw []byte, total int) bool {
 		}
 	}
 	return true
+}
+
+// le64 reads the first 8 bytes of s, little-endian (one load).
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // rwPoint is a sample of a remote write 1.0 series.
