@@ -296,6 +296,11 @@ func le64(s string) uint64 {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
+// protoNumber reports whether n is a field number that protobuf allows
+// (1 to 2^29-1). easyproto reads any; prompb refuses 0 (and numbers past
+// 2^31), so a label or sample holding one goes to prompb's path.
+func protoNumber(n uint32) bool { return n >= 1 && n <= 1<<29-1 }
+
 // rwPoint is a sample of a remote write 1.0 series.
 type rwPoint struct {
 	v  float64
@@ -308,7 +313,7 @@ func rwLabel(b []byte) (name, value string, ok bool) {
 	var fc easyproto.FieldContext
 	for len(b) > 0 {
 		var err error
-		if b, err = fc.NextField(b); err != nil {
+		if b, err = fc.NextField(b); err != nil || !protoNumber(fc.FieldNum) {
 			return "", "", false
 		}
 		switch fc.FieldNum {
@@ -331,7 +336,7 @@ func rwSample(b []byte) (p rwPoint, ok bool) {
 	var fc easyproto.FieldContext
 	for len(b) > 0 {
 		var err error
-		if b, err = fc.NextField(b); err != nil {
+		if b, err = fc.NextField(b); err != nil || !protoNumber(fc.FieldNum) {
 			return p, false
 		}
 		switch fc.FieldNum {

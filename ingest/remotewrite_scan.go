@@ -34,9 +34,10 @@ type rwScan struct {
 	// odd is set by a 1.0 request that the zero-copy decoder might read
 	// differently from prompb: a top-level field other than timeseries and
 	// metadata, a series with exemplars or native histograms (prompb checks
-	// them; dashd refuses the latter), or without samples, or a label or
-	// sample with an unusual field. Such a request takes prompb's path,
-	// which says where it is wrong.
+	// them; dashd refuses the latter), or without samples. Such a request
+	// takes prompb's path, which says where it is wrong. (Labels and
+	// samples are not walked here: v1Fast gives up on what prompb would
+	// refuse in them.)
 	odd bool
 }
 
@@ -146,11 +147,9 @@ func (s *rwScan) v1Request(num protowire.Number, typ protowire.Type, v []byte) {
 			case 1: // labels
 				labels++
 				s.memory += 2*v1LabelSize + int64(len(p))
-				s.valid(p)
 			case 2: // samples
 				s.samples++
 				s.memory += 2 * v1SampleSize
-				s.valid(p)
 			case 3: // exemplars: prompb checks them, easyproto would skip them
 				s.memory += nested(unsafe.Sizeof(prompb.Exemplar{}), p)
 				s.odd = true
@@ -203,57 +202,6 @@ func (s *rwScan) v2Request(num protowire.Number, typ protowire.Type, v []byte) {
 			}
 		})
 		s.labels(refs / 2)
-	}
-}
-
-// valid sets odd unless v, a label or a sample, is made of fields that
-// both libraries read alike: one-byte tags of field numbers 1 to 15 and
-// wire types varint (of at most 9 bytes), fixed64, length-delimited or
-// fixed32. easyproto, under the zero-copy decoder, skips a field numbered
-// 0 where prompb refuses the body; anything unusual takes prompb's path.
-// It is written out rather than built on eachField because it runs for
-// every label and sample: with a callback it cost a sixth of the decode.
-func (s *rwScan) valid(v []byte) {
-	for len(v) > 0 && !s.odd {
-		t := v[0]
-		if t >= 0x80 || t>>3 == 0 {
-			s.odd = true
-			return
-		}
-		v = v[1:]
-		switch t & 7 {
-		case 0: // varint
-			n := 0
-			for n < len(v) && n < 9 && v[n] >= 0x80 {
-				n++
-			}
-			if n >= len(v) || v[n] >= 0x80 {
-				s.odd = true
-				return
-			}
-			v = v[n+1:]
-		case 1: // fixed64
-			if len(v) < 8 {
-				s.odd = true
-				return
-			}
-			v = v[8:]
-		case 2: // length-delimited
-			l, n := protowire.ConsumeVarint(v)
-			if n < 0 || l > uint64(len(v)-n) {
-				s.odd = true
-				return
-			}
-			v = v[n+int(l):]
-		case 5: // fixed32
-			if len(v) < 4 {
-				s.odd = true
-				return
-			}
-			v = v[4:]
-		default:
-			s.odd = true
-		}
 	}
 }
 
