@@ -161,11 +161,12 @@ type rwDecoder struct {
 // checks of a symbol run once per request (symbolBad).
 //
 // The caller takes this path only for a plain request (scanRemoteWrite:
-// only series with samples, no exemplars or native histograms, nothing
-// unusual in labels and samples), whose series prompb would read alike.
-// Where easyproto still refuses something, v1Fast undoes what it did and
-// reports false; v1 then decodes the body with prompb, which says where it
-// is wrong. FuzzRemoteWrite holds the two paths' answers side by side.
+// only series with samples, no exemplars or native histograms), whose
+// series prompb would read alike. Where easyproto refuses something, or a
+// label or sample holds a field number prompb refuses (protoNumber),
+// v1Fast undoes what it did and reports false; v1 then decodes the body
+// with prompb, which says where it is wrong. FuzzRemoteWrite holds the two
+// paths' answers side by side.
 //
 // (VictoriaMetrics' lib/prompb does the same decoding, but importing it
 // brings its lib/logger, lib/memory, lib/cgroup and lib/fasttime, whose
