@@ -353,11 +353,21 @@ func (d *otlpDecoder) unknownTemporality(loc string, points int) {
 // pointTags builds and checks a point's tags: its attributes plus the
 // resource's tags. The result is a fresh slice with room for extra more
 // tags (le, quantile) at the end.
+//
+// The tags are gathered, sorted and checked in a scratch array on the
+// stack and then copied once into the arena: sorting in the arena moved
+// each string several times, and with the GC running every move of a
+// pointer on the heap is a write barrier (a fifth of the mapping's time).
 func (d *otlpDecoder) pointTags(attrs pcommon.Map, extra int) ([]Tag, string) {
-	if n := attrs.Len() + len(d.resTags); n > d.c.lim.MaxTags {
+	n := attrs.Len() + len(d.resTags)
+	if n > d.c.lim.MaxTags {
 		return nil, fmt.Sprintf("%d tags (attributes and resource tags), more than the limit of %d", n, d.c.lim.MaxTags)
 	}
-	ts := d.tagSlice(attrs.Len() + len(d.resTags) + extra)
+	var scratch [16]Tag
+	ts := scratch[:0]
+	if n > len(scratch) {
+		ts = make([]Tag, 0, n)
+	}
 	for k, v := range attrs.All() {
 		s := v.AsString()
 		if s == "" {
@@ -380,7 +390,7 @@ func (d *otlpDecoder) pointTags(attrs pcommon.Map, extra int) ([]Tag, string) {
 	if msg := d.c.tags(ts); msg != "" {
 		return nil, msg
 	}
-	return ts, ""
+	return append(d.tagSlice(len(ts)+extra), ts...), ""
 }
 
 // withTag returns base plus key=value, sorted, sharing nothing with base's

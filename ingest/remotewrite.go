@@ -3,10 +3,12 @@ package ingest
 import (
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/VictoriaMetrics/easyproto"
 	"github.com/klauspost/compress/snappy"
 	writev2 "github.com/prometheus/client_golang/exp/api/remote/genproto/v2"
 	"github.com/prometheus/prometheus/prompb"
@@ -18,8 +20,10 @@ import (
 type RemoteWriteMessage int
 
 const (
-	// RemoteWriteV1 is prometheus.WriteRequest (remote write 1.0), decoded
-	// with github.com/prometheus/prometheus/prompb.
+	// RemoteWriteV1 is prometheus.WriteRequest (remote write 1.0), read
+	// with github.com/VictoriaMetrics/easyproto (zero-copy), or decoded
+	// with github.com/prometheus/prometheus/prompb for a request the two
+	// would read differently or that is not valid.
 	RemoteWriteV1 RemoteWriteMessage = iota + 1
 	// RemoteWriteV2 is io.prometheus.write.v2.Request (remote write 2.0),
 	// decoded with github.com/prometheus/client_golang/exp's generated types.
@@ -60,6 +64,13 @@ func (m RemoteWriteMessage) String() string {
 // series in the request (not of a sample) and a message that names the
 // series and the label at fault. The error is a *DecodeError.
 func DecodeRemoteWrite(body []byte, msg RemoteWriteMessage, opt DecodeOptions) (samples []Sample, noValue int, err error) {
+	return decodeRemoteWrite(body, msg, opt, true)
+}
+
+// decodeRemoteWrite is DecodeRemoteWrite; fast false makes 1.0 take
+// prompb's path always, so that a test can hold the two paths' answers
+// side by side.
+func decodeRemoteWrite(body []byte, msg RemoteWriteMessage, opt DecodeOptions, fast bool) (samples []Sample, noValue int, err error) {
 	ck := newChecker(opt)
 	ps := problems{format: "remote write"}
 	n, err := snappy.DecodedLen(body)
@@ -79,7 +90,7 @@ func DecodeRemoteWrite(body []byte, msg RemoteWriteMessage, opt DecodeOptions) (
 	if msg != RemoteWriteV1 && msg != RemoteWriteV2 {
 		return nil, 0, fmt.Errorf("ingest: unknown remote-write message %v", msg)
 	}
-	total, p, tooLarge := scanRemoteWrite(raw, msg, &ck.lim)
+	total, plain, p, tooLarge := scanRemoteWrite(raw, msg, &ck.lim)
 	if p != nil {
 		return nil, 0, &DecodeError{Format: ps.format, TooLarge: tooLarge, Problems: []Problem{*p}}
 	}
@@ -89,7 +100,9 @@ func DecodeRemoteWrite(body []byte, msg RemoteWriteMessage, opt DecodeOptions) (
 	d := rwDecoder{ck: ck, ps: &ps, done: opt.Done}
 	switch msg {
 	case RemoteWriteV1:
-		d.v1(raw, total)
+		if !fast || !plain || !d.v1Fast(raw, total) {
+			d.v1(raw, total)
+		}
 	case RemoteWriteV2:
 		var req writev2.Request
 		if err := req.UnmarshalVT(raw); err != nil {
@@ -136,6 +149,241 @@ type rwDecoder struct {
 	arena   []Tag   // the tags of the samples, series after series
 	refs    []int   // 2.0: the symbols of d.tags' keys and values; 1.0: -1
 	sym     []uint8 // 2.0: per symbol, what it was checked as (symbolBad)
+}
+
+// v1Fast decodes a prometheus.WriteRequest with easyproto
+// (github.com/VictoriaMetrics/easyproto, the reader under VictoriaMetrics'
+// own remote-write decoder): one pass, no allocation of its own, every
+// label a string that points into raw. Those strings must not outlive the
+// call (the samples go to the log and the board, and would keep the whole
+// body alive), so each distinct string is copied once per request:
+// rwSymbols turns it into a symbol, as 2.0's symbol table does, and the
+// checks of a symbol run once per request (symbolBad).
+//
+// The caller takes this path only for a plain request (scanRemoteWrite:
+// only series with samples, no exemplars or native histograms), whose
+// series prompb would read alike. Where easyproto refuses something, or a
+// label or sample holds a field number prompb refuses (protoNumber),
+// v1Fast undoes what it did and reports false; v1 then decodes the body
+// with prompb, which says where it is wrong. FuzzRemoteWrite holds the two
+// paths' answers side by side.
+//
+// (VictoriaMetrics' lib/prompb does the same decoding, but importing it
+// brings its lib/logger, lib/memory, lib/cgroup and lib/fasttime, whose
+// init functions start a goroutine, may change GOMAXPROCS and add about
+// fifteen flags to flag.CommandLine.)
+func (d *rwDecoder) v1Fast(raw []byte, total int) bool {
+	d.out = make([]Sample, 0, total)
+	in := rwSymbols{index: make(map[string]int32, 256), syms: make([]string, 0, 256)}
+	// recent holds the strings met last, two per hash of their first
+	// and last 8 bytes (the newer first): most label names and values of
+	// a batch recur, and a hit (a comparison or two) costs a fraction of
+	// a map look-up. It lives on the stack, so that storing into it is
+	// not a write barrier.
+	var recent [1024]rwSymbol
+	lookup := func(s string) rwSymbol {
+		h := uint64(len(s))
+		if n := len(s); n >= 8 {
+			h ^= le64(s[:8]) ^ bits.RotateLeft64(le64(s[n-8:]), 31)
+		} else {
+			for i := 0; i < n; i++ {
+				h = h<<8 | uint64(s[i])
+			}
+		}
+		h = (h ^ h>>32) * 0x9E3779B97F4A7C15 >> 55 << 1 // the top 9 bits: 512 pairs
+		if c := recent[h]; c.s == s && c.ref >= 0 && len(s) > 0 {
+			return c
+		}
+		if c := recent[h+1]; c.s == s && c.ref >= 0 && len(s) > 0 {
+			recent[h], recent[h+1] = c, recent[h]
+			return c
+		}
+		sym := in.intern(s)
+		recent[h], recent[h+1] = sym, recent[h]
+		return sym
+	}
+	undo := func() bool {
+		d.out, d.arena, d.noValue, d.stopped = nil, nil, 0, false
+		d.ps.list, d.ps.trunc = d.ps.list[:0], false
+		return false
+	}
+	var samples []rwPoint // of the series being read, reused
+	var fc easyproto.FieldContext
+	i := 0
+	for src := raw; len(src) > 0; {
+		var err error
+		if src, err = fc.NextField(src); err != nil {
+			return undo()
+		}
+		if fc.FieldNum != 1 { // metadata (3): the scan let nothing else through
+			continue
+		}
+		series, ok := fc.MessageData()
+		if !ok {
+			return undo()
+		}
+		if i&stopEvery == stopEvery && stopped(d.done) {
+			d.stopped = true
+			return true
+		}
+		if d.ps.full() {
+			d.ps.trunc = true
+			return true
+		}
+		name, hasName, nameRef := "", false, -1
+		d.refs = d.refs[:0]
+		samples = samples[:0]
+		at := d.reserve(8)
+		for series := series; len(series) > 0; {
+			if series, err = fc.NextField(series); err != nil {
+				return undo()
+			}
+			switch fc.FieldNum {
+			case 1: // labels
+				b, ok := fc.MessageData()
+				if !ok {
+					return undo()
+				}
+				k, v, ok := rwLabel(b)
+				if !ok {
+					return undo()
+				}
+				ks, vs := lookup(k), lookup(v)
+				if ks.s == "__name__" {
+					name, hasName, nameRef = vs.s, true, int(vs.ref)
+					continue
+				}
+				if len(d.arena) == cap(d.arena) {
+					// More labels than reserved: move this series' tags
+					// to a chunk of their own.
+					n := len(d.arena) - at
+					grown := make([]Tag, n, max(2048, 2*n))
+					copy(grown, d.arena[at:])
+					d.arena, at = grown, 0
+				}
+				d.arena = append(d.arena, Tag{Key: ks.s, Value: vs.s})
+				d.refs = append(d.refs, int(ks.ref), int(vs.ref))
+			case 2: // samples
+				b, ok := fc.MessageData()
+				if !ok {
+					return undo()
+				}
+				p, ok := rwSample(b)
+				if !ok {
+					return undo()
+				}
+				samples = append(samples, p)
+			}
+		}
+		if n := len(in.syms); n > len(d.sym) {
+			d.sym = append(d.sym, make([]uint8, n-len(d.sym))...)
+		}
+		tags, ok := d.series(i, at, name, hasName, nameRef, 0)
+		i++
+		if !ok {
+			continue
+		}
+		for _, p := range samples {
+			d.sample(i-1, name, tags, p.v, p.ms)
+		}
+	}
+	return true
+}
+
+// le64 reads the first 8 bytes of s, little-endian (one load).
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// protoNumber reports whether n is a field number that protobuf allows
+// (1 to 2^29-1). easyproto reads any; prompb refuses 0 (and numbers past
+// 2^31), so a label or sample holding one goes to prompb's path.
+func protoNumber(n uint32) bool { return n >= 1 && n <= 1<<29-1 }
+
+// rwPoint is a sample of a remote write 1.0 series.
+type rwPoint struct {
+	v  float64
+	ms int64
+}
+
+// rwLabel reads a prometheus.Label (name = 1, value = 2, strings); its
+// strings point into b.
+func rwLabel(b []byte) (name, value string, ok bool) {
+	var fc easyproto.FieldContext
+	for len(b) > 0 {
+		var err error
+		if b, err = fc.NextField(b); err != nil || !protoNumber(fc.FieldNum) {
+			return "", "", false
+		}
+		switch fc.FieldNum {
+		case 1:
+			if name, ok = fc.String(); !ok {
+				return "", "", false
+			}
+		case 2:
+			if value, ok = fc.String(); !ok {
+				return "", "", false
+			}
+		}
+	}
+	return name, value, true
+}
+
+// rwSample reads a prometheus.Sample (value = 1, double; timestamp = 2,
+// int64 ms).
+func rwSample(b []byte) (p rwPoint, ok bool) {
+	var fc easyproto.FieldContext
+	for len(b) > 0 {
+		var err error
+		if b, err = fc.NextField(b); err != nil || !protoNumber(fc.FieldNum) {
+			return p, false
+		}
+		switch fc.FieldNum {
+		case 1:
+			if p.v, ok = fc.Double(); !ok {
+				return p, false
+			}
+		case 2:
+			if p.ms, ok = fc.Int64(); !ok {
+				return p, false
+			}
+		}
+	}
+	return p, true
+}
+
+// rwSymbols gives each distinct string of one request a copy of its own,
+// so that nothing decoded keeps the request's body alive, and a symbol
+// under which symbolBad remembers its checks. Its map is keyed by the
+// copies. It holds at most maxInterned strings, so that a request of
+// unique strings costs a copy each and no more (their symbol is -1: they
+// are checked each time they are met).
+type rwSymbols struct {
+	index map[string]int32 // keyed by the copies
+	syms  []string         // by symbol: the copies
+}
+
+// rwSymbol is a string of the request copied out of the body, and its
+// symbol (-1: none).
+type rwSymbol struct {
+	s   string
+	ref int32
+}
+
+func (in *rwSymbols) intern(s string) rwSymbol {
+	if r, ok := in.index[s]; ok {
+		return rwSymbol{s: in.syms[r], ref: r} // never s: it points into the body
+	}
+	c := strings.Clone(s)
+	if len(in.syms) >= maxInterned {
+		return rwSymbol{s: c, ref: -1}
+	}
+	r := int32(len(in.syms))
+	in.index[c] = r
+	in.syms = append(in.syms, c)
+	return rwSymbol{s: c, ref: r}
 }
 
 // v1 decodes a prometheus.WriteRequest one series at a time: protowire

@@ -9,12 +9,14 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/VictoriaMetrics/easyproto"
 	"github.com/klauspost/compress/snappy"
 	writev2 "github.com/prometheus/client_golang/exp/api/remote/genproto/v2"
 	"github.com/prometheus/prometheus/model/value"
@@ -269,6 +271,10 @@ func FuzzRemoteWrite(f *testing.F) {
 	for _, ts := range [][]prompb.TimeSeries{
 		{rwSeries([]string{"__name__", "m", "route", "/a"}, 1, ms, 2, ms+1)},
 		{rwSeries([]string{"__name__", "h_bucket", "le", "1.0"}, 3, ms), rwSeries([]string{"job", "x"}, math.NaN(), ms)},
+		// Series without samples, or with a bad name, between good ones;
+		// labels repeated from one series to the next, then changed.
+		{rwSeries([]string{"__name__", "m", "a", "1"}), rwSeries([]string{"__name__", "m", "a", "1"}, 1, ms), rwSeries([]string{"__name__", "m", "a", "2", "b", ""}, 2, ms), rwSeries([]string{"__name__", "1m"}, 3, ms)},
+		rwBenchSeries(3),
 	} {
 		for _, body := range [][]byte{rwV1(f, ts...), rwV2(f, ts...)} {
 			raw, err := snappy.Decode(nil, body)
@@ -290,6 +296,15 @@ func FuzzRemoteWrite(f *testing.F) {
 			checkResult(t, samples, err)
 			if err != nil && noValue != 0 {
 				t.Fatalf("noValue %d with an error", noValue)
+			}
+			if !v2 {
+				// 1.0 has two paths (VictoriaMetrics' zero-copy decoder, and
+				// prompb where that one reads a request differently or
+				// refuses it): they must answer alike.
+				want, wantNoValue, wantErr := ingest.DecodeRemoteWriteWithPrompb(body, opt)
+				if fmt.Sprint(err) != fmt.Sprint(wantErr) || noValue != wantNoValue || !reflect.DeepEqual(samples, want) {
+					t.Fatalf("the decoders differ:\nfast:   %d samples (%d no value), %v\nprompb: %d samples (%d no value), %v\nfast %+v\nprompb %+v", len(samples), noValue, err, len(want), wantNoValue, wantErr, samples, want)
+				}
 			}
 		}
 	})
@@ -370,6 +385,21 @@ func BenchmarkDecodeRemoteWrite(b *testing.B) {
 			return make([]ingest.Sample, len(series)), nil
 		})
 	})
+	// snappy and easyproto reading every field of the request (labels as
+	// strings into the body, nothing copied or checked): the floor under
+	// DecodeRemoteWrite's 1.0 path.
+	b.Run("v1-wire-only", func(b *testing.B) {
+		body := rwV1(b, series...)
+		cpu := cpuTime()
+		defer reportPerCPU(b, cpu, len(series))
+		benchDecode(b, body, func(p []byte) ([]ingest.Sample, error) {
+			raw, err := snappy.Decode(nil, p)
+			if err != nil {
+				return nil, err
+			}
+			return make([]ingest.Sample, len(series)), easyprotoWalk(raw, 0)
+		})
+	})
 	b.Run("v2-library-only", func(b *testing.B) {
 		body := rwV2(b, series...)
 		cpu := cpuTime()
@@ -383,6 +413,31 @@ func BenchmarkDecodeRemoteWrite(b *testing.B) {
 			return make([]ingest.Sample, len(series)), req.UnmarshalVT(raw)
 		})
 	})
+}
+
+// easyprotoWalk reads every field of a remote write 1.0 message with
+// easyproto, down to labels' strings and samples' numbers.
+func easyprotoWalk(b []byte, depth int) error {
+	var fc easyproto.FieldContext
+	for len(b) > 0 {
+		var err error
+		if b, err = fc.NextField(b); err != nil {
+			return err
+		}
+		switch {
+		case depth < 2 && (fc.FieldNum == 1 || fc.FieldNum == 2):
+			if v, ok := fc.MessageData(); ok {
+				if err := easyprotoWalk(v, depth+1); err != nil {
+					return err
+				}
+			}
+		case depth == 2:
+			fc.String()
+			fc.Double()
+			fc.Int64()
+		}
+	}
+	return nil
 }
 
 // cpuTime is the CPU time this process has used. On a machine whose cores
