@@ -307,6 +307,9 @@ func (b *Board) rebuildFiltered(st *boardState) {
 		b.fill(st, f, main.def, old.seq)
 		st.index(f, false)
 	}
+	for id := range st.views {
+		st.syncSets(id) // a chart's view may be new
+	}
 }
 
 // tickFiltered marks filtered views whose window moved, and drops the
@@ -370,6 +373,7 @@ func (b *Board) drop(st *boardState, topic string, f *filtered) {
 
 // forget removes v from the board's bookkeeping.
 func (b *Board) forget(st *boardState, v *View) {
+	v.gen++ // no link may reach it any more
 	delete(st.dirty, v)
 	delete(st.unsent, v)
 	delete(st.epochs, v)
@@ -414,6 +418,7 @@ func (st *boardState) index(f *filtered, remove bool) {
 		} else {
 			st.fidx[f.chart] = sets
 		}
+		st.syncSets(f.chart)
 		return
 	}
 	if i < 0 {
@@ -422,13 +427,83 @@ func (st *boardState) index(f *filtered, remove bool) {
 	}
 	sets[i].views[key] = f.view
 	st.fidx[f.chart] = sets
+	st.syncSets(f.chart)
 }
 
-// addFiltered adds s, which the chart of sets matches, to its filtered
-// views that match it: one map look-up per set of filter keys, however
-// many views there are.
-func (st *boardState) addFiltered(sets []*keySet, s *ingest.Sample, now time.Time) {
-	var outside, folded uint64 // counted once, by the chart's own view
+// syncSets gives the view of chart id its filtered views' index (fidx is
+// the index's owner; View.fsets saves apply a look-up by id per sample).
+func (st *boardState) syncSets(id string) {
+	if v := st.views[id]; v != nil {
+		v.fsets = st.fidx[id]
+	}
+}
+
+// fcacheSize is the number of a filtered view's cache entries (fcache):
+// a power of two, about the cells a tenant writes in one slot of time.
+const fcacheSize = 8
+
+// fcell is an entry of a filtered view's cache: the view's accumulator
+// fa that a sample of the chart's cell mc in slot epoch e went into,
+// learned while the chart's view was at gen mgen and the filtered view at
+// fgen. While both gens hold, the next such sample goes into fa too: the
+// same slot (the views share the definition, so the time falls alike),
+// the same category and series (the names of mc, since the chart's ids
+// were not reused), the same decision of the view's limits (no name of
+// the view was forgotten, and fa is no fold). fa is then added to
+// directly, without finding the cell by its names again.
+type fcell struct {
+	mc         cell
+	e          int64
+	fa         *acc
+	mgen, fgen uint64
+}
+
+// addFiltered adds s, which the chart's own view main matched and added
+// to its cell c at time at (mfolded: into Other, by main's limits), to
+// main's filtered views that match it.
+//
+// One map look-up per set of filter keys finds the view, however many
+// views there are. The views' own Matches is not called: the chart's
+// where and definition are theirs and main matched them, and the index
+// matched the filter. When every filtered view of the chart filters on
+// the same one tag key (tenant embeds: {tenant: …}), the view's cache
+// (fcell) then finds the cell from c, when main did not fold s: no
+// second look-up of the category and series names.
+func (st *boardState) addFiltered(main *View, c cell, at int64, mfolded bool, s *ingest.Sample, now time.Time) {
+	sets := main.fsets
+	if len(sets) == 1 && len(sets[0].keys) == 1 {
+		val, ok := s.Tag(sets[0].keys[0])
+		if !ok {
+			return
+		}
+		v := sets[0].views[val]
+		if v == nil {
+			return
+		}
+		e := main.epoch(at)
+		var ent *fcell // nil: not cached
+		if !mfolded {
+			if v.fcache == nil {
+				v.fcache = new([fcacheSize]fcell)
+			}
+			ent = &v.fcache[(c.category*31+c.series)%fcacheSize]
+			if ent.fa != nil && ent.mc == c && ent.e == e && ent.mgen == main.gen && ent.fgen == v.gen {
+				ent.fa.add(main.def.Agg, s.Value, at)
+				st.mark(v)
+				return
+			}
+		}
+		before := v.folded
+		fa, _, _ := v.add(s, now)
+		if fa == nil {
+			return
+		}
+		st.mark(v)
+		if ent != nil && v.folded == before {
+			*ent = fcell{mc: c, e: e, fa: fa, mgen: main.gen, fgen: v.gen}
+		}
+		return
+	}
 	var buf []byte
 	for _, set := range sets {
 		var v *View
@@ -457,8 +532,30 @@ func (st *boardState) addFiltered(sets []*keySet, s *ingest.Sample, now time.Tim
 			}
 			v = set.views[string(buf)]
 		}
-		if v != nil && v.Matches(s) {
-			st.add(v, s, now, &outside, &folded)
+		if v != nil {
+			if fa, _, _ := v.add(s, now); fa != nil {
+				st.mark(v)
+			}
 		}
 	}
+}
+
+// mark notes that filtered view v changed (see boardState.pending).
+func (st *boardState) mark(v *View) {
+	if !v.pending {
+		v.pending = true
+		st.pending = append(st.pending, v)
+	}
+}
+
+// settlePending moves the pending views that are still held into dirty.
+func (st *boardState) settlePending() {
+	for i, v := range st.pending {
+		v.pending = false
+		if st.isCurrent(v) {
+			st.dirty[v] = struct{}{}
+		}
+		st.pending[i] = nil
+	}
+	st.pending = st.pending[:0]
 }
