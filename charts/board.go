@@ -288,6 +288,13 @@ type boardState struct {
 	// sample was the dearest part of a tenant's update. settlePending
 	// moves them into dirty before a flush and before every request.
 	pending []*View
+	// fmemo is the filtered view the last tenant sample went to
+	// (addFiltered), valid while that view's gen is gen and set indexes it.
+	fmemo struct {
+		set *keySet
+		v   *View
+		gen uint64
+	}
 
 	// varTags are, by chart id, the where keys a chart binds to a
 	// dashboard variable; seen, by chart id and key, the values its
@@ -514,11 +521,15 @@ func (b *Board) publish(st *boardState, v *View) {
 // current, but not published: the next flush, which comes no sooner than
 // MaxFPS allows, sends viewers that same frame (same seq, same bytes), or a
 // newer one. Reads, however many, never make frames reach viewers faster.
+//
+// A windowed chart whose window moved since its last frame counts as
+// changed, even before the ticker in Run notices it.
 func (b *Board) settle(st *boardState, v *View) {
-	if _, dirty := st.dirty[v]; !dirty && st.current[v.topicName()] != nil {
+	now := b.cfg.Now()
+	if _, dirty := st.dirty[v]; !dirty && st.current[v.topicName()] != nil && (!v.Windowed() || v.Epoch(now) == st.epochs[v]) {
 		return
 	}
-	b.build(st, v, b.cfg.Now())
+	b.build(st, v, now)
 	delete(st.dirty, v)
 	st.unsent[v] = struct{}{}
 }

@@ -263,6 +263,11 @@ func (b *Board) filteredView(st *boardState, id, canon string, where map[string]
 func (b *Board) fill(st *boardState, f *filtered, def Chart, seq uint64) {
 	v := NewView(def, b.cfg.Limits)
 	v.filter, v.topic, v.seq = f.where, FilterTopic(f.chart, f.canon), seq
+	if len(f.where) == 1 {
+		for _, val := range f.where {
+			v.fval = val
+		}
+	}
 	for k, want := range f.where {
 		if got, ok := def.Where[k]; ok && got != want && !strings.HasPrefix(got, "$") {
 			v.never = true
@@ -476,9 +481,15 @@ func (st *boardState) addFiltered(main *View, c cell, at int64, mfolded bool, s 
 		if !ok {
 			return
 		}
-		v := sets[0].views[val]
-		if v == nil {
-			return
+		// The request a batch comes from is often one tenant's: the view of
+		// the last sample's tenant is tried first (a string compare; while
+		// its gen holds, it is still indexed).
+		v := st.fmemo.v
+		if v == nil || st.fmemo.set != sets[0] || st.fmemo.gen != v.gen || v.fval != val {
+			if v = sets[0].views[val]; v == nil {
+				return
+			}
+			st.fmemo.set, st.fmemo.v, st.fmemo.gen = sets[0], v, v.gen
 		}
 		e := main.epoch(at)
 		var ent *fcell // nil: not cached

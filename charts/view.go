@@ -196,6 +196,7 @@ type View struct {
 	// is published on topic; never says the filter contradicts the chart's
 	// own where (or the chart is a push chart), so it matches nothing.
 	filter map[string]string
+	fval   string // the value of a filter of one tag
 	never  bool
 	topic  string
 	// held: a filtered view still being filled from the log; its frames
