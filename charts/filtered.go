@@ -570,3 +570,39 @@ func (st *boardState) settlePending() {
 	}
 	st.pending = st.pending[:0]
 }
+
+// Narrow is def seen through the tag filter where, as a chart of its own:
+// where ANDed into def's where, a dashboard variable ("$NAME") of def
+// bound to the filter's value for its tag. It is what a filtered view of
+// def shows, for those that compute a chart apart from the board (a
+// rewind of a filtered reader): its Hash differs from def's, so no state
+// kept for def is ever taken for it. ok is false when nothing can match:
+// the filter sets a tag that def's where fixes to another value, or def
+// is a push chart (its data has no tags), or a value of the filter starts
+// with '$': in a chart's where that is a variable, any value, so it
+// cannot stand for itself there (such a value is shown nothing here,
+// never everything).
+func Narrow(def Chart, where map[string]string) (Chart, bool) {
+	if def.Metric == "" {
+		return Chart{}, false
+	}
+	if len(where) == 0 {
+		return def, true
+	}
+	out := def
+	out.Where = make(map[string]string, len(def.Where)+len(where))
+	maps.Copy(out.Where, def.Where)
+	for k, want := range where {
+		if strings.HasPrefix(want, "$") {
+			return Chart{}, false
+		}
+		if got, ok := def.Where[k]; ok && !strings.HasPrefix(got, "$") {
+			if got != want {
+				return Chart{}, false
+			}
+			continue
+		}
+		out.Where[k] = want
+	}
+	return out, true
+}

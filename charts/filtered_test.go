@@ -270,3 +270,39 @@ func TestFilteredViewsAreBoundedAndDroppedWhenIdle(t *testing.T) {
 		release()
 	}
 }
+
+func TestNarrow(t *testing.T) {
+	t.Parallel()
+	base := charts.Chart{ID: "c", Metric: "req", X: "host", Where: map[string]string{"region": "eu", "env": "$env"}}
+	tests := map[string]struct {
+		where map[string]string
+		want  map[string]string // nil: matches nothing
+	}{
+		"none":                    {nil, base.Where},
+		"adds a tag":              {map[string]string{"tenant": "acme"}, map[string]string{"region": "eu", "env": "$env", "tenant": "acme"}},
+		"binds a variable":        {map[string]string{"env": "prod"}, map[string]string{"region": "eu", "env": "prod"}},
+		"agrees with the where":   {map[string]string{"region": "eu"}, base.Where},
+		"contradicts the where":   {map[string]string{"region": "us"}, nil},
+		"a value like a variable": {map[string]string{"tenant": "$x"}, nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, ok := charts.Narrow(base, tc.where)
+			if ok != (tc.want != nil) {
+				t.Fatalf("ok %v, want %v", ok, tc.want != nil)
+			}
+			if ok && fmt.Sprint(got.Where) != fmt.Sprint(tc.want) {
+				t.Fatalf("where %v, want %v", got.Where, tc.want)
+			}
+			if ok && len(tc.where) > 0 && tc.where["region"] == "" && got.Hash() == base.Hash() {
+				t.Fatal("a narrowed chart hashes as the chart: a checkpoint of the chart would be taken for it")
+			}
+		})
+	}
+	if fmt.Sprint(base.Where) != "map[env:$env region:eu]" {
+		t.Fatalf("Narrow changed the chart's where: %v", base.Where)
+	}
+	if _, ok := charts.Narrow(charts.Chart{ID: "push"}, map[string]string{"tenant": "acme"}); ok {
+		t.Fatal("a push chart's data has no tags: a filter matches none of it")
+	}
+}
