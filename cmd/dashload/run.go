@@ -50,6 +50,7 @@ type scenario struct {
 	noSetup    bool
 	dial       int // concurrent connection attempts
 	maxPushes  int
+	tenants    int // 0: none; else samples carry tenant tags and viewers filtered tokens
 }
 
 // Bounds on a scenario, so that every run ends by itself.
@@ -89,6 +90,7 @@ func (sc *scenario) addFlags(fs *flag.FlagSet, withTarget bool) {
 	fs.BoolVar(&sc.noSetup, "no-setup", false, "do not PUT the dashboard (it exists already)")
 	fs.IntVar(&sc.dial, "dial", 64, "concurrent connection attempts at most")
 	fs.IntVar(&sc.maxPushes, "max-pushes", 2_000_000, "pushes at most, whatever the rate and duration")
+	fs.IntVar(&sc.tenants, "tenants", 0, "tenants (`N`, issue 15): every sample carries tag tenant=t0000 … round-robin, and viewer i holds an embed token minted (POST /api/v1/embed-tokens, --admin-token; the server needs auth.embed_secret) for the dashboard with where tenant=t(i mod N), so it reads its tenant's filtered views; 0: none")
 }
 
 // check validates the scenario and fills what follows from other fields.
@@ -103,6 +105,9 @@ func (sc *scenario) check() error {
 		bad("--viewers and --sse must not be negative")
 	case sc.viewers+sc.sse > maxViewers:
 		bad("--viewers + --sse is %d; at most %d", sc.viewers+sc.sse, maxViewers)
+	}
+	if sc.tenants < 0 || sc.tenants > 100_000 || sc.tenants > 0 && sc.dashboards != 1 {
+		bad("--tenants %d: 0 to 100,000, with one dashboard", sc.tenants)
 	}
 	if sc.charts < 1 || sc.charts > 1000 {
 		bad("--charts %d is out of range (1 to 1000)", sc.charts)
@@ -291,15 +296,25 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	var viewersDone sync.WaitGroup
 	dialer.EnableCompression = sc.compress
 	ids := sc.dashboardIDs()
+	tokens, err := mintTenantTokens(ctx, sseClient, target, sc)
+	if err != nil {
+		return nil, err
+	}
+	tokenOf := func(i int) string {
+		if len(tokens) == 0 {
+			return ""
+		}
+		return "&token=" + url.QueryEscape(tokens[i%len(tokens)])
+	}
 	wsURL := func(i int) string {
-		u := "ws" + strings.TrimPrefix(target, "http") + "/api/v1/stream?dashboard=" + url.QueryEscape(ids[i%len(ids)])
+		u := "ws" + strings.TrimPrefix(target, "http") + "/api/v1/stream?dashboard=" + url.QueryEscape(ids[i%len(ids)]) + tokenOf(i)
 		if sc.delta {
 			u += "&delta=1"
 		}
 		return u
 	}
 	sseURL := func(i int) string {
-		return target + "/api/v1/stream/sse?dashboard=" + url.QueryEscape(ids[i%len(ids)])
+		return target + "/api/v1/stream/sse?dashboard=" + url.QueryEscape(ids[i%len(ids)]) + tokenOf(i)
 	}
 	res.Delta = sc.delta
 
@@ -374,7 +389,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		fmt.Fprintf(logw, "dashload: pushing for %s\n", sc.duration)
 		path, _, _ := ingestFormat(sc.format)
 		p := &pusher{client: client, url: target + path, format: sc.format, token: sc.token,
-			shape: bodyShape{charts: sc.totalCharts(), categories: sc.categories, series: sc.series, batch: sc.batch, rotate: sc.rotate},
+			shape: bodyShape{charts: sc.totalCharts(), categories: sc.categories, series: sc.series, batch: sc.batch, rotate: sc.rotate, tenants: sc.tenants},
 			sent:  sent, base: base, stats: ps}
 		pushCtx, stopPush := context.WithTimeout(ctx, sc.duration)
 		p.run(pushCtx, sc.pushRate, sc.pushers)
