@@ -50,7 +50,8 @@ type scenario struct {
 	noSetup    bool
 	dial       int // concurrent connection attempts
 	maxPushes  int
-	tenants    int // 0: none; else samples carry tenant tags and viewers filtered tokens
+	tenants    int  // 0: none; else samples carry tenant tags and viewers filtered tokens
+	unfiltered bool // with tenants: the viewers hold no token (they read the chart itself)
 }
 
 // Bounds on a scenario, so that every run ends by itself.
@@ -91,6 +92,7 @@ func (sc *scenario) addFlags(fs *flag.FlagSet, withTarget bool) {
 	fs.IntVar(&sc.dial, "dial", 64, "concurrent connection attempts at most")
 	fs.IntVar(&sc.maxPushes, "max-pushes", 2_000_000, "pushes at most, whatever the rate and duration")
 	fs.IntVar(&sc.tenants, "tenants", 0, "tenants (`N`, issue 15): every sample carries tag tenant=t0000 … round-robin, and viewer i holds an embed token minted (POST /api/v1/embed-tokens, --admin-token; the server needs auth.embed_secret) for the dashboard with where tenant=t(i mod N), so it reads its tenant's filtered views; 0: none")
+	fs.BoolVar(&sc.unfiltered, "unfiltered", false, "with --tenants: tag the samples, but give the viewers no token (they read the charts unfiltered): the same load without filtered views")
 }
 
 // check validates the scenario and fills what follows from other fields.

@@ -14,7 +14,7 @@ import (
 // that viewer i reads tenant i mod N's filtered views. None without
 // --tenants.
 func mintTenantTokens(ctx context.Context, client *http.Client, target string, sc scenario) ([]string, error) {
-	if sc.tenants <= 0 {
+	if sc.tenants <= 0 || sc.unfiltered {
 		return nil, nil
 	}
 	id := sc.dashboardIDs()[0]
