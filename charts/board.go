@@ -288,6 +288,10 @@ type boardState struct {
 	// sample was the dearest part of a tenant's update. settlePending
 	// moves them into dirty before a flush and before every request.
 	pending []*View
+	// stale are filtered views that changed while nobody read or watched
+	// them (unwatched): their frames are not built until a reader comes
+	// (Acquire moves them back to dirty).
+	stale map[*View]struct{}
 	// fmemo is the filtered view the last tenant sample went to
 	// (addFiltered), valid while that view's gen is gen and set indexes it.
 	fmemo struct {
@@ -325,6 +329,7 @@ func (b *Board) Run(ctx context.Context) error {
 		ctx:      ctx,
 		filtered: map[string]*filtered{},
 		fidx:     map[string][]*keySet{},
+		stale:    map[*View]struct{}{},
 	}
 	if cp := b.cfg.Start; cp != nil {
 		st.at = cp.At
@@ -480,6 +485,10 @@ func (b *Board) flush(st *boardState) {
 	for v := range st.dirty {
 		if v.held {
 			held = append(held, v) // published once filled
+			continue
+		}
+		if b.unwatched(st, v) {
+			st.stale[v] = struct{}{} // built when a reader comes
 			continue
 		}
 		b.build(st, v, now)

@@ -125,6 +125,10 @@ func (b *Board) Acquire(ctx context.Context, id string, where map[string]string)
 	err = b.do(ctx, func(st *boardState) {
 		f, e := b.filteredView(st, id, canon, where, topic)
 		if ferr = e; e == nil {
+			if _, stale := st.stale[f.view]; stale {
+				delete(st.stale, f.view)
+				st.dirty[f.view] = struct{}{}
+			}
 			f.refs++
 			f.used = b.cfg.Now()
 			ready = f.ready
@@ -378,13 +382,26 @@ func (b *Board) drop(st *boardState, topic string, f *filtered) {
 
 // forget removes v from the board's bookkeeping.
 func (b *Board) forget(st *boardState, v *View) {
-	v.gen++ // no link may reach it any more
+	v.gen++ // no cache may reach it any more
+	delete(st.stale, v)
 	delete(st.dirty, v)
 	delete(st.unsent, v)
 	delete(st.epochs, v)
 	delete(st.filling, v)
 	delete(st.current, v.topic)
 	delete(st.last, v.topic)
+}
+
+// unwatched reports whether v is a filtered view that no reader holds
+// (Acquire) and nobody watches (Config.Watched; without it, every view
+// counts as watched): kept until it is idle long enough to drop, but its
+// frames would reach no one.
+func (b *Board) unwatched(st *boardState, v *View) bool {
+	if v.topic == "" || b.cfg.Watched == nil {
+		return false
+	}
+	f := st.filtered[v.topic]
+	return f != nil && f.view == v && f.refs == 0 && !b.cfg.Watched(v.topic)
 }
 
 // isCurrent reports whether v is a view the board holds now.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -304,5 +305,50 @@ func TestNarrow(t *testing.T) {
 	}
 	if _, ok := charts.Narrow(charts.Chart{ID: "push"}, map[string]string{"tenant": "acme"}); ok {
 		t.Fatal("a push chart's data has no tags: a filter matches none of it")
+	}
+}
+
+// TestUnwatchedViewsBuildNoFrames: a filtered view that nobody holds or
+// watches (kept until it is idle long enough to drop) builds no frame
+// when its samples come; its next reader gets them all, at once.
+func TestUnwatchedViewsBuildNoFrames(t *testing.T) {
+	t.Parallel()
+	var watched atomic.Bool
+	cfg := charts.Config{MaxFPS: 100, Watched: func(string) bool { return watched.Load() }}
+	b, rec := startBoard(t, cfg, tenantDash)
+	ctx := context.Background()
+	where := map[string]string{"tenant": "t01"}
+	topic, release, err := b.Acquire(ctx, "by-host", where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release() // nobody holds it, nobody watches it
+	rec.mu.Lock()
+	seen := len(rec.ticks)
+	rec.mu.Unlock()
+	for round := range 3 {
+		if err := b.Accept(ctx, tenantBatch(3, round)); err != nil {
+			t.Fatal(err)
+		}
+		rec.next(t, "by-host") // a flush came after the samples
+	}
+	rec.mu.Lock()
+	for _, tick := range rec.ticks[seen:] {
+		if msg, ok := tick[topic]; ok {
+			rec.mu.Unlock()
+			t.Fatalf("an unwatched view built and published a frame: %s", msg)
+		}
+	}
+	rec.mu.Unlock()
+	// A reader comes: the view shows every sample at once, and viewers
+	// get its frame with the next flush.
+	msg, err := b.FrameWhere(ctx, "by-host", where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOnly(t, msg, 1, 3)
+	watched.Store(true)
+	if f := rec.next(t, topic); sumOf(f) != 3*2000 {
+		t.Fatalf("the frame published once read: %+v", f)
 	}
 }
