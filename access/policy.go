@@ -206,7 +206,7 @@ func (p *Policy) read(r *http.Request, rt Route) Decision {
 	if err != nil {
 		return p.tokenRefusal(err)
 	}
-	return filteredGrant(r, &claims)
+	return filteredGrant(&claims)
 }
 
 // filteredGrant is the decision for a read granted by claims. A token
@@ -214,7 +214,7 @@ func (p *Policy) read(r *http.Request, rt Route) Decision {
 // reaches, like any embed token: the API rewinds the chart with the
 // filter in its where (api.narrowSet), so a rewound read is filtered as
 // a live one is.
-func filteredGrant(r *http.Request, claims *embed.Claims) Decision {
+func filteredGrant(claims *embed.Claims) Decision {
 	return Decision{Grant: claims}
 }
 
@@ -229,7 +229,7 @@ func (p *Policy) publicGrant(r *http.Request) Decision {
 	if err != nil || len(claims.Where) == 0 {
 		return Decision{}
 	}
-	return filteredGrant(r, &claims)
+	return filteredGrant(&claims)
 }
 
 func (p *Policy) tokenRefusal(err error) Decision {
