@@ -206,23 +206,15 @@ func (p *Policy) read(r *http.Request, rt Route) Decision {
 	if err != nil {
 		return p.tokenRefusal(err)
 	}
-	return filteredGrant(r, &claims)
+	return filteredGrant(&claims)
 }
 
-// filteredGrant is the decision for a read granted by claims: a token
-// with tag filters may not rewind (?at=, ?from=), on any route, since a
-// rewound read comes from the log unfiltered. Deciding it here keeps it
-// true whatever handler serves the rewind.
-func filteredGrant(r *http.Request, claims *embed.Claims) Decision {
-	if len(claims.Where) > 0 {
-		q := r.URL.Query()
-		for _, p := range []string{"at", "from"} {
-			if q.Has(p) {
-				return refuse(http.StatusForbidden, "forbidden",
-					fmt.Sprintf("an embed token with tag filters (where) reads the present only: drop ?%s= (rewind reads the whole log, unfiltered)", p))
-			}
-		}
-	}
+// filteredGrant is the decision for a read granted by claims. A token
+// with tag filters may rewind (?at=, ?from=) as far as its rewind claim
+// reaches, like any embed token: the API rewinds the chart with the
+// filter in its where (api.narrowSet), so a rewound read is filtered as
+// a live one is.
+func filteredGrant(claims *embed.Claims) Decision {
 	return Decision{Grant: claims}
 }
 
@@ -237,7 +229,7 @@ func (p *Policy) publicGrant(r *http.Request) Decision {
 	if err != nil || len(claims.Where) == 0 {
 		return Decision{}
 	}
-	return filteredGrant(r, &claims)
+	return filteredGrant(&claims)
 }
 
 func (p *Policy) tokenRefusal(err error) Decision {

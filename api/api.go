@@ -228,24 +228,21 @@ func (a *API) getOption(w http.ResponseWriter, r *http.Request) {
 	a.serveRead(w, r, a.cfg.Board.Option, Filtered.OptionWhere, true)
 }
 
-// serveRead answers a read of a chart: for a filtered reader (a token with
-// where, or ?var-) its filtered view's bytes, else with ?at=T what the
-// chart showed at T (as an option if option is set), else read's.
+// serveRead answers a read of a chart: with ?at=T what the chart showed
+// at T (as an option if option is set), else its current bytes. A
+// filtered reader (a token with where, or ?var-) reads through its
+// filter either way: its filtered view now, a rewind of the chart with
+// the filter in its where at T (tenant_rewind.go).
 func (a *API) serveRead(w http.ResponseWriter, r *http.Request, read func(context.Context, string) ([]byte, error),
 	filtered func(Filtered, context.Context, string, map[string]string) ([]byte, error), option bool) {
-	if a.filteredReader(r) {
-		// A filtered view has no past: readFor refuses ?at= (the access
-		// policy already refused it, 403, for a token with where).
-		a.serveChartBytes(w, r, a.readFor(r, read, filtered))
-		return
-	}
+	current := a.readFor(r, read, filtered)
 	if at, present, handled := a.momentOf(w, r, "at"); handled {
 		return
 	} else if present {
-		a.serveRewound(w, r, at, option)
+		a.serveRewound(w, r, at, option, current)
 		return
 	}
-	a.serveChartBytes(w, r, read)
+	a.serveChartBytes(w, r, current)
 }
 
 func (a *API) serveChartBytes(w http.ResponseWriter, r *http.Request, read func(context.Context, string) ([]byte, error)) {

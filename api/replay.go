@@ -57,8 +57,10 @@ func (a *API) replaySet(topics []string) rewind.Set {
 }
 
 // startReplay answers ?from=T on a stream: it checks the moment and the
-// speed and starts the replay, or answers the refusal itself (nil).
-func (a *API) startReplay(w http.ResponseWriter, r *http.Request, topics []string) (*rewind.Replay, int, bool) {
+// speed and starts the replay, or answers the refusal itself (nil). A
+// filtered reader replays the charts seen through its filters
+// (narrowSet; dashboard names the dashboard streamed, if one is).
+func (a *API) startReplay(w http.ResponseWriter, r *http.Request, topics []string, dashboard string) (*rewind.Replay, int, bool) {
 	from, present, handled := a.momentOf(w, r, "from")
 	if !present || handled {
 		return nil, 0, handled
@@ -72,7 +74,15 @@ func (a *API) startReplay(w http.ResponseWriter, r *http.Request, topics []strin
 		writeError(w, http.StatusNotImplemented, "this dashd has no replay: drop ?from=", nil)
 		return nil, 0, true
 	}
-	rp, err := a.cfg.Replays.Replay(r.Context(), a.replaySet(topics), from)
+	set := a.replaySet(topics)
+	if a.filteredReader(r) {
+		var err error
+		if set, err = a.narrowSet(r, set, dashboard); err != nil {
+			filterError(w, "stream", err)
+			return nil, 0, true
+		}
+	}
+	rp, err := a.cfg.Replays.Replay(r.Context(), set, from)
 	if err != nil {
 		rewindError(w, err)
 		return nil, 0, true

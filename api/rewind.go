@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/dashd/dashd/access"
@@ -158,21 +159,29 @@ func (a *API) setOf(id string) (rewind.Set, charts.Chart, bool) {
 }
 
 // serveRewound answers ?at=T on a chart's frame (option false) or option.
-// A push chart's data is not in the log: it answers its current data,
-// without "at".
-func (a *API) serveRewound(w http.ResponseWriter, r *http.Request, at time.Time, option bool) {
+// A push chart's data is not in the log: it answers current, the chart's
+// current read, without "at". A filtered reader's rewind is that of the
+// chart seen through its filter (narrowSet); a chart its filter leaves
+// nothing of answers current too (its filtered view: empty).
+func (a *API) serveRewound(w http.ResponseWriter, r *http.Request, at time.Time, option bool, current func(context.Context, string) ([]byte, error)) {
 	id := r.PathValue("id")
 	set, def, ok := a.setOf(id)
 	if !ok {
 		writeError(w, http.StatusNotFound, "chart not found", nil)
 		return
 	}
-	if def.Metric == "" {
-		read := a.cfg.Board.Frame
-		if option {
-			read = a.cfg.Board.Option
+	if a.filteredReader(r) {
+		var err error
+		if set, err = a.narrowSet(r, set, ""); err != nil {
+			filterError(w, "chart", err)
+			return
 		}
-		a.serveChartBytes(w, r, read)
+		if !slices.ContainsFunc(set.Charts, func(c charts.Chart) bool { return c.ID == id }) {
+			def = charts.Chart{} // nothing to rewind: answer current
+		}
+	}
+	if def.Metric == "" {
+		a.serveChartBytes(w, r, current)
 		return
 	}
 	m, err := a.cfg.Rewind.Moment(r.Context(), set, at)

@@ -29,13 +29,13 @@ func (a *API) stream(serve func(http.ResponseWriter, *http.Request, []string, co
 			w.WriteHeader(http.StatusOK)
 			return
 		}
+		charted := topics // by chart id, for a replay
 		if a.filteredReader(r) {
 			// A token with tag filters, or chosen dashboard variables:
-			// each chart is seen through its filter. A filtered view has no
-			// past, so ?from= and ?at= are refused (the access policy
-			// already refused them, 403, for a token with where).
+			// each chart is seen through its filter, live (its filtered
+			// view's topic) and in a replay (startReplay narrows the set).
 			var release func()
-			if err := a.canFilter(r, "from", "at"); err != nil {
+			if err := a.canFilter(r); err != nil {
 				filterError(w, "stream", err)
 				return
 			}
@@ -46,8 +46,10 @@ func (a *API) stream(serve func(http.ResponseWriter, *http.Request, []string, co
 			// A WebSocket's serve returns once it is hijacked; the view
 			// then stays while the hub says its topic is watched.
 			defer release()
-		} else if replay != nil {
-			rp, speed, handled := a.startReplay(w, r, topics)
+		}
+		if replay != nil {
+			// An SSE replay goes on live on topics: the filtered ones.
+			rp, speed, handled := a.startReplay(w, r, charted, q.Get("dashboard"))
 			if rp != nil {
 				replay(w, r, rp, speed, topics, a.cfg.Leases.Lease(decisionOf(r).Grant))
 			}

@@ -37,14 +37,13 @@ func whereOf(r *http.Request) map[string]string {
 }
 
 // readFor is read, or its filtered twin when r's token carries a filter.
-// A filtered read refuses ?at= (rewind reads the log unfiltered) and fails
-// closed when the API has no Filtered: the read it returns then answers
-// a *refusal.
+// A filtered read fails closed when the API has no Filtered: the read it
+// returns then answers a *refusal.
 func (a *API) readFor(r *http.Request, read func(context.Context, string) ([]byte, error), filtered func(Filtered, context.Context, string, map[string]string) ([]byte, error)) func(context.Context, string) ([]byte, error) {
 	if !a.filteredReader(r) {
 		return read
 	}
-	if err := a.canFilter(r, "at"); err != nil {
+	if err := a.canFilter(r); err != nil {
 		return func(context.Context, string) ([]byte, error) { return nil, err }
 	}
 	return func(ctx context.Context, id string) ([]byte, error) {
@@ -145,14 +144,9 @@ type refusal struct {
 
 func (e *refusal) Error() string { return e.msg }
 
-// canFilter says why a filtered request cannot be served (rewind
-// parameters, or no filtered views wired), or nil.
-func (a *API) canFilter(r *http.Request, params ...string) error {
-	for _, p := range params {
-		if r.URL.Query().Has(p) {
-			return &refusal{http.StatusBadRequest, fmt.Sprintf("?%s= is not served to an embed token with tag filters (where): rewind reads the whole log, unfiltered; drop ?%s=", p, p)}
-		}
-	}
+// canFilter says why a filtered request cannot be served (no filtered
+// views wired), or nil.
+func (a *API) canFilter(r *http.Request) error {
 	if a.cfg.Filtered == nil {
 		return &refusal{http.StatusForbidden, "this server cannot filter reads by an embed token's where"}
 	}

@@ -283,6 +283,22 @@ type boardState struct {
 	filtered  map[string]*filtered
 	fidx      map[string][]*keySet
 	fseqFloor uint64 // the highest seq of a dropped filtered view
+	// pending are filtered views changed by samples and not yet in dirty
+	// (each with View.pending set): one flag a sample, where a map write a
+	// sample was the dearest part of a tenant's update. settlePending
+	// moves them into dirty before a flush and before every request.
+	pending []*View
+	// stale are filtered views that changed while nobody read or watched
+	// them (unwatched): their frames are not built until a reader comes
+	// (Acquire moves them back to dirty).
+	stale map[*View]struct{}
+	// fmemo is the filtered view the last tenant sample went to
+	// (addFiltered), valid while that view's gen is gen and set indexes it.
+	fmemo struct {
+		set *keySet
+		v   *View
+		gen uint64
+	}
 
 	// varTags are, by chart id, the where keys a chart binds to a
 	// dashboard variable; seen, by chart id and key, the values its
@@ -313,6 +329,7 @@ func (b *Board) Run(ctx context.Context) error {
 		ctx:      ctx,
 		filtered: map[string]*filtered{},
 		fidx:     map[string][]*keySet{},
+		stale:    map[*View]struct{}{},
 	}
 	if cp := b.cfg.Start; cp != nil {
 		st.at = cp.At
@@ -334,7 +351,7 @@ func (b *Board) Run(ctx context.Context) error {
 	// changed schedules a flush: now if the last one was at least an
 	// interval ago (the leading edge), else at the end of the interval.
 	changed := func() {
-		if timerArmed || len(st.dirty)+len(st.unsent) == 0 {
+		if timerArmed || len(st.dirty)+len(st.unsent)+len(st.pending) == 0 {
 			return
 		}
 		if wait := b.interval - time.Since(lastFlush); wait > 0 {
@@ -423,9 +440,9 @@ func (b *Board) apply(st *boardState, pb positioned) {
 				continue
 			}
 			read = true
-			st.add(v, s, now, &outside, &folded)
-			if sets := st.fidx[v.def.ID]; sets != nil {
-				st.addFiltered(sets, s, now)
+			before := v.folded
+			if a, c, at := st.add(v, s, now, &outside, &folded); a != nil && v.fsets != nil {
+				st.addFiltered(v, c, at, v.folded != before, s, now)
 			}
 			if tags := st.varTags[v.def.ID]; tags != nil {
 				st.see(v.def.ID, tags, s)
@@ -443,20 +460,23 @@ func (b *Board) apply(st *boardState, pb positioned) {
 
 // add folds s (matched by v) into v and marks v dirty; a sample older
 // than v's window adds one to *outside, one folded by v's limits to
-// *folded.
-func (st *boardState) add(v *View, s *ingest.Sample, now time.Time, outside, folded *uint64) {
+// *folded. It returns what View.add does, for v's filtered views.
+func (st *boardState) add(v *View, s *ingest.Sample, now time.Time, outside, folded *uint64) (*acc, cell, int64) {
 	before := v.folded
-	if v.Add(s, now) {
+	a, c, at := v.add(s, now)
+	if a != nil {
 		st.dirty[v] = struct{}{}
 	} else {
 		*outside++
 	}
 	*folded += v.folded - before
+	return a, c, at
 }
 
 // flush builds, encodes once and publishes the frame of every dirty chart,
 // and publishes the frames that reads built since the last flush.
 func (b *Board) flush(st *boardState) {
+	st.settlePending()
 	if len(st.dirty)+len(st.unsent) == 0 {
 		return
 	}
@@ -465,6 +485,10 @@ func (b *Board) flush(st *boardState) {
 	for v := range st.dirty {
 		if v.held {
 			held = append(held, v) // published once filled
+			continue
+		}
+		if b.unwatched(st, v) {
+			st.stale[v] = struct{}{} // built when a reader comes
 			continue
 		}
 		b.build(st, v, now)
@@ -506,11 +530,15 @@ func (b *Board) publish(st *boardState, v *View) {
 // current, but not published: the next flush, which comes no sooner than
 // MaxFPS allows, sends viewers that same frame (same seq, same bytes), or a
 // newer one. Reads, however many, never make frames reach viewers faster.
+//
+// A windowed chart whose window moved since its last frame counts as
+// changed, even before the ticker in Run notices it.
 func (b *Board) settle(st *boardState, v *View) {
-	if _, dirty := st.dirty[v]; !dirty && st.current[v.topicName()] != nil {
+	now := b.cfg.Now()
+	if _, dirty := st.dirty[v]; !dirty && st.current[v.topicName()] != nil && (!v.Windowed() || v.Epoch(now) == st.epochs[v]) {
 		return
 	}
-	b.build(st, v, b.cfg.Now())
+	b.build(st, v, now)
 	delete(st.dirty, v)
 	st.unsent[v] = struct{}{}
 }
@@ -730,7 +758,7 @@ func (b *Board) announce(old, c *catalog) bool {
 func (b *Board) do(ctx context.Context, f func(*boardState)) error {
 	done := make(chan struct{})
 	select {
-	case b.reqs <- func(st *boardState) { f(st); close(done) }:
+	case b.reqs <- func(st *boardState) { st.settlePending(); f(st); close(done) }:
 	case <-b.done:
 		return ErrClosed
 	case <-ctx.Done():

@@ -48,5 +48,13 @@
 // A frame is the full state of a chart's data, so the newest frame always
 // wins and an older one may be skipped; Seq rises with every frame.
 //
+// Filtered views (filtered.go, issue 15): a chart seen through a tag
+// filter (an embed token's where), made on its first reader, filled from
+// the log, shared by its readers, bounded (Config.MaxFilteredViews) and
+// dropped when idle. A sample the chart reads reaches its tenant's view
+// without a second Matches; a view nobody holds or watches builds no
+// frames. Narrow is the same chart as a definition of its own, for those
+// that compute it apart from the board (a rewind with a filtered token).
+//
 // charts imports ingest for Sample only.
 package charts

@@ -125,6 +125,10 @@ func (b *Board) Acquire(ctx context.Context, id string, where map[string]string)
 	err = b.do(ctx, func(st *boardState) {
 		f, e := b.filteredView(st, id, canon, where, topic)
 		if ferr = e; e == nil {
+			if _, stale := st.stale[f.view]; stale {
+				delete(st.stale, f.view)
+				st.dirty[f.view] = struct{}{}
+			}
 			f.refs++
 			f.used = b.cfg.Now()
 			ready = f.ready
@@ -263,6 +267,11 @@ func (b *Board) filteredView(st *boardState, id, canon string, where map[string]
 func (b *Board) fill(st *boardState, f *filtered, def Chart, seq uint64) {
 	v := NewView(def, b.cfg.Limits)
 	v.filter, v.topic, v.seq = f.where, FilterTopic(f.chart, f.canon), seq
+	if len(f.where) == 1 {
+		for _, val := range f.where {
+			v.fval = val
+		}
+	}
 	for k, want := range f.where {
 		if got, ok := def.Where[k]; ok && got != want && !strings.HasPrefix(got, "$") {
 			v.never = true
@@ -306,6 +315,9 @@ func (b *Board) rebuildFiltered(st *boardState) {
 		b.forget(st, old)
 		b.fill(st, f, main.def, old.seq)
 		st.index(f, false)
+	}
+	for id := range st.views {
+		st.syncSets(id) // a chart's view may be new
 	}
 }
 
@@ -370,12 +382,26 @@ func (b *Board) drop(st *boardState, topic string, f *filtered) {
 
 // forget removes v from the board's bookkeeping.
 func (b *Board) forget(st *boardState, v *View) {
+	v.gen++ // no cache may reach it any more
+	delete(st.stale, v)
 	delete(st.dirty, v)
 	delete(st.unsent, v)
 	delete(st.epochs, v)
 	delete(st.filling, v)
 	delete(st.current, v.topic)
 	delete(st.last, v.topic)
+}
+
+// unwatched reports whether v is a filtered view that no reader holds
+// (Acquire) and nobody watches (Config.Watched; without it, every view
+// counts as watched): kept until it is idle long enough to drop, but its
+// frames would reach no one.
+func (b *Board) unwatched(st *boardState, v *View) bool {
+	if v.topic == "" || b.cfg.Watched == nil {
+		return false
+	}
+	f := st.filtered[v.topic]
+	return f != nil && f.view == v && f.refs == 0 && !b.cfg.Watched(v.topic)
 }
 
 // isCurrent reports whether v is a view the board holds now.
@@ -414,6 +440,7 @@ func (st *boardState) index(f *filtered, remove bool) {
 		} else {
 			st.fidx[f.chart] = sets
 		}
+		st.syncSets(f.chart)
 		return
 	}
 	if i < 0 {
@@ -422,13 +449,89 @@ func (st *boardState) index(f *filtered, remove bool) {
 	}
 	sets[i].views[key] = f.view
 	st.fidx[f.chart] = sets
+	st.syncSets(f.chart)
 }
 
-// addFiltered adds s, which the chart of sets matches, to its filtered
-// views that match it: one map look-up per set of filter keys, however
-// many views there are.
-func (st *boardState) addFiltered(sets []*keySet, s *ingest.Sample, now time.Time) {
-	var outside, folded uint64 // counted once, by the chart's own view
+// syncSets gives the view of chart id its filtered views' index (fidx is
+// the index's owner; View.fsets saves apply a look-up by id per sample).
+func (st *boardState) syncSets(id string) {
+	if v := st.views[id]; v != nil {
+		v.fsets = st.fidx[id]
+	}
+}
+
+// fcacheSize is the number of a filtered view's cache entries (fcache):
+// a power of two, about the cells a tenant writes in one slot of time.
+const fcacheSize = 8
+
+// fcell is an entry of a filtered view's cache: the view's accumulator
+// fa that a sample of the chart's cell mc in slot epoch e went into,
+// learned while the chart's view was at gen mgen and the filtered view at
+// fgen. While both gens hold, the next such sample goes into fa too: the
+// same slot (the views share the definition, so the time falls alike),
+// the same category and series (the names of mc, since the chart's ids
+// were not reused), the same decision of the view's limits (no name of
+// the view was forgotten, and fa is no fold). fa is then added to
+// directly, without finding the cell by its names again.
+type fcell struct {
+	mc         cell
+	e          int64
+	fa         *acc
+	mgen, fgen uint64
+}
+
+// addFiltered adds s, which the chart's own view main matched and added
+// to its cell c at time at (mfolded: into Other, by main's limits), to
+// main's filtered views that match it.
+//
+// One map look-up per set of filter keys finds the view, however many
+// views there are. The views' own Matches is not called: the chart's
+// where and definition are theirs and main matched them, and the index
+// matched the filter. When every filtered view of the chart filters on
+// the same one tag key (tenant embeds: {tenant: …}), the view's cache
+// (fcell) then finds the cell from c, when main did not fold s: no
+// second look-up of the category and series names.
+func (st *boardState) addFiltered(main *View, c cell, at int64, mfolded bool, s *ingest.Sample, now time.Time) {
+	sets := main.fsets
+	if len(sets) == 1 && len(sets[0].keys) == 1 {
+		val, ok := s.Tag(sets[0].keys[0])
+		if !ok {
+			return
+		}
+		// The request a batch comes from is often one tenant's: the view of
+		// the last sample's tenant is tried first (a string compare; while
+		// its gen holds, it is still indexed).
+		v := st.fmemo.v
+		if v == nil || st.fmemo.set != sets[0] || st.fmemo.gen != v.gen || v.fval != val {
+			if v = sets[0].views[val]; v == nil {
+				return
+			}
+			st.fmemo.set, st.fmemo.v, st.fmemo.gen = sets[0], v, v.gen
+		}
+		e := main.epoch(at)
+		var ent *fcell // nil: not cached
+		if !mfolded {
+			if v.fcache == nil {
+				v.fcache = new([fcacheSize]fcell)
+			}
+			ent = &v.fcache[(c.category*31+c.series)%fcacheSize]
+			if ent.fa != nil && ent.mc == c && ent.e == e && ent.mgen == main.gen && ent.fgen == v.gen {
+				ent.fa.add(main.def.Agg, s.Value, at)
+				st.mark(v)
+				return
+			}
+		}
+		before := v.folded
+		fa, _, _ := v.add(s, now)
+		if fa == nil {
+			return
+		}
+		st.mark(v)
+		if ent != nil && v.folded == before {
+			*ent = fcell{mc: c, e: e, fa: fa, mgen: main.gen, fgen: v.gen}
+		}
+		return
+	}
 	var buf []byte
 	for _, set := range sets {
 		var v *View
@@ -457,8 +560,66 @@ func (st *boardState) addFiltered(sets []*keySet, s *ingest.Sample, now time.Tim
 			}
 			v = set.views[string(buf)]
 		}
-		if v != nil && v.Matches(s) {
-			st.add(v, s, now, &outside, &folded)
+		if v != nil {
+			if fa, _, _ := v.add(s, now); fa != nil {
+				st.mark(v)
+			}
 		}
 	}
+}
+
+// mark notes that filtered view v changed (see boardState.pending).
+func (st *boardState) mark(v *View) {
+	if !v.pending {
+		v.pending = true
+		st.pending = append(st.pending, v)
+	}
+}
+
+// settlePending moves the pending views that are still held into dirty.
+func (st *boardState) settlePending() {
+	for i, v := range st.pending {
+		v.pending = false
+		if st.isCurrent(v) {
+			st.dirty[v] = struct{}{}
+		}
+		st.pending[i] = nil
+	}
+	st.pending = st.pending[:0]
+}
+
+// Narrow is def seen through the tag filter where, as a chart of its own:
+// where ANDed into def's where, a dashboard variable ("$NAME") of def
+// bound to the filter's value for its tag. It is what a filtered view of
+// def shows, for those that compute a chart apart from the board (a
+// rewind of a filtered reader): its Hash differs from def's, so no state
+// kept for def is ever taken for it. ok is false when nothing can match:
+// the filter sets a tag that def's where fixes to another value, or def
+// is a push chart (its data has no tags), or a value of the filter starts
+// with '$': in a chart's where that is a variable, any value, so it
+// cannot stand for itself there (such a value is shown nothing here,
+// never everything).
+func Narrow(def Chart, where map[string]string) (Chart, bool) {
+	if def.Metric == "" {
+		return Chart{}, false
+	}
+	if len(where) == 0 {
+		return def, true
+	}
+	out := def
+	out.Where = make(map[string]string, len(def.Where)+len(where))
+	maps.Copy(out.Where, def.Where)
+	for k, want := range where {
+		if strings.HasPrefix(want, "$") {
+			return Chart{}, false
+		}
+		if got, ok := def.Where[k]; ok && !strings.HasPrefix(got, "$") {
+			if got != want {
+				return Chart{}, false
+			}
+			continue
+		}
+		out.Where[k] = want
+	}
+	return out, true
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -268,5 +269,86 @@ func TestFilteredViewsAreBoundedAndDroppedWhenIdle(t *testing.T) {
 		t.Fatalf("after a drop: %v", err)
 	} else {
 		release()
+	}
+}
+
+func TestNarrow(t *testing.T) {
+	t.Parallel()
+	base := charts.Chart{ID: "c", Metric: "req", X: "host", Where: map[string]string{"region": "eu", "env": "$env"}}
+	tests := map[string]struct {
+		where map[string]string
+		want  map[string]string // nil: matches nothing
+	}{
+		"none":                    {nil, base.Where},
+		"adds a tag":              {map[string]string{"tenant": "acme"}, map[string]string{"region": "eu", "env": "$env", "tenant": "acme"}},
+		"binds a variable":        {map[string]string{"env": "prod"}, map[string]string{"region": "eu", "env": "prod"}},
+		"agrees with the where":   {map[string]string{"region": "eu"}, base.Where},
+		"contradicts the where":   {map[string]string{"region": "us"}, nil},
+		"a value like a variable": {map[string]string{"tenant": "$x"}, nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, ok := charts.Narrow(base, tc.where)
+			if ok != (tc.want != nil) {
+				t.Fatalf("ok %v, want %v", ok, tc.want != nil)
+			}
+			if ok && fmt.Sprint(got.Where) != fmt.Sprint(tc.want) {
+				t.Fatalf("where %v, want %v", got.Where, tc.want)
+			}
+			if ok && len(tc.where) > 0 && tc.where["region"] == "" && got.Hash() == base.Hash() {
+				t.Fatal("a narrowed chart hashes as the chart: a checkpoint of the chart would be taken for it")
+			}
+		})
+	}
+	if fmt.Sprint(base.Where) != "map[env:$env region:eu]" {
+		t.Fatalf("Narrow changed the chart's where: %v", base.Where)
+	}
+	if _, ok := charts.Narrow(charts.Chart{ID: "push"}, map[string]string{"tenant": "acme"}); ok {
+		t.Fatal("a push chart's data has no tags: a filter matches none of it")
+	}
+}
+
+// TestUnwatchedViewsBuildNoFrames: a filtered view that nobody holds or
+// watches (kept until it is idle long enough to drop) builds no frame
+// when its samples come; its next reader gets them all, at once.
+func TestUnwatchedViewsBuildNoFrames(t *testing.T) {
+	t.Parallel()
+	var watched atomic.Bool
+	cfg := charts.Config{MaxFPS: 100, Watched: func(string) bool { return watched.Load() }}
+	b, rec := startBoard(t, cfg, tenantDash)
+	ctx := context.Background()
+	where := map[string]string{"tenant": "t01"}
+	topic, release, err := b.Acquire(ctx, "by-host", where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release() // nobody holds it, nobody watches it
+	rec.mu.Lock()
+	seen := len(rec.ticks)
+	rec.mu.Unlock()
+	for round := range 3 {
+		if err := b.Accept(ctx, tenantBatch(3, round)); err != nil {
+			t.Fatal(err)
+		}
+		rec.next(t, "by-host") // a flush came after the samples
+	}
+	rec.mu.Lock()
+	for _, tick := range rec.ticks[seen:] {
+		if msg, ok := tick[topic]; ok {
+			rec.mu.Unlock()
+			t.Fatalf("an unwatched view built and published a frame: %s", msg)
+		}
+	}
+	rec.mu.Unlock()
+	// A reader comes: the view shows every sample at once, and viewers
+	// get its frame with the next flush.
+	msg, err := b.FrameWhere(ctx, "by-host", where)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkOnly(t, msg, 1, 3)
+	watched.Store(true)
+	if f := rec.next(t, topic); sumOf(f) != 3*2000 {
+		t.Fatalf("the frame published once read: %+v", f)
 	}
 }

@@ -143,15 +143,19 @@ func (ns *names) id(name string, e int64) uint32 {
 	return id
 }
 
-// forget drops every name whose newest epoch is not recent.
-func (ns *names) forget(recent func(e int64) bool) {
+// forget drops every name whose newest epoch is not recent, and reports
+// whether it dropped any.
+func (ns *names) forget(recent func(e int64) bool) bool {
+	dropped := false
 	for name, id := range ns.ids {
 		if !recent(ns.seen[id]) {
 			delete(ns.ids, name)
 			ns.name[id] = ""
 			ns.free = append(ns.free, id)
+			dropped = true
 		}
 	}
+	return dropped
 }
 
 // slot holds the samples of one slice of time: a slice of a sliding window,
@@ -192,11 +196,25 @@ type View struct {
 	// is published on topic; never says the filter contradicts the chart's
 	// own where (or the chart is a push chart), so it matches nothing.
 	filter map[string]string
+	fval   string // the value of a filter of one tag
 	never  bool
 	topic  string
 	// held: a filtered view still being filled from the log; its frames
 	// are not published until it is complete.
 	held bool
+	// gen rises whenever a slot's cells are replaced or dropped, a name
+	// is forgotten (its id may be used again), or a filtered view is
+	// dropped: what a cache (fcache, filtered.go) learned of the view at
+	// another gen may no longer hold.
+	gen uint64
+	// fsets (a chart's own view only) indexes its filtered views by the
+	// tag keys they filter on (filtered.go); pending says the view is in
+	// boardState.pending, a change not yet in boardState.dirty; fcache (a
+	// filtered view only, made on its first sample) maps the chart's cells
+	// to the view's.
+	fsets   []*keySet
+	pending bool
+	fcache  *[fcacheSize]fcell
 }
 
 // NewView makes the state of a normalized, valid chart.
@@ -290,6 +308,14 @@ func floorDiv(a, b int64) int64 {
 // from another source, or a clock that steps back, from writing a slot
 // ahead of the window.
 func (v *View) Add(s *ingest.Sample, now time.Time) bool {
+	a, _, _ := v.add(s, now)
+	return a != nil
+}
+
+// add is Add that returns the accumulator s went into (nil: s is older
+// than the window), its cell, and the time s counted at (s.Time, or now
+// if s is newer).
+func (v *View) add(s *ingest.Sample, now time.Time) (*acc, cell, int64) {
 	nowEpoch := v.epoch(now.UnixNano())
 	at := s.Time.UnixNano()
 	e := v.epoch(at)
@@ -298,7 +324,7 @@ func (v *View) Add(s *ingest.Sample, now time.Time) bool {
 	}
 	if v.width != 0 && e <= nowEpoch-int64(v.nslots) {
 		v.outside++
-		return false
+		return nil, cell{}, 0
 	}
 
 	var c cell
@@ -320,6 +346,9 @@ func (v *View) Add(s *ingest.Sample, now time.Time) bool {
 		// A new map, not the old one cleared: a map keeps the room of the
 		// most it ever held, and every slot in turn would keep a full one.
 		v.stored -= len(sl.cells)
+		if sl.cells != nil {
+			v.gen++
+		}
 		sl.cells = make(map[cell]*acc)
 		sl.epoch = e
 	}
@@ -342,13 +371,17 @@ func (v *View) Add(s *ingest.Sample, now time.Time) bool {
 	}
 	a.add(v.def.Agg, s.Value, at)
 	v.newestAt = max(v.newestAt, e)
-	return true
+	return a, c, at
 }
 
 // admit returns the id of name, or of Other when name is new and the set
 // is full.
 func (v *View) admit(set *names, name string, e int64, limit int) uint32 {
-	if _, ok := set.ids[name]; !ok && len(set.ids) >= limit && name != Other {
+	if id, ok := set.ids[name]; ok { // one look-up for a known name, the usual case
+		set.seen[id] = max(set.seen[id], e)
+		return id
+	}
+	if len(set.ids) >= limit && name != Other {
 		v.folded++
 		name = Other
 	}
@@ -424,12 +457,15 @@ func (v *View) expire(nowEpoch int64) {
 	// below, and no cell left refers to its id when the id is used again.
 	// (A name seen after now, should the clock step back, is kept.)
 	recent := func(e int64) bool { return e > nowEpoch-int64(v.nslots) }
-	v.categories.forget(recent)
-	v.series.forget(recent)
+	fc, fs := v.categories.forget(recent), v.series.forget(recent)
+	if fc || fs {
+		v.gen++
+	}
 	for i := range v.slots {
 		if v.slots[i].cells != nil && !v.live(v.slots[i].epoch, nowEpoch) {
 			v.stored -= len(v.slots[i].cells)
 			v.slots[i].cells = nil
+			v.gen++
 		}
 	}
 }

@@ -30,10 +30,11 @@ func ingestFormat(format string) (path, contentType string, ok bool) {
 // sample is one generated sample: the chart it feeds, its category and
 // series tags, and its value.
 type sample struct {
-	chart int
-	cat   string
-	s     string
-	value float64
+	chart  int
+	cat    string
+	s      string
+	value  float64
+	tenant int // with bodyShape.tenants: the tenant tag, t0000 …
 }
 
 // bodyShape says what one push holds.
@@ -46,7 +47,14 @@ type bodyShape struct {
 	// cells (category × series) of a chart, so that a push smaller than
 	// the charts changes a few cells while the charts keep every cell.
 	rotate bool
+	// tenants: every sample carries a tag tenant=tNNNN, the data
+	// samples round-robin over the tenants, each push's probes those of
+	// tenant seq mod tenants (0: no tenant tag).
+	tenants int
 }
+
+// tenantName names tenant i.
+func tenantName(i int) string { return fmt.Sprintf("t%04d", i) }
 
 // catNames and seriesNames name the data categories and series.
 func catName(i int) string    { return fmt.Sprintf("c%03d", i) }
@@ -58,7 +66,7 @@ func seriesName(i int) string { return string(rune('a' + i%26)) }
 func (b bodyShape) samples(dst []sample, seq uint64, cats, series []string) []sample {
 	dst = dst[:0]
 	for c := 0; c < b.charts; c++ {
-		dst = append(dst, sample{chart: c, cat: probeCategory, s: series[0], value: float64(seq)})
+		dst = append(dst, sample{chart: c, cat: probeCategory, s: series[0], value: float64(seq), tenant: b.tenantOf(int(seq))})
 	}
 	perChart := (b.batch - b.charts + b.charts - 1) / b.charts
 	for j := 0; j < b.batch-b.charts; j++ {
@@ -68,16 +76,24 @@ func (b bodyShape) samples(dst []sample, seq uint64, cats, series []string) []sa
 			k += int(seq) * perChart
 		}
 		dst = append(dst, sample{
-			chart: c,
-			cat:   cats[k%len(cats)],
-			s:     series[(k/len(cats))%len(series)],
-			value: float64((seq*31 + uint64(j)*7) % 1000),
+			chart:  c,
+			cat:    cats[k%len(cats)],
+			s:      series[(k/len(cats))%len(series)],
+			value:  float64((seq*31 + uint64(j)*7) % 1000),
+			tenant: b.tenantOf(j),
 		})
 	}
 	return dst
 }
 
-// appendBody encodes samples in format.
+func (b bodyShape) tenantOf(k int) int {
+	if b.tenants <= 0 {
+		return -1
+	}
+	return k % b.tenants
+}
+
+// appendBody encodes samples in format (a tenant below 0: no tenant tag).
 func appendBody(dst []byte, format string, samples []sample) []byte {
 	switch format {
 	case "json":
@@ -92,6 +108,10 @@ func appendBody(dst []byte, format string, samples []sample) []byte {
 			dst = append(dst, s.cat...)
 			dst = append(dst, `","s":"`...)
 			dst = append(dst, s.s...)
+			if s.tenant >= 0 {
+				dst = append(dst, `","tenant":"`...)
+				dst = append(dst, tenantName(s.tenant)...)
+			}
 			dst = append(dst, `"},"value":`...)
 			dst = strconv.AppendFloat(dst, s.value, 'f', -1, 64)
 			dst = append(dst, '}')
@@ -105,6 +125,10 @@ func appendBody(dst []byte, format string, samples []sample) []byte {
 			dst = strconv.AppendInt(dst, int64(s.chart), 10)
 			dst = append(dst, ",s="...)
 			dst = append(dst, s.s...)
+			if s.tenant >= 0 {
+				dst = append(dst, ",tenant="...)
+				dst = append(dst, tenantName(s.tenant)...)
+			}
 			dst = append(dst, " value="...)
 			dst = strconv.AppendFloat(dst, s.value, 'f', -1, 64)
 			dst = append(dst, '\n')
@@ -118,6 +142,10 @@ func appendBody(dst []byte, format string, samples []sample) []byte {
 			dst = append(dst, s.cat...)
 			dst = append(dst, `",s="`...)
 			dst = append(dst, s.s...)
+			if s.tenant >= 0 {
+				dst = append(dst, `",tenant="`...)
+				dst = append(dst, tenantName(s.tenant)...)
+			}
 			dst = append(dst, `"} `...)
 			dst = strconv.AppendFloat(dst, s.value, 'f', -1, 64)
 			dst = append(dst, '\n')

@@ -51,6 +51,9 @@ type scenario struct {
 	dial       int // concurrent connection attempts
 	maxPushes  int
 	sample     int // WebSocket viewers that decode and time; the others count (raw.go). 0: all
+
+	tenants    int  // 0: none; else samples carry tenant tags and viewers filtered tokens
+	unfiltered bool // with tenants: the viewers hold no token (they read the chart itself)
 }
 
 // Bounds on a scenario, so that every run ends by itself.
@@ -91,6 +94,9 @@ func (sc *scenario) addFlags(fs *flag.FlagSet, withTarget bool) {
 	fs.IntVar(&sc.dial, "dial", 64, "concurrent connection attempts at most")
 	fs.IntVar(&sc.maxPushes, "max-pushes", 2_000_000, "pushes at most, whatever the rate and duration")
 	fs.IntVar(&sc.sample, "sample", 250, "WebSocket viewers (`N`, spread over the dashboards and the connection order) that decode every message and time the probes; the others only count bytes and messages, so that dashload stays cheap beside the server it measures (0: every viewer decodes)")
+
+	fs.IntVar(&sc.tenants, "tenants", 0, "tenants (`N`, issue 15): every sample carries tag tenant=t0000 … round-robin, and viewer i holds an embed token minted (POST /api/v1/embed-tokens, --admin-token; the server needs auth.embed_secret) for the dashboard with where tenant=t(i mod N), so it reads its tenant's filtered views; 0: none")
+	fs.BoolVar(&sc.unfiltered, "unfiltered", false, "with --tenants: tag the samples, but give the viewers no token (they read the charts unfiltered): the same load without filtered views")
 }
 
 // check validates the scenario and fills what follows from other fields.
@@ -105,6 +111,9 @@ func (sc *scenario) check() error {
 		bad("--viewers and --sse must not be negative")
 	case sc.viewers+sc.sse > maxViewers:
 		bad("--viewers + --sse is %d; at most %d", sc.viewers+sc.sse, maxViewers)
+	}
+	if sc.tenants < 0 || sc.tenants > 100_000 || sc.tenants > 0 && sc.dashboards != 1 {
+		bad("--tenants %d: 0 to 100,000, with one dashboard", sc.tenants)
 	}
 	if sc.charts < 1 || sc.charts > 1000 {
 		bad("--charts %d is out of range (1 to 1000)", sc.charts)
@@ -306,15 +315,25 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	var viewersDone sync.WaitGroup
 	dialer.EnableCompression = sc.compress
 	ids := sc.dashboardIDs()
+	tokens, err := mintTenantTokens(ctx, sseClient, target, sc)
+	if err != nil {
+		return nil, err
+	}
+	tokenOf := func(i int) string {
+		if len(tokens) == 0 {
+			return ""
+		}
+		return "&token=" + url.QueryEscape(tokens[i%len(tokens)])
+	}
 	wsURL := func(i int) string {
-		u := "ws" + strings.TrimPrefix(target, "http") + "/api/v1/stream?dashboard=" + url.QueryEscape(ids[i%len(ids)])
+		u := "ws" + strings.TrimPrefix(target, "http") + "/api/v1/stream?dashboard=" + url.QueryEscape(ids[i%len(ids)]) + tokenOf(i)
 		if sc.delta {
 			u += "&delta=1"
 		}
 		return u
 	}
 	sseURL := func(i int) string {
-		return target + "/api/v1/stream/sse?dashboard=" + url.QueryEscape(ids[i%len(ids)])
+		return target + "/api/v1/stream/sse?dashboard=" + url.QueryEscape(ids[i%len(ids)]) + tokenOf(i)
 	}
 	res.Delta = sc.delta
 
@@ -401,7 +420,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		fmt.Fprintf(logw, "dashload: pushing for %s\n", sc.duration)
 		path, _, _ := ingestFormat(sc.format)
 		p := &pusher{client: client, url: target + path, format: sc.format, token: sc.token,
-			shape: bodyShape{charts: sc.totalCharts(), categories: sc.categories, series: sc.series, batch: sc.batch, rotate: sc.rotate},
+			shape: bodyShape{charts: sc.totalCharts(), categories: sc.categories, series: sc.series, batch: sc.batch, rotate: sc.rotate, tenants: sc.tenants},
 			sent:  sent, base: base, stats: ps}
 		pushCtx, stopPush := context.WithTimeout(ctx, sc.duration)
 		p.run(pushCtx, sc.pushRate, sc.pushers)
