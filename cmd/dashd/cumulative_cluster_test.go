@@ -110,7 +110,7 @@ func TestClusterCumulativeAcrossNodes(t *testing.T) {
 	agree(total, b)
 	moment := time.Now()
 	time.Sleep(20 * time.Millisecond)
-	c, _ := startCumulativeNode(t, url) // from a's shutdown checkpoint
+	c, _ := startCumulativeNode(t, url)                                                      // from a's shutdown checkpoint
 	d, _ := startCumulativeNode(t, url, func(f *config.File) { f.Checkpoints.Interval = 0 }) // from the log
 	agree(total, b, c, d)
 
