@@ -259,6 +259,15 @@ func EncodeBatch(batch []ingest.Sample) []byte {
 // immutable once decoded). Any input, however malformed, gives either the
 // samples or an error, never a panic.
 func DecodeBatch(b []byte) ([]ingest.Sample, error) {
+	return decodeBatch(b, false)
+}
+
+// decodeBatch is DecodeBatch; lite leaves every sample's metric, field
+// and tags empty (nothing of the string and series tables is allocated,
+// all of it still checked), for a reader that needs only times, values
+// and running totals (a table's warm-up). A message decodes in lite mode
+// exactly when it decodes in full.
+func decodeBatch(b []byte, lite bool) ([]ingest.Sample, error) {
 	d := decoder{b: b}
 	if len(b) == 0 {
 		return nil, fmt.Errorf("%w: empty message", errCorrupt)
@@ -275,7 +284,9 @@ func DecodeBatch(b []byte) ([]ingest.Sample, error) {
 		if d.err != nil {
 			break
 		}
-		strs[i] = string(d.b[d.off : d.off+n])
+		if !lite {
+			strs[i] = string(d.b[d.off : d.off+n])
+		}
 		d.off += n
 	}
 
@@ -293,6 +304,12 @@ func DecodeBatch(b []byte) ([]ingest.Sample, error) {
 			break
 		}
 		if nt == 0 {
+			continue
+		}
+		if lite {
+			for range 2 * nt {
+				d.str(strs)
+			}
 			continue
 		}
 		tags := make([]ingest.Tag, nt)

@@ -144,7 +144,11 @@ func (j *Journal) warm(ctx context.Context, t *runningTable, from uint64, at tim
 		if seq >= from {
 			return nil
 		}
-		if samples, ok := j.decode(msg.Data(), msg.Subject(), seq, meta.Timestamp); ok {
+		// Lite: the table needs times, values and running totals only.
+		// An undecodable message is skipped here as every reader skips it
+		// (and logged by them, not here).
+		if samples, err := decodeBatch(msg.Data(), true); err == nil {
+			clamp(samples, meta.Timestamp)
 			t.cum.Warm(samples, meta.Timestamp)
 		}
 		if meta.NumPending == 0 {
