@@ -171,9 +171,33 @@ func (f *follower) begin(ctx context.Context) error {
 		}
 	}
 	if caught {
+		// Caught up already (nothing after a checkpoint): ready, once the
+		// table is warm for what comes next.
+		if err := f.warm(ctx); err != nil {
+			return err
+		}
 		f.report()
 	}
 	return nil
+}
+
+// warm makes the follower's table of running totals hold what the log
+// held at pos (see running.go), unless it does already.
+func (f *follower) warm(ctx context.Context) error {
+	if f.running != nil && f.running.seq == f.pos {
+		return nil
+	}
+	var err error
+	if f.pos == 0 && !f.fc.Since.IsZero() {
+		f.running, err = f.j.runningSince(ctx, f.fc.Since)
+	} else {
+		f.running, err = f.j.runningAfter(ctx, f.pos)
+	}
+	f.evicted = 0
+	if err != nil {
+		f.running = nil // half warm: warm again
+	}
+	return err
 }
 
 func (f *follower) report() {
@@ -197,20 +221,11 @@ func (f *follower) run(ctx context.Context) error {
 		since := f.fc.Since
 		cc.DeliverPolicy, cc.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
 	}
-	if f.running == nil || f.running.seq != f.pos {
-		var err error
-		if f.pos == 0 && !f.fc.Since.IsZero() {
-			f.running, err = j.runningSince(ctx, f.fc.Since)
-		} else {
-			f.running, err = j.runningAfter(ctx, f.pos)
+	if err := f.warm(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
 		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
-		}
-		f.evicted = 0
+		return err
 	}
 	// What was read after pos and not handed to the sink is read again.
 	f.res.Messages, f.res.Skipped, f.res.LastSeq = f.posRes.Messages, f.posRes.Skipped, f.posRes.LastSeq

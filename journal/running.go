@@ -74,7 +74,10 @@ func (j *Journal) runningAfter(ctx context.Context, after uint64) (*runningTable
 	if err != nil {
 		return nil, fmt.Errorf("journal: read the log at seq %d: %w", after, err)
 	}
-	return t, j.warm(ctx, t, after+1, msg.Time)
+	if err := j.warm(ctx, t, after+1, msg.Time); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // runningSince is the table of a reader that starts with the first
@@ -98,7 +101,10 @@ func (j *Journal) runningSince(ctx context.Context, since time.Time) (*runningTa
 		return t, nil
 	}
 	t.seq = from - 1
-	return t, j.warm(ctx, t, from, since)
+	if err := j.warm(ctx, t, from, since); err != nil {
+		return nil, err
+	}
+	return t, nil
 }
 
 // warm reads into t, without giving increases, every message with
