@@ -196,8 +196,12 @@ func (f *follower) warm(ctx context.Context) error {
 	f.evicted = 0
 	if err != nil {
 		f.running = nil // half warm: warm again
+		return err
 	}
-	return err
+	// Since a time, pos 0 stands for "before the first message stored
+	// since then", which is where the table now is.
+	f.running.seq = f.pos
+	return nil
 }
 
 func (f *follower) report() {

@@ -65,6 +65,9 @@ func (j *Journal) runningAfter(ctx context.Context, after uint64) (*runningTable
 	if after == 0 {
 		return t, nil
 	}
+	if any, err := j.anyRunning(ctx); err != nil || !any {
+		return t, err
+	}
 	msg, err := j.stream.GetMsg(ctx, after)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		// Gone: so is everything before it (the log loses its oldest
@@ -85,6 +88,11 @@ func (j *Journal) runningAfter(ctx context.Context, after uint64) (*runningTable
 // log's last plus one when there is none yet).
 func (j *Journal) runningSince(ctx context.Context, since time.Time) (*runningTable, error) {
 	t := &runningTable{cum: ingest.NewCumulative(ingest.CumulativeConfig{})}
+	if any, err := j.anyRunning(ctx); err != nil || !any {
+		// Nothing to warm with; the table's seq is not read for a start
+		// by time (Follow warms again only once it has a position).
+		return t, err
+	}
 	pos, found, err := j.firstAtOrAfter(ctx, since)
 	if err != nil {
 		return nil, err
@@ -105,6 +113,20 @@ func (j *Journal) runningSince(ctx context.Context, since time.Time) (*runningTa
 		return nil, err
 	}
 	return t, nil
+}
+
+// anyRunning says whether the log holds a message with running totals:
+// one request, which spares a log without any (no OTLP sender) the rest
+// of a warm-up at every start of a reader.
+func (j *Journal) anyRunning(ctx context.Context) (bool, error) {
+	_, err := j.stream.GetLastMsgForSubject(ctx, subjectRunning)
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("journal: look for running totals in the log: %w", err)
+	}
+	return true, nil
 }
 
 // warm reads into t, without giving increases, every message with
