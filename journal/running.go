@@ -115,6 +115,10 @@ func (j *Journal) runningSince(ctx context.Context, since time.Time) (*runningTa
 	return t, nil
 }
 
+// warmQuiet is how long a warm-up waits for its next message before it
+// asks its consumer whether any is left.
+const warmQuiet = 2 * time.Second
+
 // anyRunning says whether the log holds a message with running totals:
 // one request, which spares a log without any (no OTLP sender) the rest
 // of a warm-up at every start of a reader.
@@ -160,7 +164,22 @@ func (j *Journal) warm(ctx context.Context, t *runningTable, from uint64, at tim
 	}
 	defer it.Stop()
 	for {
-		msg, err := it.Next(jetstream.NextContext(ctx))
+		// A message counted pending when the consumer was made may be gone
+		// by now (the log lost its oldest): a quiet wait asks the consumer
+		// whether anything is left instead of waiting for the next push.
+		wctx, cancel := context.WithTimeout(ctx, warmQuiet)
+		msg, err := it.Next(jetstream.NextContext(wctx))
+		cancel()
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			info, ierr := cons.Info(ctx)
+			if ierr != nil {
+				return fmt.Errorf("journal: read the running totals: %w", ierr)
+			}
+			if info.NumPending == 0 {
+				return nil // nothing buffered (Next waited) and nothing left
+			}
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("journal: read the running totals: %w", err)
 		}
