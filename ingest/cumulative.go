@@ -2,57 +2,75 @@ package ingest
 
 import (
 	"math"
-	"slices"
-	"sync"
 	"time"
 )
 
+// CumulativeLookback is how far back, in log time, a running total looks
+// for the previous point of its series. It is a constant, not a setting:
+// the increases are a function of the log only if every node and every
+// version reads it with the same rule. Five minutes hold five exports of
+// an OpenTelemetry SDK at its default interval (60 s).
+const CumulativeLookback = 5 * time.Minute
+
+// DefaultCumulativeSeries is the default series cap of a Cumulative table.
+const DefaultCumulativeSeries = 100_000
+
 // CumulativeConfig bounds a Cumulative table; zero fields take defaults.
 type CumulativeConfig struct {
-	// MaxSeries is how many series the table remembers (100,000); the one
-	// idle longest is forgotten first.
+	// MaxSeries is how many series the table remembers (100,000). Past it
+	// the series seen longest ago (in log order) is forgotten: its next
+	// point is a first point again. Which one that is depends only on the
+	// order of the log, so every reader forgets the same series.
 	MaxSeries int
-	// IdleTTL forgets a series not seen for this long (1h): its next point
-	// is then a first point again.
-	IdleTTL time.Duration
-	// FreshStart is how recent a first point's start time must be for its
-	// whole value to count as the increase since the start (5m): a sender
-	// that began within it is new, and everything it counted is news. An
-	// older start means the sender ran before dashd saw it: that point only
-	// sets the baseline.
-	FreshStart time.Duration
 }
 
-// Defaults of CumulativeConfig.
-const (
-	DefaultCumulativeSeries     = 100_000
-	DefaultCumulativeIdleTTL    = time.Hour
-	DefaultCumulativeFreshStart = 5 * time.Minute
-)
-
-// Cumulative turns the running totals of cumulative OTLP series into
-// increases. It remembers, per series, the start time, the last total and
-// its time. It is the only state an OTLP handler keeps across requests, in
-// memory and per process: on a restart, or on another dashd node, a series
-// starts again from a baseline. Safe for concurrent use (one mutex; the
-// work under it is a map look-up per point).
+// Cumulative turns the running totals of a log (samples with Running set)
+// into increases, as the log is read in order. The rule, for a point P of
+// series S read from a message stored at log time L (its sample time is
+// at most L, the journal clamps it):
+//
+//   - the previous point of S is the last one read whose message was
+//     stored at most CumulativeLookback before L (older ones are
+//     forgotten), among the MaxSeries series seen last;
+//   - with no previous point, P counts its whole total if its start time
+//     is set and no more than CumulativeLookback before L (the sender
+//     began within it: everything it counted is news), or if P is Grouped
+//     after a Head of the same message that had a previous point (a bucket
+//     that was 0 until now); otherwise P only sets the baseline (no
+//     sample: the sender ran before, for an unknown time);
+//   - a P no later (sample time) than the previous point, or with an
+//     earlier start, is a repeat or out of order: no sample (a repeat is
+//     harmless; after a point out of order, the next one counts from it,
+//     so a sender's points are expected in order, as OTLP exporters send
+//     them);
+//   - a P with another (later) start, or a total below the previous one,
+//     is a reset: it counts its whole total;
+//   - otherwise the increase is P's total minus the previous total.
+//
+// Every point read becomes the previous point of its series, whatever it
+// gave. So the table at a log position depends only on the messages
+// stored in the CumulativeLookback before it: a reader that starts at a position
+// and first reads (Warm) what was stored in that span before it holds
+// exactly the table of a reader that read the whole log.
+//
+// A Cumulative is owned by one reader (one goroutine); it is not safe for
+// concurrent use.
 type Cumulative struct {
-	cfg CumulativeConfig
-
-	mu     sync.Mutex
+	cfg    CumulativeConfig
 	series map[uint64]*cumEntry
-	// LRU list: head.next is the most recently used, head.prev the least.
-	head cumEntry
-	gen  uint64
+	// LRU list in log order: head.next was seen last, head.prev first.
+	head    cumEntry
+	now     int64 // the latest log time read (Unix ns): the table's clock
+	evicted uint64
 }
 
 type cumEntry struct {
-	key        uint64
-	start      time.Time
-	last       time.Time // the last point's time
-	seen       time.Time // when it arrived, for IdleTTL
-	value      float64
-	gen        uint64 // which update wrote it, for Undo
+	key   uint64
+	start int64 // Unix ns; 0: not said
+	t     int64 // the point's sample time
+	logT  int64 // when its message was stored
+	value float64
+
 	prev, next *cumEntry
 }
 
@@ -61,134 +79,133 @@ func NewCumulative(cfg CumulativeConfig) *Cumulative {
 	if cfg.MaxSeries <= 0 {
 		cfg.MaxSeries = DefaultCumulativeSeries
 	}
-	if cfg.IdleTTL <= 0 {
-		cfg.IdleTTL = DefaultCumulativeIdleTTL
-	}
-	if cfg.FreshStart <= 0 {
-		cfg.FreshStart = DefaultCumulativeFreshStart
-	}
 	c := &Cumulative{cfg: cfg, series: make(map[uint64]*cumEntry)}
 	c.head.prev, c.head.next = &c.head, &c.head
 	return c
 }
 
-// Len is the number of series remembered.
-func (c *Cumulative) Len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.series)
+// Len is the number of series remembered (forgotten ones older than the
+// lookback may still be counted until the table next moves).
+func (c *Cumulative) Len() int { return len(c.series) }
+
+// Evicted counts the series forgotten because the table was full (not
+// the ones that fell out of the lookback).
+func (c *Cumulative) Evicted() uint64 { return c.evicted }
+
+// Apply turns the running totals of batch, the samples of one message of
+// the log stored at logTime, into increases in place, and returns batch
+// without the running totals that give no increase (order kept). Other
+// samples pass as they are. A sample that comes out has Running nil.
+func (c *Cumulative) Apply(batch []Sample, logTime time.Time) []Sample {
+	return c.apply(batch, logTime, true)
 }
 
-// Undo puts back what one Increases call changed, for a request that is
-// then refused: a retry of it counts the same increases again. A series
-// updated since by another request is left as that request made it.
-type Undo func()
+// Warm moves the table as Apply would with batch, the samples of one
+// message stored at logTime, without giving any increase: a reader that
+// starts at a position reads the CumulativeLookback before it this way.
+func (c *Cumulative) Warm(batch []Sample, logTime time.Time) {
+	c.apply(batch, logTime, false)
+}
 
-// Increases appends to out one sample per point that has a known increase,
-// and returns out and the Undo of the table's changes. now is the arrival
-// time (the reference for FreshStart and IdleTTL). Per series, in order:
-//
-//   - a first point (or the first after IdleTTL) counts its whole total
-//     when its start is set and within FreshStart before now, or when it
-//     is Grouped after a Head that was already known (a bucket that was 0
-//     until now); otherwise it only sets the baseline and gives no sample;
-//   - a point no later than the last one seen is a repeat (a retried
-//     request) or out of order: no sample;
-//   - a start later than the remembered one (the sender restarted), or a
-//     total lower than the last (a reset), counts the whole total;
-//   - otherwise the increase is the total minus the last one.
-func (c *Cumulative) Increases(points []CumulativePoint, now time.Time, out []Sample) ([]Sample, Undo) {
-	type saved struct {
-		e     *cumEntry
-		was   cumEntry // its fields before, when existed
-		gen   uint64
-		fresh bool // the entry was added by this call
+func (c *Cumulative) apply(batch []Sample, logTime time.Time, emit bool) []Sample {
+	if lt := logTime.UnixNano(); lt > c.now {
+		// A cluster's leader change may store a message a little before
+		// the one before it: the clock never goes back.
+		c.now = lt
 	}
-	undo := make([]saved, 0, len(points))
-	out = slices.Grow(out, len(points))
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.gen++
-	gen := c.gen
+	horizon := c.now - int64(CumulativeLookback)
+	c.expire(horizon)
 	headKnown := false
-	for i := range points {
-		p := &points[i]
-		t := p.Sample.Time
-		e := c.series[p.Series]
-		if e != nil && now.Sub(e.seen) > c.cfg.IdleTTL {
-			c.remove(e)
-			e = nil
-		}
-		known := e != nil && (p.Start.IsZero() || p.Start.Equal(e.start)) && e.last.Before(t)
-		if p.Head {
-			headKnown = known
-		}
-		inc, emit := 0.0, false
-		switch {
-		case e == nil:
-			if (!p.Start.IsZero() && !p.Start.Before(now.Add(-c.cfg.FreshStart))) || (p.Grouped && headKnown) {
-				inc, emit = p.Sample.Value, true
+	n := 0
+	for i := range batch {
+		s := &batch[i]
+		r := s.Running
+		if r == nil {
+			if emit {
+				batch[n] = *s
+				n++
 			}
-		case !e.last.Before(t):
-			continue // a repeat or out of order: the table keeps its newer total
-		case !p.Start.IsZero() && !e.start.IsZero() && p.Start.After(e.start):
-			inc, emit = p.Sample.Value, true // the sender restarted
-		case p.Sample.Value < e.value:
-			inc, emit = p.Sample.Value, true // a reset
-		default:
-			inc, emit = p.Sample.Value-e.value, true
-			if math.IsInf(inc, 0) { // totals of opposite signs near the float limits
-				inc = p.Sample.Value
-			}
+			continue
 		}
-		if e == nil {
-			e = &cumEntry{key: p.Series}
-			c.series[p.Series] = e
-			c.pushFront(e)
-			undo = append(undo, saved{e: e, gen: gen, fresh: true})
-		} else {
-			if e.gen != gen {
-				undo = append(undo, saved{e: e, was: *e, gen: gen})
-			}
-			c.moveFront(e)
-		}
-		if !p.Start.IsZero() {
-			e.start = p.Start
-		}
-		e.last, e.seen, e.value, e.gen = t, now, p.Sample.Value, gen
-		c.evict(now)
-		if emit {
-			s := p.Sample
-			s.Value = inc
-			out = append(out, s)
+		inc, ok := c.point(s, r, horizon, &headKnown)
+		if ok && emit {
+			batch[n] = *s
+			batch[n].Value, batch[n].Running = inc, nil
+			n++
 		}
 	}
-	return out, func() {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		for i := len(undo) - 1; i >= 0; i-- {
-			u := undo[i]
-			cur, ok := c.series[u.e.key]
-			if !ok || cur != u.e || cur.gen != u.gen {
-				continue // evicted or changed since
-			}
-			if u.fresh {
-				c.remove(cur)
-				continue
-			}
-			cur.start, cur.last, cur.seen, cur.value, cur.gen = u.was.start, u.was.last, u.was.seen, u.was.value, u.was.gen
+	if !emit {
+		return nil
+	}
+	clear(batch[n:]) // let what was dropped go
+	return batch[:n]
+}
+
+// point moves the table with one running total and says its increase,
+// if it has one.
+func (c *Cumulative) point(s *Sample, r *Running, horizon int64, headKnown *bool) (float64, bool) {
+	t := s.Time.UnixNano()
+	start := int64(0)
+	if !r.Start.IsZero() {
+		start = r.Start.UnixNano()
+	}
+	e := c.series[r.Series]
+	if e != nil && e.logT < horizon {
+		c.remove(e)
+		e = nil
+	}
+	changed := e != nil && start != 0 && e.start != 0 && start != e.start
+	if r.Head {
+		*headKnown = e != nil && !changed
+	}
+	var inc float64
+	ok := true
+	switch {
+	case e == nil:
+		if !(start != 0 && start >= horizon) && !(r.Grouped && *headKnown) {
+			ok = false // only the baseline
 		}
+		inc = s.Value
+	case changed && start < e.start, !changed && t <= e.t:
+		ok = false // a repeat, out of order, or from a sender's earlier life
+	case changed, s.Value < e.value:
+		inc = s.Value // the sender restarted, or the total was reset
+	default:
+		inc = s.Value - e.value
+		if math.IsInf(inc, 0) { // totals of opposite signs near the float limits
+			inc = s.Value
+		}
+	}
+	if e == nil {
+		e = &cumEntry{key: r.Series}
+		c.series[r.Series] = e
+		c.pushFront(e)
+		c.evict()
+	} else {
+		c.moveFront(e)
+	}
+	// What the table keeps of a series is its last point alone, counted or
+	// not (its own start, said or not): so the table depends on nothing
+	// older than that point, which the lookback bounds.
+	e.start, e.t, e.logT, e.value = start, t, c.now, s.Value
+	return inc, ok
+}
+
+// expire drops, from the tail, the series not seen since horizon: they
+// are forgotten anyway, and must not count against MaxSeries (else what
+// is forgotten would depend on what was read before the lookback).
+func (c *Cumulative) expire(horizon int64) {
+	for tail := c.head.prev; tail != &c.head && tail.logT < horizon; tail = c.head.prev {
+		c.remove(tail)
 	}
 }
 
-// evict keeps the table within MaxSeries, forgetting the least recently
-// used series, and drops idle ones from the tail on the way.
-func (c *Cumulative) evict(now time.Time) {
-	for tail := c.head.prev; tail != &c.head; tail = c.head.prev {
-		if len(c.series) <= c.cfg.MaxSeries && now.Sub(tail.seen) <= c.cfg.IdleTTL {
-			return
-		}
-		c.remove(tail)
+// evict keeps the table within MaxSeries, forgetting the series seen
+// longest ago.
+func (c *Cumulative) evict() {
+	for len(c.series) > c.cfg.MaxSeries {
+		c.remove(c.head.prev)
+		c.evicted++
 	}
 }
 
@@ -207,4 +224,22 @@ func (c *Cumulative) pushFront(e *cumEntry) {
 func (c *Cumulative) moveFront(e *cumEntry) {
 	e.prev.next, e.next.prev = e.next, e.prev
 	c.pushFront(e)
+}
+
+// RunningSamples appends to out one sample per point, marked Running with
+// the point's series, start and place in its group, for the log to store
+// as it came. The Running values are allocated once for all of points.
+func RunningSamples(out []Sample, points []CumulativePoint) []Sample {
+	if len(points) == 0 {
+		return out
+	}
+	runs := make([]Running, len(points))
+	for i := range points {
+		p := &points[i]
+		runs[i] = Running{Series: p.Series, Start: p.Start, Head: p.Head, Grouped: p.Grouped}
+		s := p.Sample
+		s.Running = &runs[i]
+		out = append(out, s)
+	}
+	return out
 }

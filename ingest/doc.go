@@ -43,17 +43,18 @@
 //     count), NAME_count and NAME_sum; summaries NAME{quantile}, _count and
 //     _sum. Running totals (monotonic cumulative sums, cumulative
 //     histograms, summaries' count and sum) come back as CumulativePoints,
-//     which a Cumulative table turns into increases. A point that breaks a
+//     which OTLPHandler hands the sink as they came, marked Sample.Running.
+//     A point that breaks a
 //     limit is left out and counted (OTLP's partial success) instead of
 //     refusing the request; Problems are located as
 //     resource_metrics[i].scope_metrics[j].metrics[k].data_points[p].
 //
-// Cumulative is the one piece of state a handler keeps across requests:
-// per cumulative series the start time and last total, bounded (100,000
-// series, least recently seen forgotten first, idle ones after an hour),
-// in memory and per process. OTLPHandler owns one and is the only caller
-// that moves it; a request refused after its increases were computed
-// undoes them, so a retry counts the same.
+// Handlers keep no state across requests. Running totals become increases
+// where the log is read, in log order (Cumulative, one table per reader):
+// per series the last point within CumulativeLookback of log time, bounded
+// (100,000 series, the one seen longest ago forgotten first), so the
+// increases are a function of the log alone, the same on every node, after
+// a restart and in a rewind.
 //
 // Every decoder returns samples whose tags are sorted by key and unique,
 // whose values are finite, whose names follow the rules below and whose

@@ -38,8 +38,6 @@ type HandlerConfig struct {
 	// written, e.g. to count requests and samples in metrics. It must be
 	// safe for concurrent use and quick.
 	Observe func(Outcome)
-	// Cumulative bounds the table of cumulative series of OTLPHandler.
-	Cumulative CumulativeConfig
 	// Readers, if set, says which metrics are read by a chart: an
 	// accepted request names up to MaxUnread metrics that none reads (a
 	// misspelt name shows at once). nil names none.
@@ -123,13 +121,11 @@ func RemoteWriteHandler(sink Sink, cfg HandlerConfig) http.Handler {
 // ExportMetricsServiceResponse in the request's encoding, whose
 // partial_success counts the data points left out and says why; refusals
 // carry a google.rpc.Status in the request's encoding (dashd's JSON error
-// body when the encoding is unknown). The handler owns a Cumulative table
-// bounded by cfg.Cumulative; a request refused after its increases were
-// computed puts the table back.
+// body when the encoding is unknown). It keeps no state across requests:
+// running totals go to the sink as they came, marked Running, and the
+// readers of the log turn them into increases (Cumulative).
 func OTLPHandler(sink Sink, cfg HandlerConfig) http.Handler {
-	h := newHandler(sink, cfg, formatOTLP)
-	h.cum = NewCumulative(cfg.Cumulative)
-	return h
+	return newHandler(sink, cfg, formatOTLP)
 }
 
 type format int
@@ -157,8 +153,6 @@ type handler struct {
 	format  format
 	bufs    sync.Pool // *bytes.Buffer
 	gzips   sync.Pool // *gzip.Reader
-
-	cum *Cumulative // OTLPHandler's table; nil for the other formats
 }
 
 // maxPooledBuffer is the largest body buffer kept for reuse; a rare huge
@@ -269,7 +263,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch h.format {
 	case formatOTLP:
 		if otlp, err = DecodeOTLP(body, otlpEnc, opt); err == nil {
-			samples = otlp.Samples
+			// Running totals are stored as they came: the log's readers
+			// turn them into increases (Cumulative), so that every node
+			// and every replay counts alike.
+			samples = RunningSamples(otlp.Samples, otlp.Cumulative)
 		}
 	case formatJSON:
 		samples, err = DecodeJSON(body, opt)
@@ -303,25 +300,10 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// then count twice.
 		return
 	}
-	var undo Undo
-	if otlp != nil && len(otlp.Cumulative) > 0 {
-		// Last before the sink, so that only a request that may still be
-		// stored moves the table; undone below if it is not.
-		n0 := len(samples)
-		samples, undo = h.cum.Increases(otlp.Cumulative, now, samples)
-		for i := n0; i < len(samples); i++ {
-			if samples[i].Time.After(now) {
-				samples[i].Time = now
-			}
-		}
-	}
 	n := len(samples)
 	if n > 0 {
 		// The sink owns samples from here on; they share no memory with buf.
 		if err := h.sink.Accept(ctx, samples); err != nil {
-			if undo != nil {
-				undo()
-			}
 			ref = sinkRefusal(err)
 			return
 		}

@@ -37,7 +37,8 @@ type OTLPBatch struct {
 	Samples []Sample
 	// Cumulative are running totals (monotonic cumulative sums, cumulative
 	// histograms' buckets, counts and sums, summaries' counts and sums),
-	// which Cumulative.Increases turns into increases.
+	// which OTLPHandler stores as they came (RunningSamples) and the log's
+	// readers turn into increases (Cumulative.Apply).
 	Cumulative []CumulativePoint
 	// Rejected counts the data points left out for a problem of their own
 	// (a NaN or infinite value, a name or tag outside the limits, a time

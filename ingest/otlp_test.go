@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -262,135 +263,17 @@ func errorsAs(err error, de **ingest.DecodeError) bool {
 	return ok
 }
 
-// cumPoint is one cumulative point of series "c" for the table tests.
-func cumPoint(series uint64, value float64, at, start time.Time) ingest.CumulativePoint {
-	return ingest.CumulativePoint{Series: series, Start: start,
-		Sample: ingest.Sample{Metric: "c", Field: "value", Value: value, Time: at}}
-}
-
-func values(ss []ingest.Sample) []float64 {
-	out := []float64{}
-	for _, s := range ss {
-		out = append(out, s.Value)
+// increases turns the running totals a sink took into increases, as the
+// log's reader does, each batch a message stored at now.
+func increases(sk *sink) []ingest.Sample {
+	c := ingest.NewCumulative(ingest.CumulativeConfig{})
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	var out []ingest.Sample
+	for _, b := range sk.batches {
+		out = append(out, c.Apply(slices.Clone(b), now)...)
 	}
 	return out
-}
-
-func TestCumulativeIncreases(t *testing.T) {
-	t.Parallel()
-	t0 := now
-	recent := t0.Add(-time.Minute)
-	old := t0.Add(-time.Hour)
-	tests := map[string]struct {
-		points []ingest.CumulativePoint
-		want   []float64
-	}{
-		"fresh start counts the whole total": {
-			[]ingest.CumulativePoint{cumPoint(1, 5, t0, recent), cumPoint(1, 8, t0.Add(time.Second), recent)}, []float64{5, 3}},
-		"old start sets the baseline": {
-			[]ingest.CumulativePoint{cumPoint(1, 500, t0, old), cumPoint(1, 510, t0.Add(time.Second), old)}, []float64{10}},
-		"no start sets the baseline": {
-			[]ingest.CumulativePoint{cumPoint(1, 500, t0, time.Time{}), cumPoint(1, 501, t0.Add(time.Second), time.Time{})}, []float64{1}},
-		"a reset counts the new total": {
-			[]ingest.CumulativePoint{cumPoint(1, 500, t0, old), cumPoint(1, 4, t0.Add(time.Second), old)}, []float64{4}},
-		"a later start (a restart) counts the new total": {
-			[]ingest.CumulativePoint{cumPoint(1, 500, t0, old), cumPoint(1, 700, t0.Add(time.Second), t0)}, []float64{700}},
-		"a repeat or an older point gives nothing": {
-			[]ingest.CumulativePoint{cumPoint(1, 500, t0, old), cumPoint(1, 510, t0, old), cumPoint(1, 520, t0.Add(-time.Second), old), cumPoint(1, 530, t0.Add(time.Second), old)}, []float64{30}},
-		"series are apart": {
-			[]ingest.CumulativePoint{cumPoint(1, 5, t0, recent), cumPoint(2, 50, t0, old), cumPoint(2, 55, t0.Add(time.Second), old), cumPoint(1, 6, t0.Add(time.Second), recent)}, []float64{5, 5, 1}},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			c := ingest.NewCumulative(ingest.CumulativeConfig{})
-			var got []ingest.Sample
-			for _, p := range tc.points { // one request per point
-				got, _ = c.Increases([]ingest.CumulativePoint{p}, now, got)
-			}
-			if fmt.Sprint(values(got)) != fmt.Sprint(tc.want) {
-				t.Fatalf("increases %v, want %v", values(got), tc.want)
-			}
-		})
-	}
-}
-
-func TestCumulativeNewBucketOfAKnownHistogramCountsWhole(t *testing.T) {
-	t.Parallel()
-	c := ingest.NewCumulative(ingest.CumulativeConfig{})
-	old := now.Add(-time.Hour)
-	head := func(v float64, at time.Time) ingest.CumulativePoint {
-		p := cumPoint(1, v, at, old)
-		p.Head = true
-		return p
-	}
-	bucket := func(series uint64, v float64, at time.Time) ingest.CumulativePoint {
-		p := cumPoint(series, v, at, old)
-		p.Grouped = true
-		return p
-	}
-	got, _ := c.Increases([]ingest.CumulativePoint{head(10, now), bucket(2, 10, now)}, now, nil)
-	if len(got) != 0 {
-		t.Fatalf("baseline gave %v", values(got))
-	}
-	// A bucket the histogram did not have before: its 3 are new.
-	got, _ = c.Increases([]ingest.CumulativePoint{head(13, now.Add(time.Second)), bucket(2, 10, now.Add(time.Second)), bucket(3, 3, now.Add(time.Second))}, now, nil)
-	if fmt.Sprint(values(got)) != "[3 0 3]" {
-		t.Fatalf("increases %v, want [3 0 3]", values(got))
-	}
-}
-
-func TestCumulativeIsBoundedAndForgetsIdleSeries(t *testing.T) {
-	t.Parallel()
-	c := ingest.NewCumulative(ingest.CumulativeConfig{MaxSeries: 3, IdleTTL: time.Minute})
-	old := now.Add(-time.Hour)
-	clock := now
-	push := func(series uint64, v float64) []float64 {
-		clock = clock.Add(time.Second)
-		got, _ := c.Increases([]ingest.CumulativePoint{cumPoint(series, v, clock, old)}, clock, nil)
-		return values(got)
-	}
-	for s := uint64(1); s <= 3; s++ {
-		push(s, 10)
-	}
-	push(1, 11) // 1 is now the most recently used; 2 the least
-	push(4, 10) // evicts 2
-	if c.Len() != 3 {
-		t.Fatalf("%d series, want 3", c.Len())
-	}
-	if got := push(2, 20); len(got) != 0 {
-		t.Fatalf("series 2 should have been forgotten (a baseline again), got %v", got)
-	}
-	if got := push(1, 12); fmt.Sprint(got) != "[1]" {
-		t.Fatalf("series 1 should be remembered, got %v", got)
-	}
-	clock = clock.Add(2 * time.Minute) // everything idle past the TTL
-	if got := push(1, 20); len(got) != 0 {
-		t.Fatalf("an idle series should start from a baseline, got %v", got)
-	}
-	if c.Len() != 1 {
-		t.Fatalf("%d series after the idle ones went, want 1", c.Len())
-	}
-}
-
-func TestCumulativeUndo(t *testing.T) {
-	t.Parallel()
-	c := ingest.NewCumulative(ingest.CumulativeConfig{})
-	old := now.Add(-time.Hour)
-	c.Increases([]ingest.CumulativePoint{cumPoint(1, 10, now, old)}, now, nil)
-	req := []ingest.CumulativePoint{cumPoint(1, 15, now.Add(time.Second), old), cumPoint(2, 1, now.Add(time.Second), now)}
-	got, undo := c.Increases(req, now, nil)
-	if fmt.Sprint(values(got)) != "[5 1]" {
-		t.Fatalf("increases %v", values(got))
-	}
-	undo() // the request was refused: its retry counts the same
-	if c.Len() != 1 {
-		t.Fatalf("%d series after undo, want 1", c.Len())
-	}
-	got, _ = c.Increases(req, now, nil)
-	if fmt.Sprint(values(got)) != "[5 1]" {
-		t.Fatalf("retry's increases %v, want [5 1]", values(got))
-	}
 }
 
 // otlpServer serves OTLPHandler on a real socket.
@@ -473,7 +356,7 @@ func TestOTLPHandlerAnswersAsTheSpecSays(t *testing.T) {
 				t.Fatalf("partial success %d %q", ps.RejectedDataPoints(), ps.ErrorMessage())
 			}
 			post(t, url, tc.ct, encode(t, counterReq(9, now.Add(-time.Second)), tc.enc), tc.gz)
-			wantStrings(t, sk.samples(), "requests{service.name=svc} 5", "requests{service.name=svc} 4")
+			wantStrings(t, increases(sk), "requests{service.name=svc} 5", "requests{service.name=svc} 4")
 		})
 	}
 }
@@ -500,7 +383,7 @@ func TestOTLPHandlerRefusals(t *testing.T) {
 	}
 }
 
-func TestOTLPHandlerRefusedRequestLeavesTheTable(t *testing.T) {
+func TestOTLPHandlerRefusedRequestThenItsRetry(t *testing.T) {
 	t.Parallel()
 	fail := true
 	sk := &sink{AcceptFunc: func(context.Context, []ingest.Sample) error {
@@ -517,7 +400,13 @@ func TestOTLPHandlerRefusedRequestLeavesTheTable(t *testing.T) {
 	}
 	fail = false
 	post(t, url, "application/x-protobuf", body, false) // the retry
+	for _, s := range sk.samples() {
+		if s.Running == nil || s.Running.Start.IsZero() || s.Running.Series == 0 {
+			t.Fatalf("the running total reached the sink without its mark: %+v", s)
+		}
+	}
 	wantStrings(t, sk.samples(), "requests{service.name=svc} 5")
+	wantStrings(t, increases(sk), "requests{service.name=svc} 5")
 }
 
 // expReq is a cumulative exponential histogram point at scale with the
@@ -549,8 +438,7 @@ func TestCumulativeExponentialHistogramAcrossAChangeOfScale(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _ := c.Increases(b.Cumulative, now, nil)
-		return sampleStrings(got)
+		return sampleStrings(c.Apply(ingest.RunningSamples(nil, b.Cumulative), now))
 	}
 	if got := apply(expReq(1, now.Add(-3*time.Second), 4, 4)); len(got) != 0 {
 		t.Fatalf("an old stream's first point gave %q, want only a baseline", got)

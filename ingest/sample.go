@@ -28,6 +28,30 @@ type Sample struct {
 	Tags   []Tag
 	Value  float64
 	Time   time.Time
+	// Running, when set, says that Value is a running total (an OTLP
+	// cumulative point) as the sender sent it, not an amount of its own.
+	// Such a sample is stored in the log as it came and turned into an
+	// increase where the log is read, in order (Cumulative.Apply): no
+	// chart ever sees a sample with Running set. nil for every other
+	// sample. Shared like Tags: never modified once set.
+	Running *Running
+}
+
+// Running is what marks a running total: the series it belongs to and
+// when its total began.
+type Running struct {
+	// Series identifies the series: a 64-bit hash of its metric, tags,
+	// every attribute of its resource and its scope (so that two senders
+	// with the same tags still count apart).
+	Series uint64
+	// Start is when the total began at 0 (OTLP's StartTimeUnixNano); zero
+	// when the sender did not say.
+	Start time.Time
+	// Head marks the first running total of a histogram or summary point
+	// (its _count); Grouped the ones after it in the same message
+	// (buckets, _sum), which may be new to a table only because they were
+	// 0 until now while the head was known before.
+	Head, Grouped bool
 }
 
 // Tag returns the value of the tag named key.

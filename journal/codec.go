@@ -11,7 +11,9 @@ import (
 	"github.com/dashd/dashd/ingest"
 )
 
-// formatV1 is the first byte of every message this version writes.
+// formatV1 is the first byte of every message of samples that are all
+// amounts of their own; formatV2 of a message that carries running totals
+// (samples with ingest.Sample.Running set).
 //
 // A message is one batch of samples (format v1):
 //
@@ -28,7 +30,36 @@ import (
 // each distinct string and tag set once and a sample costs two varints and
 // eight bytes. Times are Unix nanoseconds, delta-coded in sample order
 // starting from 0; a zero time.Time is written without a time (hasTime 0).
-const formatV1 = 1
+//
+// Format v2 is v1 followed by the running totals among those samples:
+//
+//	uvarint  nRunning, then nRunning × (uvarint index delta (the sample's
+//	         index minus the previous running total's; the first counts
+//	         from -1, so it is never 0), 8 bytes series little endian,
+//	         byte flags, [varint start in ns, delta-coded from the previous
+//	         start written (from 0), if the flags say a start was said])
+//
+// Flags: bit 0 Head, bit 1 Grouped, bit 2 start said; other bits are
+// refused. The running totals are listed in sample order. Messages without running totals are still written as
+// v1, so what an older dashd wrote and what this one writes for the other
+// formats are the same bytes; an older dashd refuses a v2 message clearly
+// (a format it does not know) rather than counting running totals as
+// amounts.
+const (
+	formatV1 = 1
+	formatV2 = 2
+)
+
+// Running-total flags of format v2.
+const (
+	runHead    = 1 << 0
+	runGrouped = 1 << 1
+	runStart   = 1 << 2
+	runFlags   = runHead | runGrouped | runStart
+)
+
+// runningOverhead bounds what format v2 adds for one running total.
+const runningOverhead = binary.MaxVarintLen32 + 8 + binary.MaxVarintLen64 + 1
 
 // errCorrupt wraps every decoding failure.
 var errCorrupt = errors.New("journal: corrupt batch")
@@ -56,6 +87,11 @@ type encoder struct {
 
 	metric string // the metric of every sample so far, if they share one
 	mixed  bool
+
+	runs      []byte // format v2's trailer, without its count
+	nRuns     int
+	prevRun   int   // the index of the last running total, -1 for none
+	prevStart int64 // the start of the last running total that said one
 }
 
 // message is one encoded batch and the subject it is published on.
@@ -65,7 +101,7 @@ type message struct {
 }
 
 func newEncoder(limit int) *encoder {
-	return &encoder{limit: limit, strs: map[string]uint32{}, series: map[string]uint32{}}
+	return &encoder{limit: limit, strs: map[string]uint32{}, series: map[string]uint32{}, prevRun: -1}
 }
 
 func (e *encoder) reset() {
@@ -74,16 +110,20 @@ func (e *encoder) reset() {
 	e.strTab, e.serTab, e.body = e.strTab[:0], e.serTab[:0], e.body[:0]
 	e.nStrs, e.nSer, e.nSamp, e.prevT = 0, 0, 0, 0
 	e.metric, e.mixed = "", false
+	e.runs, e.nRuns, e.prevRun, e.prevStart = e.runs[:0], 0, -1, 0
 }
 
 // size is an upper bound of the encoded size of what was added.
 func (e *encoder) size() int {
-	return 1 + 3*binary.MaxVarintLen32 + len(e.strTab) + len(e.serTab) + len(e.body)
+	return 1 + 4*binary.MaxVarintLen32 + len(e.strTab) + len(e.serTab) + len(e.body) + len(e.runs)
 }
 
 // worst bounds what s can add to a message.
 func worst(s *ingest.Sample) int {
 	n := sampleOverhead + len(s.Metric) + len(s.Field) + 4*binary.MaxVarintLen32
+	if s.Running != nil {
+		n += runningOverhead
+	}
 	for _, t := range s.Tags {
 		n += len(t.Key) + len(t.Value) + 4*binary.MaxVarintLen32
 	}
@@ -133,13 +173,38 @@ func (e *encoder) add(s *ingest.Sample) {
 		e.prevT = t
 	}
 	e.body = binary.LittleEndian.AppendUint64(e.body, math.Float64bits(s.Value))
+	if r := s.Running; r != nil {
+		e.runs = binary.AppendUvarint(e.runs, uint64(e.nSamp-e.prevRun))
+		e.runs = binary.LittleEndian.AppendUint64(e.runs, r.Series)
+		var flags byte
+		if r.Head {
+			flags |= runHead
+		}
+		if r.Grouped {
+			flags |= runGrouped
+		}
+		if !r.Start.IsZero() {
+			flags |= runStart
+		}
+		e.runs = append(e.runs, flags)
+		if !r.Start.IsZero() {
+			st := r.Start.UnixNano()
+			e.runs = binary.AppendVarint(e.runs, st-e.prevStart)
+			e.prevStart = st
+		}
+		e.prevRun = e.nSamp
+		e.nRuns++
+	}
 	e.nSamp++
 }
 
 func (e *encoder) finish() message {
-	n := 1 + 3*binary.MaxVarintLen32 + len(e.strTab) + len(e.serTab) + len(e.body)
-	b := make([]byte, 0, n)
-	b = append(b, formatV1)
+	b := make([]byte, 0, e.size())
+	if e.nRuns > 0 {
+		b = append(b, formatV2)
+	} else {
+		b = append(b, formatV1)
+	}
 	b = binary.AppendUvarint(b, uint64(e.nStrs))
 	b = append(b, e.strTab...)
 	b = binary.AppendUvarint(b, uint64(e.nSer))
@@ -149,6 +214,13 @@ func (e *encoder) finish() message {
 	subject := subjectMixed
 	if !e.mixed {
 		subject = SubjectOf(e.metric)
+	}
+	if e.nRuns > 0 {
+		b = binary.AppendUvarint(b, uint64(e.nRuns))
+		b = append(b, e.runs...)
+		// Their own subject, so that a reader warming its table of
+		// running totals (see warm) reads only these messages.
+		subject = subjectRunning
 	}
 	return message{subject: subject, data: b}
 }
@@ -187,12 +259,21 @@ func EncodeBatch(batch []ingest.Sample) []byte {
 // immutable once decoded). Any input, however malformed, gives either the
 // samples or an error, never a panic.
 func DecodeBatch(b []byte) ([]ingest.Sample, error) {
+	return decodeBatch(b, false)
+}
+
+// decodeBatch is DecodeBatch; lite leaves every sample's metric, field
+// and tags empty (nothing of the string and series tables is allocated,
+// all of it still checked), for a reader that needs only times, values
+// and running totals (a table's warm-up). A message decodes in lite mode
+// exactly when it decodes in full.
+func decodeBatch(b []byte, lite bool) ([]ingest.Sample, error) {
 	d := decoder{b: b}
 	if len(b) == 0 {
 		return nil, fmt.Errorf("%w: empty message", errCorrupt)
 	}
-	if b[0] != formatV1 {
-		return nil, fmt.Errorf("%w: format %d is not known to this dashd (it reads format %d)", errCorrupt, b[0], formatV1)
+	if b[0] != formatV1 && b[0] != formatV2 {
+		return nil, fmt.Errorf("%w: format %d is not known to this dashd (it reads formats %d and %d)", errCorrupt, b[0], formatV1, formatV2)
 	}
 	d.off = 1
 
@@ -203,7 +284,9 @@ func DecodeBatch(b []byte) ([]ingest.Sample, error) {
 		if d.err != nil {
 			break
 		}
-		strs[i] = string(d.b[d.off : d.off+n])
+		if !lite {
+			strs[i] = string(d.b[d.off : d.off+n])
+		}
 		d.off += n
 	}
 
@@ -221,6 +304,12 @@ func DecodeBatch(b []byte) ([]ingest.Sample, error) {
 			break
 		}
 		if nt == 0 {
+			continue
+		}
+		if lite {
+			for range 2 * nt {
+				d.str(strs)
+			}
 			continue
 		}
 		tags := make([]ingest.Tag, nt)
@@ -264,10 +353,63 @@ func DecodeBatch(b []byte) ([]ingest.Sample, error) {
 		out[i].Value = math.Float64frombits(binary.LittleEndian.Uint64(d.b[d.off:]))
 		d.off += 8
 	}
+	if b[0] == formatV2 {
+		d.running(out)
+		if d.err != nil {
+			return nil, d.err
+		}
+	}
 	if d.off != len(d.b) {
 		return nil, fmt.Errorf("%w: %d bytes after the last sample", errCorrupt, len(d.b)-d.off)
 	}
 	return out, nil
+}
+
+// running reads format v2's trailer and marks the samples it names.
+func (d *decoder) running(out []ingest.Sample) {
+	n := d.count(10)
+	if d.err != nil {
+		return
+	}
+	if n == 0 || n > len(out) {
+		d.fail("%d running totals in a message of %d samples", n, len(out))
+		return
+	}
+	runs := make([]ingest.Running, n)
+	idx, start := -1, int64(0)
+	for k := range runs {
+		delta := d.uvarint()
+		if d.err == nil && (delta == 0 || delta > uint64(len(out)-1-idx)) {
+			d.fail("running total %d names sample %d past index %d of %d", k, delta, idx, len(out))
+		}
+		if d.err == nil && d.remaining() < 9 {
+			d.fail("running total %d is cut short", k)
+		}
+		if d.err != nil {
+			return
+		}
+		idx += int(delta)
+		r := &runs[k]
+		r.Series = binary.LittleEndian.Uint64(d.b[d.off:])
+		flags := d.b[d.off+8]
+		d.off += 9
+		if flags&^runFlags != 0 {
+			d.fail("running total %d has unknown flags %#x", k, flags)
+			return
+		}
+		r.Head, r.Grouped = flags&runHead != 0, flags&runGrouped != 0
+		if flags&runStart != 0 {
+			sd, m := binary.Varint(d.b[d.off:])
+			if m <= 0 {
+				d.fail("bad start of running total %d", k)
+				return
+			}
+			d.off += m
+			start += sd
+			r.Start = time.Unix(0, start)
+		}
+		out[idx].Running = r
+	}
 }
 
 // decoder reads varints with bounds checks; the first failure sticks.
@@ -329,6 +471,9 @@ const (
 	subjectAll    = subjectPrefix + ">"
 	// subjectMixed carries a message whose samples have more than one metric.
 	subjectMixed = subjectPrefix + "mixed"
+	// subjectRunning carries every message with running totals (format
+	// v2), whatever its metrics.
+	subjectRunning = subjectPrefix + "running"
 )
 
 // SubjectOf is the subject of a message whose samples all have the given

@@ -67,6 +67,7 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add([]byte{1})
 	f.Add([]byte{1, 0, 0, 0})
 	f.Add(journal.EncodeBatch(tricky(time.Unix(1700000000, 5))))
+	f.Add(journal.EncodeBatch(running(time.Unix(1700000000, 5))))
 	f.Add(journal.EncodeBatch([]ingest.Sample{{Metric: strings.Repeat("m", 300), Value: 1}}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		samples, err := journal.DecodeBatch(b)

@@ -17,7 +17,8 @@
 // one message (over max_payload, 1 MB by default) is published as a
 // JetStream atomic batch, so a request is stored whole or not at all. The
 // subject is "dashd.samples.m.<metric token>" for a message of one metric and
-// "dashd.samples.mixed" otherwise (SubjectOf). The stream keeps messages for
+// "dashd.samples.mixed" otherwise (SubjectOf); a message carrying running
+// totals (format v2) is on "dashd.samples.running". The stream keeps messages for
 // Config.MaxAge and at most Config.MaxBytes, dropping the oldest.
 //
 // Follow reads the log in order with an ordered consumer and hands the
@@ -38,6 +39,15 @@
 // time, or from the future, gets that timestamp). So a chart's state is a
 // function of the log alone: the same on every node, live or replayed,
 // with or without a checkpoint.
+//
+// Running totals (OTLP cumulative points, ingest.Sample.Running) are
+// stored as they came and turned into increases by every reader, in log
+// order, with a table of its own (ingest.Cumulative, running.go): a reader
+// that starts after a position or since a time first warms its table with
+// the running totals stored in ingest.CumulativeLookback before it (their
+// own subject), so a follower, a replay and a rewind count the same
+// increases as a reader of the whole log. No sink ever sees a running
+// total.
 //
 // Checkpoints of the charts' state live in the object store
 // dashd-checkpoints (checkpoint.go), one object per checkpoint, named by

@@ -139,6 +139,10 @@ type follower struct {
 	// restart reads from pos+1. posRes is res at pos.
 	pos    uint64
 	posRes ReplayResult
+	// running is the table of running totals, through running.seq: a
+	// restart at another place than where it is warms a new one.
+	running *runningTable
+	evicted uint64 // running's evictions already counted in the metric
 }
 
 func newFollower(j *Journal, sink ingest.Sink, fc FollowConfig) *follower {
@@ -167,8 +171,36 @@ func (f *follower) begin(ctx context.Context) error {
 		}
 	}
 	if caught {
+		// Caught up already (nothing after a checkpoint): ready, once the
+		// table is warm for what comes next.
+		if err := f.warm(ctx); err != nil {
+			return err
+		}
 		f.report()
 	}
+	return nil
+}
+
+// warm makes the follower's table of running totals hold what the log
+// held at pos (see running.go), unless it does already.
+func (f *follower) warm(ctx context.Context) error {
+	if f.running != nil && f.running.seq == f.pos {
+		return nil
+	}
+	var err error
+	if f.pos == 0 && !f.fc.Since.IsZero() {
+		f.running, err = f.j.runningSince(ctx, f.fc.Since)
+	} else {
+		f.running, err = f.j.runningAfter(ctx, f.pos)
+	}
+	f.evicted = 0
+	if err != nil {
+		f.running = nil // half warm: warm again
+		return err
+	}
+	// Since a time, pos 0 stands for "before the first message stored
+	// since then", which is where the table now is.
+	f.running.seq = f.pos
 	return nil
 }
 
@@ -192,6 +224,12 @@ func (f *follower) run(ctx context.Context) error {
 	case !f.fc.Since.IsZero():
 		since := f.fc.Since
 		cc.DeliverPolicy, cc.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
+	}
+	if err := f.warm(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return err
 	}
 	// What was read after pos and not handed to the sink is read again.
 	f.res.Messages, f.res.Skipped, f.res.LastSeq = f.posRes.Messages, f.posRes.Skipped, f.posRes.LastSeq
@@ -228,8 +266,16 @@ func (f *follower) run(ctx context.Context) error {
 		f.res.Messages++
 		f.res.LastSeq = meta.Sequence.Stream
 		samples, ok := j.decode(msg.Data(), msg.Subject(), meta.Sequence.Stream, meta.Timestamp)
+		if ok {
+			samples = f.running.apply(samples, meta.Sequence.Stream, meta.Timestamp)
+			f.countRunning()
+		} else {
+			f.running.seq = meta.Sequence.Stream
+		}
 		if !ok {
 			f.res.Skipped++
+		} else if len(samples) == 0 {
+			// Only running totals that set a baseline: nothing to hand.
 		} else if pending == nil && meta.NumPending == 0 {
 			pending = samples
 		} else {
@@ -258,6 +304,16 @@ func (f *follower) run(ctx context.Context) error {
 		if reached {
 			f.report()
 		}
+	}
+}
+
+// countRunning puts the follower's table in the metrics.
+func (f *follower) countRunning() {
+	m := &f.j.m.running
+	m.series.Set(float64(f.running.cum.Len()))
+	if e := f.running.cum.Evicted(); e > f.evicted {
+		m.evicted.Add(float64(e - f.evicted))
+		f.evicted = e
 	}
 }
 
@@ -341,10 +397,15 @@ func (j *Journal) ReplayThrough(ctx context.Context, since time.Time, through ui
 		return nil
 	}
 	cc := jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	running, err := j.runningAfter(ctx, 0)
 	if !since.IsZero() {
 		cc.DeliverPolicy, cc.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
+		running, err = j.runningSince(ctx, since)
 	}
-	return j.replay(ctx, cc, through, apply)
+	if err != nil {
+		return err
+	}
+	return j.replay(ctx, cc, through, running, apply)
 }
 
 // ReplayRange hands apply, in order, the samples of every message after
@@ -361,12 +422,17 @@ func (j *Journal) ReplayRange(ctx context.Context, after, through uint64, apply 
 		return nil
 	}
 	cc := jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: after + 1}
-	return j.replay(ctx, cc, through, apply)
+	running, err := j.runningAfter(ctx, after)
+	if err != nil {
+		return err
+	}
+	return j.replay(ctx, cc, through, running, apply)
 }
 
 // replay reads the log from where cc starts up to stream sequence through
-// with an ephemeral consumer, and hands apply merged batches.
-func (j *Journal) replay(ctx context.Context, cc jetstream.ConsumerConfig, through uint64, apply func([]ingest.Sample, charts.Position) error) error {
+// with an ephemeral consumer, and hands apply merged batches, their running
+// totals turned into increases by running (warmed up to where cc starts).
+func (j *Journal) replay(ctx context.Context, cc jetstream.ConsumerConfig, through uint64, running *runningTable, apply func([]ingest.Sample, charts.Position) error) error {
 	cc.FilterSubject = subjectAll
 	cc.AckPolicy = jetstream.AckNonePolicy
 	cc.InactiveThreshold = time.Minute // the server removes it should we vanish
@@ -413,7 +479,7 @@ func (j *Journal) replay(ctx context.Context, cc jetstream.ConsumerConfig, throu
 		}
 		pos = charts.Position{Seq: seq, Time: meta.Timestamp}
 		if samples, ok := j.decode(msg.Data(), msg.Subject(), seq, meta.Timestamp); ok {
-			batch = append(batch, samples...)
+			batch = append(batch, running.apply(samples, seq, meta.Timestamp)...)
 		}
 		// NumPending 0: the stream's last message, so nothing up to
 		// through is left (through was gone).

@@ -113,6 +113,11 @@ func sameSamples(want, got []ingest.Sample) error {
 			math.Float64bits(w.Value) != math.Float64bits(g.Value) || !w.Time.Equal(g.Time) || w.Time.IsZero() != g.Time.IsZero() {
 			return fmt.Errorf("sample %d: got %+v, want %+v", i, g, w)
 		}
+		if (w.Running == nil) != (g.Running == nil) || (w.Running != nil && (w.Running.Series != g.Running.Series ||
+			!w.Running.Start.Equal(g.Running.Start) || w.Running.Start.IsZero() != g.Running.Start.IsZero() ||
+			w.Running.Head != g.Running.Head || w.Running.Grouped != g.Running.Grouped)) {
+			return fmt.Errorf("sample %d running: got %+v, want %+v", i, g.Running, w.Running)
+		}
 		for k := range w.Tags {
 			if w.Tags[k] != g.Tags[k] {
 				return fmt.Errorf("sample %d tag %d: got %+v, want %+v", i, k, g.Tags[k], w.Tags[k])

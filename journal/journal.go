@@ -115,6 +115,7 @@ type metrics struct {
 	checkpointWrites prometheus.Counter
 	checkpointBytes  prometheus.Counter
 	checkpointSize   prometheus.Gauge
+	running          runningMetrics
 }
 
 func newMetrics(reg prometheus.Registerer) metrics {
@@ -132,6 +133,7 @@ func newMetrics(reg prometheus.Registerer) metrics {
 		checkpointBytes:  prometheus.NewCounter(prometheus.CounterOpts{Name: "dashd_journal_checkpoint_bytes_total", Help: "Bytes of the checkpoints stored (before the store's compression)."}),
 		checkpointSize:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "dashd_journal_checkpoint_size_bytes", Help: "Size of the last checkpoint stored."}),
 	}
+	m.running = newRunningMetrics(reg)
 	if reg != nil {
 		reg.MustRegister(m.published, m.failed, m.delivered, m.undecodable, m.duplicates, m.unconfirmed, m.restarts, m.badCheckpoints,
 			m.checkpointWrites, m.checkpointBytes, m.checkpointSize)
