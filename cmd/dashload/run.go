@@ -50,6 +50,7 @@ type scenario struct {
 	noSetup    bool
 	dial       int // concurrent connection attempts
 	maxPushes  int
+	scrubFlags // --scrubbers (scrub.go)
 }
 
 // Bounds on a scenario, so that every run ends by itself.
@@ -89,11 +90,12 @@ func (sc *scenario) addFlags(fs *flag.FlagSet, withTarget bool) {
 	fs.BoolVar(&sc.noSetup, "no-setup", false, "do not PUT the dashboard (it exists already)")
 	fs.IntVar(&sc.dial, "dial", 64, "concurrent connection attempts at most")
 	fs.IntVar(&sc.maxPushes, "max-pushes", 2_000_000, "pushes at most, whatever the rate and duration")
+	sc.scrubFlags.addFlags(fs)
 }
 
 // check validates the scenario and fills what follows from other fields.
 func (sc *scenario) check() error {
-	var errs []error
+	errs := sc.scrubFlags.check()
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if err := loopbackURL(sc.target); err != nil {
 		errs = append(errs, err)
@@ -214,6 +216,7 @@ type result struct {
 	OtherCPU         float64 // cores every other process used meanwhile; NaN if not measured
 	FirstPushError   string
 	FirstViewerError string
+	Scrub            *scrubResult // with --scrubbers
 }
 
 // runScenario drives the target: define the dashboard, connect the
@@ -271,6 +274,10 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	sent := make([]atomic.Int64, pushCount(sc)+1)
 	st := &viewerStats{}
 	pool := &bufPool{}
+	var phase *scrubPhase
+	if sc.scrubbers > 0 {
+		phase = &scrubPhase{slice: sc.scrubSlice}
+	}
 	dialer := &websocket.Dialer{
 		NetDialContext:   (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		Proxy:            nil,
@@ -325,6 +332,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		attempted.Add(1)
 		viewersDone.Add(1)
 		tr := newProbeTracker(sc.totalCharts(), &st.shards[i%numShards], sent, base)
+		tr.phase = phase
 		connected := sync.OnceFunc(func() { <-slots; attempted.Done() })
 		if i < sc.viewers {
 			tr.ws = true
@@ -376,9 +384,19 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		p := &pusher{client: client, url: target + path, format: sc.format, token: sc.token,
 			shape: bodyShape{charts: sc.totalCharts(), categories: sc.categories, series: sc.series, batch: sc.batch, rotate: sc.rotate},
 			sent:  sent, base: base, stats: ps}
+		var sr *scrubRun
+		if phase != nil {
+			fmt.Fprintf(logw, "dashload: %d pages scrub the rewind slider meanwhile\n", sc.scrubbers)
+			sr = startScrub(ctx, sc, target, base, phase, pid)
+		}
 		pushCtx, stopPush := context.WithTimeout(ctx, sc.duration)
 		p.run(pushCtx, sc.pushRate, sc.pushers)
 		stopPush()
+		if sr != nil {
+			// The probes of the last pushes arrive meanwhile.
+			sleepUntil(ctx, time.Now().Add(sc.drain))
+			defer func() { sr.finish(res, st.phaseLatencies()) }()
+		}
 	}
 	res.PushWindow = time.Since(pushStart)
 	m1, u1 := st.counts()
@@ -544,6 +562,9 @@ func (res *result) print(w io.Writer) {
 	}
 	if res.FirstViewerError != "" {
 		fmt.Fprintf(w, "first viewer error:    %s\n", res.FirstViewerError)
+	}
+	if res.Scrub != nil {
+		res.Scrub.print(w)
 	}
 }
 
