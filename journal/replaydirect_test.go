@@ -102,3 +102,58 @@ func TestReplayRangeMakesNoConsumer(t *testing.T) {
 		t.Fatalf("after the reader went: %v after %d batches; want context.Canceled after 1", err, calls)
 	}
 }
+
+// A stream that does not allow direct gets (one an operator configured
+// apart, or a server that refuses them) is still read whole: the reads
+// fall back to a consumer.
+func TestReplayRangeWithoutDirectGets(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ns := startNATS(t)
+	j := open(t, journal.Config{URL: ns.ClientURL(), AckTimeout: 30 * time.Second})
+	old := time.Now().Add(-time.Minute)
+	var last charts.Position
+	for i := range 20 {
+		last = acceptAt(t, j, one("m", float64(i), old))
+	}
+
+	nc, err := nats.Connect(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := js.Stream(ctx, journal.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := stream.CachedInfo().Config
+	cfg.AllowDirect = false
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var got []float64
+	err = j.ReplayRange(cctx, 0, last.Seq, func(b []ingest.Sample, p charts.Position) error {
+		for _, s := range b {
+			got = append(got, s.Value)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 20 {
+		t.Fatalf("read %v; want the 20 values 0…19", got)
+	}
+	for i, v := range got {
+		if v != float64(i) {
+			t.Fatalf("read %v; want 0…19 in order", got)
+		}
+	}
+}
