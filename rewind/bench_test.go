@@ -141,3 +141,37 @@ func BenchmarkMoment(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMomentFiltered is a moment of eight charts of one metric, each
+// filtered to one route (a dashboard per service or tenant), the whole
+// window replayed: the cost of routing samples to views.
+func BenchmarkMomentFiltered(b *testing.B) {
+	h := charts.Duration(time.Hour)
+	d := charts.Dashboard{ID: "filtered"}
+	for i := range 8 {
+		d.Charts = append(d.Charts, charts.Chart{ID: fmt.Sprintf("route-%d", i), Metric: "req", X: "status", Agg: charts.Sum, Window: h,
+			Where: map[string]string{"route": fmt.Sprintf("/route/%d", i)}})
+	}
+	if err := d.Check(); err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	j, err := journal.Open(ctx, journal.Config{MaxBytes: 1 << 30})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer j.Close()
+	at := fillLog(b, j, d, 100_000, 0)
+	rw := rewind.New(rewind.Config{Log: j, Replay: j})
+	set := rewind.Set{Key: d.ID, Charts: d.Charts}
+	b.ReportAllocs()
+	cpu0 := cpuTime(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := rw.Moment(ctx, set, at.Add(-time.Duration(i)*time.Nanosecond)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N), "cpu-ns/op")
+}

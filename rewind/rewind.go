@@ -495,11 +495,7 @@ func (r *Rewinder) apply(ctx context.Context, views []*charts.View, after, throu
 	if through <= after {
 		return nil
 	}
-	byMetric := map[string][]*charts.View{}
-	for _, v := range views {
-		m := v.Definition().Metric
-		byMetric[m] = append(byMetric[m], v)
-	}
+	route := newRouter(views)
 	err := r.cfg.Replay.ReplayRange(ctx, after, through, func(batch []ingest.Sample, _ charts.Position) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -517,11 +513,11 @@ func (r *Rewinder) apply(ctx context.Context, views []*charts.View, after, throu
 				}
 			}
 			s := &batch[i]
-			for _, v := range byMetric[s.Metric] {
+			route.each(s, func(v *charts.View) {
 				if v.Matches(s) {
 					v.Add(s, at)
 				}
-			}
+			})
 		}
 		return nil
 	})
