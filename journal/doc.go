@@ -32,7 +32,11 @@
 // reads the log again up to a given sequence, so a board can fill a chart
 // defined while it runs. FollowConfig.After starts a follower after a
 // given sequence (a checkpoint's), and ReplayRange hands the batches
-// between two sequences with their positions.
+// between two sequences with their positions. ReplayRange, which every
+// rewind and replay step calls, reads by batched direct gets (the stream
+// allows them): no consumer is made per call, and it stops asking the
+// moment its context ends; a consumer reads the rest only when the direct
+// reads stop short (a lagging replica, a server that cannot batch).
 //
 // The determinism rule: every reader of the log clamps each decoded
 // sample's time to the log's timestamp of its message (a sample without a

@@ -417,15 +417,28 @@ func (j *Journal) ReplayThrough(ctx context.Context, since time.Time, through ui
 // It decodes and clamps as Follow does; messages that cannot be decoded
 // are skipped (a batch's position may then be that of a skipped message).
 // Messages before the log's first are gone: it starts at the first.
+//
+// It reads by batched direct gets (ADR-31; replaydirect.go): no consumer
+// is made, so a rewind costs the server the reads alone, and the reads
+// stop the moment ctx ends. Should they stop short, a consumer reads the
+// rest.
 func (j *Journal) ReplayRange(ctx context.Context, after, through uint64, apply func([]ingest.Sample, charts.Position) error) error {
 	if through <= after {
 		return nil
 	}
-	cc := jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: after + 1}
 	running, err := j.runningAfter(ctx, after)
 	if err != nil {
 		return err
 	}
+	next, err := j.replayDirect(ctx, after+1, through, running, apply)
+	if !errors.Is(err, errNoDirect) {
+		return err
+	}
+	// The direct reads stopped short (a replica that lags behind, a server
+	// without batched direct gets): a consumer, which the stream's leader
+	// serves, reads the rest.
+	j.log.Debug("journal: a range of the log is read by a consumer", "from", next, "through", through, "err", err)
+	cc := jetstream.ConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: next}
 	return j.replay(ctx, cc, through, running, apply)
 }
 

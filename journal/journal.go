@@ -236,6 +236,9 @@ func Open(ctx context.Context, cfg Config) (j *Journal, err error) {
 			Storage:            j.storage,
 			Replicas:           cfg.Replicas,
 			AllowAtomicPublish: true,
+			// Rewinds read ranges of the log by batched direct gets
+			// (replaydirect.go), which need it: no consumer per rewind.
+			AllowDirect: true,
 		})
 		return err
 	})

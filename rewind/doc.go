@@ -23,6 +23,13 @@
 // caller gets a *BusyError (429 with Retry-After at the edge). Replays
 // (Rewinder.Replay) are bounded in number by Config.MaxReplays.
 //
+// Scrubbing must not slow live viewers or ingest: a rewind reads the log
+// without a consumer (journal.ReplayRange's direct gets), reads the
+// checkpoint it starts from once for many moments (the two read last are
+// kept, 10 s at most, with the log positions each is known to answer for:
+// checkpoints.go), and yields to the scheduler every 256 samples it folds,
+// stopping there once no caller waits for it.
+//
 // The interfaces it needs of the journal are declared here (Log,
 // Replayer, Checkpoints), one or two methods each; journal.Journal
 // satisfies them. Every method of a Rewinder may be called from any

@@ -409,10 +409,12 @@ func counterOf(reg *prometheus.Registry, name, result string) float64 {
 // counting is the journal's checkpoints, counting those it hands out.
 type counting struct {
 	*journal.Journal
-	used atomic.Int32
+	used  atomic.Int32
+	calls atomic.Int32 // look-ups, whatever they found
 }
 
 func (c *counting) CheckpointBefore(ctx context.Context, seq uint64) (*charts.Checkpoint, error) {
+	c.calls.Add(1)
 	cp, err := c.Journal.CheckpointBefore(ctx, seq)
 	if cp != nil {
 		c.used.Add(1)
@@ -479,6 +481,28 @@ func TestMomentIsTheSameWithAndWithoutACheckpoint(t *testing.T) {
 	}
 	if cps.used.Load() == 0 {
 		t.Fatal("no rewind started from a checkpoint")
+	}
+
+	// A scrubbing page asks for many moments after the same checkpoint:
+	// it is read from the store once, and every rewind gives the frames
+	// the live board showed.
+	memo := &counting{Journal: j}
+	scrub := rewind.New(rewind.Config{Log: j, Replay: j, Checkpoints: memo, Now: clk.now})
+	for i := len(moments) - 1; i > 16; i-- {
+		m := moments[i]
+		a, err := scrub.Moment(ctx, set, m.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, live := range m.frames {
+			fa, _ := a.Frame(id)
+			if got := shown(t, fa.AppendJSON(nil)); got != live {
+				t.Errorf("chart %s at %s, scrubbing back: %s, live %s", id, m.at.Format(time.RFC3339Nano), got, live)
+			}
+		}
+	}
+	if n, used := memo.calls.Load(), memo.used.Load(); n != 1 || used != 1 {
+		t.Errorf("scrubbing back over 7 moments after one checkpoint read checkpoints %d times (%d found one); want once", n, used)
 	}
 
 	// A chart redefined since (another filter) must not start from the

@@ -54,6 +54,7 @@ type scenario struct {
 
 	tenants    int  // 0: none; else samples carry tenant tags and viewers filtered tokens
 	unfiltered bool // with tenants: the viewers hold no token (they read the chart itself)
+	scrubFlags      // --scrubbers (scrub.go)
 }
 
 // Bounds on a scenario, so that every run ends by itself.
@@ -97,11 +98,12 @@ func (sc *scenario) addFlags(fs *flag.FlagSet, withTarget bool) {
 
 	fs.IntVar(&sc.tenants, "tenants", 0, "tenants (`N`, issue 15): every sample carries tag tenant=t0000 … round-robin, and viewer i holds an embed token minted (POST /api/v1/embed-tokens, --admin-token; the server needs auth.embed_secret) for the dashboard with where tenant=t(i mod N), so it reads its tenant's filtered views; 0: none")
 	fs.BoolVar(&sc.unfiltered, "unfiltered", false, "with --tenants: tag the samples, but give the viewers no token (they read the charts unfiltered): the same load without filtered views")
+	sc.scrubFlags.addFlags(fs)
 }
 
 // check validates the scenario and fills what follows from other fields.
 func (sc *scenario) check() error {
-	var errs []error
+	errs := sc.scrubFlags.check()
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if err := loopbackURL(sc.target); err != nil {
 		errs = append(errs, err)
@@ -237,6 +239,7 @@ type result struct {
 	OtherCPU             float64 // cores every other process used meanwhile; NaN if not measured
 	FirstPushError       string
 	FirstViewerError     string
+	Scrub                *scrubResult // with --scrubbers
 }
 
 // runScenario drives the target: define the dashboard, connect the
@@ -295,6 +298,10 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 	arr := newArrivals(len(sent))
 	st := &viewerStats{}
 	pool := &bufPool{}
+	var phase *scrubPhase
+	if sc.scrubbers > 0 {
+		phase = &scrubPhase{slice: sc.scrubSlice}
+	}
 	dialer := &websocket.Dialer{
 		NetDialContext:   (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		Proxy:            nil,
@@ -360,6 +367,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		viewersDone.Add(1)
 		tr := newProbeTracker(sc.totalCharts(), &st.shards[i%numShards], sent, base)
 		tr.arr = arr
+		tr.phase = phase
 		connected := sync.OnceFunc(func() { <-slots; attempted.Done() })
 		if i < sc.viewers && !sampled(i, sc.viewers, sc.dashboards, sc.sample) {
 			res.Counted++
@@ -422,9 +430,19 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		p := &pusher{client: client, url: target + path, format: sc.format, token: sc.token,
 			shape: bodyShape{charts: sc.totalCharts(), categories: sc.categories, series: sc.series, batch: sc.batch, rotate: sc.rotate, tenants: sc.tenants},
 			sent:  sent, base: base, stats: ps}
+		var sr *scrubRun
+		if phase != nil {
+			fmt.Fprintf(logw, "dashload: %d pages scrub the rewind slider meanwhile\n", sc.scrubbers)
+			sr = startScrub(ctx, sc, target, base, phase, pid)
+		}
 		pushCtx, stopPush := context.WithTimeout(ctx, sc.duration)
 		p.run(pushCtx, sc.pushRate, sc.pushers)
 		stopPush()
+		if sr != nil {
+			// The probes of the last pushes arrive meanwhile.
+			sleepUntil(ctx, time.Now().Add(sc.drain))
+			defer func() { sr.finish(res, st.phaseLatencies()) }()
+		}
 	}
 	res.PushWindow = time.Since(pushStart)
 	m1, u1 := st.counts()
@@ -607,6 +625,9 @@ func (res *result) print(w io.Writer) {
 	}
 	if res.FirstViewerError != "" {
 		fmt.Fprintf(w, "first viewer error:    %s\n", res.FirstViewerError)
+	}
+	if res.Scrub != nil {
+		res.Scrub.print(w)
 	}
 }
 

@@ -26,6 +26,7 @@ type shard struct {
 	messages atomic.Uint64
 	updates  atomic.Uint64 // frames, each frame of a batch counted once
 	lat      histogram
+	latPhase [2]histogram  // with --scrubbers: probes POSTed without, with scrubbing
 	wire     atomic.Uint64 // bytes read from WebSocket viewers' sockets
 	wsUpd    atomic.Uint64 // updates WebSocket viewers got
 	wsMsgs   atomic.Uint64 // messages WebSocket viewers got
@@ -88,6 +89,20 @@ func (s *viewerStats) latencies() *latencies {
 	return merge(hs)
 }
 
+// phaseLatencies are the latencies of probes POSTed without scrubbing
+// (0) and with it (1).
+func (s *viewerStats) phaseLatencies() [2]*latencies {
+	var out [2]*latencies
+	for p := range out {
+		hs := make([]*histogram, numShards)
+		for i := range s.shards {
+			hs[i] = &s.shards[i].latPhase[p]
+		}
+		out[p] = merge(hs)
+	}
+	return out
+}
+
 func (s *viewerStats) noteErr(msg string) {
 	s.firstErr.CompareAndSwap(nil, &msg)
 }
@@ -114,15 +129,16 @@ func (b *bufPool) put(v *[]byte) {
 // frame of each chart is its snapshot and is not timed; after it, each new
 // probe value is timed once, from its POST to now.
 type probeTracker struct {
-	last []uint64 // by chart; math.MaxUint64 until the first frame
-	sh   *shard
-	sent []atomic.Int64
-	base time.Time
-	now  time.Duration
-	ws   bool          // a WebSocket viewer's
-	arr  *arrivals     // first and last receipt of each probe; nil: not kept
-	dd   *deltaDecoder // with --delta
-	full []byte        // scratch of dd
+	last  []uint64 // by chart; math.MaxUint64 until the first frame
+	sh    *shard
+	sent  []atomic.Int64
+	base  time.Time
+	now   time.Duration
+	ws    bool          // a WebSocket viewer's
+	arr   *arrivals     // first and last receipt of each probe; nil: not kept
+	dd    *deltaDecoder // with --delta
+	full  []byte        // scratch of dd
+	phase *scrubPhase   // with --scrubbers
 }
 
 func newProbeTracker(charts int, sh *shard, sent []atomic.Int64, base time.Time) *probeTracker {
@@ -143,8 +159,16 @@ func (t *probeTracker) frame(fi frameInfo) {
 		return
 	}
 	if at := t.sent[fi.probe].Load(); at > 0 {
-		t.sh.lat.record(t.now - time.Duration(at-1))
+		d := t.now - time.Duration(at-1)
+		t.sh.lat.record(d)
 		t.arr.note(fi.probe, t.now)
+		if t.phase != nil {
+			p := 0
+			if t.phase.scrubbing(time.Duration(at - 1)) {
+				p = 1
+			}
+			t.sh.latPhase[p].record(d)
+		}
 	}
 }
 

@@ -157,6 +157,17 @@ var dashdRewind = (function () {
       else setTimeout(function () { drawWhenReady(c, f); }, 50);
     }
 
+    // The requests of the moment shown last: a new moment, Live or a
+    // replay aborts them at once, so that dashd stops computing a moment
+    // nobody waits for (it cancels a rewind whose last asker has gone) and
+    // a late answer is never drawn.
+    var moment = null;
+    function dropMoment() {
+      if (!moment) return;
+      moment.abort();
+      moment = null;
+    }
+
     function stopReplay() {
       if (!ws) return;
       var w = ws;
@@ -169,6 +180,7 @@ var dashdRewind = (function () {
     // resumes (or the Pause/Live button does).
     function leave() {
       stopReplay();
+      dropMoment();
       ask++;
       lv.charts.forEach(function (c) {
         if (!c.rewound) return;
@@ -189,6 +201,9 @@ var dashdRewind = (function () {
     // showMoment draws every chart as it was at t, paused.
     function showMoment(t) {
       stopReplay();
+      dropMoment();
+      var ctl = typeof AbortController === 'function' ? new AbortController() : null;
+      moment = ctl;
       lv.pause();
       mode = 'paused';
       at = t;
@@ -198,7 +213,8 @@ var dashdRewind = (function () {
       var iso = t.toISOString();
       lv.charts.forEach(function load(c) {
         var url = core.withToken(base + API + '/charts/' + encodeURIComponent(c.id) + '/frame?at=' + encodeURIComponent(iso), token);
-        fetch(url, { headers: { Accept: 'application/json' }, credentials: base ? 'omit' : 'same-origin' }).then(function (res) {
+        if (mine !== ask) return;
+        fetch(url, { headers: { Accept: 'application/json' }, credentials: base ? 'omit' : 'same-origin', signal: ctl ? ctl.signal : undefined }).then(function (res) {
           if (res.ok) return res.json();
           if (res.status === 429) {
             // dashd computes a few moments at a time: ask again when told.
@@ -211,6 +227,7 @@ var dashdRewind = (function () {
           if (!f || mine !== ask || mode === 'live') return;
           drawFrame(c, f);
         }).catch(function (err) {
+          if (err && err.name === 'AbortError') return; // dropped: another moment, Live or a replay
           if (mine === ask) fail('the moment could not be shown (' + String(err && err.message ? err.message : err) + ')');
         });
       });
@@ -220,6 +237,7 @@ var dashdRewind = (function () {
     function replay() {
       var from = at || new Date(Number(slider.value) * 1000);
       stopReplay();
+      dropMoment();
       lv.pause();
       ask++;
       mode = 'replay';
