@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -243,9 +245,9 @@ func (b *Board) trySend(batch positioned) (bool, error) {
 
 // boardState is everything Run's goroutine owns.
 type boardState struct {
-	views    map[string]*View
-	byMetric map[string][]*View
-	dirty    map[*View]struct{}
+	views map[string]*View
+	route *Router // the views (not filtered ones) by metric and where
+	dirty map[*View]struct{}
 	// unsent holds the charts whose current frame a read built (see
 	// settle) and that viewers have not been sent yet: the next flush
 	// publishes that very frame, or a newer one if the chart changed again.
@@ -318,7 +320,7 @@ func (b *Board) Run(ctx context.Context) error {
 	defer close(b.done)
 	st := &boardState{
 		views:    map[string]*View{},
-		byMetric: map[string][]*View{},
+		route:    NewRouter(nil),
 		dirty:    map[*View]struct{}{},
 		unsent:   map[*View]struct{}{},
 		current:  map[string][]byte{},
@@ -435,18 +437,12 @@ func (b *Board) apply(st *boardState, pb positioned) {
 	for i := range batch {
 		s := &batch[i]
 		read := false
-		for _, v := range st.byMetric[s.Metric] {
-			if !v.Matches(s) {
-				continue
-			}
-			read = true
-			before := v.folded
-			if a, c, at := st.add(v, s, now, &outside, &folded); a != nil && v.fsets != nil {
-				st.addFiltered(v, c, at, v.folded != before, s, now)
-			}
-			if tags := st.varTags[v.def.ID]; tags != nil {
-				st.see(v.def.ID, tags, s)
-			}
+		rest, fixed := st.route.Candidates(s)
+		for _, v := range rest {
+			read = st.applyIfMatches(v, s, now, &outside, &folded) || read
+		}
+		for _, v := range fixed {
+			read = st.applyIfMatches(v, s, now, &outside, &folded) || read
 		}
 		if !read {
 			unread++
@@ -456,6 +452,22 @@ func (b *Board) apply(st *boardState, pb positioned) {
 	b.outside.Add(outside)
 	b.folded.Add(folded)
 	b.unread.Add(unread)
+}
+
+// applyIfMatches folds s into v, its filtered views and its variables'
+// values if v reads s, and reports whether it does.
+func (st *boardState) applyIfMatches(v *View, s *ingest.Sample, now time.Time, outside, folded *uint64) bool {
+	if !v.Matches(s) {
+		return false
+	}
+	before := v.folded
+	if a, c, at := st.add(v, s, now, outside, folded); a != nil && v.fsets != nil {
+		st.addFiltered(v, c, at, v.folded != before, s, now)
+	}
+	if tags := st.varTags[v.def.ID]; tags != nil {
+		st.see(v.def.ID, tags, s)
+	}
+	return true
 }
 
 // add folds s (matched by v) into v and marks v dirty; a sample older
@@ -602,12 +614,12 @@ func (b *Board) rebuild(st *boardState, c *catalog) {
 			}
 		}
 	}
-	st.byMetric = map[string][]*View{}
+	list := make([]*View, 0, len(views))
 	for _, v := range views {
-		if v.def.Metric != "" {
-			st.byMetric[v.def.Metric] = append(st.byMetric[v.def.Metric], v)
-		}
+		list = append(list, v)
 	}
+	slices.SortFunc(list, func(a, b *View) int { return strings.Compare(a.def.ID, b.def.ID) })
+	st.route = NewRouter(list)
 	b.rebuildFiltered(st)
 	st.rebuildVars()
 }

@@ -12,3 +12,11 @@ func CopyStates(ctx context.Context, b *Board) (cells int, err error) {
 	}
 	return cells, err
 }
+
+// RouterKey is the tag key r indexes metric's views by ("" for none).
+func RouterKey(r *Router, metric string) string {
+	if mv := r.metrics[metric]; mv != nil {
+		return mv.key
+	}
+	return ""
+}

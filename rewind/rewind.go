@@ -495,7 +495,7 @@ func (r *Rewinder) apply(ctx context.Context, views []*charts.View, after, throu
 	if through <= after {
 		return nil
 	}
-	route := newRouter(views)
+	route := charts.NewRouter(views)
 	err := r.cfg.Replay.ReplayRange(ctx, after, through, func(batch []ingest.Sample, _ charts.Position) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -513,11 +513,14 @@ func (r *Rewinder) apply(ctx context.Context, views []*charts.View, after, throu
 				}
 			}
 			s := &batch[i]
-			route.each(s, func(v *charts.View) {
-				if v.Matches(s) {
-					v.Add(s, at)
+			rest, fixed := route.Candidates(s)
+			for _, vs := range [2][]*charts.View{rest, fixed} {
+				for _, v := range vs {
+					if v.Matches(s) {
+						v.Add(s, at)
+					}
 				}
-			})
+			}
 		}
 		return nil
 	})
