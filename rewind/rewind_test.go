@@ -71,6 +71,11 @@ func testDashboard() charts.Dashboard {
 		{ID: "timeline", Metric: "req", X: charts.TimeAxis, Bucket: charts.Duration(time.Second), Window: charts.Duration(15 * time.Second), Series: "status", Agg: "count"},
 		{ID: "rate", Metric: "lat", X: "host", Agg: "rate", Window: charts.Duration(8 * time.Second)},
 		{ID: "forever", Metric: "lat", X: "host", Agg: "avg"},
+		// Charts of one metric apart by a tag (rewind's router indexes
+		// them by status), beside those that take every status.
+		{ID: "ok-routes", Metric: "req", X: "route", Agg: "sum", Where: map[string]string{"status": "200"}, Window: charts.Duration(20 * time.Second)},
+		{ID: "err-routes", Metric: "req", X: "route", Agg: "count", Where: map[string]string{"status": "500"}, Window: charts.Duration(20 * time.Second)},
+		{ID: "a-404", Metric: "req", X: "status", Agg: "sum", Where: map[string]string{"route": "/a", "status": "404"}, Window: charts.Duration(20 * time.Second)},
 		{ID: "pushed"},
 	}}
 	if err := d.Check(); err != nil {
