@@ -54,31 +54,8 @@ func BenchmarkBrowserWall(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("DASHD_WALL_SECONDS")); err == nil && v > 0 {
 		window = time.Duration(v) * time.Second
 	}
-	s := startServer(b, func(f *config.File) {
-		for _, n := range []int{24, 48} {
-			d := charts.Dashboard{ID: fmt.Sprintf("wall%d", n), Title: "Wall"}
-			for i := range n {
-				d.Charts = append(d.Charts, charts.Chart{
-					ID: fmt.Sprintf("w%d-%d", n, i), Title: fmt.Sprintf("chart %d", i), Type: charts.Stacked,
-					Metric: "wall", Where: map[string]string{"chart": fmt.Sprintf("w%d-%d", n, i)},
-					X: "cat", Series: "ser", Agg: charts.Last, Window: charts.Duration(time.Minute),
-				})
-			}
-			f.Dashboards = append(f.Dashboards, d)
-		}
-	})
-	proxies := map[string]*httptest.Server{"dashd": wallProxy(b, s.url, nil)}
-	if base := os.Getenv("DASHD_WALL_BASE"); base != "" {
-		old := map[string][]byte{}
-		for _, f := range []string{"dashd-core.js", "dashd-paint.js"} {
-			out, err := exec.Command("git", "show", base+":web/static/"+f).Output()
-			if err != nil {
-				b.Fatalf("git show %s:web/static/%s: %v", base, f, err)
-			}
-			old["/static/"+f] = out
-		}
-		proxies["old"] = wallProxy(b, s.url, old)
-	}
+	s := wallBenchServer(b)
+	proxies := wallBenchProxies(b, s)
 	browser := wallBrowser(b, time.Hour)
 	variants := []string{"dashd", "plain"}
 	if proxies["old"] != nil {
@@ -101,6 +78,57 @@ func BenchmarkBrowserWall(b *testing.B) {
 	cores, _ := wallCPU(b, browser, s, proxies["dashd"].URL+"/d/wall48", 48, 10, window, true)
 	b.ReportMetric(cores, "dashd-48x10Hz-cores")
 }
+
+// wallBenchServer serves dashboards wall24 and wall48: 24 and 48 stacked
+// charts of metric "wall", one per value of tag chart.
+func wallBenchServer(b *testing.B) *server {
+	return startServer(b, func(f *config.File) {
+		for _, n := range []int{24, 48} {
+			d := charts.Dashboard{ID: fmt.Sprintf("wall%d", n), Title: "Wall"}
+			for i := range n {
+				d.Charts = append(d.Charts, charts.Chart{
+					ID: fmt.Sprintf("w%d-%d", n, i), Title: fmt.Sprintf("chart %d", i), Type: charts.Stacked,
+					Metric: "wall", Where: map[string]string{"chart": fmt.Sprintf("w%d-%d", n, i)},
+					X: "cat", Series: "ser", Agg: charts.Last, Window: charts.Duration(time.Minute),
+				})
+			}
+			f.Dashboards = append(f.Dashboards, d)
+		}
+	})
+}
+
+// wallBenchProxies are the ways into s: "dashd" (what ships) and, with
+// DASHD_WALL_BASE, "old" (the client of that commit).
+func wallBenchProxies(b *testing.B, s *server) map[string]*httptest.Server {
+	proxies := map[string]*httptest.Server{"dashd": wallProxy(b, s.url, nil)}
+	if base := os.Getenv("DASHD_WALL_BASE"); base != "" {
+		old := map[string][]byte{}
+		for _, f := range []string{"dashd-core.js", "dashd-paint.js"} {
+			out, err := exec.Command("git", "show", base+":web/static/"+f).Output()
+			if err != nil {
+				b.Fatalf("git show %s:web/static/%s: %v", base, f, err)
+			}
+			old["/static/"+f] = out
+		}
+		proxies["old"] = wallProxy(b, s.url, old)
+	}
+	return proxies
+}
+
+// wallColumnsJS lays a dashd page out in three columns, as the issue's
+// wall (the page's grid makes four at 1920 px), and counts in __drawn the
+// frames its charts send to their painters.
+const wallColumnsJS = `(function () {
+	var st = document.createElement('style');
+	st.textContent = 'main.grid { grid-template-columns: repeat(3, minmax(0, 1fr)) !important; }';
+	document.head.appendChild(st);
+	window.__drawn = 0;
+	document.querySelectorAll('[data-chart]').forEach(function (el) {
+		var v = el.dashdView, d = v.draw;
+		v.draw = function () { window.__drawn++; return d.apply(v, arguments); };
+	});
+	return true;
+})()`
 
 // wallProxy is a reverse proxy to dashd at target that answers the paths
 // of swap with their bodies instead (the old client), and serves
@@ -202,19 +230,7 @@ func wallCPU(b *testing.B, browser context.Context, s *server, pageURL string, n
 		b.Fatal(err)
 	}
 	if !plain {
-		// Three columns, as the issue's wall (the page's grid makes four
-		// at 1920 px).
-		js := `(function () {
-			var st = document.createElement('style');
-			st.textContent = 'main.grid { grid-template-columns: repeat(3, minmax(0, 1fr)) !important; }';
-			document.head.appendChild(st);
-			window.__drawn = 0;
-			document.querySelectorAll('[data-chart]').forEach(function (el) {
-				var v = el.dashdView, d = v.draw;
-				v.draw = function () { window.__drawn++; return d.apply(v, arguments); };
-			});
-			return true;
-		})()`
+		js := wallColumnsJS
 		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err != nil {
 			b.Fatal(err)
 		}
