@@ -697,7 +697,6 @@ var dashdCore = (function () {
         visible: true, // on screen (or near it), as IntersectionObserver says
         still: false, // its next draw catches up: no animation
         busySince: 0, // a frame is on its way to the painter since then (ms)
-        sentAt: 0, // when its last frame was sent to the painter (ms)
         attempt: 0,
         retry: null,
       };
@@ -716,8 +715,9 @@ var dashdCore = (function () {
         drawQueued = false;
         resizeQueued.forEach(function (c) { c.view.resize(); });
         resizeQueued.clear();
-        countShown();
+        startRounds();
         charts.forEach(draw);
+        endRounds();
       });
     }
     var byEl = new Map();
@@ -777,28 +777,38 @@ var dashdCore = (function () {
 
     // The paint budget (issue 17): a painter's cost per frame (what its
     // answers to draws say, see dashdPaint) times the frames asked of it
-    // is the share of a core it spends. Over PAINT_BUDGET, each chart on
-    // the screen is drawn at most every gap ms, gap = charts on the screen
-    // of that painter × cost ÷ PAINT_BUDGET (at most MAX_PAINT_GAP_MS),
-    // and always with its newest frame: a wall of 24 charts at 10 Hz on a
-    // slow machine draws each about three times a second instead of eight,
-    // while a frame drawn is as fresh as before (it is the newest when it
-    // goes). Under the budget, as at 2 Hz or on a fast machine, gap is
-    // shorter than the time between frames and nothing waits. A catch-up
-    // (still) or a chart's first frame never waits.
+    // is the share of a core it spends. Over PAINT_BUDGET, the painter's
+    // charts on the screen are drawn in rounds, at most one every gap ms,
+    // gap = its charts on the screen × cost ÷ PAINT_BUDGET (at most
+    // MAX_PAINT_GAP_MS), each with its newest frame: a wall of 24 charts
+    // at 10 Hz on a slow machine draws each a few times a second instead
+    // of eight, while a frame drawn is as fresh as before (it is the newest
+    // when it goes). A round draws every chart due at once, so that the
+    // compositor shows their new pictures in one frame rather than one
+    // frame each. Under the budget, as at 2 Hz or on a fast machine, gap
+    // is shorter than the time between frames and nothing waits. A
+    // catch-up (still) or a chart's first frame never waits.
     var costs = new Map(); // painter (dashdPaint view.worker()) → ms a frame
     var shownBy = new Map(); // painter → charts on the screen it draws
+    var nextRound = new Map(); // painter → when its next round may start (ms)
+    var inRound = new Map(); // painter → drew in this pass (see startRounds)
     function painterOf(c) { return typeof c.view.worker === 'function' ? c.view.worker() : 0; }
-    function countShown() {
+    function startRounds() {
       shownBy.clear();
+      inRound.clear();
       charts.forEach(function (c) {
         if (!c.ready || !c.visible) return;
         var k = painterOf(c);
         shownBy.set(k, (shownBy.get(k) || 0) + 1);
       });
     }
-    function paintGap(c) {
-      var k = painterOf(c);
+    function endRounds() {
+      var now = performance.now();
+      inRound.forEach(function (drew, k) {
+        if (drew) nextRound.set(k, now + paintGap(k));
+      });
+    }
+    function paintGap(k) {
       var ms = costs.get(k) || 0;
       return Math.min(MAX_PAINT_GAP_MS, (shownBy.get(k) || 1) * ms / PAINT_BUDGET);
     }
@@ -815,19 +825,19 @@ var dashdCore = (function () {
       // waited for more than BUSY_MAX_MS.
       var now = performance.now();
       if (c.busySince && now - c.busySince < BUSY_MAX_MS) return;
-      if (c.shown && !c.still && c.sentAt) {
-        var wait = c.sentAt + paintGap(c) - now;
-        if (wait > 0) {
+      var k = painterOf(c);
+      if (c.shown && !c.still) {
+        var wait = (nextRound.get(k) || 0) - now;
+        if (wait > 0 && !inRound.get(k)) {
           wake(wait);
           return;
         }
+        inRound.set(k, true);
       }
       var f = c.pending;
-      var k = painterOf(c);
       c.pending = null;
       c.shown = f;
       c.busySince = now;
-      c.sentAt = now;
       c.view.draw(f, c.still, function (got) {
         c.busySince = 0;
         if (got && typeof got.ms === 'number' && got.ms > 0) costs.set(k, got.ms);

@@ -289,9 +289,51 @@ var dashdPaint = (function () {
     var echarts = scope.echarts;
     // ECharts makes canvases to measure text and to export a PNG.
     echarts.setPlatformAPI({ createCanvas: function () { return new OffscreenCanvas(1, 1); } });
+    shareAnimationLoop(echarts, scope);
     var p = painter(echarts, function (m) { scope.postMessage(m); });
     scope.onmessage = function (e) { p.handle(e.data); };
     scope.postMessage({ op: 'ready' });
+  }
+
+  // shareAnimationLoop makes every chart of the worker run its animations
+  // (ZRender's loop: update animations, hover, the flush of what changed)
+  // from one loop on the worker's requestAnimationFrame. ZRender runs one
+  // loop per chart, on requestAnimationFrame where there is a window and on
+  // setTimeout(16) where there is none: in the paint worker a wall of 24
+  // charts made about 1,500 timer tasks a second, each out of step with the
+  // screen (issue 17). Only in the worker: a page's ECharts may be the
+  // host page's own (<dashd-chart>), and there ZRender has the window's
+  // requestAnimationFrame already. Where the worker has no
+  // requestAnimationFrame, ZRender's own loops stay.
+  function shareAnimationLoop(echarts, scope) {
+    if (typeof scope.requestAnimationFrame !== 'function') return;
+    var raf = scope.requestAnimationFrame.bind(scope);
+    var probe = echarts.init(new OffscreenCanvas(1, 1), null, { width: 1, height: 1 });
+    var proto = Object.getPrototypeOf(probe.getZr().animation);
+    probe.dispose();
+    if (typeof proto._startLoop !== 'function' || typeof proto.update !== 'function') return;
+    var running = new Set(); // ZRender Animations started and not stopped
+    var ticking = false;
+    function tick() {
+      ticking = false;
+      running.forEach(function (a) {
+        if (!a._running) running.delete(a); // stop() says so
+        else if (!a._paused) a.update();
+      });
+      if (running.size) {
+        ticking = true;
+        raf(tick);
+      }
+    }
+    // ZRender's Animation.start calls _startLoop; stop clears _running.
+    proto._startLoop = function () {
+      this._running = true;
+      running.add(this);
+      if (!ticking) {
+        ticking = true;
+        raf(tick);
+      }
+    };
   }
 
   // ---- the host ---------------------------------------------------------------
