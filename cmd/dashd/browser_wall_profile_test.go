@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"sort"
 	"strconv"
@@ -63,6 +65,8 @@ type profileNode struct {
 	CallFrame struct {
 		FunctionName string `json:"functionName"`
 		URL          string `json:"url"`
+		Line         int    `json:"lineNumber"`
+		Column       int    `json:"columnNumber"`
 	} `json:"callFrame"`
 }
 
@@ -140,6 +144,19 @@ func profileWall(b *testing.B, browser context.Context, s *server, name, pageURL
 	}); err != nil {
 		b.Fatal(err)
 	}
+	// Count what the page sends its paint workers, by op.
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function () {
+		var post = Worker.prototype.postMessage;
+		window.__ops = {};
+		Worker.prototype.postMessage = function (m) {
+			var op = (m && m.op) || '?';
+			__ops[op] = (__ops[op] || 0) + 1;
+			return post.apply(this, arguments);
+		};
+		return true;
+	})()`)); err != nil {
+		b.Fatal(err)
+	}
 	f0, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`window.__drawn`))
 	if err != nil {
 		b.Fatal(err)
@@ -167,6 +184,8 @@ func profileWall(b *testing.B, browser context.Context, s *server, name, pageURL
 		b.Fatal("the trace did not complete")
 	}
 	frames := f1 - f0
+	ops, _ := chromedp.Run(ctx, chromedp.Evaluate[map[string]float64](`__ops`))
+	b.Logf("%s: messages to the paint workers by op while traced: %v", name, ops)
 	events := make([]traceEvent, 0, len(raws))
 	for _, raw := range raws {
 		var te traceEvent
@@ -245,7 +264,13 @@ func profileWall(b *testing.B, browser context.Context, s *server, name, pageURL
 				continue
 			}
 			busy += us
-			selfBy[leaf+" "+shortURL(p.nodes[id].CallFrame.URL)] += us
+			cf := p.nodes[id].CallFrame
+			where := shortURL(cf.URL)
+			if strings.HasPrefix(where, "dashd") {
+				// dashd's scripts are minified when served: say where.
+				where += ":" + strconv.Itoa(cf.Line+1) + ":" + strconv.Itoa(cf.Column+1) + " " + excerpt(cf.URL, cf.Line, cf.Column)
+			}
+			selfBy[leaf+" "+where] += us
 			seen := map[string]bool{}
 			for n, ok := p.nodes[id], true; ok; n, ok = p.nodes[n.Parent] {
 				fn := n.CallFrame.FunctionName
@@ -305,4 +330,21 @@ func shortURL(u string) string {
 		u = u[:i]
 	}
 	return u
+}
+
+// excerpt is 60 characters of the script at url from (line, column), both
+// 0-based, or "" where it cannot be fetched.
+func excerpt(url string, line, column int) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	lines := strings.Split(string(body), "\n")
+	if line < 0 || line >= len(lines) || column < 0 || column >= len(lines[line]) {
+		return ""
+	}
+	l := lines[line][column:]
+	return strconv.Quote(l[:min(60, len(l))])
 }

@@ -42,7 +42,7 @@ var dashdCore = (function () {
   // The paint budget (issue 17): the share of a core each painter may
   // spend drawing the frames of the charts on the screen, and the longest
   // a chart on the screen waits for its turn. See draw in live.
-  var PAINT_BUDGET = 0.12;
+  var PAINT_BUDGET = 0.1;
   var MAX_PAINT_GAP_MS = 1000;
   // The number format (dashd-format.js): loaded before this file in pages,
   // the paint worker and /embed.js; required under Node.
