@@ -178,9 +178,9 @@ var dashdCore = (function () {
   function applyFrame(c, frame, now, still, budget) {
     var opt = frameOption(c, frame);
     var shape = shapeKey(opt);
-    var sameShape = shape === c.shapeKey;
-    var data = sameShape ? dataKey(opt) : null;
-    if (sameShape && !still && data === c.dataKey) return null;
+    var same = sameShape(shape, c.shapeKey);
+    var data = same ? dataKey(opt) : null;
+    if (same && !still && data === c.dataKey) return null;
     var slow = typeof c.drawnAt !== 'number' || now - c.drawnAt >= ANIMATE_GAP_MS;
     c.drawnAt = now;
     var animate = opt.animation && slow && !still;
@@ -200,7 +200,7 @@ var dashdCore = (function () {
       c.ec.dispatchAction({ type: 'hideTip' });
     }
     c.dataKey = data === null ? dataKey(opt) : data;
-    if (sameShape) {
+    if (same) {
       var update = {
         series: opt.series.filter(function (s) { return s !== c.threshold; }).map(function (s) { return { id: s.id, data: s.data }; }),
         animation: animate,
@@ -214,18 +214,33 @@ var dashdCore = (function () {
     return opt;
   }
 
-  // shapeKey is what a frame option draws besides its numbers and its
-  // animation: two options of the same shapeKey differ only in the data
-  // of their bar series. dataKey is those data.
+  // shapeKey is what a frame option (of frameOption) draws besides its
+  // numbers and its animation: two options of the same shapeKey differ only
+  // in the data of their bar series. dataKey is those data. Built by hand
+  // (JSON.stringify of the parts, no replacer): they run for every frame.
   function shapeKey(opt) {
-    return JSON.stringify(opt, function (k, v) {
-      if (k === 'animation' || k === 'animationDurationUpdate') return undefined;
-      if (k === 'data' && this && this.type === 'bar') return undefined;
-      return v;
-    });
+    var parts = [JSON.stringify((opt.xAxis || opt.yAxis || {}).data || null), opt.legend && opt.legend.show];
+    for (var i = 0; i < opt.series.length; i++) {
+      var s = opt.series[i];
+      if (s.type !== 'bar') {
+        parts.push(s); // the threshold series: the same object until the base option changes
+        continue;
+      }
+      parts.push(s.id + '|' + (s.stack || '') + '|' + (s.large ? 1 : 0) + '|' + (s.itemStyle ? JSON.stringify(s.itemStyle) : ''));
+    }
+    return parts;
+  }
+  function sameShape(a, b) {
+    if (!a || !b || a.length !== b.length) return false;
+    for (var i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
   }
   function dataKey(opt) {
-    return JSON.stringify(opt.series.map(function (s) { return s.type === 'bar' ? s.data : null; }));
+    var parts = [];
+    for (var i = 0; i < opt.series.length; i++) {
+      if (opt.series[i].type === 'bar') parts.push(JSON.stringify(opt.series[i].data));
+    }
+    return parts.join('\n');
   }
 
   // backoffDelay is the wait before reconnect attempt n (0-based):
