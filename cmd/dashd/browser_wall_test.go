@@ -302,3 +302,45 @@ func gaps(ts []float64) []int {
 	}
 	return out
 }
+
+// TestBrowserWorkerAnimationsFinish: the paint worker drives every chart's
+// ZRender animation loop from its own requestAnimationFrame (dashd-paint.js
+// shareAnimationLoop, issue 17). An animated update there runs to its end:
+// after a moment it shows exactly what the same frame drawn still shows. If the shared loop never ticked, the picture would stay at the
+// animation's first step.
+func TestBrowserWorkerAnimationsFinish(t *testing.T) {
+	t.Parallel()
+	s := wallServer(t, 1)
+	ctx := newBrowser(t)
+	openWall(t, ctx, s)
+	pushFrame(t, s, "p0", 3, "a", "b")
+	pollTrue(t, ctx, "p0 drawn", drawnCats("p0", 3, false))
+	// An update animates when the chart drew last a second ago or more
+	// (dashdCore.applyFrame): the clock is the worker's performance.now,
+	// which the page cannot set, so the test waits that second.
+	time.Sleep(1200 * time.Millisecond)
+	pushFrame(t, s, "p0", 6, "a", "b")
+	pollTrue(t, ctx, "p0 drawn, animated", `(async function () {
+		var o = await `+viewOf("p0")+`.option();
+		return !!o && (o.xAxis[0].data || []).length === 6 && o.animation === true;
+	})()`)
+	// Once the picture stops moving (two PNGs 100 ms apart are the same),
+	// it equals the frame drawn still; stuck at the animation's first step
+	// it would not.
+	pollTrue(t, ctx, "the picture settles", `(async function () {
+		var v = `+viewOf("p0")+`;
+		var a = await v.png({ pixelRatio: 1 });
+		await new Promise(function (r) { setTimeout(r, 100); });
+		return a === await v.png({ pixelRatio: 1 });
+	})()`)
+	same := evalAwait[bool](t, ctx, `(async function () {
+		var v = `+viewOf("p0")+`;
+		var animated = await v.png({ pixelRatio: 1 });
+		var f = await (await fetch('/api/v1/charts/p0/frame')).json();
+		await new Promise(function (r) { v.draw(f, true, r); });
+		return animated === await v.png({ pixelRatio: 1 });
+	})()`)
+	if !same {
+		t.Error("the animated update ended elsewhere than the same frame drawn still: the worker's animation loop did not run it to its end")
+	}
+}
