@@ -448,3 +448,57 @@ func byType(before, now map[int]float64, secs float64) string {
 	}
 	return strings.TrimSpace(sb.String())
 }
+
+// BenchmarkBrowserWallIdle measures what the 24-chart wall costs the
+// browser when no data comes: the page open, drawn, and quiet (a pusher
+// ran 3 s, then 2 s to settle), over a 5 s window, in cores, for what
+// ships and (with DASHD_WALL_BASE) the old client, taking turns twice.
+//
+//	DASHD_WALL_BASE=d3e6f28 go test -run '^$' -bench BrowserWallIdle -benchtime 1x -v ./cmd/dashd/
+func BenchmarkBrowserWallIdle(b *testing.B) {
+	s := wallBenchServer(b)
+	proxies := wallBenchProxies(b, s)
+	browser := wallBrowser(b, time.Hour)
+	for range 2 {
+		for _, v := range []string{"dashd", "old"} {
+			if proxies[v] == nil {
+				continue
+			}
+			func() {
+				ctx, cancel := chromedp.NewContext(browser)
+				defer cancel()
+				if err := chromedp.Do(ctx, chromedp.Navigate(proxies[v].URL+"/d/wall24")); err != nil {
+					b.Fatal(err)
+				}
+				ready := `document.querySelector('[data-link]') && document.querySelector('[data-link]').getAttribute('data-state') === 'live'`
+				if _, err := chromedp.Run(ctx, chromedp.Poll[bool](ready, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](wallColumnsJS)); err != nil {
+					b.Fatal(err)
+				}
+				stop := make(chan struct{})
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					wallPush(s, 24, 1, stop)
+				}()
+				time.Sleep(3 * time.Second)
+				close(stop)
+				<-done
+				time.Sleep(2 * time.Second)
+				mains, workers := rendererThreads(browser)
+				m0, w0 := threadCPU(mains), threadCPU(workers)
+				c0, t0 := browserCPU(browser), time.Now()
+				time.Sleep(5 * time.Second)
+				c1, t1 := browserCPU(browser), time.Now()
+				m1, w1 := threadCPU(mains), threadCPU(workers)
+				secs := t1.Sub(t0).Seconds()
+				cores := wallCPUSince(c0, c1) / secs
+				b.ReportMetric(cores, v+"-idle-cores")
+				b.Logf("%s idle: %.3f cores (renderer main threads %.3f, dedicated workers %.3f; by process type %s)", v, cores,
+					wallSum(m0, m1)/secs, wallSum(w0, w1)/secs, byType(c0, c1, secs))
+			}()
+		}
+	}
+}
