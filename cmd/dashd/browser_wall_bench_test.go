@@ -48,13 +48,55 @@ import (
 //
 //	DASHD_WALL_BASE=$(git merge-base HEAD integ) go test -run '^$' -bench BrowserWall -benchtime 1x ./cmd/dashd/
 //
-// DASHD_WALL_SECONDS sets the window (default 10 s, after 4 s to settle).
+// DASHD_WALL_SECONDS sets the window (default 10 s, after 4 s to settle);
+// DASHD_WALL_HZ=N measures the 24-chart wall at N Hz only, and
+// DASHD_WALL_48=0 leaves out the 48-chart wall (shorter runs while tuning).
 func BenchmarkBrowserWall(b *testing.B) {
 	window := 10 * time.Second
 	if v, err := strconv.Atoi(os.Getenv("DASHD_WALL_SECONDS")); err == nil && v > 0 {
 		window = time.Duration(v) * time.Second
 	}
-	s := startServer(b, func(f *config.File) {
+	s := wallBenchServer(b)
+	proxies := wallBenchProxies(b, s)
+	browser := wallBrowser(b, time.Hour)
+	variants := []string{"dashd", "plain"}
+	if proxies["old"] != nil {
+		variants = []string{"dashd", "old", "plain"}
+	}
+	rates := []int{2, 10}
+	if v, err := strconv.Atoi(os.Getenv("DASHD_WALL_HZ")); err == nil && v > 0 {
+		rates = []int{v}
+	}
+	for i, hz := range rates {
+		for _, v := range rotate(variants, i) {
+			pageURL := proxies["dashd"].URL + "/d/wall24"
+			switch v {
+			case "old":
+				pageURL = proxies["old"].URL + "/d/wall24"
+			case "plain":
+				pageURL = proxies["dashd"].URL + "/plain-wall.html?dashboard=wall24"
+			}
+			cores, frames := wallCPU(b, browser, s, v, pageURL, 24, hz, window, false)
+			b.ReportMetric(cores, fmt.Sprintf("%s-%dHz-cores", v, hz))
+			b.Logf("%s at %d Hz: %.3f cores, %d frames drawn by the page (%.0f/s)", v, hz, cores, frames, float64(frames)/window.Seconds())
+		}
+	}
+	if os.Getenv("DASHD_WALL_48") == "0" {
+		return
+	}
+	for _, v := range []string{"dashd", "old"} {
+		if proxies[v] == nil {
+			continue
+		}
+		cores, _ := wallCPU(b, browser, s, v, proxies[v].URL+"/d/wall48", 48, 10, window, true)
+		b.ReportMetric(cores, v+"-48x10Hz-cores")
+	}
+}
+
+// wallBenchServer serves dashboards wall24 and wall48: 24 and 48 stacked
+// charts of metric "wall", one per value of tag chart.
+func wallBenchServer(b *testing.B) *server {
+	return startServer(b, func(f *config.File) {
 		for _, n := range []int{24, 48} {
 			d := charts.Dashboard{ID: fmt.Sprintf("wall%d", n), Title: "Wall"}
 			for i := range n {
@@ -67,6 +109,11 @@ func BenchmarkBrowserWall(b *testing.B) {
 			f.Dashboards = append(f.Dashboards, d)
 		}
 	})
+}
+
+// wallBenchProxies are the ways into s: "dashd" (what ships) and, with
+// DASHD_WALL_BASE, "old" (the client of that commit).
+func wallBenchProxies(b *testing.B, s *server) map[string]*httptest.Server {
 	proxies := map[string]*httptest.Server{"dashd": wallProxy(b, s.url, nil)}
 	if base := os.Getenv("DASHD_WALL_BASE"); base != "" {
 		old := map[string][]byte{}
@@ -79,28 +126,23 @@ func BenchmarkBrowserWall(b *testing.B) {
 		}
 		proxies["old"] = wallProxy(b, s.url, old)
 	}
-	browser := wallBrowser(b, time.Hour)
-	variants := []string{"dashd", "plain"}
-	if proxies["old"] != nil {
-		variants = []string{"dashd", "old", "plain"}
-	}
-	for i, hz := range []int{2, 10} {
-		for _, v := range rotate(variants, i) {
-			pageURL := proxies["dashd"].URL + "/d/wall24"
-			switch v {
-			case "old":
-				pageURL = proxies["old"].URL + "/d/wall24"
-			case "plain":
-				pageURL = proxies["dashd"].URL + "/plain-wall.html?dashboard=wall24"
-			}
-			cores, frames := wallCPU(b, browser, s, pageURL, 24, hz, window, false)
-			b.ReportMetric(cores, fmt.Sprintf("%s-%dHz-cores", v, hz))
-			b.Logf("%s at %d Hz: %.3f cores, %d frames drawn by the page (%.0f/s)", v, hz, cores, frames, float64(frames)/window.Seconds())
-		}
-	}
-	cores, _ := wallCPU(b, browser, s, proxies["dashd"].URL+"/d/wall48", 48, 10, window, true)
-	b.ReportMetric(cores, "dashd-48x10Hz-cores")
+	return proxies
 }
+
+// wallColumnsJS lays a dashd page out in three columns, as the issue's
+// wall (the page's grid makes four at 1920 px), and counts in __drawn the
+// frames its charts send to their painters.
+const wallColumnsJS = `(function () {
+	var st = document.createElement('style');
+	st.textContent = 'main.grid { grid-template-columns: repeat(3, minmax(0, 1fr)) !important; }';
+	document.head.appendChild(st);
+	window.__drawn = 0;
+	document.querySelectorAll('[data-chart]').forEach(function (el) {
+		var v = el.dashdView, d = v.draw;
+		v.draw = function () { window.__drawn++; return d.apply(v, arguments); };
+	});
+	return true;
+})()`
 
 // wallProxy is a reverse proxy to dashd at target that answers the paths
 // of swap with their bodies instead (the old client), and serves
@@ -162,31 +204,48 @@ func wallBrowser(tb testing.TB, d time.Duration) context.Context {
 
 // wallProbeJS samples push → draw latency on a dashd page: up to 20 frames
 // a second, of charts on the screen, each followed by an ask to its painter.
+// It also samples every 100 ms the age of what each chart on the screen
+// shows (now − the push time of the frame its painter drew last): a paint
+// budget that draws a chart less often than frames come keeps the latency
+// of a drawn frame but shows older data between draws, and this says how
+// much older.
 const wallProbeJS = `(function () {
-	var lat = [];
+	var lat = [], age = [];
 	var last = 0;
-	window.__wall = { lat: lat };
+	window.__wall = { lat: lat, age: age };
+	var els = [];
 	document.querySelectorAll('[data-chart]').forEach(function (el) {
 		var view = el.dashdView;
 		if (!view) return;
+		els.push(el);
 		var draw = view.draw;
-		view.draw = function (f) {
-			draw.apply(view, arguments);
+		view.draw = function (f, still, done) {
+			var pushed = f && f.series && f.series[0] && f.series[0].data[0];
+			draw.call(view, f, still, function (got) {
+				el.__shownPush = pushed;
+				if (done) done(got);
+			});
 			var now = performance.now();
 			var r = el.getBoundingClientRect();
 			if (now - last < 50 || r.bottom < 0 || r.top > innerHeight) return;
 			last = now;
-			var pushed = f && f.series && f.series[0] && f.series[0].data[0];
 			view.option().then(function () { lat.push(Date.now() % 1e8 - pushed); });
 		};
 	});
+	setInterval(function () {
+		els.forEach(function (el) {
+			var r = el.getBoundingClientRect();
+			if (r.bottom < 0 || r.top > innerHeight || typeof el.__shownPush !== 'number') return;
+			age.push(Date.now() % 1e8 - el.__shownPush);
+		});
+	}, 100);
 	return true;
 })()`
 
 // wallCPU opens pageURL in a new tab of browser, pushes to the n charts of
 // its wall at hz, and returns the browser's CPU over window, in cores, and
 // how many frames the page drew (or handed to its painter).
-func wallCPU(b *testing.B, browser context.Context, s *server, pageURL string, n, hz int, window time.Duration, latency bool) (float64, int) {
+func wallCPU(b *testing.B, browser context.Context, s *server, variant, pageURL string, n, hz int, window time.Duration, latency bool) (float64, int) {
 	b.Helper()
 	ctx, cancel := chromedp.NewContext(browser)
 	defer cancel()
@@ -202,19 +261,7 @@ func wallCPU(b *testing.B, browser context.Context, s *server, pageURL string, n
 		b.Fatal(err)
 	}
 	if !plain {
-		// Three columns, as the issue's wall (the page's grid makes four
-		// at 1920 px).
-		js := `(function () {
-			var st = document.createElement('style');
-			st.textContent = 'main.grid { grid-template-columns: repeat(3, minmax(0, 1fr)) !important; }';
-			document.head.appendChild(st);
-			window.__drawn = 0;
-			document.querySelectorAll('[data-chart]').forEach(function (el) {
-				var v = el.dashdView, d = v.draw;
-				v.draw = function () { window.__drawn++; return d.apply(v, arguments); };
-			});
-			return true;
-		})()`
+		js := wallColumnsJS
 		if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); err != nil {
 			b.Fatal(err)
 		}
@@ -237,7 +284,7 @@ func wallCPU(b *testing.B, browser context.Context, s *server, pageURL string, n
 		b.Fatal(err)
 	}
 	if latency {
-		chromedp.Run(ctx, chromedp.Evaluate[bool](`(__wall.lat.length = 0, true)`))
+		chromedp.Run(ctx, chromedp.Evaluate[bool](`(__wall.lat.length = 0, __wall.age.length = 0, true)`))
 	}
 	mains, workers := rendererThreads(browser)
 	m0, w0 := threadCPU(mains), threadCPU(workers)
@@ -259,10 +306,21 @@ func wallCPU(b *testing.B, browser context.Context, s *server, pageURL string, n
 		sort.Float64s(lat)
 		if len(lat) > 0 {
 			p := func(q float64) float64 { return lat[min(len(lat)-1, int(q*float64(len(lat))))] }
-			b.ReportMetric(p(0.5), "48x10Hz-p50-ms")
-			b.ReportMetric(p(0.95), "48x10Hz-p95-ms")
-			b.ReportMetric(p(0.99), "48x10Hz-p99-ms")
-			b.Logf("48 charts at 10 Hz: push → draw over %d sampled frames: p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms", len(lat), p(0.5), p(0.95), p(0.99), lat[len(lat)-1])
+			b.ReportMetric(p(0.5), variant+"-48x10Hz-p50-ms")
+			b.ReportMetric(p(0.95), variant+"-48x10Hz-p95-ms")
+			b.ReportMetric(p(0.99), variant+"-48x10Hz-p99-ms")
+			b.Logf("%s, 48 charts at 10 Hz: push → draw over %d sampled frames: p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms", variant, len(lat), p(0.5), p(0.95), p(0.99), lat[len(lat)-1])
+		}
+		age, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`__wall.age`))
+		if err != nil {
+			b.Fatal(err)
+		}
+		sort.Float64s(age)
+		if len(age) > 0 {
+			p := func(q float64) float64 { return age[min(len(age)-1, int(q*float64(len(age))))] }
+			b.ReportMetric(p(0.5), variant+"-48x10Hz-age-p50-ms")
+			b.ReportMetric(p(0.95), variant+"-48x10Hz-age-p95-ms")
+			b.Logf("%s, 48 charts at 10 Hz: age of what the screen shows, %d samples: p50 %.0f ms, p95 %.0f ms, p99 %.0f ms, max %.0f ms", variant, len(age), p(0.5), p(0.95), p(0.99), age[len(age)-1])
 		}
 	}
 	close(stop)
@@ -389,4 +447,58 @@ func byType(before, now map[int]float64, secs float64) string {
 		fmt.Fprintf(&sb, "%s %.3f ", k, sum[k])
 	}
 	return strings.TrimSpace(sb.String())
+}
+
+// BenchmarkBrowserWallIdle measures what the 24-chart wall costs the
+// browser when no data comes: the page open, drawn, and quiet (a pusher
+// ran 3 s, then 2 s to settle), over a 5 s window, in cores, for what
+// ships and (with DASHD_WALL_BASE) the old client, taking turns twice.
+//
+//	DASHD_WALL_BASE=d3e6f28 go test -run '^$' -bench BrowserWallIdle -benchtime 1x -v ./cmd/dashd/
+func BenchmarkBrowserWallIdle(b *testing.B) {
+	s := wallBenchServer(b)
+	proxies := wallBenchProxies(b, s)
+	browser := wallBrowser(b, time.Hour)
+	for range 2 {
+		for _, v := range []string{"dashd", "old"} {
+			if proxies[v] == nil {
+				continue
+			}
+			func() {
+				ctx, cancel := chromedp.NewContext(browser)
+				defer cancel()
+				if err := chromedp.Do(ctx, chromedp.Navigate(proxies[v].URL+"/d/wall24")); err != nil {
+					b.Fatal(err)
+				}
+				ready := `document.querySelector('[data-link]') && document.querySelector('[data-link]').getAttribute('data-state') === 'live'`
+				if _, err := chromedp.Run(ctx, chromedp.Poll[bool](ready, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](wallColumnsJS)); err != nil {
+					b.Fatal(err)
+				}
+				stop := make(chan struct{})
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					wallPush(s, 24, 1, stop)
+				}()
+				time.Sleep(3 * time.Second)
+				close(stop)
+				<-done
+				time.Sleep(2 * time.Second)
+				mains, workers := rendererThreads(browser)
+				m0, w0 := threadCPU(mains), threadCPU(workers)
+				c0, t0 := browserCPU(browser), time.Now()
+				time.Sleep(5 * time.Second)
+				c1, t1 := browserCPU(browser), time.Now()
+				m1, w1 := threadCPU(mains), threadCPU(workers)
+				secs := t1.Sub(t0).Seconds()
+				cores := wallCPUSince(c0, c1) / secs
+				b.ReportMetric(cores, v+"-idle-cores")
+				b.Logf("%s idle: %.3f cores (renderer main threads %.3f, dedicated workers %.3f; by process type %s)", v, cores,
+					wallSum(m0, m1)/secs, wallSum(w0, w1)/secs, byType(c0, c1, secs))
+			}()
+		}
+	}
 }

@@ -217,3 +217,130 @@ func TestBrowserOneFrameOnItsWayPerChart(t *testing.T) {
 	}
 	t.Logf("%v of 31 frames sent to the painter", way["sent"])
 }
+
+// TestBrowserPaintBudget: a painter whose frames cost more than its budget
+// (PAINT_BUDGET of a core, dashd-core.js) draws each chart on the screen
+// at most every gap = charts × cost ÷ budget ms, always with the newest
+// frame, the charts in rounds. The painter's measured cost is
+// injected (its answers say 40 ms a frame, as a slow machine's would): two
+// charts then draw at most every 800 ms, where without the budget they
+// would draw every frame that comes (10 a second here).
+func TestBrowserPaintBudget(t *testing.T) {
+	t.Parallel()
+	s := wallServer(t, 2)
+	ctx := newBrowser(t)
+	openWall(t, ctx, s)
+	pushFrame(t, s, "p0", 3, "a")
+	pushFrame(t, s, "p1", 3, "a")
+	pollTrue(t, ctx, "p0 drawn", drawnCats("p0", 3, false))
+	pollTrue(t, ctx, "p1 drawn", drawnCats("p1", 3, false))
+	eval[bool](t, ctx, `(function () {
+		window.__sent = { p0: [], p1: [] };
+		['p0', 'p1'].forEach(function (id) {
+			var v = document.querySelector('[data-chart][data-id="' + id + '"]').dashdView;
+			var draw = v.draw;
+			v.draw = function (f, still, done) {
+				__sent[id].push(performance.now());
+				return draw.call(v, f, still, function () { if (done) done({ ms: 40 }); });
+			};
+		});
+		return true;
+	})()`)
+	// One frame each to learn the cost, then 3 s of frames at 20 a second.
+	pushFrame(t, s, "p0", 4, "a")
+	pushFrame(t, s, "p1", 4, "a")
+	pollTrue(t, ctx, "p0 drawn again", drawnCats("p0", 4, false))
+	start := time.Now()
+	for k := 0; time.Since(start) < 3*time.Second; k++ {
+		pushFrame(t, s, "p0", 5+k%8, "a")
+		pushFrame(t, s, "p1", 5+k%8, "a")
+		time.Sleep(50 * time.Millisecond)
+	}
+	pushFrame(t, s, "p0", 13, "a")
+	pushFrame(t, s, "p1", 13, "a")
+	pollTrue(t, ctx, "p0 shows the newest frame", drawnCats("p0", 13, false))
+	pollTrue(t, ctx, "p1 shows the newest frame", drawnCats("p1", 13, false))
+	sent := eval[map[string][]float64](t, ctx, `__sent`)
+	for _, id := range []string{"p0", "p1"} {
+		ts := sent[id]
+		// 3 s at one draw per 800 ms: 4 rounds and the newest, give or
+		// take one; without the budget about 30.
+		if len(ts) < 3 || len(ts) > 7 {
+			t.Errorf("%s sent %d frames to its painter in about 3 s (gaps %v); want 3 to 7 with a budget gap of 800 ms", id, len(ts), gaps(ts))
+		}
+		// The first frame sent taught the cost: the round after it was
+		// timed by the cost known before.
+		for i := 2; i < len(ts); i++ {
+			if d := ts[i] - ts[i-1]; d < 700 {
+				t.Errorf("%s: frames sent %.0f ms apart (gaps %v); want at least 800 ms (less the timer's slack)", id, d, gaps(ts))
+			}
+		}
+	}
+	// The two charts are drawn in rounds: most of p1's frames go with one
+	// of p0's. (A chart whose frame came just after a round, in another
+	// message, or whose painter had not answered yet, waits for the next.)
+	paired, total := 0, 0
+	for _, t1 := range sent["p1"][min(2, len(sent["p1"])):] {
+		total++
+		for _, t0 := range sent["p0"] {
+			if t1-t0 < 60 && t0-t1 < 60 {
+				paired++
+				break
+			}
+		}
+	}
+	if paired*2 < total {
+		t.Errorf("%d of p1's %d frames went in a round with one of p0's (p0 %v, p1 %v); want most", paired, total, sent["p0"], sent["p1"])
+	}
+}
+
+// gaps are the differences between consecutive times, rounded to ms.
+func gaps(ts []float64) []int {
+	var out []int
+	for i := 1; i < len(ts); i++ {
+		out = append(out, int(ts[i]-ts[i-1]))
+	}
+	return out
+}
+
+// TestBrowserWorkerAnimationsFinish: the paint worker drives every chart's
+// ZRender animation loop from its own requestAnimationFrame (dashd-paint.js
+// shareAnimationLoop, issue 17). An animated update there runs to its end:
+// after a moment it shows exactly what the same frame drawn still shows. If the shared loop never ticked, the picture would stay at the
+// animation's first step.
+func TestBrowserWorkerAnimationsFinish(t *testing.T) {
+	t.Parallel()
+	s := wallServer(t, 1)
+	ctx := newBrowser(t)
+	openWall(t, ctx, s)
+	pushFrame(t, s, "p0", 3, "a", "b")
+	pollTrue(t, ctx, "p0 drawn", drawnCats("p0", 3, false))
+	// An update animates when the chart drew last a second ago or more
+	// (dashdCore.applyFrame): the clock is the worker's performance.now,
+	// which the page cannot set, so the test waits that second.
+	time.Sleep(1200 * time.Millisecond)
+	pushFrame(t, s, "p0", 6, "a", "b")
+	pollTrue(t, ctx, "p0 drawn, animated", `(async function () {
+		var o = await `+viewOf("p0")+`.option();
+		return !!o && (o.xAxis[0].data || []).length === 6 && o.animation === true;
+	})()`)
+	// Once the picture stops moving (two PNGs 100 ms apart are the same),
+	// it equals the frame drawn still; stuck at the animation's first step
+	// it would not.
+	pollTrue(t, ctx, "the picture settles", `(async function () {
+		var v = `+viewOf("p0")+`;
+		var a = await v.png({ pixelRatio: 1 });
+		await new Promise(function (r) { setTimeout(r, 100); });
+		return a === await v.png({ pixelRatio: 1 });
+	})()`)
+	same := evalAwait[bool](t, ctx, `(async function () {
+		var v = `+viewOf("p0")+`;
+		var animated = await v.png({ pixelRatio: 1 });
+		var f = await (await fetch('/api/v1/charts/p0/frame')).json();
+		await new Promise(function (r) { v.draw(f, true, r); });
+		return animated === await v.png({ pixelRatio: 1 });
+	})()`)
+	if !same {
+		t.Error("the animated update ended elsewhere than the same frame drawn still: the worker's animation loop did not run it to its end")
+	}
+}

@@ -39,6 +39,11 @@ var dashdCore = (function () {
   var SILENT_RECONNECT_MS = 30000;
   var BUSY_MAX_MS = 2000; // the longest wait for the painter to draw a frame
   var CATCH_UP_MS = 100; // see catchUp in live
+  // The paint budget (issue 17): the share of a core each painter may
+  // spend drawing the frames of the charts on the screen, and the longest
+  // a chart on the screen waits for its turn. See draw in live.
+  var PAINT_BUDGET = 0.1;
+  var MAX_PAINT_GAP_MS = 1000;
   // The number format (dashd-format.js): loaded before this file in pages,
   // the paint worker and /embed.js; required under Node.
   var fmt = typeof dashdFormat !== 'undefined' ? dashdFormat : require('./dashd-format.js');
@@ -156,12 +161,28 @@ var dashdCore = (function () {
 
   // applyFrame draws frame on c (a chart of dashd-paint.js's painter: its
   // ECharts instance c.ec, drawn from its base option) at time now, in ms,
-  // and returns the option it gave setOption. still: draw without
-  // animation; budget: the painter's animationBudget, if any.
+  // and returns the option it gave setOption, or null when the frame draws
+  // exactly what is drawn already (nothing is done then: no setOption, no
+  // paint). still: draw without animation; budget: the painter's
+  // animationBudget, if any.
+  //
+  // What a frame costs (issue 17, profiled in BenchmarkBrowserWallProfile):
+  // most of a draw is ECharts' setOption, whatever the option says (its
+  // update pipeline and the canvas paint run in full each time); what the
+  // option says decides the model merge. So a frame that changes only the
+  // numbers (same categories, series, colours, legend, patterns: c.shapeKey)
+  // is given as the series' data alone, merged into what is drawn (no
+  // replaceMerge, no axis, legend or palette to merge again), and a frame
+  // that changes nothing is not drawn at all. A change of shape draws the
+  // whole frame option as before.
   function applyFrame(c, frame, now, still, budget) {
+    var opt = frameOption(c, frame);
+    var shape = shapeKey(opt);
+    var same = sameShape(shape, c.shapeKey);
+    var data = same ? dataKey(opt) : null;
+    if (same && !still && data === c.dataKey) return null;
     var slow = typeof c.drawnAt !== 'number' || now - c.drawnAt >= ANIMATE_GAP_MS;
     c.drawnAt = now;
-    var opt = frameOption(c, frame);
     var animate = opt.animation && slow && !still;
     if (animate && budget) {
       budget.ends = budget.ends.filter(function (t) { return t > now; });
@@ -178,8 +199,48 @@ var dashdCore = (function () {
       c.seriesKey = key;
       c.ec.dispatchAction({ type: 'hideTip' });
     }
+    c.dataKey = data === null ? dataKey(opt) : data;
+    if (same) {
+      var update = {
+        series: opt.series.filter(function (s) { return s !== c.threshold; }).map(function (s) { return { id: s.id, data: s.data }; }),
+        animation: animate,
+      };
+      if (animate) update.animationDurationUpdate = UPDATE_ANIMATION_MS;
+      c.ec.setOption(update);
+      return opt;
+    }
+    c.shapeKey = shape;
     c.ec.setOption(opt, { replaceMerge: ['series'] });
     return opt;
+  }
+
+  // shapeKey is what a frame option (of frameOption) draws besides its
+  // numbers and its animation: two options of the same shapeKey differ only
+  // in the data of their bar series. dataKey is those data. Built by hand
+  // (JSON.stringify of the parts, no replacer): they run for every frame.
+  function shapeKey(opt) {
+    var parts = [JSON.stringify((opt.xAxis || opt.yAxis || {}).data || null), opt.legend && opt.legend.show];
+    for (var i = 0; i < opt.series.length; i++) {
+      var s = opt.series[i];
+      if (s.type !== 'bar') {
+        parts.push(s); // the threshold series: the same object until the base option changes
+        continue;
+      }
+      parts.push(s.id + '|' + (s.stack || '') + '|' + (s.large ? 1 : 0) + '|' + (s.itemStyle ? JSON.stringify(s.itemStyle) : ''));
+    }
+    return parts;
+  }
+  function sameShape(a, b) {
+    if (!a || !b || a.length !== b.length) return false;
+    for (var i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  }
+  function dataKey(opt) {
+    var parts = [];
+    for (var i = 0; i < opt.series.length; i++) {
+      if (opt.series[i].type === 'bar') parts.push(JSON.stringify(opt.series[i].data));
+    }
+    return parts.join('\n');
   }
 
   // backoffDelay is the wait before reconnect attempt n (0-based):
@@ -669,7 +730,9 @@ var dashdCore = (function () {
         drawQueued = false;
         resizeQueued.forEach(function (c) { c.view.resize(); });
         resizeQueued.clear();
+        startRounds();
         charts.forEach(draw);
+        endRounds();
       });
     }
     var byEl = new Map();
@@ -727,6 +790,44 @@ var dashdCore = (function () {
       charts.forEach(function (c) { io.observe(c.el); });
     }
 
+    // The paint budget (issue 17): a painter's cost per frame (what its
+    // answers to draws say, see dashdPaint) times the frames asked of it
+    // is the share of a core it spends. Over PAINT_BUDGET, the painter's
+    // charts on the screen are drawn in rounds, at most one every gap ms,
+    // gap = its charts on the screen × cost ÷ PAINT_BUDGET (at most
+    // MAX_PAINT_GAP_MS), each with its newest frame: a wall of 24 charts
+    // at 10 Hz on a slow machine draws each a few times a second instead
+    // of eight, while a frame drawn is as fresh as before (it is the newest
+    // when it goes). A round draws every chart due at once, so that the
+    // compositor shows their new pictures in one frame rather than one
+    // frame each. Under the budget, as at 2 Hz or on a fast machine, gap
+    // is shorter than the time between frames and nothing waits. A
+    // catch-up (still) or a chart's first frame never waits.
+    var costs = new Map(); // painter (dashdPaint view.worker()) → ms a frame
+    var shownBy = new Map(); // painter → charts on the screen it draws
+    var nextRound = new Map(); // painter → when its next round may start (ms)
+    var inRound = new Map(); // painter → drew in this pass (see startRounds)
+    function painterOf(c) { return typeof c.view.worker === 'function' ? c.view.worker() : 0; }
+    function startRounds() {
+      shownBy.clear();
+      inRound.clear();
+      charts.forEach(function (c) {
+        if (!c.ready || !c.visible) return;
+        var k = painterOf(c);
+        shownBy.set(k, (shownBy.get(k) || 0) + 1);
+      });
+    }
+    function endRounds() {
+      var now = performance.now();
+      inRound.forEach(function (drew, k) {
+        if (drew) nextRound.set(k, now + paintGap(k));
+      });
+    }
+    function paintGap(k) {
+      var ms = costs.get(k) || 0;
+      return Math.min(MAX_PAINT_GAP_MS, (shownBy.get(k) || 1) * ms / PAINT_BUDGET);
+    }
+
     function draw(c) {
       if (!c.ready || !c.pending) return;
       if (paused && c.shown) return;
@@ -739,12 +840,22 @@ var dashdCore = (function () {
       // waited for more than BUSY_MAX_MS.
       var now = performance.now();
       if (c.busySince && now - c.busySince < BUSY_MAX_MS) return;
+      var k = painterOf(c);
+      if (c.shown && !c.still) {
+        var wait = (nextRound.get(k) || 0) - now;
+        if (wait > 0 && !inRound.get(k)) {
+          wake(wait);
+          return;
+        }
+        inRound.set(k, true);
+      }
       var f = c.pending;
       c.pending = null;
       c.shown = f;
       c.busySince = now;
-      c.view.draw(f, c.still, function () {
+      c.view.draw(f, c.still, function (got) {
         c.busySince = 0;
+        if (got && typeof got.ms === 'number' && got.ms > 0) costs.set(k, got.ms);
         if (c.pending) catchUp();
       });
       c.still = false;
@@ -756,15 +867,21 @@ var dashdCore = (function () {
     // catchUp draws the frames that waited for their painter with the
     // next message's draw, or CATCH_UP_MS from now if none comes: each
     // answer drawing at once would redraw the page (its "updated" times)
-    // at every animation frame instead of once per message.
-    var catchUpTimer = null;
-    function catchUp() {
-      if (catchUpTimer !== null) return;
-      catchUpTimer = setTimeout(function () {
-        catchUpTimer = null;
+    // at every animation frame instead of once per message. wake(ms) draws
+    // what waits in ms at the latest (one timer, the earliest asked).
+    var wakeTimer = null;
+    var wakeAt = 0;
+    function wake(ms) {
+      var at = performance.now() + ms;
+      if (wakeTimer !== null && wakeAt <= at) return;
+      clearTimeout(wakeTimer);
+      wakeAt = at;
+      wakeTimer = setTimeout(function () {
+        wakeTimer = null;
         queueDraw();
-      }, CATCH_UP_MS);
+      }, ms);
     }
+    function catchUp() { wake(CATCH_UP_MS); }
 
     // loadOption draws the chart's base option, retrying with backoff. The
     // frame last drawn (or waiting) is drawn again on top of it: the stream

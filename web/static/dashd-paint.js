@@ -46,6 +46,14 @@ var dashdPaint = (function () {
   function painter(echarts, post) {
     var views = new Map(); // view number → chart state (see open)
     var budget = core.animationBudget(); // animations running, see applyFrame
+    // cost is what drawing a frame takes this painter lately, in ms: the
+    // time of applyFrame (ECharts' setOption, which lays out and paints the
+    // canvas at once), a moving average over about the last 10 frames
+    // drawn. 0 until one is.
+    var cost = {
+      ms: 0,
+      add: function (ms) { cost.ms = cost.ms ? cost.ms + (ms - cost.ms) / 10 : ms; },
+    };
 
     // start makes c's ECharts instance, and draws on it what c holds.
     function start(c) {
@@ -57,6 +65,7 @@ var dashdPaint = (function () {
       }
       c.ec = echarts.init(c.canvas || c.el, c.theme, opts);
       c.seriesKey = null;
+      c.shapeKey = null;
       c.drawnAt = null;
       if (c.canvas) {
         // Outside a page ECharts has no element to set the cursor on: it
@@ -93,6 +102,7 @@ var dashdPaint = (function () {
       c.animation = d.option.animation !== false;
       c.ec.dispatchAction({ type: 'hideTip' }); // see dashdCore.applyFrame
       c.seriesKey = null;
+      c.shapeKey = null; // the next frame is drawn whole, see applyFrame
       c.ec.setOption(d.option, { notMerge: true });
     }
 
@@ -118,7 +128,7 @@ var dashdPaint = (function () {
           timeFormat: core.timeFormat(d.tz), theme: m.theme || 'default',
           el: m.el || null, canvas: m.canvas || null, width: m.width, height: m.height, dpr: m.dpr || 1,
           ec: null, base: null, frame: null, loading: false, patch: null, decals: null,
-          threshold: null, animation: true, seriesKey: null, drawnAt: null,
+          threshold: null, animation: true, seriesKey: null, shapeKey: null, dataKey: null, drawnAt: null,
         };
         views.set(m.v, c);
         start(c);
@@ -128,10 +138,15 @@ var dashdPaint = (function () {
         setBase(c);
       },
       // draw: {frame, still}: still draws it without animation (a chart
-      // shown again catches up at once).
+      // shown again catches up at once). It answers {ms}: what a frame
+      // costs this painter lately (see cost), for live()'s paint budget.
       draw: function (c, m) {
         c.frame = m.frame;
-        if (c.base) core.applyFrame(c, m.frame, performance.now(), !!m.still, budget);
+        if (!c.base) return { ms: cost.ms };
+        var t0 = performance.now();
+        var drawn = core.applyFrame(c, m.frame, t0, !!m.still, budget);
+        if (drawn) cost.add(performance.now() - t0);
+        return { ms: cost.ms };
       },
       loading: function (c, m) {
         c.loading = !!m.on;
@@ -189,6 +204,7 @@ var dashdPaint = (function () {
       patch: function (c, m) {
         c.patch = m.option || null;
         c.decals = m.decals || null;
+        c.shapeKey = null;
         if (c.patch) {
           c.animation = c.patch.animation !== false;
           c.ec.setOption(c.patch);
@@ -273,9 +289,51 @@ var dashdPaint = (function () {
     var echarts = scope.echarts;
     // ECharts makes canvases to measure text and to export a PNG.
     echarts.setPlatformAPI({ createCanvas: function () { return new OffscreenCanvas(1, 1); } });
+    shareAnimationLoop(echarts, scope);
     var p = painter(echarts, function (m) { scope.postMessage(m); });
     scope.onmessage = function (e) { p.handle(e.data); };
     scope.postMessage({ op: 'ready' });
+  }
+
+  // shareAnimationLoop makes every chart of the worker run its animations
+  // (ZRender's loop: update animations, hover, the flush of what changed)
+  // from one loop on the worker's requestAnimationFrame. ZRender runs one
+  // loop per chart, on requestAnimationFrame where there is a window and on
+  // setTimeout(16) where there is none: in the paint worker a wall of 24
+  // charts made about 1,500 timer tasks a second, each out of step with the
+  // screen (issue 17). Only in the worker: a page's ECharts may be the
+  // host page's own (<dashd-chart>), and there ZRender has the window's
+  // requestAnimationFrame already. Where the worker has no
+  // requestAnimationFrame, ZRender's own loops stay.
+  function shareAnimationLoop(echarts, scope) {
+    if (typeof scope.requestAnimationFrame !== 'function') return;
+    var raf = scope.requestAnimationFrame.bind(scope);
+    var probe = echarts.init(new OffscreenCanvas(1, 1), null, { width: 1, height: 1 });
+    var proto = Object.getPrototypeOf(probe.getZr().animation);
+    probe.dispose();
+    if (typeof proto._startLoop !== 'function' || typeof proto.update !== 'function') return;
+    var running = new Set(); // ZRender Animations started and not stopped
+    var ticking = false;
+    function tick() {
+      ticking = false;
+      running.forEach(function (a) {
+        if (!a._running) running.delete(a); // stop() says so
+        else if (!a._paused) a.update();
+      });
+      if (running.size) {
+        ticking = true;
+        raf(tick);
+      }
+    }
+    // ZRender's Animation.start calls _startLoop; stop clears _running.
+    proto._startLoop = function () {
+      this._running = true;
+      running.add(this);
+      if (!ticking) {
+        ticking = true;
+        raf(tick);
+      }
+    };
   }
 
   // ---- the host ---------------------------------------------------------------
@@ -395,7 +453,8 @@ var dashdPaint = (function () {
   // a view:
   //   base(option), draw(frame), loading(on), resize(), theme(name), font(px),
   //   draw(frame, still, done) (still: no animation; done: called once
-  //   drawn), draws() (frames sent),
+  //   drawn, with the painter's answer {ms}: what a frame costs it lately,
+  //   or with nothing when the draw failed), draws() (frames sent),
   //   action(a), patch(option, decals), option() → Promise of the option drawn, texts() →
   //   Promise of the texts on the canvas, png({pixelRatio,
   //   backgroundColor}) → Promise of a data: URL of the chart as a PNG,
@@ -622,7 +681,7 @@ var dashdPaint = (function () {
           var m = { op: 'draw', v: v, frame: frame };
           if (still) m.still = true;
           draws++;
-          if (done) ask(m).then(function () { done(); }, function () { done(); });
+          if (done) ask(m).then(function (got) { done(got); }, function () { done(); });
           else send(m);
         },
         // draws counts the frames sent to the painter (for tests).
