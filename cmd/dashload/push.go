@@ -51,6 +51,10 @@ type bodyShape struct {
 	// samples round-robin over the tenants, each push's probes those of
 	// tenant seq mod tenants (0: no tenant tag).
 	tenants int
+	// perPush: the charts one push feeds (0: every chart), the charts
+	// perPush×k … perPush×k+perPush−1 for push seq, k = seq mod
+	// charts/perPush: with --stagger, one dashboard's charts in turn.
+	perPush int
 }
 
 // tenantName names tenant i.
@@ -65,13 +69,18 @@ func seriesName(i int) string { return string(rune('a' + i%26)) }
 // round-robin over the charts, categories and series.
 func (b bodyShape) samples(dst []sample, seq uint64, cats, series []string) []sample {
 	dst = dst[:0]
-	for c := 0; c < b.charts; c++ {
+	first, n := 0, b.charts
+	if b.perPush > 0 && b.perPush < b.charts {
+		n = b.perPush
+		first = int(seq%uint64(b.charts/n)) * n
+	}
+	for c := first; c < first+n; c++ {
 		dst = append(dst, sample{chart: c, cat: probeCategory, s: series[0], value: float64(seq), tenant: b.tenantOf(int(seq))})
 	}
-	perChart := (b.batch - b.charts + b.charts - 1) / b.charts
-	for j := 0; j < b.batch-b.charts; j++ {
-		c := j % b.charts
-		k := j / b.charts
+	perChart := (b.batch - n + n - 1) / n
+	for j := 0; j < b.batch-n; j++ {
+		c := first + j%n
+		k := j / n
 		if b.rotate {
 			k += int(seq) * perChart
 		}

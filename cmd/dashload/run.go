@@ -37,6 +37,7 @@ type scenario struct {
 	series     int
 	pushRate   float64 // pushes per second; 0: as fast as the pushers go
 	batch      int     // samples per push, probes included
+	stagger    bool    // each push feeds one dashboard, in turn (bodyShape.perPush)
 	format     string
 	pushers    int
 	duration   time.Duration
@@ -80,6 +81,7 @@ func (sc *scenario) addFlags(fs *flag.FlagSet, withTarget bool) {
 	fs.IntVar(&sc.categories, "categories", 10, "data categories per chart (tag cat), besides the probe")
 	fs.IntVar(&sc.series, "series", 1, "series per chart (tag s)")
 	fs.Float64Var(&sc.pushRate, "push-rate", 5, "pushes (HTTP requests) per `second`; 0 pushes as fast as the pushers can")
+	fs.BoolVar(&sc.stagger, "stagger", false, "with --dashboards N: each push carries the samples of one dashboard only, the dashboards in turn, and --push-rate is per dashboard (dashload pushes rate × N times a second): every dashboard changes as often as without, but at its own moment, as when each dashboard's data comes from its own sources, instead of every viewer's update arriving at once")
 	fs.IntVar(&sc.batch, "batch", 10, "samples per push, the probes (one per chart) included; raised to --charts if below")
 	fs.StringVar(&sc.format, "format", "json", "ingest format: json (POST /api/v1/ingest), lp (POST /write), prom (POST /api/v1/import/prometheus)")
 	fs.IntVar(&sc.pushers, "pushers", 2, "concurrent push requests at most")
@@ -135,7 +137,12 @@ func (sc *scenario) check() error {
 	if sc.charts*sc.dashboards > 10_000 {
 		bad("--charts × --dashboards is %d; at most 10,000", sc.charts*sc.dashboards)
 	}
-	sc.batch = max(sc.batch, sc.totalCharts())
+	if sc.stagger && sc.dashboards > 1 {
+		sc.batch = max(sc.batch, sc.charts)
+	} else {
+		sc.stagger = false
+		sc.batch = max(sc.batch, sc.totalCharts())
+	}
 	if _, _, ok := ingestFormat(sc.format); !ok {
 		bad("--format %q is not one of json, lp, prom", sc.format)
 	}
@@ -428,7 +435,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		fmt.Fprintf(logw, "dashload: pushing for %s\n", sc.duration)
 		path, _, _ := ingestFormat(sc.format)
 		p := &pusher{client: client, url: target + path, format: sc.format, token: sc.token,
-			shape: bodyShape{charts: sc.totalCharts(), categories: sc.categories, series: sc.series, batch: sc.batch, rotate: sc.rotate, tenants: sc.tenants},
+			shape: bodyShape{charts: sc.totalCharts(), categories: sc.categories, series: sc.series, batch: sc.batch, rotate: sc.rotate, tenants: sc.tenants, perPush: sc.chartsPerPush()},
 			sent:  sent, base: base, stats: ps}
 		var sr *scrubRun
 		if phase != nil {
@@ -436,7 +443,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 			sr = startScrub(ctx, sc, target, base, phase, pid)
 		}
 		pushCtx, stopPush := context.WithTimeout(ctx, sc.duration)
-		p.run(pushCtx, sc.pushRate, sc.pushers)
+		p.run(pushCtx, sc.pushesPerSecond(), sc.pushers)
 		stopPush()
 		if sr != nil {
 			// The probes of the last pushes arrive meanwhile.
@@ -505,7 +512,7 @@ func pushCount(sc scenario) int {
 		return 0
 	}
 	if sc.pushRate > 0 {
-		n := math.Ceil(sc.pushRate*sc.duration.Seconds()) + 1
+		n := math.Ceil(sc.pushesPerSecond()*sc.duration.Seconds()) + 1
 		return int(min(n, float64(sc.maxPushes)))
 	}
 	return sc.maxPushes
@@ -525,6 +532,24 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// pushesPerSecond is the rate of POSTs: --push-rate, times the dashboards
+// with --stagger (each push feeds one of them).
+func (sc scenario) pushesPerSecond() float64 {
+	if sc.stagger {
+		return sc.pushRate * float64(sc.dashboards)
+	}
+	return sc.pushRate
+}
+
+// chartsPerPush is the charts one push feeds: one dashboard's with
+// --stagger, else every chart (0 says so to bodyShape).
+func (sc scenario) chartsPerPush() int {
+	if sc.stagger {
+		return sc.charts
+	}
+	return 0
 }
 
 // totalCharts is the charts of all the dashboards.
