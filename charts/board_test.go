@@ -725,3 +725,53 @@ func TestSeqsOfRemovedChartsAreBounded(t *testing.T) {
 		t.Errorf("the chart defined again starts at seq %d, not above %d", again, old)
 	}
 }
+
+// MaxFPS is per chart: a chart quiet for an interval goes out at once,
+// even when another chart went out a moment ago. (The board once kept one
+// interval for all its charts: on a server of many dashboards, each
+// changing at its own moment, every update waited for the others'
+// interval, 50 ms on average at the default 10 frames a second.)
+func TestMaxFPSIsPerChart(t *testing.T) {
+	t.Parallel()
+	const interval = 2 * time.Second
+	rec := &timedRecorder{}
+	b := charts.NewBoard(charts.Config{MaxFPS: float64(time.Second) / float64(interval), Now: func() time.Time { return t0 }}, rec)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- b.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	two := charts.Dashboard{ID: "two", Charts: []charts.Chart{
+		{ID: "a", Metric: "req", X: "route", Where: map[string]string{"dc": "a"}},
+		{ID: "b", Metric: "req", X: "route", Where: map[string]string{"dc": "b"}},
+	}}
+	if err := b.SetDashboards(ctx, []charts.Dashboard{two}); err != nil {
+		t.Fatal(err)
+	}
+	frame := func(topic string, n int) timedFrame {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if pubs := rec.of(topic); len(pubs) >= n {
+				return pubs[n-1]
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("chart %s: %d frames published, want %d within 10s", topic, len(rec.of(topic)), n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	first := frame("a", 1).at // the first frames of both, empty
+	frame("b", 1)
+	time.Sleep(time.Until(first.Add(interval + 100*time.Millisecond))) // both quiet for an interval
+	if err := b.Accept(ctx, []ingest.Sample{sample("req", 1, 0, "route", "/x", "dc", "a")}); err != nil {
+		t.Fatal(err)
+	}
+	a2 := frame("a", 2)
+	if err := b.Accept(ctx, []ingest.Sample{sample("req", 1, 0, "route", "/x", "dc", "b")}); err != nil {
+		t.Fatal(err)
+	}
+	b2 := frame("b", 2)
+	if gap := b2.at.Sub(a2.at); gap >= interval/2 {
+		t.Fatalf("chart b, quiet for an interval, went out %v after chart a: it waited for a's interval (%v)", gap, interval)
+	}
+}

@@ -449,9 +449,13 @@ func TestCheckpointNeedsTheLog(t *testing.T) {
 	if _, err := b.Checkpoint(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	want := b.Stats().Applied + uint64(len(l.batches[0].samples))
 	if err := b.Accept(context.Background(), l.batches[0].samples); err != nil {
 		t.Fatal(err)
 	}
+	// Accept only queues the batch; the board may take the checkpoint's
+	// request first.
+	waitFor(t, "the batch applied", func() bool { return b.Stats().Applied >= want })
 	if _, err := b.Checkpoint(context.Background()); !errors.Is(err, charts.ErrNotFromLog) {
 		t.Fatalf("a board fed by Accept checkpointed: %v", err)
 	}
