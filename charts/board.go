@@ -262,6 +262,8 @@ type boardState struct {
 	// and go, and seq still never goes back for any of them.
 	seqs     map[string]uint64
 	seqFloor uint64
+	// sent is flush's scratch list of the views it published.
+	sent []*View
 	// retracted says rebuild retracted a chart's topic: a Flush is owed.
 	retracted bool
 	epochs    map[*View]int64 // the window epoch of each view's last frame
@@ -346,23 +348,20 @@ func (b *Board) Run(ctx context.Context) error {
 	flushTimer := time.NewTimer(time.Hour)
 	flushTimer.Stop()
 	timerArmed := false
-	var lastFlush time.Time
 	shift := time.NewTicker(250 * time.Millisecond)
 	defer shift.Stop()
 
-	// changed schedules a flush: now if the last one was at least an
-	// interval ago (the leading edge), else at the end of the interval.
+	// changed publishes what changed: every chart whose last frame went
+	// out at least an interval ago at once (the leading edge, per chart),
+	// and arms the timer for the first of the others (the trailing edge).
 	changed := func() {
 		if timerArmed || len(st.dirty)+len(st.unsent)+len(st.pending) == 0 {
 			return
 		}
-		if wait := b.interval - time.Since(lastFlush); wait > 0 {
+		if wait := b.flush(st, time.Now()); wait > 0 {
 			flushTimer.Reset(wait)
 			timerArmed = true
-			return
 		}
-		b.flush(st)
-		lastFlush = time.Now()
 	}
 
 	for {
@@ -386,8 +385,7 @@ func (b *Board) Run(ctx context.Context) error {
 			changed()
 		case <-flushTimer.C:
 			timerArmed = false
-			b.flush(st)
-			lastFlush = time.Now()
+			changed()
 		case <-shift.C:
 			now := b.cfg.Now()
 			for _, v := range st.views {
@@ -410,7 +408,7 @@ func (b *Board) Run(ctx context.Context) error {
 				}
 				break
 			}
-			b.flush(st)
+			b.flush(st, time.Time{})
 			return nil
 		}
 	}
@@ -486,36 +484,69 @@ func (st *boardState) add(v *View, s *ingest.Sample, now time.Time, outside, fol
 }
 
 // flush builds, encodes once and publishes the frame of every dirty chart,
-// and publishes the frames that reads built since the last flush.
-func (b *Board) flush(st *boardState) {
+// and publishes the frames that reads built since the last flush, of the
+// charts whose last frame went out at least an interval before wall (the
+// real time: MaxFPS is per chart); the others stay for later, and flush
+// returns how long until the first of them is due (0: none left). A zero
+// wall publishes everything (the last flush, at shutdown).
+func (b *Board) flush(st *boardState, wall time.Time) (wait time.Duration) {
 	st.settlePending()
 	if len(st.dirty)+len(st.unsent) == 0 {
-		return
+		return 0
+	}
+	// due says whether v may go out now, else notes when it may.
+	due := func(v *View) bool {
+		if wall.IsZero() {
+			return true
+		}
+		if w := b.interval - wall.Sub(v.sentAt); w > 0 {
+			if wait == 0 || w < wait {
+				wait = w
+			}
+			return false
+		}
+		return true
 	}
 	now := b.cfg.Now()
-	var held []*View
+	sent := st.sent[:0]
 	for v := range st.dirty {
 		if v.held {
-			held = append(held, v) // published once filled
-			continue
+			continue // published once filled
 		}
 		if b.unwatched(st, v) {
 			st.stale[v] = struct{}{} // built when a reader comes
+			delete(st.dirty, v)
+			continue
+		}
+		if !due(v) {
 			continue
 		}
 		b.build(st, v, now)
 		b.publish(st, v)
+		sent = append(sent, v)
+		delete(st.dirty, v)
 		delete(st.unsent, v) // superseded by the frame just built
 	}
 	for v := range st.unsent {
+		if !due(v) {
+			continue
+		}
 		b.publish(st, v)
+		sent = append(sent, v)
+		delete(st.unsent, v)
 	}
-	clear(st.dirty)
-	clear(st.unsent)
-	for _, v := range held {
-		st.dirty[v] = struct{}{}
+	if len(sent) > 0 {
+		b.pub.Flush()
+		// Stamped once viewers have it, so that two frames of a chart
+		// reach them at least an interval apart.
+		at := time.Now()
+		for _, v := range sent {
+			v.sentAt = at
+		}
+		clear(sent)
+		st.sent = sent[:0]
 	}
-	b.pub.Flush()
+	return wait
 }
 
 // build makes v's next frame (the next seq) and keeps it, encoded once, as

@@ -202,6 +202,10 @@ type View struct {
 	// held: a filtered view still being filled from the log; its frames
 	// are not published until it is complete.
 	held bool
+	// sentAt is when the board last published this view's frame (the
+	// board's goroutine only): Config.MaxFPS is per chart, so a chart
+	// quiet for an interval goes out at once whatever the others do.
+	sentAt time.Time
 	// gen rises whenever a slot's cells are replaced or dropped, a name
 	// is forgotten (its id may be used again), or a filtered view is
 	// dropped: what a cache (fcache, filtered.go) learned of the view at
