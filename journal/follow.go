@@ -442,33 +442,49 @@ func (j *Journal) ReplayRange(ctx context.Context, after, through uint64, apply 
 	return j.replay(ctx, cc, through, running, apply)
 }
 
+// readOnce makes a short-lived consumer of cc for one read (no acks, in
+// memory, one replica; the server removes it after a minute should dashd
+// vanish) and returns it and its messages, and stop, which ends them and
+// deletes the consumer. It returns a nil iterator (and no stop to call)
+// when nothing is pending from where cc starts. what names the read in
+// errors.
+func (j *Journal) readOnce(ctx context.Context, cc jetstream.ConsumerConfig, what string) (jetstream.Consumer, jetstream.MessagesContext, func(), error) {
+	cc.AckPolicy = jetstream.AckNonePolicy
+	cc.InactiveThreshold = time.Minute
+	cc.MemoryStorage = true
+	cc.Replicas = 1
+	cons, err := j.stream.CreateConsumer(ctx, cc)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("journal: a consumer of %s: %w", what, err)
+	}
+	name := cons.CachedInfo().Name
+	remove := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = j.stream.DeleteConsumer(ctx, name) // else InactiveThreshold does it
+	}
+	if cons.CachedInfo().NumPending == 0 {
+		remove()
+		return cons, nil, nil, nil
+	}
+	it, err := cons.Messages(jetstream.PullMaxBytes(16 << 20))
+	if err != nil {
+		remove()
+		return nil, nil, nil, fmt.Errorf("journal: read %s: %w", what, err)
+	}
+	return cons, it, func() { it.Stop(); remove() }, nil
+}
+
 // replay reads the log from where cc starts up to stream sequence through
 // with an ephemeral consumer, and hands apply merged batches, their running
 // totals turned into increases by running (warmed up to where cc starts).
 func (j *Journal) replay(ctx context.Context, cc jetstream.ConsumerConfig, through uint64, running *runningTable, apply func([]ingest.Sample, charts.Position) error) error {
 	cc.FilterSubject = subjectAll
-	cc.AckPolicy = jetstream.AckNonePolicy
-	cc.InactiveThreshold = time.Minute // the server removes it should we vanish
-	cc.MemoryStorage = true
-	cc.Replicas = 1
-	cons, err := j.stream.CreateConsumer(ctx, cc)
-	if err != nil {
-		return fmt.Errorf("journal: a consumer of the stream: %w", err)
+	_, it, stop, err := j.readOnce(ctx, cc, "the stream")
+	if err != nil || it == nil {
+		return err // nil, nil: nothing stored from where it starts
 	}
-	info := cons.CachedInfo()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = j.stream.DeleteConsumer(ctx, info.Name) // else InactiveThreshold does it
-	}()
-	if info.NumPending == 0 {
-		return nil // nothing stored from where it starts
-	}
-	it, err := cons.Messages(jetstream.PullMaxBytes(16 << 20))
-	if err != nil {
-		return fmt.Errorf("journal: read the stream: %w", err)
-	}
-	defer it.Stop()
+	defer stop()
 
 	var (
 		batch []ingest.Sample

@@ -142,27 +142,12 @@ func (j *Journal) warm(ctx context.Context, t *runningTable, from uint64, at tim
 	cc := jetstream.ConsumerConfig{
 		FilterSubject: subjectRunning,
 		DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &start,
-		AckPolicy: jetstream.AckNonePolicy, InactiveThreshold: time.Minute,
-		MemoryStorage: true, Replicas: 1,
 	}
-	cons, err := j.stream.CreateConsumer(ctx, cc)
-	if err != nil {
-		return fmt.Errorf("journal: a consumer of the running totals: %w", err)
+	cons, it, stop, err := j.readOnce(ctx, cc, "the running totals")
+	if err != nil || it == nil {
+		return err
 	}
-	info := cons.CachedInfo()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = j.stream.DeleteConsumer(ctx, info.Name) // else InactiveThreshold does it
-	}()
-	if info.NumPending == 0 {
-		return nil
-	}
-	it, err := cons.Messages(jetstream.PullMaxBytes(16 << 20))
-	if err != nil {
-		return fmt.Errorf("journal: read the running totals: %w", err)
-	}
-	defer it.Stop()
+	defer stop()
 	for {
 		// A message counted pending when the consumer was made may be gone
 		// by now (the log lost its oldest): a quiet wait asks the consumer
