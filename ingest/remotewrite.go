@@ -1,12 +1,14 @@
 package ingest
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/bits"
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/VictoriaMetrics/easyproto"
 	"github.com/klauspost/compress/snappy"
@@ -207,6 +209,12 @@ func (d *rwDecoder) v1Fast(raw []byte, total int) bool {
 		d.ps.list, d.ps.trunc = d.ps.list[:0], false
 		return false
 	}
+	// prev holds the symbols of the previous series' labels, by position
+	// (name, value; -1: none), for the comparison above the cache.
+	var prev [16][2]int32
+	for k := range prev {
+		prev[k] = [2]int32{-1, -1}
+	}
 	var samples []rwPoint // of the series being read, reused
 	var fc easyproto.FieldContext
 	i := 0
@@ -230,7 +238,7 @@ func (d *rwDecoder) v1Fast(raw []byte, total int) bool {
 			d.ps.trunc = true
 			return true
 		}
-		name, hasName, nameRef := "", false, -1
+		name, hasName, nameRef, j := "", false, -1, 0
 		d.refs = d.refs[:0]
 		samples = samples[:0]
 		at := d.reserve(8)
@@ -248,7 +256,27 @@ func (d *rwDecoder) v1Fast(raw []byte, total int) bool {
 				if !ok {
 					return undo()
 				}
-				ks, vs := lookup(k), lookup(v)
+				// The previous series' label at this position is usually
+				// the same name, often the same value: one comparison
+				// instead of a hash and a probe.
+				var ks, vs rwSymbol
+				if j < len(prev) {
+					pk, pv := prev[j][0], prev[j][1]
+					if pk >= 0 && in.syms[pk] == k {
+						ks = rwSymbol{s: in.syms[pk], ref: pk}
+					} else {
+						ks = lookup(k)
+					}
+					if pv >= 0 && in.syms[pv] == v {
+						vs = rwSymbol{s: in.syms[pv], ref: pv}
+					} else {
+						vs = lookup(v)
+					}
+					prev[j] = [2]int32{ks.ref, vs.ref}
+				} else {
+					ks, vs = lookup(k), lookup(v)
+				}
+				j++
 				if ks.s == "__name__" {
 					name, hasName, nameRef = vs.s, true, int(vs.ref)
 					continue
@@ -311,6 +339,16 @@ type rwPoint struct {
 // rwLabel reads a prometheus.Label (name = 1, value = 2, strings); its
 // strings point into b.
 func rwLabel(b []byte) (name, value string, ok bool) {
+	// The encoding every sender writes: name (field 1) then value (field
+	// 2), each shorter than 128 bytes, read here without a call per field;
+	// anything else is read field by field below, with the same result.
+	if len(b) >= 4 && b[0] == 1<<3|2 {
+		if n := int(b[1]); n < 0x80 && n+4 <= len(b) && b[n+2] == 2<<3|2 {
+			if m := int(b[n+3]); m < 0x80 && n+4+m == len(b) {
+				return unsafe.String(unsafe.SliceData(b[2:]), n), unsafe.String(unsafe.SliceData(b[n+4:]), m), true
+			}
+		}
+	}
 	var fc easyproto.FieldContext
 	for len(b) > 0 {
 		var err error
@@ -334,6 +372,13 @@ func rwLabel(b []byte) (name, value string, ok bool) {
 // rwSample reads a prometheus.Sample (value = 1, double; timestamp = 2,
 // int64 ms).
 func rwSample(b []byte) (p rwPoint, ok bool) {
+	// The usual encoding: value (field 1, fixed64) then timestamp (field
+	// 2, varint) and nothing else; anything else is read below.
+	if len(b) >= 11 && b[0] == 1<<3|1 && b[9] == 2<<3|0 {
+		if ms, n := protowire.ConsumeVarint(b[10:]); n == len(b)-10 {
+			return rwPoint{v: math.Float64frombits(binary.LittleEndian.Uint64(b[1:9])), ms: int64(ms)}, true
+		}
+	}
 	var fc easyproto.FieldContext
 	for len(b) > 0 {
 		var err error
