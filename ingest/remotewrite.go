@@ -243,15 +243,26 @@ func (d *rwDecoder) v1Fast(raw []byte, total int) bool {
 		samples = samples[:0]
 		at := d.reserve(8)
 		for series := series; len(series) > 0; {
-			if series, err = fc.NextField(series); err != nil {
-				return undo()
-			}
-			switch fc.FieldNum {
-			case 1: // labels
-				b, ok := fc.MessageData()
-				if !ok {
+			// A label or a sample shorter than 128 bytes (all of them,
+			// in practice) is cut out here; other fields go through
+			// easyproto.
+			num, b := uint32(0), []byte(nil)
+			if len(series) >= 2 && (series[0] == 1<<3|2 || series[0] == 2<<3|2) && series[1] < 0x80 && int(series[1])+2 <= len(series) {
+				num, b, series = uint32(series[0]>>3), series[2:2+int(series[1])], series[2+int(series[1]):]
+			} else {
+				if series, err = fc.NextField(series); err != nil {
 					return undo()
 				}
+				num = fc.FieldNum
+				if num == 1 || num == 2 {
+					var ok bool
+					if b, ok = fc.MessageData(); !ok {
+						return undo()
+					}
+				}
+			}
+			switch num {
+			case 1: // labels
 				k, v, ok := rwLabel(b)
 				if !ok {
 					return undo()
@@ -292,10 +303,6 @@ func (d *rwDecoder) v1Fast(raw []byte, total int) bool {
 				d.arena = append(d.arena, Tag{Key: ks.s, Value: vs.s})
 				d.refs = append(d.refs, int(ks.ref), int(vs.ref))
 			case 2: // samples
-				b, ok := fc.MessageData()
-				if !ok {
-					return undo()
-				}
 				p, ok := rwSample(b)
 				if !ok {
 					return undo()
