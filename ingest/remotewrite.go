@@ -99,7 +99,7 @@ func decodeRemoteWrite(body []byte, msg RemoteWriteMessage, opt DecodeOptions, f
 	if stopped(opt.Done) {
 		return nil, 0, ErrStopped
 	}
-	d := rwDecoder{ck: ck, ps: &ps, done: opt.Done}
+	d := newRWDecoder(ck, &ps, opt.Done)
 	switch msg {
 	case RemoteWriteV1:
 		if !fast || !plain || !d.v1Fast(raw, total) {
@@ -151,6 +151,24 @@ type rwDecoder struct {
 	arena   []Tag   // the tags of the samples, series after series
 	refs    []int   // 2.0: the symbols of d.tags' keys and values; 1.0: -1
 	sym     []uint8 // 2.0: per symbol, what it was checked as (symbolBad)
+	// A sample time in [msLo, msHi] (ms) is within the checker's range
+	// for certain, without the time.Time comparisons; one outside it is
+	// checked by ck.time, which writes the message.
+	msLo, msHi int64
+}
+
+// newRWDecoder returns a decoder whose checks are ck's.
+func newRWDecoder(ck checker, ps *problems, done <-chan struct{}) rwDecoder {
+	d := rwDecoder{ck: ck, ps: ps, done: done, msLo: math.MinInt64, msHi: math.MaxInt64}
+	// UnixMilli rounds down: a ms above oldest's is after oldest, one at
+	// or below newest's is not after newest.
+	if ck.checkOld {
+		d.msLo = ck.oldest.UnixMilli() + 1
+	}
+	if ck.checkNew {
+		d.msHi = ck.newest.UnixMilli()
+	}
+	return d
 }
 
 // v1Fast decodes a prometheus.WriteRequest with easyproto
@@ -629,10 +647,22 @@ func (d *rwDecoder) series(i, at int, name string, hasName bool, nameRef int, hi
 	if len(tags) > d.ck.lim.MaxTags {
 		return bad(fmt.Sprintf("series %d (%s): %d labels, more than the limit of %d", i, name, len(tags), d.ck.lim.MaxTags))
 	}
-	sortTags(tags)
+	// Senders sort a series' labels by name (the remote-write spec says
+	// they must): one pass finds them in order and without duplicates, and
+	// only other series are sorted and searched for a repeated name.
+	sorted := true
 	for j := 1; j < len(tags); j++ {
-		if tags[j-1].Key == tags[j].Key {
-			return bad(fmt.Sprintf("series %d (%s): label %q is given twice", i, name, tags[j].Key))
+		if tags[j-1].Key >= tags[j].Key {
+			sorted = false
+			break
+		}
+	}
+	if !sorted {
+		sortTags(tags)
+		for j := 1; j < len(tags); j++ {
+			if tags[j-1].Key == tags[j].Key {
+				return bad(fmt.Sprintf("series %d (%s): label %q is given twice", i, name, tags[j].Key))
+			}
 		}
 	}
 	d.arena = d.arena[:at+w]
@@ -683,7 +713,7 @@ func (d *rwDecoder) sample(i int, name string, tags []Tag, v float64, ms int64) 
 	}
 	t := time.UnixMilli(ms)
 	msg := d.ck.value(v)
-	if msg == "" {
+	if msg == "" && (ms < d.msLo || ms > d.msHi) {
 		msg = d.ck.time(t)
 	}
 	if msg != "" {
