@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/snappy"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -82,5 +83,27 @@ func TestRemoteWriteV1EncodingsReadAlike(t *testing.T) {
 				t.Fatalf("got %+v, %v; want one sample of up with tags %v", got, gotErr, c.tags)
 			}
 		})
+	}
+}
+
+// A sample's time is checked against the allowed range in whole ms before
+// time.Time comparisons: at each edge of the range, with a clock between
+// two ms and on one, it must be accepted or refused as the range says.
+func TestRemoteWriteTimeRangeEdges(t *testing.T) {
+	t.Parallel()
+	for _, clock := range []time.Time{now, now.Add(500 * time.Microsecond), now.Add(-1)} {
+		lim := ingest.Limits{MaxAge: time.Hour, MaxFuture: time.Minute}
+		oldest, newest := clock.Add(-lim.MaxAge), clock.Add(lim.MaxFuture)
+		for _, edge := range []time.Time{oldest, newest} {
+			for _, ms := range []int64{edge.UnixMilli() - 1, edge.UnixMilli(), edge.UnixMilli() + 1} {
+				at := time.UnixMilli(ms)
+				want := !at.Before(oldest) && !at.After(newest)
+				body := rwV1(t, rwSeries([]string{"__name__", "up"}, 1, float64(ms)))
+				got, _, err := ingest.DecodeRemoteWrite(body, ingest.RemoteWriteV1, ingest.DecodeOptions{Now: clock, Limits: lim})
+				if (err == nil) != want || (want && len(got) != 1) {
+					t.Errorf("clock %s, sample at %s (range %s to %s): got %d samples, %v; want accepted %v", clock.Format(time.RFC3339Nano), at.Format(time.RFC3339Nano), oldest.Format(time.RFC3339Nano), newest.Format(time.RFC3339Nano), len(got), err, want)
+				}
+			}
+		}
 	}
 }
