@@ -52,10 +52,7 @@ import (
 // DASHD_WALL_HZ=N measures the 24-chart wall at N Hz only, and
 // DASHD_WALL_48=0 leaves out the 48-chart wall (shorter runs while tuning).
 func BenchmarkBrowserWall(b *testing.B) {
-	window := 10 * time.Second
-	if v, err := strconv.Atoi(os.Getenv("DASHD_WALL_SECONDS")); err == nil && v > 0 {
-		window = time.Duration(v) * time.Second
-	}
+	window := wallWindow(10 * time.Second)
 	s := wallBenchServer(b)
 	proxies := wallBenchProxies(b, s)
 	browser := wallBrowser(b, time.Hour)
@@ -501,4 +498,13 @@ func BenchmarkBrowserWallIdle(b *testing.B) {
 			}()
 		}
 	}
+}
+
+// wallWindow is the measuring window of the wall benchmarks:
+// DASHD_WALL_SECONDS if set to a positive number of seconds, else def.
+func wallWindow(def time.Duration) time.Duration {
+	if v, err := strconv.Atoi(os.Getenv("DASHD_WALL_SECONDS")); err == nil && v > 0 {
+		return time.Duration(v) * time.Second
+	}
+	return def
 }

@@ -33,10 +33,7 @@ import (
 // With DASHD_WALL_BASE it profiles the client of that commit too (see
 // BenchmarkBrowserWall).
 func BenchmarkBrowserWallProfile(b *testing.B) {
-	window := 5 * time.Second
-	if v, err := strconv.Atoi(os.Getenv("DASHD_WALL_SECONDS")); err == nil && v > 0 {
-		window = time.Duration(v) * time.Second
-	}
+	window := wallWindow(5 * time.Second)
 	s := wallBenchServer(b)
 	proxies := wallBenchProxies(b, s)
 	browser := wallBrowser(b, time.Hour)
