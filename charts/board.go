@@ -31,6 +31,12 @@ type Config struct {
 	// Now is the clock (default time.Now). Window and bucket arithmetic
 	// uses it; the flush timers use real time.
 	Now func() time.Time
+	// Wall is the clock of the frame-rate limit (default time.Now): when a
+	// chart's last frame went out, and whether MaxFPS lets the next go. A
+	// test sets it to step past an interval without waiting for one; the
+	// trailing-edge timer still waits in real time for what Wall says is
+	// left.
+	Wall func() time.Time
 	// Logger; nil discards.
 	Logger *slog.Logger
 	// ObserveApply, if set, is called from the board's goroutine after each
@@ -150,6 +156,9 @@ func NewBoard(cfg Config, pub Publisher) *Board {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Wall == nil {
+		cfg.Wall = time.Now
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -358,7 +367,7 @@ func (b *Board) Run(ctx context.Context) error {
 		if timerArmed || len(st.dirty)+len(st.unsent)+len(st.pending) == 0 {
 			return
 		}
-		if wait := b.flush(st, time.Now()); wait > 0 {
+		if wait := b.flush(st, b.cfg.Wall()); wait > 0 {
 			flushTimer.Reset(wait)
 			timerArmed = true
 		}
@@ -539,7 +548,7 @@ func (b *Board) flush(st *boardState, wall time.Time) (wait time.Duration) {
 		b.pub.Flush()
 		// Stamped once viewers have it, so that two frames of a chart
 		// reach them at least an interval apart.
-		at := time.Now()
+		at := b.cfg.Wall()
 		for _, v := range sent {
 			v.sentAt = at
 		}
