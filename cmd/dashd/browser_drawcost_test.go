@@ -35,7 +35,7 @@ import (
 // Each variant has its own chart in one worker that imports what dashd's
 // paint worker imports; variants take turns in blocks of DASHD_DRAWCOST_ROUNDS
 // draws (default 100), DASHD_DRAWCOST_REPS times (default 4), the order
-// rotated each time, one draw per animation frame of the worker (so each
+// rotated each time (after an untimed warm-up block each), one draw per animation frame of the worker (so each
 // picture is presented, as on the wall), each draw new random numbers.
 // Per variant it reports the median of applyFrame's time (ECharts'
 // setOption, which merges, lays out and paints at once), and the CPU time
@@ -100,6 +100,13 @@ func BenchmarkBrowserDrawCost(b *testing.B) {
 	names := `["` + strings.Join(variants, `","`) + `"]`
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(drawCostJS, names), chromedp.EvalAwaitPromise)); err != nil {
 		b.Fatal(err)
+	}
+	// One block each first, untimed: the JIT and the caches warm up on all
+	// alike, not on whichever goes first.
+	for _, v := range variants {
+		if _, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](fmt.Sprintf(`__drawCost(%q, %d)`, v, 20), chromedp.EvalAwaitPromise)); err != nil {
+			b.Fatal(err)
+		}
 	}
 	load0, _ := os.ReadFile("/proc/loadavg")
 	ms := map[string][]float64{}
