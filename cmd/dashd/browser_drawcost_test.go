@@ -28,6 +28,7 @@ import (
 //	dirtyrect    echarts.init(…, {useDirtyRect: true}): repaint only what changed
 //	nostates     series emphasis/select disabled, no state animation, no hover layer
 //	all          silent + dirtyrect + nostates
+//	large        ECharts' large mode (one path per series), as dashd uses past 250 bars
 //	noanimation  the base option's animation off (dashd turns it off per fast update anyway)
 //	notooltip    no tooltip (and so no axis pointer): what the tooltip costs, not an option
 //	dpr2         devicePixelRatio 2, as on a dense screen: what the pixels cost
@@ -156,7 +157,7 @@ func mean(xs []float64) float64 {
 
 // drawCostVariants are the ways of drawing BenchmarkBrowserDrawCost
 // compares (see drawCostJS).
-var drawCostVariants = []string{"now", "silent", "dirtyrect", "nostates", "all", "noanimation", "notooltip", "dpr2"}
+var drawCostVariants = []string{"now", "silent", "dirtyrect", "nostates", "all", "large", "noanimation", "notooltip", "dpr2"}
 
 // drawCostJS runs in a dashd page: a worker that imports what the paint
 // worker imports (body[data-paint-worker]) draws the wall chart's option
@@ -210,6 +211,9 @@ const drawCostWorkerJS = `function (e) {
 				var set = c.ec.setOption.bind(c.ec);
 				if (name === 'silent' || name === 'all') c.ec.setOption = function (o, f) { return set(o, Object.assign({ silent: true }, f)); };
 				core.applyFrame(c, m.frame, performance.now(), true, null);
+				if (name === 'large') {
+					set({ series: c.ec.getOption().series.map(function (s) { return { id: s.id, large: true, largeThreshold: 0 }; }) });
+				}
 				if (name === 'nostates' || name === 'all') {
 					set({ series: c.ec.getOption().series.map(function (s) {
 						return { id: s.id, emphasis: { disabled: true }, blur: {}, select: { disabled: true }, stateAnimation: { duration: 0 } };
@@ -228,6 +232,7 @@ const drawCostWorkerJS = `function (e) {
 					var t0 = performance.now();
 					core.applyFrame(c, f, t0, false, null);
 					ms.push(performance.now() - t0);
+					if (k === 1 && c.name === 'large' && !c.ec.getOption().series[0].large) throw new Error('large did not stick');
 					requestAnimationFrame(round);
 				}
 				requestAnimationFrame(round);
