@@ -144,21 +144,24 @@ func TestBrowserDefaultPaintDrawsInRounds(t *testing.T) {
 	}
 }
 
-// TestBrowserPaintModeOfKioskAndElement: the kiosk URL takes ?paint=fresh
-// too, and <dashd-chart paint="fresh"> draws fresh from the start; setting
+// TestBrowserPaintModeOfKioskAndElement: the kiosk URL and /embed/{chart}
+// take ?paint=fresh too, and <dashd-chart paint="fresh"> draws fresh from the start; setting
 // the attribute later switches a live element, and a value that is not a
 // mode is the default.
 func TestBrowserPaintModeOfKioskAndElement(t *testing.T) {
 	t.Parallel()
 	s := wallServer(t, 2)
 	ctx := newBrowser(t)
-	for query, want := range map[string]string{"kiosk&paint=fresh": "fresh", "kiosk": "budget", "paint=FRESH": "fresh", "paint=": "budget"} {
-		if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/d/wall?"+query)); err != nil {
+	for page, want := range map[string]string{
+		"/d/wall?kiosk&paint=fresh": "fresh", "/d/wall?kiosk": "budget", "/d/wall?paint=FRESH": "fresh", "/d/wall?paint=": "budget",
+		"/embed/p0?paint=fresh": "fresh", "/embed/p0": "budget",
+	} {
+		if err := chromedp.Do(ctx, chromedp.Navigate(s.url+page)); err != nil {
 			t.Fatal(err)
 		}
-		pollTrue(t, ctx, query+": live", `document.querySelector('[data-link]').getAttribute('data-state') === 'live'`)
-		if got := eval[string](t, ctx, `document.querySelector('main').getAttribute('data-paint-mode')`); got != want {
-			t.Errorf("/d/wall?%s: data-paint-mode %q, want %q", query, got, want)
+		pollTrue(t, ctx, page+": live", `document.querySelector('[data-link]').getAttribute('data-state') === 'live'`)
+		if got := eval[string](t, ctx, `document.querySelector('[data-dashboard],[data-charts]').getAttribute('data-paint-mode')`); got != want {
+			t.Errorf("%s: data-paint-mode %q, want %q", page, got, want)
 		}
 	}
 
