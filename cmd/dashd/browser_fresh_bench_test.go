@@ -25,7 +25,8 @@ import (
 //
 // DASHD_WALL_SECONDS sets each window (default 10 s, after 4 s to settle),
 // DASHD_WALL_ROUNDS the rounds (default 1; metrics of round r > 1 carry
-// "-rR" in the variant), DASHD_WALL_PLAIN=0 leaves out the plain page.
+// "-rR" in the variant), DASHD_WALL_PLAIN=0 leaves out the plain page,
+// DASHD_WALL_CORES=N tells the page N cores (a pool of N − 1 workers).
 func BenchmarkBrowserWallFresh(b *testing.B) {
 	window := wallWindow(10 * time.Second)
 	rounds := 1
