@@ -84,3 +84,11 @@ test('a frame that draws what is drawn is not drawn; a still one is', () => {
   d.applyFrame(c, frame, 4000);
   assert.ok(c.set[2].xAxis);
 });
+
+test('paintMode: "fresh" (any case, spaces around) or else the default "budget", never an error', () => {
+  assert.equal(d.paintMode('fresh'), 'fresh');
+  assert.equal(d.paintMode(' FRESH '), 'fresh');
+  for (const v of [null, undefined, '', 'budget', 'frugal', 'fresh2', '<img src=x onerror=alert(1)>', 42, {}]) {
+    assert.equal(d.paintMode(v), 'budget', String(v));
+  }
+});

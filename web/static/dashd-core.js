@@ -66,6 +66,16 @@ var dashdCore = (function () {
     return true;
   }
 
+  // paintMode is how a page trades the freshness of its charts for CPU
+  // (issue 17), from what a user typed (?paint= on a page, the paint
+  // attribute of <dashd-chart>): "fresh" draws every visible chart's
+  // newest frame as it comes, without the paint budget; anything else,
+  // unknown values included, is the default "budget" (see draw in live).
+  // Never an error: a wrong value only leaves the default.
+  function paintMode(v) {
+    return String(v === null || v === undefined ? '' : v).trim().toLowerCase() === 'fresh' ? 'fresh' : 'budget';
+  }
+
   // announcementsOf returns the dashboard announcements of one stream
   // message: {"type":"dashboard","id","version"} (or "deleted": true), alone
   // or inside a batch.
@@ -670,9 +680,10 @@ var dashdCore = (function () {
   //   onError     function (chart, text): text "" clears it
   //   onLink      function (state, text, transport): connecting, live,
   //               reconnecting, stale, refused
+  //   paintMode   "fresh" or "budget" (the default; see paintMode and draw)
   // It returns {charts (a Map by id; each chart's view draws it, see
   // dashdPaint.host), setTheme(name), redraw(), pause(), resume(),
-  // paused()}.
+  // paused(), setPaintMode(mode), paintMode()}.
   function live(cfg) {
     var paint = cfg.paint;
     var base = cfg.base || '';
@@ -682,6 +693,7 @@ var dashdCore = (function () {
     var onError = cfg.onError || noop;
     var onLink = cfg.onLink || noop;
     var onDashboard = cfg.onDashboard || noop; // the dashboard's definition was announced
+    var fresh = paintMode(cfg.paintMode) === 'fresh';
     var loc = base ? new URL(base) : window.location;
     var credentials = base ? 'omit' : 'same-origin';
 
@@ -803,6 +815,15 @@ var dashdCore = (function () {
     // frame each. Under the budget, as at 2 Hz or on a fast machine, gap
     // is shorter than the time between frames and nothing waits. A
     // catch-up (still) or a chart's first frame never waits.
+    //
+    // paintMode "fresh" (fresh) chooses freshness over CPU: no rounds, each
+    // visible chart's newest frame goes to its painter as soon as the
+    // painter has answered the one before (still at most one on its way,
+    // never for a chart off screen or in a hidden page), and a frame that
+    // waited for that answer goes at the next animation frame rather than
+    // with the next message. A wall then costs what drawing every frame of
+    // its visible charts costs (docs/BENCHMARKS.md, "The wall: fresh or
+    // frugal").
     var costs = new Map(); // painter (dashdPaint view.worker()) → ms a frame
     var shownBy = new Map(); // painter → charts on the screen it draws
     var nextRound = new Map(); // painter → when its next round may start (ms)
@@ -841,7 +862,7 @@ var dashdCore = (function () {
       var now = performance.now();
       if (c.busySince && now - c.busySince < BUSY_MAX_MS) return;
       var k = painterOf(c);
-      if (c.shown && !c.still) {
+      if (c.shown && !c.still && !fresh) {
         var wait = (nextRound.get(k) || 0) - now;
         if (wait > 0 && !inRound.get(k)) {
           wake(wait);
@@ -856,7 +877,10 @@ var dashdCore = (function () {
       c.view.draw(f, c.still, function (got) {
         c.busySince = 0;
         if (got && typeof got.ms === 'number' && got.ms > 0) costs.set(k, got.ms);
-        if (c.pending) catchUp();
+        if (c.pending) {
+          if (fresh) queueDraw();
+          else catchUp();
+        }
       });
       c.still = false;
       var t = new Date(f.time);
@@ -1159,11 +1183,19 @@ var dashdCore = (function () {
         queueDraw();
       },
       paused: function () { return paused; },
+      // setPaintMode switches between "fresh" and "budget" (any other
+      // value: "budget", see paintMode); paintMode() says which is on.
+      setPaintMode: function (mode) {
+        fresh = paintMode(mode) === 'fresh';
+        queueDraw();
+      },
+      paintMode: function () { return fresh ? 'fresh' : 'budget'; },
     };
   }
 
   var exported = {
     acceptFrame: acceptFrame,
+    paintMode: paintMode,
     framesOf: framesOf,
     announcementsOf: announcementsOf,
     frameOption: frameOption,

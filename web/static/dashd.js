@@ -18,7 +18,8 @@
  * what is missing and how to send it, each chart's width and height
  * (data-width, data-height), and kiosk mode (?kiosk: no chrome, the
  * screen shared among the charts with no scrolling, type scaled to the
- * screen, the cursor hidden when idle).
+ * screen, the cursor hidden when idle), and ?paint=fresh (every visible
+ * chart drawn at the stream's rate, without the paint budget).
  * Every string from data reaches the page through textContent only.
  */
 (function () {
@@ -104,6 +105,11 @@
       if (key.indexOf('var-') === 0) vars += '&' + encodeURIComponent(key) + '=' + encodeURIComponent(value);
     });
     var tz = root.getAttribute('data-tz') || '';
+    // ?paint=fresh: every visible chart draws each frame as it comes,
+    // without the paint budget (issue 17; docs/configuration.md). Anything
+    // else is the default; only the validated name reaches the page.
+    var paintMode = core.paintMode(params.get('paint'));
+    root.setAttribute('data-paint-mode', paintMode);
     var dark = window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
 
     function effectiveTheme() {
@@ -182,6 +188,7 @@
     });
     var lv = core.live({
       paint: paint,
+      paintMode: paintMode,
       token: token,
       vars: vars,
       dashboard: root.getAttribute('data-dashboard') || '',

@@ -6,6 +6,10 @@
  *   <script src="https://dashd.example/embed.js" async></script>
  *   <dashd-chart chart="req-by-route" token="…" theme="dark" tz="UTC"></dashd-chart>
  *
+ * paint="fresh" draws every frame of the chart while it is on screen,
+ * without the paint budget that spares the CPU of a page of many charts
+ * (issue 17); any other value, or none, keeps the budget.
+ *
  * at="T" (RFC 3339, or a Unix number in s or ms) shows the chart as it was
  * at T, paused (GET …/frame?at=T); removing it goes live. pause() holds
  * the picture while samples arrive, live() shows the newest (and drops at).
@@ -73,7 +77,7 @@ function unreachableText(err) {
 }
 
 class DashdChart extends HTMLElement {
-  static get observedAttributes() { return ['chart', 'token', 'theme', 'tz', 'at']; }
+  static get observedAttributes() { return ['chart', 'token', 'theme', 'tz', 'at', 'paint']; }
 
   constructor() {
     super();
@@ -113,6 +117,7 @@ class DashdChart extends HTMLElement {
   attributeChangedCallback(name, old, value) {
     if (name === 'theme' && this._live && old !== value) this._applyTheme();
     if (name === 'at' && this._live && old !== value) this._at();
+    if (name === 'paint' && this._live && old !== value) this._live.setPaintMode(value);
   }
 
   // pause holds the chart's picture while samples keep arriving (WCAG
@@ -241,6 +246,7 @@ class DashdChart extends HTMLElement {
       }, function (err) { self._fail(err.message); });
       self._live = dashdCore.live({
         paint: sharedPaint(),
+        paintMode: dashdCore.paintMode(attr(self, 'paint')),
         base: origin,
         token: token,
         charts: [{
