@@ -106,7 +106,7 @@
     });
     var tz = root.getAttribute('data-tz') || '';
     // ?paint=fresh: every visible chart draws each frame as it comes,
-    // without the paint budget (issue 17; docs/configuration.md). Anything
+    // without the paint budget (issue 17; README, "Freshness or CPU"). Anything
     // else is the default; only the validated name reaches the page.
     var paintMode = core.paintMode(params.get('paint'));
     root.setAttribute('data-paint-mode', paintMode);
