@@ -493,7 +493,7 @@ func fslot(c cell) uint32 {
 // fresh reports whether ent holds what was learned of key c in slot
 // epoch e while main and v were at their gens now.
 func (ent *fcell) fresh(c cell, e int64, main, v *View) bool {
-	return ent.fa != nil && ent.mc == c && ent.e == e && ent.mgen == main.gen && ent.fgen == v.gen
+	return ent.fa != nil && ent.mc == c && ent.e == e && ent.mgen == uint32(main.gen) && ent.fgen == uint32(v.gen)
 }
 
 // fcell is an entry of a filtered view's cache: the view's accumulator
@@ -507,11 +507,17 @@ func (ent *fcell) fresh(c cell, e int64, main, v *View) bool {
 // chart's ids and keys were not reused), the same decision of the view's
 // limits (no name of the view was forgotten, and fa is no fold). fa is
 // then added to directly, without finding the cell by its names again.
+//
+// The gens are kept in 32 bits, so that an entry is 32 bytes and a pair
+// one cache line: they are a second guard (a key is used again only once
+// its name has left the window, so the slot alone tells an old entry),
+// and 2^32 changes of a view between two samples of one cell do not
+// happen.
 type fcell struct {
 	mc         cell
 	e          int64
 	fa         *acc
-	mgen, fgen uint64
+	mgen, fgen uint32
 }
 
 // addFiltered adds s, which the chart's own view main matched and added
@@ -561,7 +567,7 @@ func (st *boardState) addFiltered(main *View, c cell, at int64, s *ingest.Sample
 			// The entry to learn into: the first of the pair unless it
 			// holds what is still true of the same gens and slot.
 			ent = &v.fcache[i]
-			if ent.fa != nil && ent.e == e && ent.mgen == main.gen && ent.fgen == v.gen {
+			if ent.fa != nil && ent.e == e && ent.mgen == uint32(main.gen) && ent.fgen == uint32(v.gen) {
 				ent = &v.fcache[i+1]
 			}
 		}
@@ -572,7 +578,7 @@ func (st *boardState) addFiltered(main *View, c cell, at int64, s *ingest.Sample
 		}
 		st.mark(v)
 		if ent != nil && v.folded == before {
-			*ent = fcell{mc: c, e: e, fa: fa, mgen: main.gen, fgen: v.gen}
+			*ent = fcell{mc: c, e: e, fa: fa, mgen: uint32(main.gen), fgen: uint32(v.gen)}
 		}
 		return
 	}
