@@ -508,11 +508,14 @@ func (ent *fcell) fresh(c cell, e int64, main, v *View) bool {
 // limits (no name of the view was forgotten, and fa is no fold). fa is
 // then added to directly, without finding the cell by its names again.
 //
+// A key is used again either once its name has left the window (the
+// slot alone then tells an old entry: no sample of that slot is taken
+// any more), or, for a key of the chart's shadow dictionary, once its
+// name was admitted, which needs room that only names leaving (a new
+// gen of the chart) make: mgen tells that (TestShadowKeyGivenAgain).
 // The gens are kept in 32 bits, so that an entry is 32 bytes and a pair
-// one cache line: they are a second guard (a key is used again only once
-// its name has left the window, so the slot alone tells an old entry),
-// and 2^32 changes of a view between two samples of one cell do not
-// happen.
+// one cache line; 2^32 changes of a view between two samples of one cell
+// do not happen.
 type fcell struct {
 	mc         cell
 	e          int64

@@ -69,3 +69,67 @@ func TestShadowDictionaryBounded(t *testing.T) {
 		t.Errorf("a minute on: %d shadow names left, gen %d → %d", n, gen, v.gen)
 	}
 }
+
+// A key of the chart's shadow dictionary is given again in the same slot
+// of time: tenant T's host A, folded by the chart (key K), is admitted
+// once the chart's other names leave the window, and T's host B, folded
+// in turn, gets K. What T's view cached for A under K was learned before
+// the chart forgot the names that made room: its gen tells it, the slot
+// cannot (the same), and B's sample must not go into A's cell.
+func TestShadowKeyGivenAgain(t *testing.T) {
+	t.Parallel()
+	def := Chart{ID: "c", Type: Stacked, Metric: "m", Field: "value", X: "host", Series: "status", Window: Duration(30 * time.Second)}
+	limits := Limits{MaxCategories: 4}
+	width := int64(30*time.Second) / windowSlots
+	at := func(k int64) time.Time { return time.Unix(0, (1_000_000_000+k)*width) }
+	main := NewView(def, limits)
+	own := def
+	own.Where = map[string]string{"tenant": "T"}
+	fv, ref := NewView(own, limits), NewView(own, limits)
+	fv.filter, fv.fval = own.Where, "T"
+	main.fsets = []*keySet{{keys: []string{"tenant"}, views: map[string]*View{"T": fv}}}
+	st := &boardState{}
+	var now time.Time
+	feed := func(tenant, host string, k int64, value float64) cell {
+		s := ingest.Sample{Metric: "m", Field: "value", Value: value, Time: at(k),
+			Tags: []ingest.Tag{{Key: "host", Value: host}, {Key: "status", Value: "ok"}, {Key: "tenant", Value: tenant}}}
+		a, key, when := main.add(&s, now)
+		if a == nil {
+			t.Fatalf("%s: outside the window", host)
+		}
+		st.addFiltered(main, key, when, &s, now)
+		if ref.Matches(&s) {
+			ref.Add(&s, now)
+		}
+		return key
+	}
+
+	now = at(0)
+	for _, h := range []string{"x1", "x2", "x3", "x4"} {
+		feed("U", h, 0, 1) // the chart's 4 names
+	}
+	now = at(20)
+	kA := feed("T", "A", 20, 10) // folded: a shadow key
+	now = at(21)
+	main.Frame(now) // the x hosts leave
+	for _, h := range []string{"y1", "y2", "y3", "y4"} {
+		feed("U", h, 1, 1) // late, but in the window: the chart is full again
+	}
+	if k := feed("T", "A", 20, 10); k != kA || k.category&shadowBit == 0 {
+		t.Fatalf("A's key %v, then %v: want the same shadow key", kA, k)
+	}
+	now = at(22)
+	main.Frame(now) // the y hosts leave: room for A
+	if k := feed("T", "A", 20, 10); k.category&shadowBit != 0 {
+		t.Fatalf("A's key %v: still a shadow key once the chart has room", k)
+	}
+	for _, h := range []string{"z1", "z2"} {
+		feed("U", h, 20, 1) // the chart is full again: Other, A, z1, z2
+	}
+	if kB := feed("T", "B", 20, 1000); kB != kA {
+		t.Fatalf("B's key %v, not A's old %v: the test no longer gives a key again", kB, kA)
+	}
+	if g, w := fmt.Sprint(fv.Frame(now).Series), fmt.Sprint(ref.Frame(now).Series); g != w {
+		t.Errorf("T's filtered view shows %s, its own chart %s", g, w)
+	}
+}
