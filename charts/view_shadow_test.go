@@ -2,6 +2,7 @@ package charts
 
 import (
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
@@ -131,5 +132,44 @@ func TestShadowKeyGivenAgain(t *testing.T) {
 	}
 	if g, w := fmt.Sprint(fv.Frame(now).Series), fmt.Sprint(ref.Frame(now).Series); g != w {
 		t.Errorf("T's filtered view shows %s, its own chart %s", g, w)
+	}
+}
+
+// BenchmarkShadowDictionaryMemory is the heap the shadow dictionary
+// holds per name: a chart (default limits) fed 5,000 hosts named as
+// BenchmarkTenantIngest's (t0000-h0 …), with filtered views (4,500 of
+// them in the dictionary) against without.
+func BenchmarkShadowDictionaryMemory(b *testing.B) {
+	def := Chart{ID: "c", Type: Stacked, Metric: "m", Field: "value", X: "host", Series: "status", Window: Duration(5 * time.Minute)}
+	now := time.Now()
+	samples := make([]ingest.Sample, 5000)
+	for i := range samples {
+		samples[i] = ingest.Sample{Metric: "m", Field: "value", Value: 1, Time: now,
+			Tags: []ingest.Tag{{Key: "host", Value: fmt.Sprintf("t%04d-h%d", i%1000, i/1000)}, {Key: "status", Value: "ok"}}}
+	}
+	heap := func(withViews bool) (uint64, *View) {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		v := NewView(def, Limits{})
+		if withViews {
+			v.fsets = []*keySet{{keys: []string{"tenant"}}}
+		}
+		for i := range samples {
+			v.add(&samples[i], now)
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		return after.HeapAlloc - before.HeapAlloc, v
+	}
+	for range b.N {
+		without, v0 := heap(false)
+		with, v1 := heap(true)
+		if n := len(v1.categories.shadow); n != 4500 {
+			b.Fatalf("%d shadow names, want 4,500", n)
+		}
+		b.ReportMetric(float64(int64(with)-int64(without))/4500, "bytes/name")
+		runtime.KeepAlive(v0)
+		runtime.KeepAlive(v1)
 	}
 }
