@@ -144,8 +144,8 @@ type names struct {
 }
 
 // shadowBit marks a key (View.add) of a name in names.shadow: the rest of
-// the key is its index there. Ids of names themselves stay below
-// MaxCategories.
+// the key is its index there. Ids of names themselves stay far below it
+// (a set holds at most its limit and Other).
 const shadowBit = 1 << 31
 
 // shadowPerLimit bounds names.shadow: this many times the set's limit.
