@@ -467,9 +467,8 @@ func (st *boardState) applyIfMatches(v *View, s *ingest.Sample, now time.Time, o
 	if !v.Matches(s) {
 		return false
 	}
-	before := v.folded
-	if a, c, at := st.add(v, s, now, outside, folded); a != nil && v.fsets != nil {
-		st.addFiltered(v, c, at, v.folded != before, s, now)
+	if a, key, at := st.add(v, s, now, outside, folded); a != nil && v.fsets != nil {
+		st.addFiltered(v, key, at, s, now)
 	}
 	if tags := st.varTags[v.def.ID]; tags != nil {
 		st.see(v.def.ID, tags, s)

@@ -18,10 +18,12 @@ import (
 // chart of its own (the chart with the tenant in its where) shows when
 // fed the same samples at the same times: slots roll over, names leave
 // the window and their ids are used again, the chart itself folds hosts
-// into Other (4 categories for 6 hosts), and samples arrive late. The
-// board adds a tenant's samples through a cache of the chart's cells
-// (filtered.go, fcell): a cache that outlives what it learned shows here
-// as a frame that differs.
+// into Other (4 categories for 6 hosts, or 9), names it folded are
+// admitted later and the keys they had in its shadow dictionary given to
+// others, the dictionary is full, and samples arrive late. The board adds
+// a tenant's samples through a cache keyed by the chart's keys of the
+// names (filtered.go, fcell): a cache that outlives what it learned shows
+// here as a frame that differs.
 func TestFilteredViewIsItsOwnChart(t *testing.T) {
 	t.Parallel()
 	def := charts.Chart{ID: "usage", Type: charts.Stacked, Metric: "usage", X: "host", Series: "status", Window: charts.Duration(30 * time.Second)}
@@ -63,27 +65,66 @@ func TestFilteredViewIsItsOwnChart(t *testing.T) {
 			}
 		}
 	}
-	for round := range 400 {
+	// Four phases, each after a minute of silence that every name leaves
+	// the window in (checked, so both sides forget them alike): the h
+	// hosts; the g hosts, on the ids of the old; the p hosts, where tenant
+	// 0's are the chart's and the others' past its limit (their keys are
+	// in the chart's shadow dictionary), until tenant 0 is silent long
+	// enough for its hosts to leave and others' to be admitted, and the
+	// keys they had to be given to tenant 0's when it comes back; the w
+	// hosts, after 200 hosts of a tenant nobody watches have filled the
+	// dictionary (4 × 32 names), so that the tenants' names have no key.
+	host := func(round, tn int) string {
+		switch {
+		case round < 200:
+			// Each tenant writes 3 of 6 hosts; the chart sees all 6.
+			return fmt.Sprint("h", (tn+rng.IntN(3))%6)
+		case round < 300:
+			return fmt.Sprint("g", (tn+rng.IntN(3))%6) // new names, on the ids of the old
+		case round < 450:
+			return fmt.Sprint("p", tn, "-", rng.IntN(3))
+		default:
+			return fmt.Sprint("w", tn, "-", rng.IntN(3))
+		}
+	}
+	tenant := func(round int) int {
+		switch {
+		case round >= 300 && round < 310:
+			return 0 // its hosts are the chart's 3 (and Other)
+		case round >= 340 && round < 400:
+			return 1 + rng.IntN(tenants-1) // tenant 0's hosts leave the window
+		}
+		return rng.IntN(tenants)
+	}
+	noise := func(n int) []ingest.Sample {
+		out := make([]ingest.Sample, n)
+		for j := range out {
+			out[j] = sample("usage", 1, 0, "tenant", "x", "host", fmt.Sprint("x", rng.IntN(200)), "status", "ok")
+			out[j].Time = now()
+		}
+		return out
+	}
+	for round := range 600 {
 		clock.Add(int64(rng.IntN(2500)) * int64(time.Millisecond))
-		if round == 200 {
-			// The h hosts leave the window, and the check forgets them in
-			// both before the g hosts come: no tenant ever has more than 3
-			// hosts, so its view folds none (when it would depends on when
-			// frames are built, which differs between the two).
+		if round%150 == 0 && round > 0 || round == 200 {
+			// No tenant ever has more than 3 hosts in its window, so its
+			// view folds none (when it would depends on when frames are
+			// built, which differs between the two).
 			clock.Add(int64(time.Minute))
 			check(round)
 		}
 		batch := make([]ingest.Sample, 1+rng.IntN(20))
 		for j := range batch {
-			tn := rng.IntN(tenants)
-			// Each tenant writes 3 of 6 hosts; the chart sees all 6.
-			host := fmt.Sprint("h", (tn+rng.IntN(3))%6)
-			if round >= 200 {
-				host = fmt.Sprint("g", (tn+rng.IntN(3))%6) // new names, on the ids of the old
-			}
+			tn := tenant(round)
 			ago := time.Duration(rng.IntN(8000)) * time.Millisecond
-			batch[j] = sample("usage", float64(rng.IntN(9)+1), 0, "tenant", fmt.Sprint("t", tn), "host", host, "status", []string{"ok", "err"}[rng.IntN(2)])
+			batch[j] = sample("usage", float64(rng.IntN(9)+1), 0, "tenant", fmt.Sprint("t", tn), "host", host(round, tn), "status", []string{"ok", "err"}[rng.IntN(2)])
 			batch[j].Time = now().Add(-ago)
+		}
+		switch {
+		case round == 450:
+			batch = append(noise(1000), batch...)
+		case round > 450:
+			batch = append(batch, noise(10)...)
 		}
 		if err := b.Accept(ctx, batch); err != nil {
 			t.Fatal(err)

@@ -114,12 +114,42 @@ type cell struct{ category, series uint32 }
 // the limits count only what is inside the window. The id of a name that
 // leaves the window is used again; no cell of a live slot refers to it
 // (see View.expire).
+//
+// A chart's own view that has filtered views also knows names past its
+// limit, which it folds into Other, in a dictionary apart (shadow): each
+// has a key of its own (shadowBit set), which no cell uses, so that a
+// tenant's sample has a key for its names whether the chart kept or
+// folded them, and the filtered views' cache (filtered.go, fcell) can
+// find the tenant's cell from the keys without looking the names up
+// again. The dictionary holds at most shadowPerLimit × the set's limit
+// names (at the defaults 16,000 categories and 1,600 series; 84 bytes a
+// name of 8 bytes, BenchmarkShadowDictionaryMemory: about 1.5 MB for a
+// chart at most with such names, plus the names' own length); a name
+// past that has no key, and its filtered view looks it up by name. It is
+// dropped when the chart's last filtered view is, and its names leave
+// with the window as the set's do. It is no part of the view's state
+// (checkpoints): a cache's aid only.
 type names struct {
 	ids  map[string]uint32
 	name []string // by id; "" for a free id
 	seen []int64  // newest epoch, by id
 	free []uint32
+
+	shadow map[string]uint32 // name → index in sname; nil: none
+	sname  []string          // by index; "" for a free one
+	sseen  []int64           // newest epoch, by index
+	sfree  []uint32
+	// other is the id of Other, valid while name[other] is Other.
+	other uint32
 }
+
+// shadowBit marks a key (View.add) of a name in names.shadow: the rest of
+// the key is its index there. Ids of names themselves stay far below it
+// (a set holds at most its limit and Other).
+const shadowBit = 1 << 31
+
+// shadowPerLimit bounds names.shadow: this many times the set's limit.
+const shadowPerLimit = 32
 
 func newNames() names { return names{ids: map[string]uint32{}} }
 
@@ -143,8 +173,66 @@ func (ns *names) id(name string, e int64) uint32 {
 	return id
 }
 
+// otherID is id(Other, e), without a look-up while Other keeps its id.
+func (ns *names) otherID(e int64) uint32 {
+	if id := ns.other; int(id) < len(ns.name) && ns.name[id] == Other {
+		ns.seen[id] = max(ns.seen[id], e)
+		return id
+	}
+	ns.other = ns.id(Other, e)
+	return ns.other
+}
+
+// shadowKey returns the key of name, which the set folds, seen at epoch
+// e, adding it to the shadow dictionary if it has room below most names;
+// ok is false when it has none.
+func (ns *names) shadowKey(name string, e int64, most int) (key uint32, ok bool) {
+	if i, ok := ns.shadow[name]; ok {
+		ns.sseen[i] = max(ns.sseen[i], e)
+		return shadowBit | i, true
+	}
+	if len(ns.shadow) >= most {
+		return 0, false
+	}
+	if ns.shadow == nil {
+		ns.shadow = map[string]uint32{}
+	}
+	name = strings.Clone(name)
+	var i uint32
+	if n := len(ns.sfree); n > 0 {
+		i, ns.sfree = ns.sfree[n-1], ns.sfree[:n-1]
+		ns.sname[i], ns.sseen[i] = name, e
+	} else {
+		i = uint32(len(ns.sname))
+		ns.sname, ns.sseen = append(ns.sname, name), append(ns.sseen, e)
+	}
+	ns.shadow[name] = i
+	return shadowBit | i, true
+}
+
+// unshadow takes name out of the shadow dictionary (the set admits it
+// now), and reports whether it was there: its key may then be another
+// name's.
+func (ns *names) unshadow(name string) bool {
+	i, ok := ns.shadow[name]
+	if ok {
+		delete(ns.shadow, name)
+		ns.sname[i] = ""
+		ns.sfree = append(ns.sfree, i)
+	}
+	return ok
+}
+
+// dropShadow forgets the whole shadow dictionary, and reports whether it
+// held any name.
+func (ns *names) dropShadow() bool {
+	had := len(ns.sname) > 0
+	ns.shadow, ns.sname, ns.sseen, ns.sfree = nil, nil, nil, nil
+	return had
+}
+
 // forget drops every name whose newest epoch is not recent, and reports
-// whether it dropped any.
+// whether it dropped any (from the set or its shadow dictionary).
 func (ns *names) forget(recent func(e int64) bool) bool {
 	dropped := false
 	for name, id := range ns.ids {
@@ -152,6 +240,14 @@ func (ns *names) forget(recent func(e int64) bool) bool {
 			delete(ns.ids, name)
 			ns.name[id] = ""
 			ns.free = append(ns.free, id)
+			dropped = true
+		}
+	}
+	for name, i := range ns.shadow {
+		if !recent(ns.sseen[i]) {
+			delete(ns.shadow, name)
+			ns.sname[i] = ""
+			ns.sfree = append(ns.sfree, i)
 			dropped = true
 		}
 	}
@@ -317,8 +413,12 @@ func (v *View) Add(s *ingest.Sample, now time.Time) bool {
 }
 
 // add is Add that returns the accumulator s went into (nil: s is older
-// than the window), its cell, and the time s counted at (s.Time, or now
-// if s is newer).
+// than the window), the key of its names, and the time s counted at
+// (s.Time, or now if s is newer). The key is the ids of its category and
+// series, or for a name the view folded into Other its key in the shadow
+// dictionary (names, shadowBit; only a view with filtered views keeps
+// one); its category is noKey when a name has neither. While the view's
+// gen holds, a key stands for the same two names.
 func (v *View) add(s *ingest.Sample, now time.Time) (*acc, cell, int64) {
 	nowEpoch := v.epoch(now.UnixNano())
 	at := s.Time.UnixNano()
@@ -331,16 +431,19 @@ func (v *View) add(s *ingest.Sample, now time.Time) (*acc, cell, int64) {
 		return nil, cell{}, 0
 	}
 
-	var c cell
+	var c, key cell
 	if v.def.X != TimeAxis { // else the slot is the category
 		category, _ := s.Tag(v.def.X)
-		c.category = v.admit(&v.categories, category, e, v.limits.MaxCategories)
+		c.category, key.category = v.admit(&v.categories, category, e, v.limits.MaxCategories)
 	}
 	series := v.def.Metric
 	if v.def.Series != "" {
 		series, _ = s.Tag(v.def.Series)
 	}
-	c.series = v.admit(&v.series, series, e, v.limits.MaxSeries)
+	c.series, key.series = v.admit(&v.series, series, e, v.limits.MaxSeries)
+	if key.series == noKey {
+		key.category = noKey
+	}
 
 	if v.slots == nil {
 		v.slots = make([]slot, v.nslots)
@@ -358,9 +461,9 @@ func (v *View) add(s *ingest.Sample, now time.Time) (*acc, cell, int64) {
 	}
 	a := sl.cells[c]
 	if a == nil && v.stored >= MaxChartCells {
-		over := cell{series: v.series.id(Other, e)}
+		over := cell{series: v.series.otherID(e)}
 		if v.def.X != TimeAxis {
-			over.category = v.categories.id(Other, e)
+			over.category = v.categories.otherID(e)
 		}
 		if c != over {
 			v.folded++
@@ -375,21 +478,44 @@ func (v *View) add(s *ingest.Sample, now time.Time) (*acc, cell, int64) {
 	}
 	a.add(v.def.Agg, s.Value, at)
 	v.newestAt = max(v.newestAt, e)
-	return a, c, at
+	return a, key, at
 }
 
+// noKey is the key (View.add) of a name that has none.
+const noKey = math.MaxUint32
+
 // admit returns the id of name, or of Other when name is new and the set
-// is full.
-func (v *View) admit(set *names, name string, e int64, limit int) uint32 {
+// is full, and name's key (View.add).
+func (v *View) admit(set *names, name string, e int64, limit int) (id, key uint32) {
+	if len(set.shadow) > len(set.ids) && len(set.ids) >= limit {
+		// Most names are past the limit (many tenants, each with its own
+		// hosts): the dictionary first, one look-up for most samples. A
+		// name is in one of the two at most, and Other never in it.
+		if i, ok := set.shadow[name]; ok {
+			set.sseen[i] = max(set.sseen[i], e)
+			v.folded++
+			return set.otherID(e), shadowBit | i
+		}
+	}
 	if id, ok := set.ids[name]; ok { // one look-up for a known name, the usual case
 		set.seen[id] = max(set.seen[id], e)
-		return id
+		return id, id
 	}
 	if len(set.ids) >= limit && name != Other {
 		v.folded++
-		name = Other
+		key = noKey
+		if v.fsets != nil {
+			if k, ok := set.shadowKey(name, e, shadowPerLimit*limit); ok {
+				key = k
+			}
+		}
+		return set.otherID(e), key
 	}
-	return set.id(name, e)
+	if set.unshadow(name) {
+		v.gen++ // its key may be another name's from now on
+	}
+	id = set.id(name, e)
+	return id, id
 }
 
 func mod(a, b int64) int64 {

@@ -35,6 +35,8 @@ type sample struct {
 	s      string
 	value  float64
 	tenant int // with bodyShape.tenants: the tenant tag, t0000 …
+	// ownCat: the category is the tenant's own, tNNNN-cat (bodyShape.ownCategories).
+	ownCat bool
 }
 
 // bodyShape says what one push holds.
@@ -51,6 +53,12 @@ type bodyShape struct {
 	// samples round-robin over the tenants, each push's probes those of
 	// tenant seq mod tenants (0: no tenant tag).
 	tenants int
+	// ownCategories (--tenant-categories own): with tenants, each data
+	// sample's category is its tenant's own, tNNNN-cNNN, so that the
+	// chart sees tenants × categories names (past its limit of 500 it
+	// folds the rest into Other), as a chart by host where each tenant
+	// has its own hosts; without, every tenant has the same categories.
+	ownCategories bool
 	// perPush: the charts one push feeds (0: every chart), the charts
 	// perPush×k … perPush×k+perPush−1 for push seq, k = seq mod
 	// charts/perPush: with --stagger, one dashboard's charts in turn.
@@ -90,6 +98,7 @@ func (b bodyShape) samples(dst []sample, seq uint64, cats, series []string) []sa
 			s:      series[(k/len(cats))%len(series)],
 			value:  float64((seq*31 + uint64(j)*7) % 1000),
 			tenant: b.tenantOf(j),
+			ownCat: b.ownCategories && b.tenants > 0,
 		})
 	}
 	return dst
@@ -100,6 +109,15 @@ func (b bodyShape) tenantOf(k int) int {
 		return -1
 	}
 	return k % b.tenants
+}
+
+// appendCat appends s's category: tNNNN-cat when it is its tenant's own.
+func (s sample) appendCat(dst []byte) []byte {
+	if s.ownCat && s.tenant >= 0 {
+		dst = append(dst, tenantName(s.tenant)...)
+		dst = append(dst, '-')
+	}
+	return append(dst, s.cat...)
 }
 
 // appendBody encodes samples in format (a tenant below 0: no tenant tag).
@@ -114,7 +132,7 @@ func appendBody(dst []byte, format string, samples []sample) []byte {
 			dst = append(dst, `{"metric":"`+metricName+`","tags":{"chart":"`...)
 			dst = strconv.AppendInt(dst, int64(s.chart), 10)
 			dst = append(dst, `","cat":"`...)
-			dst = append(dst, s.cat...)
+			dst = s.appendCat(dst)
 			dst = append(dst, `","s":"`...)
 			dst = append(dst, s.s...)
 			if s.tenant >= 0 {
@@ -129,7 +147,7 @@ func appendBody(dst []byte, format string, samples []sample) []byte {
 	case "lp":
 		for _, s := range samples {
 			dst = append(dst, metricName+",cat="...)
-			dst = append(dst, s.cat...)
+			dst = s.appendCat(dst)
 			dst = append(dst, ",chart="...)
 			dst = strconv.AppendInt(dst, int64(s.chart), 10)
 			dst = append(dst, ",s="...)
@@ -148,7 +166,7 @@ func appendBody(dst []byte, format string, samples []sample) []byte {
 			dst = append(dst, metricName+`{chart="`...)
 			dst = strconv.AppendInt(dst, int64(s.chart), 10)
 			dst = append(dst, `",cat="`...)
-			dst = append(dst, s.cat...)
+			dst = s.appendCat(dst)
 			dst = append(dst, `",s="`...)
 			dst = append(dst, s.s...)
 			if s.tenant >= 0 {

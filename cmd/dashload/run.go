@@ -53,9 +53,10 @@ type scenario struct {
 	maxPushes  int
 	sample     int // WebSocket viewers that decode and time; the others count (raw.go). 0: all
 
-	tenants    int  // 0: none; else samples carry tenant tags and viewers filtered tokens
-	unfiltered bool // with tenants: the viewers hold no token (they read the chart itself)
-	scrubFlags      // --scrubbers (scrub.go)
+	tenants    int    // 0: none; else samples carry tenant tags and viewers filtered tokens
+	unfiltered bool   // with tenants: the viewers hold no token (they read the chart itself)
+	tenantCats string // with tenants: "shared" (every tenant the same categories) or "own"
+	scrubFlags        // --scrubbers (scrub.go)
 }
 
 // Bounds on a scenario, so that every run ends by itself.
@@ -100,6 +101,7 @@ func (sc *scenario) addFlags(fs *flag.FlagSet, withTarget bool) {
 
 	fs.IntVar(&sc.tenants, "tenants", 0, "tenants (`N`, issue 15): every sample carries tag tenant=t0000 … round-robin, and viewer i holds an embed token minted (POST /api/v1/embed-tokens, --admin-token; the server needs auth.embed_secret) for the dashboard with where tenant=t(i mod N), so it reads its tenant's filtered views; 0: none")
 	fs.BoolVar(&sc.unfiltered, "unfiltered", false, "with --tenants: tag the samples, but give the viewers no token (they read the charts unfiltered): the same load without filtered views")
+	fs.StringVar(&sc.tenantCats, "tenant-categories", "shared", "with --tenants: `shared`, every tenant's samples have the same --categories categories (c000 …), so each of the chart's cells sums every tenant's; or own, each tenant has its own (t0000-c000 …): tenants × categories names, past the chart's 500 folded into Other by the chart, while each tenant's filtered view shows its own (the hosts=own shape of BenchmarkTenantIngest)")
 	sc.scrubFlags.addFlags(fs)
 }
 
@@ -118,6 +120,12 @@ func (sc *scenario) check() error {
 	}
 	if sc.tenants < 0 || sc.tenants > 100_000 || sc.tenants > 0 && sc.dashboards != 1 {
 		bad("--tenants %d: 0 to 100,000, with one dashboard", sc.tenants)
+	}
+	if sc.tenantCats == "" {
+		sc.tenantCats = "shared"
+	}
+	if sc.tenantCats != "shared" && sc.tenantCats != "own" {
+		bad("--tenant-categories %q: shared or own", sc.tenantCats)
 	}
 	if sc.charts < 1 || sc.charts > 1000 {
 		bad("--charts %d is out of range (1 to 1000)", sc.charts)
@@ -435,7 +443,7 @@ func runScenario(ctx context.Context, sc scenario, logw io.Writer) (*result, err
 		fmt.Fprintf(logw, "dashload: pushing for %s\n", sc.duration)
 		path, _, _ := ingestFormat(sc.format)
 		p := &pusher{client: client, url: target + path, format: sc.format, token: sc.token,
-			shape: bodyShape{charts: sc.totalCharts(), categories: sc.categories, series: sc.series, batch: sc.batch, rotate: sc.rotate, tenants: sc.tenants, perPush: sc.chartsPerPush()},
+			shape: bodyShape{charts: sc.totalCharts(), categories: sc.categories, series: sc.series, batch: sc.batch, rotate: sc.rotate, tenants: sc.tenants, ownCategories: sc.tenantCats == "own", perPush: sc.chartsPerPush()},
 			sent:  sent, base: base, stats: ps}
 		var sr *scrubRun
 		if phase != nil {
