@@ -135,10 +135,7 @@ type names struct {
 	seen []int64  // newest epoch, by id
 	free []uint32
 
-	shadow map[string]uint32 // name → index in sname; nil: none
-	sname  []string          // by index; "" for a free one
-	sseen  []int64           // newest epoch, by index
-	sfree  []uint32
+	shadow *names // the names folded into Other, by key; nil: none
 	// other is the id of Other, valid while name[other] is Other.
 	other uint32
 }
@@ -187,38 +184,32 @@ func (ns *names) otherID(e int64) uint32 {
 // e, adding it to the shadow dictionary if it has room below most names;
 // ok is false when it has none.
 func (ns *names) shadowKey(name string, e int64, most int) (key uint32, ok bool) {
-	if i, ok := ns.shadow[name]; ok {
-		ns.sseen[i] = max(ns.sseen[i], e)
+	if ns.shadow == nil {
+		ns.shadow = &names{ids: map[string]uint32{}}
+	} else if i, ok := ns.shadow.ids[name]; ok {
+		ns.shadow.seen[i] = max(ns.shadow.seen[i], e)
 		return shadowBit | i, true
 	}
-	if len(ns.shadow) >= most {
+	if len(ns.shadow.ids) >= most {
 		return 0, false
 	}
-	if ns.shadow == nil {
-		ns.shadow = map[string]uint32{}
-	}
-	name = strings.Clone(name)
-	var i uint32
-	if n := len(ns.sfree); n > 0 {
-		i, ns.sfree = ns.sfree[n-1], ns.sfree[:n-1]
-		ns.sname[i], ns.sseen[i] = name, e
-	} else {
-		i = uint32(len(ns.sname))
-		ns.sname, ns.sseen = append(ns.sname, name), append(ns.sseen, e)
-	}
-	ns.shadow[name] = i
-	return shadowBit | i, true
+	return shadowBit | ns.shadow.id(name, e), true
 }
 
 // unshadow takes name out of the shadow dictionary (the set admits it
 // now), and reports whether it was there: its key may then be another
 // name's.
 func (ns *names) unshadow(name string) bool {
-	i, ok := ns.shadow[name]
+	return ns.shadow != nil && ns.shadow.remove(name)
+}
+
+// remove drops name, and reports whether it was there.
+func (ns *names) remove(name string) bool {
+	id, ok := ns.ids[name]
 	if ok {
-		delete(ns.shadow, name)
-		ns.sname[i] = ""
-		ns.sfree = append(ns.sfree, i)
+		delete(ns.ids, name)
+		ns.name[id] = ""
+		ns.free = append(ns.free, id)
 	}
 	return ok
 }
@@ -226,8 +217,8 @@ func (ns *names) unshadow(name string) bool {
 // dropShadow forgets the whole shadow dictionary, and reports whether it
 // held any name.
 func (ns *names) dropShadow() bool {
-	had := len(ns.sname) > 0
-	ns.shadow, ns.sname, ns.sseen, ns.sfree = nil, nil, nil, nil
+	had := ns.shadow != nil && len(ns.shadow.name) > 0
+	ns.shadow = nil
 	return had
 }
 
@@ -237,19 +228,11 @@ func (ns *names) forget(recent func(e int64) bool) bool {
 	dropped := false
 	for name, id := range ns.ids {
 		if !recent(ns.seen[id]) {
-			delete(ns.ids, name)
-			ns.name[id] = ""
-			ns.free = append(ns.free, id)
-			dropped = true
+			dropped = ns.remove(name) || dropped
 		}
 	}
-	for name, i := range ns.shadow {
-		if !recent(ns.sseen[i]) {
-			delete(ns.shadow, name)
-			ns.sname[i] = ""
-			ns.sfree = append(ns.sfree, i)
-			dropped = true
-		}
+	if ns.shadow != nil && ns.shadow.forget(recent) {
+		dropped = true
 	}
 	return dropped
 }
@@ -487,12 +470,12 @@ const noKey = math.MaxUint32
 // admit returns the id of name, or of Other when name is new and the set
 // is full, and name's key (View.add).
 func (v *View) admit(set *names, name string, e int64, limit int) (id, key uint32) {
-	if len(set.shadow) > len(set.ids) && len(set.ids) >= limit {
+	if sh := set.shadow; sh != nil && len(sh.ids) > len(set.ids) && len(set.ids) >= limit {
 		// Most names are past the limit (many tenants, each with its own
 		// hosts): the dictionary first, one look-up for most samples. A
 		// name is in one of the two at most, and Other never in it.
-		if i, ok := set.shadow[name]; ok {
-			set.sseen[i] = max(set.sseen[i], e)
+		if i, ok := sh.ids[name]; ok {
+			sh.seen[i] = max(sh.seen[i], e)
 			v.folded++
 			return set.otherID(e), shadowBit | i
 		}

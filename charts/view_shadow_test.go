@@ -33,7 +33,7 @@ func TestShadowDictionaryBounded(t *testing.T) {
 		add(plain, fmt.Sprint("h", i))
 	}
 	if plain.categories.shadow != nil {
-		t.Errorf("a view without filtered views keeps %d shadow names", len(plain.categories.shadow))
+		t.Errorf("a view without filtered views keeps %d shadow names", len(plain.categories.shadow.ids))
 	}
 
 	v := NewView(def, limits)
@@ -60,13 +60,13 @@ func TestShadowDictionaryBounded(t *testing.T) {
 			t.Errorf("%s: key %v, then %v", host, key, again)
 		}
 	}
-	if n := len(v.categories.shadow); n != most {
+	if n := len(v.categories.shadow.ids); n != most {
 		t.Errorf("%d shadow names, want the bound %d", n, most)
 	}
 	gen := v.gen
 	now = now.Add(time.Minute)
 	v.Frame(now)
-	if n := len(v.categories.shadow); n != 0 || v.gen == gen {
+	if n := len(v.categories.shadow.ids); n != 0 || v.gen == gen {
 		t.Errorf("a minute on: %d shadow names left, gen %d → %d", n, gen, v.gen)
 	}
 }
@@ -165,7 +165,7 @@ func BenchmarkShadowDictionaryMemory(b *testing.B) {
 	for range b.N {
 		without, v0 := heap(false)
 		with, v1 := heap(true)
-		if n := len(v1.categories.shadow); n != 4500 {
+		if n := len(v1.categories.shadow.ids); n != 4500 {
 			b.Fatalf("%d shadow names, want 4,500", n)
 		}
 		b.ReportMetric(float64(int64(with)-int64(without))/4500, "bytes/name")
