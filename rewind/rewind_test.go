@@ -342,7 +342,11 @@ func TestRewindsAreSharedBoundedAndCancelled(t *testing.T) {
 	}
 	cctx, cancel := context.WithCancel(ctx)
 	go ask(cctx, at.Add(-time.Millisecond))
-	for slow.started.Load() < 2 {
+	// Both computations reach the log, and all three callers of the first
+	// moment have joined it (a caller that came after it ended would
+	// compute it again, and the count of shared ones below would be one
+	// short: it once was, under load).
+	for slow.started.Load() < 2 || rw.Waiters(set, at) < 3 {
 		time.Sleep(time.Millisecond)
 	}
 	// Full: a third moment is refused.
